@@ -1,0 +1,15 @@
+"""symnet: exact, closed-form derivative code for trained neural networks.
+
+    net = symnet.load("model.json")
+    J = symnet.derive(net, "jacobian")(X)     # (n_samples, n_outputs, n_inputs)
+"""
+
+from .api import Derivative, derive, generate, load
+from .errors import ModelFormatError, SizeLimitError, SymnetError, UnsupportedError
+from .ir import Affine, Input, Layer, MapMinMax, MapStd, Network, Output, RemoveConstantRows
+
+__all__ = [
+    "Affine", "Derivative", "Input", "Layer", "MapMinMax", "MapStd", "ModelFormatError", "Network",
+    "Output", "RemoveConstantRows", "SizeLimitError", "SymnetError", "UnsupportedError",
+    "derive", "generate", "load",
+]

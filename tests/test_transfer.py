@@ -1,0 +1,93 @@
+"""Every transfer function: sympy's derivatives against central finite
+differences of the function itself, on both sides of every kink."""
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from symnet import transfer
+
+ELEMENTWISE = sorted(name for name, entry in transfer.REGISTRY.items() if entry.elementwise)
+PARAMS = {"leaky_relu": (("alpha", 0.07),), "elu": (("alpha", 1.3),), "softplus": (("beta", 2.0),)}
+KINKS = {"poslin": (0.0,), "satlin": (0.0, 1.0), "satlins": (-1.0, 1.0), "leaky_relu": (0.0,),
+         "elu": (0.0,), "elliotsig": (0.0,)}
+POINTS = np.array([-3.1, -1.7, -0.45, -0.05, 0.03, 0.4, 0.95, 1.6, 2.9])
+
+
+def functions(name):
+    entry = transfer.lookup(name)
+    n = transfer.elementwise_symbol()
+    a = sp.Symbol("a", real=True)
+    params = PARAMS.get(name, ())
+    value = entry.expression(n, params)
+    first = entry.derivative(n, a, params).subs(a, value)
+    second = sp.diff(first, n)
+    return [sp.lambdify(n, e, "numpy") for e in (value, first, second)]
+
+
+def central(f, x, h=1e-6):
+    return (f(x + h) - f(x - h)) / (2 * h)
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_first_derivative_matches_finite_differences(name):
+    value, first, _ = functions(name)
+    for x in POINTS:
+        assert first(x) == pytest.approx(central(value, x), rel=1e-7, abs=1e-8), x
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_second_derivative_matches_finite_differences(name):
+    _, first, second = functions(name)
+    for x in POINTS:
+        assert second(x) == pytest.approx(central(first, x), rel=1e-6, abs=1e-7), x
+
+
+@pytest.mark.parametrize("name", sorted(KINKS))
+def test_derivative_on_each_side_of_a_kink(name):
+    value, first, _ = functions(name)
+    for kink in KINKS[name]:
+        for side in (-1, 1):
+            x = kink + side * 1e-3
+            assert first(x) == pytest.approx(central(value, x, h=1e-5), rel=1e-6, abs=1e-8)
+
+
+def test_kink_convention_is_the_flat_side():
+    values = {name: float(functions(name)[1](kink)) for name, kinks in KINKS.items() for kink in kinks[:1]}
+    assert values["poslin"] == 0.0
+    assert values["leaky_relu"] == pytest.approx(0.07)
+    assert values["elu"] == pytest.approx(1.3)
+    assert float(functions("satlin")[1](1.0)) == 0.0
+    assert float(functions("satlins")[1](-1.0)) == 0.0
+
+
+@pytest.mark.parametrize("name", sorted(n for n, e in transfer.REGISTRY.items() if e.output_derivative))
+def test_stated_output_derivative_equals_sympy(name):
+    entry = transfer.lookup(name)
+    n = transfer.elementwise_symbol()
+    stated = entry.output_derivative(entry.expression(n), n)
+    assert sp.simplify(stated - sp.diff(entry.expression(n), n)) == 0
+
+
+def test_softmax_jacobian_matches_finite_differences():
+    entry = transfer.lookup("softmax")
+    ns = sp.symbols("n0:3", real=True)
+    f = sp.lambdify([ns], entry.build(list(ns)), "numpy")
+    jac = sp.lambdify([ns], sp.Matrix(entry.build(list(ns))).jacobian(ns), "numpy")
+    x = np.array([0.3, -1.2, 2.0])
+    numeric = np.stack([(np.array(f(x + h)) - np.array(f(x - h))) / 2e-6
+                        for h in np.eye(3) * 1e-6], axis=1)
+    np.testing.assert_allclose(jac(x), numeric, rtol=1e-7, atol=1e-9)
+
+
+def test_aliases_resolve_to_matlab_names():
+    assert transfer.lookup("tanh").name == "tansig"
+    assert transfer.lookup("relu").name == "poslin"
+    assert transfer.lookup("sigmoid").name == "logsig"
+    assert transfer.lookup("linear").name == "purelin"
+    assert transfer.lookup("silu").name == "swish"
+
+
+def test_unknown_transfer_function_names_the_supported_ones():
+    with pytest.raises(transfer.UnsupportedError, match="unknown transfer function 'hardlim'.*tansig"):
+        transfer.lookup("hardlim")
