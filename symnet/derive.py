@@ -1,0 +1,146 @@
+"""Derive stage: gradient, Jacobian and Hessian by the chain rule on the
+straight-line program (forward accumulation).
+
+Every intermediate symbol v gets one tangent symbol per raw input,
+dv/dx_k = sum over the symbols u in v's expression of (∂v/∂u)·(du/dx_k),
+so the derivative program grows linearly with depth.  The Hessian
+differentiates the tangent assignments once more, only for m >= k
+(it is symmetric).
+"""
+
+import sympy as sp
+
+from .program import Assignment, Block, Program
+
+DERIVATIVES = ("value", "gradient", "jacobian", "hessian")
+
+
+def derivative_program(forward, what):
+    """A Program whose single block is ``what`` (one of DERIVATIVES)."""
+    if what not in DERIVATIVES:
+        raise ValueError(f"unknown derivative {what!r} (choose from {', '.join(DERIVATIVES)})")
+    values = forward.block("value").entries
+    if what == "value":
+        return forward
+    if what == "gradient" and len(values) != 1:
+        raise ValueError(f"the gradient needs a single-output network; this one has {len(values)} outputs")
+    tangents = _Tangents(forward)
+    n_in, n_out = len(forward.inputs), len(values)
+    if what in ("gradient", "jacobian"):
+        entries = tuple(tangents.of(e, k) for e in values for k in range(n_in))
+        shape = (n_in,) if what == "gradient" else (n_out, n_in)
+        return Program(forward.inputs, tangents.assignments(), (Block(what, shape, entries),))
+    second = _SecondTangents(tangents)
+    entries = []
+    for e in values:
+        first = [tangents.of(e, k) for k in range(n_in)]
+        rows = [[None] * n_in for _ in range(n_in)]
+        for k in range(n_in):
+            for m in range(k, n_in):
+                rows[k][m] = rows[m][k] = second.of(first[k], k, m)
+        entries.extend(entry for row in rows for entry in row)
+    return Program(forward.inputs, second.assignments(), (Block("hessian", (n_out, n_in, n_in), tuple(entries)),))
+
+
+def _partials(assignment, known):
+    """(u, ∂target/∂u) for each symbol u of the expression that carries a tangent, in name order."""
+    stated = dict(assignment.partials)
+    symbols = sorted((s for s in assignment.expr.free_symbols if s in known), key=sp.default_sort_key)
+    return [(u, stated[u] if u in stated else sp.diff(assignment.expr, u)) for u in symbols]
+
+
+def _chain(partials, tangent_of):
+    terms = []
+    for u, partial in partials:
+        du = tangent_of(u)
+        if du != 0 and partial != 0:
+            terms.append(partial * du)
+    return sp.Add(*terms)
+
+
+class _Tangents:
+    """First derivatives dv/dx_k of every symbol of the forward program."""
+
+    def __init__(self, forward):
+        self.forward = forward
+        self.new = []
+        self.index_of = {}
+        self.tangent = {x: [sp.Integer(int(j == k)) for k in range(len(forward.inputs))]
+                        for j, x in enumerate(forward.inputs)}
+        for assignment in forward.assignments:
+            partials = _partials(assignment, self.tangent)
+            self.tangent[assignment.target] = [
+                self._assign(f"d{assignment.target}_{k}", _chain(partials, lambda u: self.tangent[u][k]), k)
+                for k in range(len(forward.inputs))]
+
+    def _assign(self, name, expr, k):
+        if expr.is_Symbol or expr.is_Number:
+            return expr
+        target = sp.Symbol(name, real=True)
+        self.new.append(Assignment(target, expr))
+        self.index_of[target] = k
+        return target
+
+    def of(self, expr, k):
+        """d expr / dx_k for an expression of forward symbols."""
+        expr = sp.sympify(expr)
+        if expr in self.tangent:
+            return self.tangent[expr][k]
+        partials = _partials(Assignment(sp.Dummy(), expr), self.tangent)
+        return _chain(partials, lambda u: self.tangent[u][k])
+
+    def assignments(self):
+        return tuple(self.forward.assignments) + tuple(self.new)
+
+
+class _SecondTangents:
+    """d²v/dx_k dx_m (m >= k) for the tangent symbols of index k."""
+
+    def __init__(self, first):
+        self.first = first
+        self.new = []
+        self.second = {}
+        for assignment in first.new:
+            k = first.index_of[assignment.target]
+            partials = _partials(assignment, self._known())
+            for m in range(k, len(first.forward.inputs)):
+                value = _chain(partials, lambda u: self._tangent(u, m))
+                self.second[(assignment.target, m)] = self._assign(f"{assignment.target}_{m}", value)
+
+    def _known(self):
+        return _KnownSymbols(self.first)
+
+    def _tangent(self, u, m):
+        if u in self.first.tangent:
+            return self.first.tangent[u][m]
+        return self.second[(u, m)]
+
+    def _assign(self, name, expr):
+        if expr.is_Symbol or expr.is_Number:
+            return expr
+        target = sp.Symbol(name, real=True)
+        self.new.append(Assignment(target, expr))
+        return target
+
+    def of(self, first_derivative, k, m):
+        """d/dx_m of an expression of forward symbols and index-k tangent symbols."""
+        expr = sp.sympify(first_derivative)
+        if (expr, m) in self.second:
+            return self.second[(expr, m)]
+        if expr in self.first.tangent:
+            return self.first.tangent[expr][m]
+        partials = _partials(Assignment(sp.Dummy(), expr), self._known())
+        return _chain(partials, lambda u: self._tangent(u, m))
+
+    def assignments(self):
+        return self.first.assignments() + tuple(self.new)
+
+
+class _KnownSymbols:
+    """Membership test: symbols that carry a tangent (forward symbols and tangent symbols)."""
+
+    def __init__(self, first):
+        self.first = first
+
+    def __contains__(self, symbol):
+        return symbol in self.first.tangent or symbol in self.first.index_of
