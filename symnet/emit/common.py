@@ -1,0 +1,98 @@
+"""What every target shares: the jinja environment, safe names and comments,
+a description of the model for file headers, and how a program is printed."""
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+
+TEMPLATE_DIR = Path(__file__).resolve().parent.parent.parent / "templates"
+
+_SAFE_COMMENT_CHARS = re.compile(r"[^A-Za-z0-9 _.,:;=+\-()\[\]<>|^~@$&!?']")
+_IDENTIFIER_CHARS = re.compile(r"[^A-Za-z0-9_]")
+
+# Words no target language accepts as an identifier (C, C++, MATLAB/Octave, Python).
+RESERVED_WORDS = frozenset("""
+auto break case char const continue default do double else enum extern float for goto if inline
+int long register restrict return short signed sizeof static struct switch typedef union unsigned
+void volatile while class namespace template typename this new delete operator private public
+protected virtual friend bool true false catch try throw and or not xor function end endfunction
+endif endfor endwhile global persistent parfor spmd otherwise elseif classdef methods properties
+events enumeration import from as def del pass lambda yield with assert async await nonlocal is in
+None True False raise except finally elif print exec
+""".split())
+
+
+def environment():
+    """The one jinja environment: strict, layout-preserving, no autoescape
+    (nothing from a model file reaches a template unsanitized)."""
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+
+
+def render(template_name, **context):
+    return environment().get_template(template_name).render(**context)
+
+
+def safe_identifier(name, fallback="symnet_model"):
+    """A name usable as an identifier in every target (C, MATLAB, Python, file names)."""
+    text = _IDENTIFIER_CHARS.sub("_", str(name).encode("ascii", "replace").decode("ascii"))
+    text = re.sub(r"_+", "_", text).strip("_")
+    if not text:
+        text = fallback
+    if text[0].isdigit():
+        text = "net_" + text
+    if text.lower() in RESERVED_WORDS:
+        text = text + "_net"
+    return text[:48]
+
+
+def comment_text(text):
+    """Text safe inside a one-line comment of any target: printable ASCII without
+    comment terminators, backslashes, quotes or template delimiters."""
+    return _SAFE_COMMENT_CHARS.sub("_", str(text).replace("\n", " "))[:120]
+
+
+@dataclass(frozen=True)
+class PrintedProgram:
+    """A program printed by one target's printer: plain strings for a template."""
+
+    inputs: tuple        # (local name, position)
+    assignments: tuple   # (local name, printed expression)
+    stores: tuple        # (flat index, row-major index tuple, printed expression)
+    shape: tuple
+
+
+def print_program(program, printer):
+    """Print the assignments and the single block of ``program`` with ``printer``."""
+    block = program.blocks[0]
+    used = _used_inputs(program)
+    inputs = tuple((printer.doprint(x), k) for k, x in enumerate(program.inputs) if x in used)
+    assignments = tuple((printer.doprint(a.target), printer.doprint(a.expr)) for a in program.assignments)
+    stores = tuple((flat, _unravel(flat, block.shape), printer.doprint(entry))
+                   for flat, entry in enumerate(block.entries))
+    return PrintedProgram(inputs, assignments, stores, tuple(block.shape))
+
+
+def _used_inputs(program):
+    used = set()
+    for assignment in program.assignments:
+        used |= assignment.expr.free_symbols
+    for entry in program.blocks[0].entries:
+        used |= getattr(entry, "free_symbols", set())
+    return used
+
+
+def _unravel(flat, shape):
+    index = []
+    for size in reversed(shape):
+        index.append(flat % size)
+        flat //= size
+    return tuple(reversed(index))

@@ -1,0 +1,38 @@
+"""The ``numpy`` target: the same functions as ``python``, vectorized over a batch."""
+
+from sympy.printing.numpy import NumPyPrinter
+
+from . import Target
+from .common import render
+from .python_target import FUNCTION_NAMES, python_function
+
+DOCS = {
+    "value": "Outputs Y of shape (..., N_OUTPUTS) for X of shape (..., N_INPUTS).",
+    "gradient": "Gradient of shape (..., N_INPUTS) of the single output for X of shape (..., N_INPUTS).",
+    "jacobian": "Jacobian J[..., i, k] = dy_i/dx_k, shape (..., N_OUTPUTS, N_INPUTS).",
+    "hessian": "Hessians H[..., i, k, m] = d2y_i/dx_k dx_m, shape (..., N_OUTPUTS, N_INPUTS, N_INPUTS).",
+}
+
+
+class ExactNumPyPrinter(NumPyPrinter):
+    """NumPy printer that writes every double with the shortest round-trip repr."""
+
+    def _print_Float(self, expr):
+        return repr(float(expr))
+
+
+def render_numpy(request):
+    printer = ExactNumPyPrinter()
+    functions = []
+    for what, program in request.programs:
+        function = python_function(what, program, printer,
+                                   lambda index: "[..., " + ", ".join(str(i) for i in index) + "]")
+        function["doc"] = DOCS[what]
+        functions.append(function)
+    net = request.network
+    text = render("numpy/module.py.j2", header=request.header, functions=functions,
+                  n_inputs=net.n_inputs, n_outputs=net.n_outputs)
+    return {f"{request.name}_numpy.py": text}
+
+
+TARGET = Target("numpy", render_numpy, "NumPy module, vectorized over a batch of points")

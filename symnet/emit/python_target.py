@@ -1,0 +1,58 @@
+"""The ``python`` target: a pure-Python module (``math`` only), one point per call."""
+
+from sympy.printing.pycode import PythonCodePrinter
+
+from . import Target
+from .common import print_program, render
+
+DOCS = {
+    "value": "Outputs y (list of N_OUTPUTS floats) at one point x (sequence of N_INPUTS floats).",
+    "gradient": "Gradient dy/dx (list of N_INPUTS floats) of the single output at one point x.",
+    "jacobian": "Jacobian J[i][k] = dy_i/dx_k (N_OUTPUTS lists of N_INPUTS floats) at one point x.",
+    "hessian": "Hessians H[i][k][m] = d2y_i/dx_k dx_m (N_OUTPUTS x N_INPUTS x N_INPUTS nested lists) at one point x.",
+}
+
+FUNCTION_NAMES = {"value": "evaluate", "gradient": "gradient", "jacobian": "jacobian", "hessian": "hessian"}
+
+
+class ExactPythonPrinter(PythonCodePrinter):
+    """Python printer that writes every double with the shortest round-trip repr."""
+
+    def _print_Float(self, expr):
+        return repr(float(expr))
+
+
+def python_function(what, program, printer, place):
+    printed = print_program(program, printer)
+    return {
+        "name": FUNCTION_NAMES[what],
+        "doc": DOCS[what],
+        "inputs": printed.inputs,
+        "assignments": printed.assignments,
+        "stores": tuple((place(index), expr) for _, index, expr in printed.stores),
+        "shape": printed.shape,
+    }
+
+
+def nested_list_literal(shape):
+    """An expression building a zero-filled nested list of ``shape``."""
+    text = f"[0.0] * {shape[-1]}"
+    for size in reversed(shape[:-1]):
+        text = f"[{text} for _ in range({size})]"
+    return text
+
+
+def render_python(request):
+    printer = ExactPythonPrinter({"fully_qualified_modules": True})
+    functions = []
+    for what, program in request.programs:
+        function = python_function(what, program, printer, lambda index: "".join(f"[{i}]" for i in index))
+        function["init"] = nested_list_literal(function["shape"])
+        functions.append(function)
+    net = request.network
+    text = render("python/module.py.j2", header=request.header, functions=functions,
+                  n_inputs=net.n_inputs, n_outputs=net.n_outputs)
+    return {f"{request.name}.py": text}
+
+
+TARGET = Target("python", render_python, "pure-Python module using only math, one point per call")
