@@ -1,0 +1,108 @@
+"""Command line: ``symnet inspect | check | generate``."""
+
+import argparse
+import sys
+import traceback
+
+from . import api
+from .check import compare, finite_difference_hessian, finite_difference_jacobian, sample_points
+from .derive import DERIVATIVES
+from .describe import describe
+from .emit import target_names
+from .errors import SymnetError
+
+
+def main(argv=None):
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except SymnetError as error:
+        print(f"symnet: error: {error.one_line()}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("symnet: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # anything else is a bug in symnet, not bad input
+        print(f"symnet: internal error, please report: {type(error).__name__}: {error}", file=sys.stderr)
+        if args.debug:
+            traceback.print_exc()
+        return 3
+
+
+def _parser():
+    parser = argparse.ArgumentParser(
+        prog="symnet", description="Exact derivative code for trained neural networks.")
+    parser.add_argument("--debug", action="store_true", help="show a traceback on internal errors")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    inspect = commands.add_parser("inspect", help="show architecture, normalization and size")
+    inspect.add_argument("model")
+    inspect.set_defaults(run=run_inspect)
+
+    check = commands.add_parser("check", help="compare symbolic derivatives with finite differences")
+    check.add_argument("model")
+    check.add_argument("--points", type=int, default=5, help="random points in the training range")
+    check.add_argument("--seed", type=int, default=0)
+    check.add_argument("--tolerance", type=float, default=1e-6, help="largest relative error accepted")
+    check.add_argument("--derivatives", default="jacobian", type=_derivative_list,
+                       help="comma-separated: jacobian, hessian")
+    check.set_defaults(run=run_check)
+
+    generate = commands.add_parser("generate", help="write derivative code")
+    generate.add_argument("model")
+    generate.add_argument("--target", action="append", choices=target_names() + ("all",), required=True,
+                          help="target language (repeat for several, or 'all')")
+    generate.add_argument("--derivatives", type=_derivative_list, default=None,
+                          help="comma-separated from: " + ", ".join(DERIVATIVES))
+    generate.add_argument("--name", default=None, help="base name of the generated files and functions")
+    generate.add_argument("--out", default="generated", help="output folder")
+    generate.add_argument("--precision", choices=("double", "float"), default="double")
+    generate.set_defaults(run=run_generate)
+    return parser
+
+
+def _derivative_list(text):
+    items = tuple(item.strip() for item in text.split(",") if item.strip())
+    unknown = [item for item in items if item not in DERIVATIVES]
+    if unknown or not items:
+        raise argparse.ArgumentTypeError(
+            f"unknown derivative {unknown[0] if unknown else text!r} (choose from {', '.join(DERIVATIVES)})")
+    return items
+
+
+def run_inspect(args):
+    net = api.load(args.model)
+    for line in describe(net):
+        print(line)
+    return 0
+
+
+def run_check(args):
+    net = api.load(args.model)
+    X = sample_points(net, args.points, seed=args.seed)
+    jacobian = api.derive(net, "jacobian")
+    results = {"jacobian": compare(jacobian(X), finite_difference_jacobian(net, X))}
+    if "hessian" in args.derivatives:
+        hessian = api.derive(net, "hessian")
+        results["hessian"] = compare(hessian(X), finite_difference_hessian(jacobian, net, X))
+    failed = False
+    for what, result in results.items():
+        verdict = "ok" if result.within(args.tolerance) else "FAILED"
+        failed |= verdict != "ok"
+        print(f"{what}: {args.points} points, max abs error {result.max_abs_error:.3e},"
+              f" max rel error {result.max_rel_error:.3e} (tolerance {args.tolerance:g}) {verdict}")
+    return 1 if failed else 0
+
+
+def run_generate(args):
+    net = api.load(args.model)
+    paths = api.generate(net, args.target, args.out, derivatives=args.derivatives,
+                         name=args.name, precision=args.precision)
+    for path in paths:
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
