@@ -1,6 +1,7 @@
 """The public API and the driver whose body is the pipeline:
 import -> symbolic -> derive -> simplify -> emit."""
 
+import math
 from functools import cached_property
 from pathlib import Path
 
@@ -77,7 +78,7 @@ class Derivative:
         # an evaluation path independent of symnet's printers and templates.
         program = self.unsimplified
         assignments = [(a.target, a.expr) for a in program.assignments]
-        return sp.lambdify([list(self.inputs)], list(program.blocks[0].entries), modules="numpy",
+        return sp.lambdify([list(self.inputs)], list(program.blocks[0].entries), modules=["numpy", {"math": math}],
                            printer=ExactNumPyPrinter, cse=lambda expressions: (assignments, list(expressions)))
 
     def __call__(self, X):

@@ -19,7 +19,8 @@ from .errors import ModelFormatError
 def _elementwise_function(name, params):
     entry = transfer_registry.lookup(name)
     n = transfer_registry.elementwise_symbol()
-    return sp.lambdify(n, entry.expression(n, params), modules="numpy")
+    # scipy supplies the element-wise special functions numpy lacks (erf).
+    return sp.lambdify(n, entry.expression(n, params), modules=["scipy", "numpy"])
 
 
 @lru_cache(maxsize=None)

@@ -8,9 +8,13 @@ import sympy as sp
 from symnet import transfer
 
 ELEMENTWISE = sorted(name for name, entry in transfer.REGISTRY.items() if entry.elementwise)
-PARAMS = {"leaky_relu": (("alpha", 0.07),), "elu": (("alpha", 1.3),), "softplus": (("beta", 2.0),)}
+PARAMS = {"leaky_relu": (("alpha", 0.07),), "elu": (("alpha", 1.3),),
+          "softplus": (("beta", 2.0), ("threshold", 1.5)), "hard_sigmoid": (("alpha", 1 / 6), ("beta", 0.5)),
+          "clip": (("min", -1.2), ("max", 0.7)),
+          "expression": (("expression", "n*tanh(log(1 + exp(n))) + Piecewise((0.1*n, n <= 0.2), (0.02, True))"),)}
 KINKS = {"poslin": (0.0,), "satlin": (0.0, 1.0), "satlins": (-1.0, 1.0), "leaky_relu": (0.0,),
-         "elu": (0.0,), "elliotsig": (0.0,)}
+         "elu": (0.0,), "elliotsig": (0.0,), "selu": (0.0,), "softplus": (0.75,),
+         "hard_sigmoid": (-3.0, 3.0), "clip": (-1.2, 0.7), "expression": (0.2,)}
 POINTS = np.array([-3.1, -1.7, -0.45, -0.05, 0.03, 0.4, 0.95, 1.6, 2.9])
 
 

@@ -4,7 +4,7 @@ from sympy.printing.numpy import NumPyPrinter
 
 from . import Target
 from .common import render
-from .python_target import FUNCTION_NAMES, python_function
+from .python_target import FUNCTION_NAMES, python_function, render_check
 
 DOCS = {
     "value": "Outputs Y of shape (..., N_OUTPUTS) for X of shape (..., N_INPUTS).",
@@ -20,6 +20,11 @@ class ExactNumPyPrinter(NumPyPrinter):
     def _print_Float(self, expr):
         return repr(float(expr))
 
+    def _print_erf(self, expr):
+        # NumPy has no erf; math.erf applied element-wise keeps the module dependency-free.
+        return f"{self._module_format('numpy.vectorize')}({self._module_format('math.erf')}," \
+               f" otypes=[float])({self._print(expr.args[0])})"
+
 
 def render_numpy(request):
     printer = ExactNumPyPrinter()
@@ -31,8 +36,10 @@ def render_numpy(request):
         functions.append(function)
     net = request.network
     text = render("numpy/module.py.j2", header=request.header, functions=functions,
-                  n_inputs=net.n_inputs, n_outputs=net.n_outputs)
-    return {f"{request.name}_numpy.py": text}
+                  n_inputs=net.n_inputs, n_outputs=net.n_outputs,
+                  imports_math="math" in printer.module_imports)
+    module = f"{request.name}_numpy"
+    return {f"{module}.py": text, f"{module}_check.py": render_check(request, module, True)}
 
 
 TARGET = Target("numpy", render_numpy, "NumPy module, vectorized over a batch of points")

@@ -108,7 +108,12 @@ def _transfer(value, where):
         return value, ()
     _require(isinstance(value, dict) and isinstance(value.get("name"), str),
              f"{where}: transfer must be a name or an object with a name")
-    return value["name"], tuple((k, _number(v, f"{where} transfer {k}")) for k, v in value.items() if k != "name")
+    return value["name"], tuple((k, _parameter(v, f"{where} transfer {k}")) for k, v in value.items() if k != "name")
+
+
+def _parameter(value, where):
+    """A number, or text for parameters that are element-wise expressions."""
+    return value if isinstance(value, str) else _number(value, where)
 
 
 def _connection(item, kind, where):

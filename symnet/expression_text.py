@@ -1,0 +1,155 @@
+"""Element-wise expressions of one symbol ``n`` as text, both ways, exactly and safely.
+
+An ``expression`` transfer function (an activation that an exporter wrote as a
+small element-wise subgraph, such as ONNX's decomposed GELU) is stored in a
+model file as text like ``0.5*n*(erf(0.7071067932881648*n) + 1)``.
+
+``to_text`` prints every double with the shortest repr that reads back to the
+same bits, so ``from_text(to_text(e)) == e``.  ``from_text`` never calls
+``eval`` or sympy's ``parse_expr`` (both run arbitrary code): it walks Python's
+syntax tree and builds sympy objects from a fixed list of operators and
+functions, with limits on length, size and exponents so that a hostile file
+cannot make sympy work for ever.
+"""
+
+import ast
+import math
+
+import sympy as sp
+from sympy.printing.str import StrPrinter
+
+from .errors import ModelFormatError
+
+SYMBOL = sp.Symbol("n", real=True)
+
+#: functions an expression may call (all printable by every target)
+FUNCTIONS = {
+    "exp": sp.exp, "log": sp.log, "sqrt": sp.sqrt, "tanh": sp.tanh, "sinh": sp.sinh,
+    "cosh": sp.cosh, "sin": sp.sin, "cos": sp.cos, "atan": sp.atan, "erf": sp.erf,
+}
+_CONSTANTS = {"n": SYMBOL, "pi": sp.pi, "E": sp.E}
+_BINARY = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
+           ast.Div: lambda a, b: a / b, ast.BitAnd: sp.And, ast.BitOr: sp.Or}
+_COMPARE = {ast.Lt: sp.StrictLessThan, ast.LtE: sp.LessThan, ast.Gt: sp.StrictGreaterThan,
+            ast.GtE: sp.GreaterThan}
+
+MAX_TEXT = 20_000
+MAX_NODES = 2_000
+MAX_EXPONENT = 64
+
+
+class _ExactPrinter(StrPrinter):
+    def _print_Float(self, expr):
+        return repr(float(expr))
+
+
+def to_text(expr):
+    """The canonical text of an element-wise expression of ``n``."""
+    return _ExactPrinter().doprint(expr)
+
+
+def from_text(text):
+    """The sympy expression of ``text``; ModelFormatError names what is not allowed."""
+    if not isinstance(text, str):
+        raise ModelFormatError("an element-wise expression must be text")
+    if len(text) > MAX_TEXT:
+        raise ModelFormatError(f"element-wise expression longer than {MAX_TEXT} characters")
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
+        raise ModelFormatError(f"element-wise expression {_short(text)!r} is not valid: {error}")
+    if sum(1 for _ in ast.walk(tree)) > MAX_NODES:
+        raise ModelFormatError(f"element-wise expression has more than {MAX_NODES} parts")
+    try:
+        expr = _Builder(text).build(tree.body)
+    except RecursionError:
+        raise ModelFormatError("element-wise expression is nested too deeply")
+    extra = expr.free_symbols - {SYMBOL} if isinstance(expr, sp.Basic) else set()
+    if extra or not isinstance(expr, sp.Expr):
+        raise ModelFormatError(f"element-wise expression {_short(text)!r} must be a number-valued"
+                               " expression of n alone")
+    return expr
+
+
+def canonical_text(text):
+    """Parse and print again: the stored form of an expression given as text or sympy."""
+    expr = text if isinstance(text, sp.Basic) else from_text(text)
+    return to_text(expr)
+
+
+def _short(text):
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+class _Builder:
+    """Builds sympy objects from a Python syntax tree, refusing anything not listed."""
+
+    def __init__(self, text):
+        self.text = text
+
+    def refuse(self, what):
+        raise ModelFormatError(f"element-wise expression {_short(self.text)!r}: {what} is not allowed")
+
+    def build(self, node):
+        method = getattr(self, "_" + type(node).__name__, None)
+        if method is None:
+            self.refuse(f"syntax {type(node).__name__}")
+        return method(node)
+
+    def _Constant(self, node):
+        value = node.value
+        if isinstance(value, bool):
+            return sp.true if value else sp.false
+        if not isinstance(value, (int, float)):
+            self.refuse(f"the constant {value!r}")
+        if isinstance(value, float):
+            if not math.isfinite(value):
+                self.refuse("a non-finite number")
+            return sp.Float(value)
+        return sp.Integer(value)
+
+    def _Name(self, node):
+        if node.id not in _CONSTANTS:
+            self.refuse(f"the name {node.id!r}")
+        return _CONSTANTS[node.id]
+
+    def _UnaryOp(self, node):
+        operand = self.build(node.operand)
+        if isinstance(node.op, ast.USub):
+            return -operand
+        if isinstance(node.op, ast.UAdd):
+            return operand
+        if isinstance(node.op, ast.Invert):
+            return sp.Not(operand)
+        self.refuse(f"the operator {type(node.op).__name__}")
+
+    def _BinOp(self, node):
+        left, right = self.build(node.left), self.build(node.right)
+        if isinstance(node.op, ast.Pow):
+            if right.is_Number and abs(right) > MAX_EXPONENT:
+                self.refuse(f"an exponent larger than {MAX_EXPONENT}")
+            return left ** right
+        operation = _BINARY.get(type(node.op))
+        if operation is None:
+            self.refuse(f"the operator {type(node.op).__name__}")
+        return operation(left, right)
+
+    def _Compare(self, node):
+        if len(node.ops) != 1 or type(node.ops[0]) not in _COMPARE:
+            self.refuse("this comparison")
+        return _COMPARE[type(node.ops[0])](self.build(node.left), self.build(node.comparators[0]))
+
+    def _Call(self, node):
+        if not isinstance(node.func, ast.Name) or node.keywords:
+            self.refuse("this call")
+        name = node.func.id
+        if name == "Piecewise":
+            return sp.Piecewise(*[self._pair(arg) for arg in node.args])
+        if name not in FUNCTIONS or len(node.args) != 1:
+            self.refuse(f"the function {name!r}")
+        return FUNCTIONS[name](self.build(node.args[0]))
+
+    def _pair(self, node):
+        if not isinstance(node, ast.Tuple) or len(node.elts) != 2:
+            self.refuse("a Piecewise argument that is not an (expression, condition) pair")
+        return self.build(node.elts[0]), self.build(node.elts[1])
