@@ -1,6 +1,7 @@
 """The public API and the driver whose body is the pipeline:
 import -> symbolic -> derive -> simplify -> emit."""
 
+import dataclasses
 import math
 from functools import cached_property
 from pathlib import Path
@@ -12,6 +13,7 @@ from .derive import DERIVATIVES, derivative_program
 from .describe import describe
 from .emit import GenerationRequest, get_target, target_names
 from .emit.common import comment_text, safe_identifier
+from .emit.layered_common import resolve_strategy
 from .emit.numpy_target import ExactNumPyPrinter
 from .errors import ModelFormatError, UnsupportedError
 from .importers import load as _load
@@ -109,24 +111,36 @@ def default_derivatives(net):
     return ("value", "gradient", "jacobian") if net.n_outputs == 1 else ("value", "jacobian")
 
 
-def generate(net, targets, out_dir, derivatives=None, name=None, precision="double"):
-    """Generate derivative code for ``net`` into ``out_dir``; returns the written paths in order."""
-    derivatives = tuple(derivatives or default_derivatives(net))
+def generate(net, targets, out_dir, derivatives=None, name=None, precision="double", strategy="auto"):
+    """Generate derivative code for ``net`` into ``out_dir``; returns the written paths in order.
+
+    ``strategy``: "unrolled" (one scalar expression per entry), "layered" (weight arrays
+    and loops or matrix products, for targets that have that form; the others stay
+    unrolled) or "auto" (layered from ``LAYERED_FROM_PARAMETERS`` weights and biases on).
+    """
+    derivatives = tuple(_ordered(tuple(derivatives or default_derivatives(net)), net))
     targets = tuple(target_names()) if "all" in targets else tuple(targets)
     renderers = [get_target(t) for t in targets]
-    programs = tuple((what, Derivative(net, what).program) for what in _ordered(derivatives, net))
+    chosen = resolve_strategy(strategy, net)
+    strategies = [chosen if chosen in target.strategies else "unrolled" for target in renderers]
+    if "unrolled" in strategies:
+        programs = tuple((what, Derivative(net, what).program) for what in derivatives)
+    else:
+        programs = tuple((what, None) for what in derivatives)
     request = GenerationRequest(
         network=net,
         name=safe_identifier(name or net.name),
         programs=programs,
         header=tuple(describe(net, clean=comment_text)),
         precision=precision,
+        derivatives=derivatives,
     )
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    for target in renderers:
-        for file_name, text in sorted(target.render(request).items()):
+    for target, target_strategy in zip(renderers, strategies):
+        rendered = target.render(dataclasses.replace(request, strategy=target_strategy))
+        for file_name, text in sorted(rendered.items()):
             path = out_dir / file_name
             path.write_text(text, encoding="utf-8")
             written.append(path)

@@ -9,6 +9,7 @@ from .check import compare, finite_difference_hessian, finite_difference_jacobia
 from .derive import DERIVATIVES
 from .describe import describe
 from .emit import target_names
+from .emit.layered_common import STRATEGIES
 from .errors import SymnetError
 
 
@@ -58,6 +59,9 @@ def _parser():
     generate.add_argument("--name", default=None, help="base name of the generated files and functions")
     generate.add_argument("--out", default="generated", help="output folder")
     generate.add_argument("--precision", choices=("double", "float"), default="double")
+    generate.add_argument("--strategy", choices=STRATEGIES, default="auto",
+                          help="unrolled scalar expressions, layered weight arrays and loops, or auto"
+                               " (layered from a size measured in benchmarks/; see README)")
     generate.set_defaults(run=run_generate)
     return parser
 
@@ -98,7 +102,8 @@ def run_check(args):
 def run_generate(args):
     net = api.load(args.model)
     paths = api.generate(net, args.target, args.out, derivatives=args.derivatives,
-                         name=args.name, precision=args.precision)
+                         name=args.name, precision=args.precision,
+                         strategy=args.strategy)
     for path in paths:
         print(path)
     return 0

@@ -22,11 +22,13 @@ class Target:
         name: the name used on the command line.
         render: ``render(request) -> {file name: text}``.
         summary: one line for ``--help``.
+        strategies: the emission strategies the target implements.
     """
 
     name: str
     render: Callable
     summary: str
+    strategies: tuple = ("unrolled",)   # "layered" where the target has a layer-wise form
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,8 @@ class GenerationRequest:
     programs: tuple      # ((what, Program), ...)
     header: tuple
     precision: str = "double"
+    strategy: str = "unrolled"   # "unrolled" (programs) or "layered" (network, derivatives)
+    derivatives: tuple = ()      # the requested derivatives, in the order of programs
 
 
 def target_names():

@@ -4,6 +4,7 @@ from sympy.printing.numpy import NumPyPrinter
 
 from . import Target
 from .common import render
+from .numpy_layered import render_layered
 from .python_target import FUNCTION_NAMES, python_function, render_check
 
 DOCS = {
@@ -28,6 +29,8 @@ class ExactNumPyPrinter(NumPyPrinter):
 
 def render_numpy(request):
     printer = ExactNumPyPrinter()
+    if request.strategy == "layered":
+        return render_layered(request, printer, DOCS, FUNCTION_NAMES)
     functions = []
     for what, program in request.programs:
         function = python_function(what, program, printer,
@@ -42,4 +45,5 @@ def render_numpy(request):
     return {f"{module}.py": text, f"{module}_check.py": render_check(request, module, True)}
 
 
-TARGET = Target("numpy", render_numpy, "NumPy module, vectorized over a batch of points")
+TARGET = Target("numpy", render_numpy, "NumPy module, vectorized over a batch of points",
+                ("unrolled", "layered"))

@@ -1,0 +1,148 @@
+"""The layered form of the ``numpy`` target: weights as module-level arrays,
+matrix products over the whole batch (one BLAS call per layer), tangents and
+adjoints as arrays with the batch first and the layer's units last."""
+
+from .common import render
+from .layered_common import index_run, layered_programs, merged_constants, print_elementwise
+from ..layered_schedule import Operand
+def _view(operand, axes):
+    """``operand`` broadcast to the axes ("b",) + axes + ("u",) of a result."""
+    own = (() if operand.constant else ("b",)) + operand.axes + ("u",)
+    index = [":" if axis in own else "None" for axis in ("b",) + axes + ("u",)]
+    while operand.constant and index and index[0] == "None":
+        index.pop(0)
+    return operand.name if all(i == ":" for i in index) else f"{operand.name}[{', '.join(index)}]"
+
+
+def _shape(program, operand):
+    return "(count, " + ", ".join(str(n) for n in dict(program.arrays)[operand]) + ")"
+
+
+def _product(term, program, out, size):
+    weights = term.weights if term.transpose else f"{term.weights}.T"
+    if not term.source.axes:
+        return f"{term.source.name} @ {weights}"
+    return f"({term.source.name}.reshape(-1, {term.source_size}) @ {weights}).reshape{_shape(program, out)}"
+
+
+def _index(indices):
+    run = index_run(indices)
+    return f"{run[0]}:{run[1]}" if run else "[" + ", ".join(str(i) for i in indices) + "]"
+
+
+class _LayeredStatements:
+    """NumPy statements (target, operator, expression) for the steps of a LayeredProgram."""
+
+    def __init__(self, program, printer):
+        self.program, self.printer = program, printer
+
+    def statements(self):
+        lines = [("x", "=", "X.reshape(-1, N_INPUTS)"), ("count", "=", "x.shape[0]")]
+        for step in self.program.steps:
+            lines += getattr(self, type(step).__name__.lower())(step)
+        return lines
+
+    def shift(self, step):
+        return [(step.out.name, "=", f"x - {step.offset}")]
+
+    def linear(self, step):
+        parts = [_product(t, self.program, step.out, step.size) for t in step.terms]
+        if step.offset is not None:
+            parts.append(_view(step.offset, step.out.axes))
+        shape = _shape(self.program, step.out)
+        if not step.terms:
+            value = f"numpy.zeros({shape})" if step.offset is None else f"numpy.broadcast_to({parts[0]}, {shape}).copy()"
+            return [(step.out.name, "=", value)]
+        return [(step.out.name, "=", " + ".join(parts))]
+
+    def elementwise(self, step):
+        if not step.arguments:
+            value = self.printer.doprint(step.expression)
+            return [(step.out.name, "=", f"numpy.full((count, {step.size}), {value})")]
+        return [(step.out.name, "=", print_elementwise(step, self.printer, lambda operand: operand.name))]
+
+    def softmax(self, step):
+        # exp(n - max n) / sum: the same value, without overflow.
+        return [(step.out.name, "=", f"numpy.exp({step.source.name} - {step.source.name}.max(axis=-1, keepdims=True))"),
+                (step.out.name, "/=", f"{step.out.name}.sum(axis=-1, keepdims=True)")]
+
+    def scale(self, step):
+        axes, source = step.out.axes, _view(step.source, step.out.axes)
+        if step.slope is not None:
+            return [(step.out.name, "=", f"{source} * {_view(step.slope, axes)}")]
+        a = _view(step.activation, axes)
+        return [(step.out.name, "=", f"{a} * ({source} - numpy.sum({source} * {a}, axis=-1, keepdims=True))")]
+
+    def secondorder(self, step):
+        axes = step.out.axes
+        g, tangent = _view(step.adjoint, axes), _view(step.tangent, axes)
+        if step.slope is not None:
+            parts = [] if step.adjoint_tangent is None else [f"{step.adjoint_tangent.name} * {_view(step.slope, axes)}"]
+            if step.curvature is not None:
+                product = f"({step.tangent.name} * {_view(step.curvature, step.tangent.axes)})"
+                parts.append(f"{g} * {_view(Operand(product, step.tangent.axes), axes)}")
+            return [(step.out.name, "=", " + ".join(parts))]
+        a = _view(step.activation, axes)
+        total = f"numpy.sum({g} * {a}, axis=-1, keepdims=True)"
+        value = f"{tangent} * ({g} - {total}) - {a} * numpy.sum({g} * {tangent}, axis=-1, keepdims=True)"
+        if step.adjoint_tangent is not None:
+            gt = step.adjoint_tangent.name
+            value = f"{a} * ({gt} - numpy.sum({gt} * {a}, axis=-1, keepdims=True)) + {value}"
+        return [(step.out.name, "=", value)]
+
+    def gather(self, step):
+        out = step.out.name
+        lines = [(out, "=", f"numpy.{'zeros' if step.fill else 'empty'}({_shape(self.program, step.out)})")]
+        for source, rows, units, scale, shift in step.blocks:
+            if step.transposed:
+                picked = f"{source.name}[..., {_index(units)}]"
+                value = f"numpy.swapaxes({picked}, -1, -2)"
+                value += "" if scale is None else f" * {scale}[:, None]"
+                lines.append((f"{out}[:, {_index(rows)}, :]", "=", value))
+            else:
+                value = f"{source.name}[:, {_index(units)}]"
+                value += ("" if scale is None else f" * {scale}") + ("" if shift is None else f" + {shift}")
+                lines.append((f"{out}[:, {_index(rows)}]", "=", value))
+        if not step.transposed:
+            lines += [(f"{out}[:, {row}]", "=", repr(float(value))) for row, value in step.fill]
+        return lines
+
+    def symmetrize(self, step):
+        name = step.out.name
+        return [(name, "=", f"0.5 * ({name} + numpy.swapaxes({name}, -1, -2))")]
+
+
+
+def _array_literal(value, per_line=4):
+    """numpy.array([...]) with exact round-trip doubles, wrapped."""
+    def row_text(row, indent):
+        numbers = [repr(float(v)) for v in row]
+        chunks = [", ".join(numbers[i:i + per_line]) for i in range(0, len(numbers), per_line)]
+        if len(chunks) <= 1:
+            return "[" + "".join(chunks) + "]"
+        pad = " " * (indent + 4)
+        return "[\n" + "".join(f"{pad}{chunk},\n" for chunk in chunks) + " " * indent + "]"
+    if value.ndim == 1:
+        return f"numpy.array({row_text(value, 0)})"
+    rows = "".join(f"    {row_text(row, 4)},\n" for row in value)
+    return f"numpy.array([\n{rows}])"
+
+
+def render_layered(request, printer, docs, function_names):
+    """{file name: text} of the layered NumPy module for ``request``."""
+    programs = layered_programs(request.network, request.derivatives)
+    functions = []
+    for what, program in programs:
+        functions.append({
+            "name": function_names[what],
+            "doc": docs[what],
+            "statements": _LayeredStatements(program, printer).statements(),
+            "result": program.result.name,
+            "shape": tuple(program.shape),
+        })
+    constants = [(name, _array_literal(value)) for name, value in merged_constants(programs)]
+    net = request.network
+    text = render("numpy/layered.py.j2", header=request.header, functions=functions, constants=constants,
+                  n_inputs=net.n_inputs, n_outputs=net.n_outputs,
+                  imports_math="math" in printer.module_imports)
+    return {f"{request.name}_numpy.py": text}

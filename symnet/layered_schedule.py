@@ -1,0 +1,416 @@
+"""Layered derive stage: value, Jacobian and Hessian of a LayeredNetwork as a
+short list of array steps that every target turns into loops or matrix products.
+
+    Jacobian  J = D_out · W_L · diag(f'_{L-1}) ··· W_1 · D_in   (D_in, D_out folded into W)
+
+accumulated layer by layer: forward (tangents dn/dx, one column per input) when
+there are no more inputs than outputs, reverse (adjoints dy/dn, one row per
+output) otherwise.  The Hessian is forward-over-reverse: the forward tangents,
+then the reverse sweep together with its own tangent.  Quantities known when
+the code is generated (a tangent that is a weight matrix, the adjoint of a
+linear output layer) are computed here once and emitted as constants.
+
+Every array has named axes: "b" (the point in a batch; constants have none),
+"out" (a raw output row), "in" (a raw input column, the direction of a
+tangent) and "u" (a unit of a layer, always last).
+"""
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+import sympy as sp
+
+from .layered import A, D, N
+
+VECTOR, TANGENT, ADJOINT, ADJOINT_TANGENT = (), ("in",), ("out",), ("out", "in")
+
+
+@dataclass(frozen=True)
+class Operand:
+    name: str
+    axes: tuple          # per-point axes, without "b"
+    constant: bool = False
+
+
+@dataclass(frozen=True)
+class Shift:
+    """out = x - offset (offset: constant of shape (n_inputs,))."""
+    out: Operand
+    offset: str
+
+
+@dataclass(frozen=True)
+class Term:
+    """source · Wᵀ (forward: W is (size, source size)) or source · W (``transpose``: W is (source size, size))."""
+    weights: str
+    source: Operand
+    source_size: int
+    transpose: bool
+
+
+@dataclass(frozen=True)
+class Linear:
+    """out[..., j] = offset[..., j] + Σ terms (no offset and no terms: zeros)."""
+    out: Operand
+    size: int
+    offset: Optional[Operand]
+    terms: tuple
+
+
+@dataclass(frozen=True)
+class Elementwise:
+    """out[u] = expression, with the per-element symbols bound to arrays of the same unit."""
+    out: Operand
+    size: int
+    expression: sp.Expr
+    arguments: tuple     # ((symbol, Operand), ...)
+
+
+@dataclass(frozen=True)
+class Softmax:
+    out: Operand
+    source: Operand
+    size: int
+
+
+@dataclass(frozen=True)
+class Scale:
+    """out = source · ∂a/∂n along the unit axis: source·slope, or for softmax
+    activation ∘ (source - Σ_u source·activation)."""
+    out: Operand
+    size: int
+    source: Operand
+    slope: Optional[Operand]
+    activation: Optional[Operand]
+
+
+@dataclass(frozen=True)
+class SecondOrder:
+    """Tangent of an adjoint through the activation, for the Hessian:
+    element-wise  out = adjoint_tangent·slope + adjoint·curvature·tangent(dn/dx);
+    softmax       out = Scale(adjoint_tangent) + tangent(da/dx)·(adjoint - s) - activation·Σ_u adjoint·tangent,
+                  s = Σ_u adjoint·activation."""
+    out: Operand
+    size: int
+    adjoint_tangent: Optional[Operand]
+    adjoint: Operand
+    tangent: Operand
+    slope: Optional[Operand]
+    curvature: Optional[Operand]
+    activation: Optional[Operand]
+
+
+@dataclass(frozen=True)
+class Gather:
+    """out[..., rows[i]] = source[..., units[i]]·scale[i] + shift[i] for each block; every
+    other row is ``fill`` (row, value).  ``transposed``: out's row axis comes before the
+    source's lead axis (a Jacobian from tangents)."""
+    out: Operand
+    size: int
+    blocks: tuple        # ((source Operand, rows, units, scale name or None, shift name or None), ...)
+    fill: tuple
+    transposed: bool
+
+
+@dataclass(frozen=True)
+class Symmetrize:
+    """out = (out + outᵀ)/2 over the two "in" axes: exact symmetry of the Hessian."""
+    out: Operand
+
+
+@dataclass(frozen=True)
+class LayeredProgram:
+    what: str
+    shape: tuple         # per-point shape of the result
+    steps: tuple
+    constants: tuple     # ((name, numpy array), ...)
+    result: Operand
+    arrays: tuple        # ((Operand, per-point shape), ...) of every variable, in order of creation
+
+
+def layered_program(layered, what):
+    """The steps computing ``what`` ("value", "gradient", "jacobian", "hessian") of a LayeredNetwork."""
+    builder = _Builder(layered)
+    if what == "value":
+        builder.forward()
+        result = builder.gather_values()
+        shape = (layered.n_outputs,)
+    elif what in ("gradient", "jacobian"):
+        builder.forward(slopes=True)
+        if layered.jacobian_mode == "forward":
+            builder.forward_tangents()
+            result = builder.gather_jacobian()
+        else:
+            result = builder.reverse()
+        shape = (layered.n_inputs,) if what == "gradient" else (layered.n_outputs, layered.n_inputs)
+    elif what == "hessian":
+        builder.forward(slopes=True, curvatures=True)
+        builder.forward_tangents()
+        result = builder.reverse(second_order=True)
+        shape = (layered.n_outputs, layered.n_inputs, layered.n_inputs)
+    else:
+        raise ValueError(f"unknown derivative {what!r}")
+    steps = _live_steps(builder.steps, result)
+    used = {operand.name for step in steps for operand in _reads(step)} | _weight_names(steps)
+    return LayeredProgram(what, shape, steps,
+                          tuple((name, value) for name, value in builder.constants.items() if name in used),
+                          result, tuple((a, shape) for a, shape in builder.arrays if a.name in
+                                        {step.out.name for step in steps}))
+
+
+def _reads(step):
+    """The operands a step reads (weights are named by ``_weight_names``)."""
+    operands = []
+    for field in dataclasses.fields(step):
+        value = getattr(step, field.name)
+        if field.name != "out" and isinstance(value, Operand):
+            operands.append(value)
+    if isinstance(step, Linear):
+        operands += [term.source for term in step.terms]
+    if isinstance(step, Elementwise):
+        operands += [operand for _, operand in step.arguments]
+    if isinstance(step, Gather):
+        operands += [block[0] for block in step.blocks]
+    if isinstance(step, Symmetrize):
+        operands.append(step.out)
+    return operands
+
+
+def _weight_names(steps):
+    names = {step.offset for step in steps if isinstance(step, Shift)}
+    for step in steps:
+        if isinstance(step, Linear):
+            names |= {term.weights for term in step.terms}
+        if isinstance(step, Gather):
+            names |= {name for block in step.blocks for name in block[3:] if name is not None}
+    return names
+
+
+def _live_steps(steps, result):
+    """The steps the result depends on, in their order."""
+    needed, live = {result.name}, []
+    for step in reversed(steps):
+        if step.out.name in needed:
+            live.append(step)
+            needed |= {operand.name for operand in _reads(step)}
+    return tuple(reversed(live))
+
+
+class _Builder:
+    """Emits steps while walking the layers; folds what is known at generation time."""
+
+    def __init__(self, layered):
+        self.net = layered
+        self.steps, self.arrays, self.constants = [], [], {}
+        self.extent = {"in": layered.n_inputs, "out": layered.n_outputs}
+        self.live = layered.live_layers()
+        varying = layered.depends_on_inputs()
+        self.varying = tuple(index for index in self.live if index in varying)
+        self.net_input, self.activation, self.slope, self.curvature = {}, {}, {}, {}
+        self.tangent_net, self.tangent = {}, {}
+
+    # --- arrays ---------------------------------------------------------------
+
+    def constant(self, name, value, axes=VECTOR):
+        value = np.array(value, dtype=float)
+        if name in self.constants and not np.array_equal(self.constants[name], value):
+            raise AssertionError(f"two values for the constant {name}")
+        self.constants[name] = value
+        return Operand(name, axes, True)
+
+    def variable(self, name, axes, size):
+        operand = Operand(name, axes)
+        self.arrays.append((operand, tuple(self.extent[a] for a in axes) + (size,)))
+        return operand
+
+    def weights(self, index, source, matrix):
+        """Name of the weight constant of layer ``index`` reading ``source`` ("x" or a layer index)."""
+        label = "x" if source == "x" else source + 1
+        return self.constant(f"W{index + 1}_{label}", matrix, ("w",)).name
+
+    # --- forward pass ---------------------------------------------------------
+
+    def forward(self, slopes=False, curvatures=False):
+        z = self.shifted_inputs()
+        for index in self.live:
+            layer = self.net.layers[index]
+            terms = [Term(self.weights(index, "x", layer.input_weights), z, self.net.n_inputs, False)] \
+                if layer.input_weights is not None else []
+            terms += [Term(self.weights(index, s, w), self.activation[s], self.net.layers[s].size, False)
+                      for s, w in layer.layer_weights]
+            n = self.variable(f"n{index + 1}", VECTOR, layer.size)
+            self.steps.append(Linear(n, layer.size, self.constant(f"B{index + 1}", layer.bias), tuple(terms)))
+            self.net_input[index] = n
+            self.activation[index] = self.activate(index, layer, n)
+            form = layer.form
+            if slopes and index in self.varying and form.elementwise and not form.identity:
+                self.slope[index] = self.elementwise(f"d{index + 1}", layer, form.slope)
+            if curvatures and index in self.varying and form.elementwise and not form.linear:
+                self.curvature[index] = self.elementwise(f"c{index + 1}", layer, form.curvature)
+
+    def shifted_inputs(self):
+        x = Operand("x", VECTOR)
+        if not np.any(self.net.offset):
+            return x
+        z = self.variable("z", VECTOR, self.net.n_inputs)
+        self.steps.append(Shift(z, self.constant("X_OFFSET", self.net.offset).name))
+        return z
+
+    def activate(self, index, layer, n):
+        if layer.form.identity:
+            return n
+        a = self.variable(f"a{index + 1}", VECTOR, layer.size)
+        if layer.form.elementwise:
+            self.steps.append(Elementwise(a, layer.size, layer.form.value, ((N, n),)))
+        else:
+            self.steps.append(Softmax(a, n, layer.size))
+        return a
+
+    def elementwise(self, name, layer, expression):
+        out = self.variable(name, VECTOR, layer.size)
+        bound = {N: self.net_input[layer.index], A: self.activation[layer.index],
+                 D: self.slope.get(layer.index)}
+        arguments = tuple((s, bound[s]) for s in (N, A, D) if s in expression.free_symbols)
+        self.steps.append(Elementwise(out, layer.size, expression, arguments))
+        return out
+
+    def gather_values(self):
+        out = self.variable("value", VECTOR, self.net.n_outputs)
+        blocks = []
+        for number, block in enumerate(self.net.outputs, start=1):
+            scale = None if np.all(block.scale == 1.0) else self.constant(f"Y{number}_SCALE", block.scale).name
+            shift = None if np.all(block.shift == 0.0) else self.constant(f"Y{number}_SHIFT", block.shift).name
+            blocks.append((self.activation[block.layer], block.rows, block.units, scale, shift))
+        self.steps.append(Gather(out, self.net.n_outputs, tuple(blocks), self.net.constant_rows, False))
+        return out
+
+    # --- derivatives ----------------------------------------------------------
+
+    def scale(self, name, source, index, axes):
+        """source · ∂a/∂n of layer ``index`` (nothing to do for a linear layer)."""
+        layer = self.net.layers[index]
+        if layer.form.identity:
+            return source
+        out = self.variable(name, axes, layer.size)
+        softmax = not layer.form.elementwise
+        self.steps.append(Scale(out, layer.size, source, None if softmax else self.slope[index],
+                                self.activation[index] if softmax else None))
+        return out
+
+    def combine(self, name, constant_name, constant, terms, axes, size):
+        """constant + Σ terms as a variable, a constant when there are no terms, or None (zero)."""
+        if not terms:
+            return None if constant is None else self.constant(constant_name, constant, axes)
+        offset = None if constant is None else self.constant(constant_name, constant, axes)
+        out = self.variable(name, axes, size)
+        self.steps.append(Linear(out, size, offset, tuple(terms)))
+        return out
+
+    def forward_tangents(self):
+        """dn/dx and da/dx of every varying layer, one row per raw input."""
+        for index in self.varying:
+            layer = self.net.layers[index]
+            constant = None if layer.input_weights is None else layer.input_weights.T
+            terms = []
+            for source, matrix in layer.layer_weights:
+                tangent = self.tangent.get(source)
+                if tangent is None:
+                    continue
+                if tangent.constant:
+                    constant = _plus(constant, self.constants[tangent.name] @ matrix.T)
+                else:
+                    terms.append(Term(self.weights(index, source, matrix), tangent,
+                                      self.net.layers[source].size, False))
+            number = index + 1
+            tn = self.combine(f"tn{number}", f"TN{number}", constant, terms, TANGENT, layer.size)
+            self.tangent_net[index] = tn
+            self.tangent[index] = self.scale(f"ta{number}", tn, index, TANGENT)
+
+    def gather_jacobian(self):
+        out = self.variable("jacobian", ADJOINT, self.net.n_inputs)
+        blocks, fill = [], [(row, 0.0) for row, _ in self.net.constant_rows]
+        for number, block in enumerate(self.net.outputs, start=1):
+            if block.layer not in self.tangent:
+                fill += [(row, 0.0) for row in block.rows]
+                continue
+            scale = None if np.all(block.scale == 1.0) else self.constant(f"Y{number}_SCALE", block.scale).name
+            blocks.append((self.tangent[block.layer], block.rows, block.units, scale, None))
+        self.steps.append(Gather(out, self.net.n_inputs, tuple(blocks), tuple(sorted(fill)), True))
+        return out
+
+    def seeds(self):
+        """dy/da of the layers the outputs read: scale at (row, unit)."""
+        seeds = {}
+        for block in self.net.outputs:
+            if block.layer in self.varying:
+                seed = seeds.setdefault(block.layer, np.zeros((self.net.n_outputs, self.net.layers[block.layer].size)))
+                seed[list(block.rows), list(block.units)] = block.scale
+        return seeds
+
+    def reverse(self, second_order=False):
+        """Adjoints dy/dn from the outputs back to the inputs; with ``second_order`` also
+        their tangents d/dx (dy/dn), whose products with the input weights are the Hessian."""
+        pending = {index: [None, []] for index in self.varying}
+        for index, seed in self.seeds().items():
+            pending[index][0] = seed
+        pending_tangent = {index: [] for index in self.varying}
+        jacobian, hessian = [None, []], []
+        for index in reversed(self.varying):
+            layer, number = self.net.layers[index], index + 1
+            g = self.combine(f"g{number}", f"G{number}", *pending[index], ADJOINT, layer.size)
+            if g is None:
+                continue
+            gn = self.scale(f"gn{number}", g, index, ADJOINT)
+            for source, matrix in layer.layer_weights:
+                if source in pending:
+                    self.accumulate(pending[source], gn, index, source, matrix)
+            if layer.input_weights is not None:
+                self.accumulate(jacobian, gn, index, "x", layer.input_weights)
+            if second_order:
+                gt = self.combine(f"gt{number}", None, None, pending_tangent[index], ADJOINT_TANGENT, layer.size)
+                gnt = self.second_order(index, g, gt)
+                if gnt is not None:
+                    for source, matrix in layer.layer_weights:
+                        if source in pending_tangent:
+                            pending_tangent[source].append(
+                                Term(self.weights(index, source, matrix), gnt, layer.size, True))
+                    if layer.input_weights is not None:
+                        hessian.append(Term(self.weights(index, "x", layer.input_weights), gnt, layer.size, True))
+        if second_order:
+            out = self.variable("hessian", ADJOINT_TANGENT, self.net.n_inputs)
+            self.steps += [Linear(out, self.net.n_inputs, None, tuple(hessian)), Symmetrize(out)]
+            return out
+        out = self.variable("jacobian", ADJOINT, self.net.n_inputs)
+        constant = jacobian[0]
+        offset = None if constant is None else self.constant("J_CONSTANT", constant, ADJOINT)
+        self.steps.append(Linear(out, self.net.n_inputs, offset, tuple(jacobian[1])))
+        return out
+
+    def accumulate(self, pending, gn, index, source, matrix):
+        """pending (constant part, terms) += gn · matrix, folded when gn is a constant."""
+        if gn.constant:
+            pending[0] = _plus(pending[0], self.constants[gn.name] @ matrix)
+        else:
+            pending[1].append(Term(self.weights(index, source, matrix), gn, self.net.layers[index].size, True))
+
+    def second_order(self, index, g, gt):
+        layer, number = self.net.layers[index], index + 1
+        form = layer.form
+        if form.identity:
+            return gt
+        curvature = self.curvature.get(index)
+        if form.elementwise and gt is None and curvature is None:
+            return None
+        out = self.variable(f"gnt{number}", ADJOINT_TANGENT, layer.size)
+        if form.elementwise:
+            step = SecondOrder(out, layer.size, gt, g, self.tangent_net[index], self.slope[index], curvature, None)
+        else:
+            step = SecondOrder(out, layer.size, gt, g, self.tangent[index], None, None, self.activation[index])
+        self.steps.append(step)
+        return out
+
+
+def _plus(total, value):
+    return value if total is None else total + value
