@@ -25,7 +25,7 @@ SYMBOL = sp.Symbol("n", real=True)
 #: functions an expression may call (all printable by every target)
 FUNCTIONS = {
     "exp": sp.exp, "log": sp.log, "sqrt": sp.sqrt, "tanh": sp.tanh, "sinh": sp.sinh,
-    "cosh": sp.cosh, "sin": sp.sin, "cos": sp.cos, "atan": sp.atan, "erf": sp.erf,
+    "cosh": sp.cosh, "sin": sp.sin, "cos": sp.cos, "atan": sp.atan, "erf": sp.erf, "Abs": sp.Abs,
 }
 _CONSTANTS = {"n": SYMBOL, "pi": sp.pi, "E": sp.E}
 _BINARY = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,

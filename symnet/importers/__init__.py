@@ -5,6 +5,7 @@ Importers with heavy dependencies are imported only when used.
 """
 
 import importlib
+import inspect
 from pathlib import Path
 
 from ..errors import ModelFormatError, SymnetError, UnsupportedError
@@ -13,10 +14,24 @@ from ..ir import Network
 #: file suffix -> (module in this package, function name)
 FILE_IMPORTERS = {
     ".json": ("json_format", "load_json"),
+    ".onnx": ("onnx_model", "load_onnx"),
+    ".pt": ("torch_module", "load_torch_file"),
+    ".pth": ("torch_module", "load_torch_file"),
+    ".pkl": ("pickled", "load_pickle"),
+    ".pickle": ("pickled", "load_pickle"),
+    ".joblib": ("pickled", "load_pickle"),
 }
 
-#: (module of the object's class prefix, module in this package, function name)
-OBJECT_IMPORTERS = ()
+#: (module of the object's class prefix, module in this package, function name);
+#: matched on class names only, so that torch and sklearn are imported only when used
+OBJECT_IMPORTERS = (
+    ("torch.", "torch_module", "load_module"),
+    ("sklearn.", "sklearn_model", "load_estimator"),
+    ("onnx.", "onnx_model", "load_model_proto"),
+)
+
+#: options that grant a permission; formats that need no permission ignore them
+PERMISSIONS = ("trust_pickle",)
 
 
 def load(source, **options):
@@ -27,7 +42,8 @@ def load(source, **options):
         return _load_file(Path(source), options)
     for class_module_prefix, module, function in OBJECT_IMPORTERS:
         if any(k.__module__.startswith(class_module_prefix) for k in type(source).__mro__):
-            return _importer(module, function)(source, **options)
+            importer = _importer(module, function)
+            return importer(source, **_accepted(importer, options, f"a {type(source).__name__} object"))
     raise UnsupportedError(f"cannot load a model from a {type(source).__name__} object")
 
 
@@ -40,9 +56,19 @@ def _load_file(path, options):
         raise ModelFormatError("no such file", path)
     module, function = FILE_IMPORTERS[suffix]
     try:
-        return _importer(module, function)(path, **options)
+        importer = _importer(module, function)
+        return importer(path, **_accepted(importer, options, f"{suffix} files"))
     except SymnetError as error:
         raise error.with_source(path)
+
+
+def _accepted(importer, options, what):
+    """The options ``importer`` takes; an option it does not know is an error, unless it is a permission."""
+    parameters = inspect.signature(importer).parameters
+    unknown = [key for key in options if key not in parameters and key not in PERMISSIONS]
+    if unknown:
+        raise UnsupportedError(f"option {unknown[0]!r} does not apply to {what}")
+    return {key: value for key, value in options.items() if key in parameters}
 
 
 def _importer(module, function):

@@ -1,0 +1,398 @@
+"""The common back end of the graph importers (ONNX, PyTorch): a dataflow graph of
+affine maps and element-wise functions becomes a Network.
+
+A frontend walks its graph in order and calls one method per node; every
+tensor of the graph is one of two kinds of value:
+
+* ``InputValue``: a raw network input, possibly after element-wise operations
+  with constants (``(x - mean) / std``); these become the input's processing
+  steps once something non-element-wise consumes the input.
+* ``Value``: ``post_scale * E(pre_scale * z + pre_shift) + post_shift`` where
+  ``z`` (a ``Linear``) is a layer's net input, a sum of weight matrices times
+  sources (inputs or earlier layers), and ``E`` is one sympy expression of the
+  element symbol ``n`` shared by all units.  Per-unit affine operations gather in
+  ``pre``/``post``, which fold into this layer's or the next layer's weights or
+  become output steps; scalar operations, activations and products of values of
+  the same ``z`` (SiLU = z * sigmoid(z), GELU = z * (1 + erf(z/sqrt 2)) / 2) compose
+  into ``E``, whatever pattern the exporter chose.  When the value is consumed
+  by a matrix product, a softmax or a graph output, ``E`` becomes a layer with
+  the registry's transfer function it equals, or an ``expression`` transfer.
+
+What does not fit (products of different layers, per-unit constants between
+two activations) is refused with the node named.
+"""
+
+from dataclasses import dataclass, replace
+from typing import Optional
+
+import numpy as np
+import sympy as sp
+
+from .. import transfer as transfer_registry
+from ..errors import ModelFormatError, UnsupportedError
+from ..ir import Affine, Input, Layer, MapStd, Network, Output
+
+N = transfer_registry.elementwise_symbol()
+AFFINE_OPS = ("add", "sub", "rsub", "mul", "div")
+
+
+@dataclass(frozen=True, eq=False)
+class Linear:
+    """z = offset + sum of terms: ((source, array), ...), source ("input", i) or ("layer", j);
+    a 2-D array is a weight matrix, a 1-D array scales a source of the same size element-wise."""
+
+    terms: tuple
+    offset: np.ndarray
+    name: str = ""
+
+    @property
+    def size(self):
+        return self.offset.size
+
+    def has_matrix(self):
+        return any(weights.ndim == 2 for _, weights in self.terms)
+
+    def scaled(self, scale, shift):
+        """scale * z + shift, per unit."""
+        terms = tuple((source, w * (scale[:, None] if w.ndim == 2 else scale)) for source, w in self.terms)
+        return Linear(terms, self.offset * scale + shift, self.name)
+
+
+@dataclass(frozen=True, eq=False)
+class InputValue:
+    index: int
+    ops: tuple = ()
+    size: Optional[int] = None
+
+
+@dataclass(frozen=True, eq=False)
+class Value:
+    root: Linear
+    expr: sp.Expr
+    pre_scale: np.ndarray
+    pre_shift: np.ndarray
+    post_scale: np.ndarray
+    post_shift: np.ndarray
+    label: Optional[tuple] = None
+
+    @property
+    def size(self):
+        return self.root.size
+
+    @classmethod
+    def of(cls, root):
+        ones, zeros = np.ones(root.size), np.zeros(root.size)
+        return cls(root, N, ones, zeros, ones, zeros)
+
+
+def _identity(scale, shift):
+    return bool(np.all(scale == 1.0) and np.all(shift == 0.0))
+
+
+def _uniform(*arrays):
+    return all(bool(np.all(a == a.flat[0])) for a in arrays if a.size)
+
+
+class NetworkBuilder:
+    """Collects inputs, layers and outputs while a frontend walks its graph."""
+
+    def __init__(self, name):
+        self.name = name
+        self.inputs = []       # [name, size, ops or None (not yet consumed)]
+        self.layers = []
+        self.outputs = []
+        self._committed = {}   # id(value) -> (value, layer index)
+        self._absorbed_values = {}   # id(value) -> (value, value with its uniform post in E)
+        self._input_values = {}  # id(input value) -> (input value, Value)
+
+    # --- values -----------------------------------------------------------------
+
+    def add_input(self, name, size=None):
+        self.inputs.append([name, size, None])
+        return InputValue(len(self.inputs) - 1, (), size)
+
+    def constant_op(self, value, op, constant, where):
+        """``value op constant`` for op in AFFINE_OPS (rsub: constant - value)."""
+        size = value.size
+        vector = self._per_unit(constant, size, where)
+        if isinstance(value, InputValue):
+            if vector.size > 1 and size is None:
+                value = replace(value, size=vector.size)
+            return replace(value, ops=value.ops + ((op, vector),))
+        vector = np.broadcast_to(vector, (size,)).astype(float)
+        scale, shift = value.post_scale, value.post_shift
+        if op == "add":
+            shift = shift + vector
+        elif op == "sub":
+            shift = shift - vector
+        elif op == "rsub":
+            scale, shift = -scale, vector - shift
+        elif op == "mul":
+            scale, shift = scale * vector, shift * vector
+        elif op == "div":
+            scale, shift = scale / vector, shift / vector
+        else:
+            raise ValueError(op)
+        return replace(value, post_scale=scale, post_shift=shift, label=None)
+
+    def unary(self, value, function, where, label=None):
+        """An element-wise function (sympy expression -> sympy expression) of ``value``."""
+        value = self._normalized(self.as_value(value, where))
+        argument = self._applied_post(value, where, "an activation")
+        plain = value.expr == N and _identity(value.post_scale, value.post_shift)
+        expr = sp.sympify(function(argument))
+        ones, zeros = np.ones(value.size), np.zeros(value.size)
+        return replace(value, expr=expr, post_scale=ones, post_shift=zeros, label=label if plain else None)
+
+    def binary(self, a, op, b, where):
+        """``a op b`` for two graph values (not constants), op in add, sub, mul, div."""
+        a, b = self.as_value(a, where, getattr(b, "size", None)), self.as_value(b, where, getattr(a, "size", None))
+        if a.size != b.size:
+            raise ModelFormatError(f"{where}: operands have {a.size} and {b.size} features")
+        if a.root is b.root:
+            a, b = self._normalized(a), self._normalized(b)
+            if not _same_pre(a, b) and _uniform(a.pre_scale, a.pre_shift, b.pre_scale, b.pre_shift):
+                a, b = _absorb_pre(a), _absorb_pre(b)
+            same_pre = _same_pre(a, b)
+            posts_uniform = _uniform(a.post_scale, a.post_shift, b.post_scale, b.post_shift)
+            if same_pre and posts_uniform:
+                left, right = self._applied_post(a, where), self._applied_post(b, where)
+                expr = {"add": left + right, "sub": left - right, "mul": left * right, "div": left / right}[op]
+                ones, zeros = np.ones(a.size), np.zeros(a.size)
+                return replace(a, expr=expr, post_scale=ones, post_shift=zeros, label=None)
+        if op not in ("add", "sub"):
+            raise UnsupportedError(f"{where}: multiplies or divides the outputs of two different layers"
+                                   " (or with different per-unit scaling), which is not a feed-forward MLP")
+        left, right = self.materialize(a, where), self.materialize(b, where)
+        if op == "sub":
+            right = right.scaled(-np.ones(right.size), np.zeros(right.size))
+        name = left.name or right.name
+        return Value.of(Linear(_merge_terms(left.terms, right.terms), left.offset + right.offset, name))
+
+    def linear(self, value, weights, bias, where, name=""):
+        """weights (units x features) @ value + bias: a matrix product (Gemm, MatMul, Linear);
+        ``name`` becomes the layer's name."""
+        weights = np.asarray(weights, dtype=float)
+        if weights.ndim != 2:
+            raise ModelFormatError(f"{where}: weights must be a matrix, got shape {weights.shape}")
+        if value.size is not None and value.size != weights.shape[1]:
+            raise ModelFormatError(f"{where}: weights take {weights.shape[1]} features but receive {value.size}")
+        source = self.materialize(value, where, weights.shape[1])
+        if source.has_matrix():
+            source = self._linear_of_layer(self._commit_layer(source, ("purelin", ()), where))
+        terms = tuple((src, weights * w[None, :]) for src, w in source.terms)
+        offset = weights @ source.offset + np.broadcast_to(np.asarray(bias, dtype=float), weights.shape[:1])
+        return Value.of(Linear(terms, offset, name))
+
+    def softmax(self, value, where, name=""):
+        """Softmax over the features of ``value``: a layer of its own."""
+        linear = replace(self.materialize(value, where), name=name)
+        layer = self._commit_layer(linear, ("softmax", ()), where)
+        return Value.of(self._linear_of_layer(layer))
+
+    def output(self, value, name, where):
+        """Declare ``value`` a network output."""
+        if isinstance(value, InputValue):
+            raise UnsupportedError(f"{where}: the output {name!r} does not pass through any layer")
+        if value.expr != N:
+            layer = self.commit(value, where)
+        else:
+            layer = self._plain_layer(value.root.scaled(value.pre_scale, value.pre_shift), where)
+        self.outputs.append(Output(name, layer, _output_steps(value.post_scale, value.post_shift, where)))
+
+    def network(self):
+        inputs = []
+        for name, size, ops in self.inputs:
+            if size is None:
+                raise ModelFormatError(f"cannot tell the size of input {name!r}: no layer reads it")
+            inputs.append(Input(name, size, _input_steps(ops or (), size)))
+        return Network(inputs, self.layers, self.outputs, name=self.name)
+
+    # --- turning values into layers ------------------------------------------------
+
+    def as_value(self, value, where, size=None):
+        """A Value for ``value``; the same input value always gives the same root."""
+        if not isinstance(value, InputValue):
+            return value
+        known = self._input_values.get(id(value))
+        if known is None:
+            known = self._input_values[id(value)] = (value, Value.of(self.materialize(value, where, size)))
+        return known[1]
+
+    def materialize(self, value, where, size=None):
+        """The Linear map of sources equal to ``value`` (committing its layer if it has one)."""
+        if isinstance(value, InputValue):
+            size = self._freeze_input(value, size, where)
+            return Linear(((("input", value.index), np.ones(size)),), np.zeros(size))
+        value = self._normalized(value)
+        if value.expr == N:
+            return value.root.scaled(value.pre_scale, value.pre_shift)
+        value = self._absorbed(value)
+        layer = self.commit(value, where)
+        return self._linear_of_layer(layer).scaled(value.post_scale, value.post_shift)
+
+    def _absorbed(self, value):
+        """``_absorb_post`` once per value, so that a value used twice commits one layer."""
+        known = self._absorbed_values.get(id(value))
+        if known is None:
+            known = self._absorbed_values[id(value)] = (value, _absorb_post(value))
+        return known[1]
+
+    def commit(self, value, where):
+        """The layer index of ``value``'s activation E (made once per value)."""
+        known = self._committed.get(id(value))
+        if known is not None:
+            return known[1]
+        transfer = value.label or transfer_registry.expression_transfer(value.expr)
+        root = value.root.scaled(value.pre_scale, value.pre_shift)
+        index = self._commit_layer(root, transfer, where)
+        self._committed[id(value)] = (value, index)
+        return index
+
+    def _commit_layer(self, linear, transfer, where):
+        name, params = transfer
+        input_weights, layer_weights = [], []
+        for (kind, index), weights in linear.terms:
+            matrix = np.diag(weights) if weights.ndim == 1 else weights
+            (input_weights if kind == "input" else layer_weights).append((index, matrix))
+        self.layers.append(Layer(linear.size, name, linear.offset, tuple(input_weights), tuple(layer_weights),
+                                 transfer_params=params, name=linear.name))
+        return len(self.layers) - 1
+
+    def _plain_layer(self, linear, where):
+        """A layer whose activations equal ``linear``: an existing one, or a new purelin layer."""
+        if len(linear.terms) == 1 and not np.any(linear.offset):
+            (kind, index), weights = linear.terms[0]
+            if kind == "layer" and weights.ndim == 1 and np.all(weights == 1.0):
+                return index
+        return self._commit_layer(linear, ("purelin", ()), where)
+
+    def _linear_of_layer(self, index):
+        size = self.layers[index].size
+        return Linear(((("layer", index), np.ones(size)),), np.zeros(size), "")
+
+    @staticmethod
+    def _normalized(value):
+        """Affine-only values keep their scaling in ``pre`` (it folds into the layer's weights)."""
+        if value.expr == N and not _identity(value.post_scale, value.post_shift):
+            ones, zeros = np.ones(value.size), np.zeros(value.size)
+            value = replace(value, pre_scale=value.post_scale * value.pre_scale,
+                            pre_shift=value.post_scale * value.pre_shift + value.post_shift,
+                            post_scale=ones, post_shift=zeros)
+        return value
+
+    def _applied_post(self, value, where, what="this operation"):
+        if not _uniform(value.post_scale, value.post_shift):
+            raise UnsupportedError(f"{where}: per-unit constants between two activations cannot be"
+                                   f" folded into {what}")
+        return _affine_expr(value.post_scale.flat[0], value.post_shift.flat[0], value.expr)
+
+    def _freeze_input(self, value, size, where):
+        record = self.inputs[value.index]
+        size = record[1] or value.size or size
+        if size is None:
+            raise ModelFormatError(f"{where}: cannot tell the size of input {record[0]!r}")
+        if record[1] is not None and record[1] != size:
+            raise ModelFormatError(f"{where}: input {record[0]!r} has {record[1]} features, used as {size}")
+        for _, vector in value.ops:
+            if vector.size not in (1, size):
+                raise ModelFormatError(f"{where}: a constant of {vector.size} values meets {size} features")
+        if record[2] is not None and not _same_ops(record[2], value.ops):
+            raise UnsupportedError(f"{where}: input {record[0]!r} is used with two different normalizations")
+        record[1], record[2] = size, value.ops
+        return size
+
+    @staticmethod
+    def _per_unit(constant, size, where):
+        array = np.asarray(constant, dtype=float)
+        if not np.all(np.isfinite(array)):
+            raise ModelFormatError(f"{where}: constant contains NaN or Inf")
+        if array.size == 1:
+            return array.reshape(1)
+        if array.shape[-1] != array.size or (size is not None and array.size != size):
+            raise UnsupportedError(f"{where}: a constant of shape {array.shape} does not act per feature"
+                                   f" on {size or 'the'} features")
+        return array.reshape(-1)
+
+
+def _affine_expr(scale, shift, expr):
+    scale, shift = float(scale), float(shift)
+    result = expr if scale == 1.0 else sp.Float(scale) * expr
+    return result if shift == 0.0 else result + sp.Float(shift)
+
+
+def _same_pre(a, b):
+    return np.array_equal(a.pre_scale, b.pre_scale) and np.array_equal(a.pre_shift, b.pre_shift)
+
+
+def _absorb_pre(value):
+    """The same value with a uniform ``pre`` written into E (so that E's of one root can combine)."""
+    if _identity(value.pre_scale, value.pre_shift):
+        return value
+    inner = _affine_expr(value.pre_scale.flat[0], value.pre_shift.flat[0], N)
+    ones, zeros = np.ones(value.size), np.zeros(value.size)
+    return replace(value, expr=value.expr.subs(N, inner), pre_scale=ones, pre_shift=zeros, label=None)
+
+
+def _absorb_post(value):
+    """The same value with a uniform ``post`` written into E (an activation then a scalar)."""
+    if value.expr == N or not _uniform(value.post_scale, value.post_shift) \
+            or _identity(value.post_scale, value.post_shift):
+        return value
+    expr = _affine_expr(value.post_scale.flat[0], value.post_shift.flat[0], value.expr)
+    ones, zeros = np.ones(value.size), np.zeros(value.size)
+    return replace(value, expr=expr, post_scale=ones, post_shift=zeros, label=None)
+
+
+def _merge_terms(left, right):
+    merged = dict(left)
+    for source, weights in right:
+        if source in merged:
+            other = merged[source]
+            if other.ndim == 1 and weights.ndim == 1:
+                merged[source] = other + weights
+            else:
+                as_matrix = [np.diag(w) if w.ndim == 1 else w for w in (other, weights)]
+                merged[source] = as_matrix[0] + as_matrix[1]
+        else:
+            merged[source] = weights
+    return tuple(merged.items())
+
+
+def _same_ops(a, b):
+    return len(a) == len(b) and all(x[0] == y[0] and np.array_equal(x[1], y[1]) for x, y in zip(a, b))
+
+
+def _input_steps(ops, size):
+    """Processing steps for element-wise constant operations on a raw input, in order;
+    an offset followed by a scaling is one mapstd step, as a scaler writes it."""
+    steps, position = [], 0
+    while position < len(ops):
+        op, c = ops[position]
+        following = ops[position + 1] if position + 1 < len(ops) else (None, None)
+        if op in ("add", "sub") and following[0] in ("mul", "div"):
+            gain = following[1] if following[0] == "mul" else 1.0 / following[1]
+            steps.append(MapStd(c if op == "sub" else -c, gain, 0.0))
+            position += 2
+            continue
+        if op == "mul" and following[0] in ("add", "sub"):
+            steps.append(Affine(c, following[1] if following[0] == "add" else -following[1]))
+            position += 2
+            continue
+        steps.append({"add": lambda: Affine(1.0, c), "sub": lambda: Affine(1.0, -c),
+                      "mul": lambda: Affine(c, 0.0), "div": lambda: Affine(1.0 / c, 0.0),
+                      "rsub": lambda: Affine(-1.0, c)}[op]())
+        position += 1
+    # a scalar constant applies to every row
+    return [type(s)(*[np.broadcast_to(getattr(s, f), (size,)) for f in s.numeric_fields]) for s in steps]
+
+
+def _output_steps(scale, shift, where):
+    """Output steps whose reverse is y = scale * a + shift."""
+    if _identity(scale, shift):
+        return ()
+    if np.any(scale == 0):
+        raise UnsupportedError(f"{where}: an output multiplied by zero cannot be represented")
+    if np.all(scale == 1.0):
+        return (Affine(np.ones(scale.size), -shift),)
+    return (MapStd(shift, 1.0 / scale, 0.0),)
