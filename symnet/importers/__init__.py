@@ -20,6 +20,8 @@ FILE_IMPORTERS = {
     ".pkl": ("pickled", "load_pickle"),
     ".pickle": ("pickled", "load_pickle"),
     ".joblib": ("pickled", "load_pickle"),
+    ".m": ("matlab_genfunction", "load_genfunction"),
+    ".mat": ("matlab_mat", "load_mat"),
 }
 
 #: (module of the object's class prefix, module in this package, function name);

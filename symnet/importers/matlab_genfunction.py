@@ -1,0 +1,362 @@
+"""MATLAB ``genFunction`` files (``.m``) as networks.
+
+MATLAB's Deep Learning (formerly Neural Network) Toolbox writes a trained
+shallow network as a standalone function: constants first (``b1``, ``IW1_1``,
+``LW2_1``, processing settings ``x1_step1`` ...), then a simulation. This
+reader parses that subset of MATLAB (matlab_syntax), follows the simulation's
+data flow (matlab_simulation) and builds the IR here. It never runs MATLAB.
+
+Options (``symnet.load(path, input_sizes=...)``): ``input_sizes`` maps an
+input (name such as ``"x1"``, or 1-based number) to its raw row count, or is
+a list with one entry per input. It is needed only when removeconstantrows
+lists the kept rows alone and the help text does not state the input's size.
+"""
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ModelFormatError, SymnetError, UnsupportedError
+from ..ir import Input, Layer, MapMinMax, MapStd, Network, Output, RemoveConstantRows
+from .matlab_simulation import TIME_SERIES_MESSAGE, Boilerplate, Observation, Simulation
+from .matlab_lines import at_line, statements
+from .matlab_syntax import BLOCK_OPENERS, END_WORDS, function_header, parse_statement
+
+_HELP_SIZE = re.compile(r"(?:(\d+)\s*x\s*Q|Q\s*x\s*(\d+))\s+matrix,\s*input\s*#\s*(\d+)", re.IGNORECASE)
+
+
+def load_genfunction(path, input_sizes=None):
+    """Read a genFunction ``.m`` file into a Network."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise ModelFormatError(f"cannot read: {error.strerror or error}", path)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("latin-1")    # MATLAB on Windows writes its local code page
+    try:
+        return read_genfunction(text, path.stem, input_sizes)
+    except SymnetError as error:
+        raise _located(error, path) from None
+
+
+def read_genfunction(text, name="network", input_sizes=None):
+    """The Network described by the text of a genFunction file."""
+    header, body = _main_function(statements(text))
+    _, outputs, params = function_header(header)
+    cell_form = _check_signature(header, outputs, params, body)
+    simulation = Simulation(params, outputs, cell_form)
+    for line, piece in body:
+        try:
+            simulation.run(parse_statement(line, piece))
+        except SymnetError as error:
+            raise at_line(error, line)
+    return _Assembly(simulation, header.line, _help_sizes(text), input_sizes).network(name)
+
+
+def _located(error, path):
+    line = getattr(error, "line", None)
+    if error.source is not None:
+        return error
+    located = type(error).__new__(type(error))
+    SymnetError.__init__(located, error.problem, f"{path}:{line}" if line else str(path))
+    return located
+
+
+def _main_function(lines):
+    """The first function's header statement and its body as (line, text) pairs."""
+    if not lines:
+        raise ModelFormatError("no MATLAB code found (a genFunction file defines a function)")
+    header = parse_statement(*lines[0])
+    if header.kind != "function":
+        raise at_line(ModelFormatError("a genFunction file starts with a function definition"), lines[0][0])
+    body, depth = [], 0
+    for line, piece in lines[1:]:
+        word = re.match(r"[A-Za-z_]\w*", piece)
+        word = word.group(0) if word else ""
+        if word == "function" and depth == 0:
+            break                               # old style: functions without 'end'
+        if word in BLOCK_OPENERS:
+            depth += 1
+        elif word in END_WORDS:
+            if depth == 0:
+                break
+            depth -= 1
+        body.append((line, piece))
+    return header, body
+
+
+def _check_signature(header, outputs, params, body):
+    """Whether the cell form ``[Y,Xf,Af] = f(X,~,~)`` is used; refuses what is out of scope."""
+    def fail(error):
+        raise at_line(error, header.line)
+    if not params or params[0] == "~":
+        fail(UnsupportedError("the function takes no network inputs; a network needs at least one"))
+    pattern = re.compile(r"(?<![\w.])" + re.escape(params[0]) + r"\s*\{")
+    cell_form = any(pattern.search(piece) for _, piece in body)
+    if cell_form and any(p != "~" for p in params[1:]):
+        fail(UnsupportedError(TIME_SERIES_MESSAGE))
+    if not cell_form:
+        if any(re.fullmatch(r"[xa]i\d*", p, re.IGNORECASE) for p in params) or any(
+                re.fullmatch(r"[xa]f\d*", o, re.IGNORECASE) for o in outputs):
+            fail(UnsupportedError(TIME_SERIES_MESSAGE))
+        if "~" in params:
+            fail(UnsupportedError("an ignored parameter '~' in a matrix-form function is not supported"))
+    if not outputs:
+        fail(UnsupportedError("the function returns nothing"))
+    return cell_form
+
+
+def _help_sizes(text):
+    """{input index: (rows, line)} from help lines such as 'X{1,ts} = 263xQ matrix, input #1'."""
+    sizes = {}
+    for match in _HELP_SIZE.finditer(text):
+        rows = int(match.group(1) or match.group(2))
+        sizes.setdefault(int(match.group(3)) - 1, (rows, text.count("\n", 0, match.start()) + 1))
+    return sizes
+
+
+class _Assembly:
+    """Builds the IR from what the simulation found, naming the line of every problem."""
+
+    def __init__(self, simulation, header_line, help_sizes, input_sizes):
+        self.sim, self.header_line, self.help_sizes = simulation, header_line, help_sizes
+        self.input_sizes = input_sizes
+
+    def fail(self, problem, line=None, kind=ModelFormatError):
+        raise at_line(kind(problem), line or self.header_line)
+
+    def network(self, name):
+        outputs = self.output_values()
+        self.check_layout()
+        inputs = [self.input(k) for k in range(self.input_count())]
+        layers = []
+        for spec in self.sim.layers:
+            layers.append(self.layer(spec, inputs, layers))
+        ir_outputs = [self.output(label, value, line, layers) for label, value, line in outputs]
+        try:
+            return Network(inputs, layers, ir_outputs, name=name)
+        except SymnetError as error:
+            raise at_line(error, self.header_line)
+
+    # inputs
+    def input_names(self):
+        if self.sim.cell_form:
+            return [f"x{k + 1}" for k in range(self.input_count())]
+        return list(self.sim.params)
+
+    def input_count(self):
+        if not self.sim.cell_form:
+            return len(self.sim.params)
+        seen = set(self.sim.input_chains) | set(self.sim.cell_inputs) | self.sim.seen_inputs
+        if not seen:
+            self.fail("the function never reads an input X{i,ts}; a network needs at least one",
+                      kind=UnsupportedError)
+        return max(seen) + 1
+
+    def overrides(self):
+        given = self.input_sizes
+        if given is None:
+            return {}
+        names = self.input_names()
+        if not isinstance(given, Mapping):
+            given = dict(enumerate(given, start=1))
+        result = {}
+        for key, value in given.items():
+            index = names.index(key) if key in names else (key - 1 if isinstance(key, int) else None)
+            if index is None or not 0 <= index < len(names):
+                raise ModelFormatError(f"input_sizes names {key!r}, which is not an input"
+                                       f" (inputs: {', '.join(names)})")
+            if value is not None:
+                if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                    raise ModelFormatError(f"input_sizes[{key!r}] must be a positive whole number")
+                result[index] = int(value)
+        return result
+
+    def input(self, k):
+        chain = self.sim.input_chains.get(k, ())
+        override = self.overrides().get(k)
+        steps = []
+        for spec in chain:
+            n_rows = None
+            if spec.kind == "removeconstantrows" and _row_count(spec) is None:
+                n_rows = steps[-1].out_size if steps else self.kept_input_rows(k, spec, override)
+            step = self.step(spec, n_rows)
+            if steps and step.in_size != steps[-1].out_size:
+                self.fail(f"{spec.name} ({spec.kind}) has settings for {step.in_size} rows,"
+                          f" but receives {steps[-1].out_size}", spec.line)
+            steps.append(step)
+        raw = steps[0].in_size if steps else self.unprocessed_size(k, override)
+        if override is not None and override != raw:
+            self.fail(f"input_sizes gives input {k + 1} {override} rows, but the file says {raw}")
+        return Input(self.input_names()[k], raw, steps)
+
+    def kept_input_rows(self, k, spec, override):
+        """Raw rows of an input whose first step removes constant rows."""
+        largest = int(np.max(spec.settings["keep"])) if np.size(spec.settings.get("keep", [])) else 0
+        if override is not None:
+            if override < largest:
+                self.fail(f"input_sizes gives input {k + 1} {override} rows, but {spec.name} keeps row {largest}")
+            return override
+        if k in self.help_sizes:
+            rows, line = self.help_sizes[k]
+            if rows < largest:
+                self.fail(f"the help text gives input {k + 1} {rows} rows, but {spec.name} keeps row"
+                          f" {largest}; pass input_sizes to say how many", line)
+            return rows
+        return largest
+
+    def unprocessed_size(self, k, override):
+        columns = {t.weights.shape[1] for spec in self.sim.layers for t in spec.total.terms
+                   if t.kind == "input" and t.source == k}
+        if len(columns) == 1:
+            return columns.pop()
+        if override is not None:
+            return override
+        if not columns and k in self.help_sizes:
+            return self.help_sizes[k][0]
+        self.fail(f"cannot tell the size of input {k + 1}" + (
+            ": no layer uses it; pass input_sizes" if not columns else
+            f": its weight matrices have {sorted(columns)} columns"))
+
+    # processing steps
+    def step(self, spec, n_rows=None, reverse=False):
+        settings = spec.settings
+        try:
+            if spec.kind == "removeconstantrows":
+                return self.removal(spec, n_rows, reverse)
+            needed = ("xoffset", "gain", "ymin" if spec.kind == "mapminmax" else "ymean")
+            missing = [name for name in needed if name not in settings]
+            if missing:
+                self.fail(f"{spec.name} ({spec.kind}) lacks {', '.join(missing)}", spec.line)
+            kind = MapMinMax if spec.kind == "mapminmax" else MapStd
+            return kind(*(settings[name] for name in needed))
+        except SymnetError as error:
+            raise at_line(error, spec.line)
+
+    def removal(self, spec, n_rows, reverse):
+        settings = spec.settings
+        if "keep" not in settings:
+            self.fail(f"{spec.name} (removeconstantrows) lacks keep", spec.line)
+        keep = _indices(settings["keep"], f"{spec.name} keep")
+        n_rows = _row_count(spec) if n_rows is None else n_rows
+        remove = _indices(settings["remove"], f"{spec.name} remove") if "remove" in settings else None
+        if remove is not None and sorted(keep + remove) != list(range(1, n_rows + 1)):
+            self.fail(f"{spec.name}: keep and remove do not split rows 1..{n_rows}", spec.line)
+        if not reverse:
+            return RemoveConstantRows(n_rows, tuple(k - 1 for k in keep))
+        if remove is None:
+            self.fail(f"{spec.name} (removeconstantrows on an output) lacks remove", spec.line)
+        values = settings.get("constants", settings.get("value"))
+        values = np.zeros(0) if values is None and not remove else values
+        if values is None or np.size(values) != len(remove):
+            self.fail(f"{spec.name}: {len(remove)} removed rows need as many constants", spec.line)
+        order = np.argsort(remove)
+        return RemoveConstantRows(n_rows, tuple(k - 1 for k in keep),
+                                  tuple(np.reshape(values, -1)[order]))
+
+    # layers
+    def layer(self, spec, inputs, layers):
+        total = spec.total
+        rows = [t.weights.shape[0] for t in total.terms]
+        size = rows[0] if rows else (np.size(total.bias) if total.bias is not None else 0)
+        if not size:
+            self.fail("a layer needs a bias or weights", spec.line)
+        bias = np.zeros(size) if total.bias is None else total.bias
+        if np.size(bias) not in (1, size):
+            self.fail(f"the bias has {np.size(bias)} values but the layer has {size} units", spec.line)
+        connections = {}
+        for term in total.terms:
+            source_size = inputs[term.source].processed_size if term.kind == "input" else layers[term.source].size
+            label = f"input {term.source + 1}" if term.kind == "input" else f"layer {term.source + 1}"
+            if term.weights.shape != (size, source_size):
+                shape = "x".join(map(str, term.weights.shape))
+                self.fail(f"{term.name or 'a weight matrix'} is {shape}, but it takes {label}"
+                          f" ({source_size} values) into a layer of {size} units", spec.line)
+            key = (term.kind, term.source)
+            connections[key] = connections.get(key, 0) + term.weights
+        try:
+            return Layer(size, spec.transfer, bias,
+                         [(s, w) for (kind, s), w in connections.items() if kind == "input"],
+                         [(s, w) for (kind, s), w in connections.items() if kind == "layer"],
+                         name=spec.name)
+        except SymnetError as error:
+            raise at_line(error, spec.line)
+
+    # outputs
+    def output_values(self):
+        sim = self.sim
+        if sim.cell_outputs or sim.cell_form:
+            count = max(sim.cell_outputs) + 1 if sim.cell_outputs else 0
+            missing = [k + 1 for k in range(count) if k not in sim.cell_outputs]
+            if not count or missing:
+                self.fail(f"output Y{{{(missing or [1])[0]},ts}} is never assigned")
+            found = [(f"y{k + 1}", sim.cell_outputs[k], sim.output_lines[k]) for k in range(count)]
+        else:
+            found = []
+            for name in sim.outputs:
+                value = sim.env.get(name)
+                if value is None:
+                    self.fail(f"output {name!r} is never assigned")
+                found.append((name, value, sim.output_lines.get(name, self.header_line)))
+        result = []
+        for label, value, line in found:
+            if not isinstance(value, Boilerplate):
+                signal = _checked(lambda: sim.as_layer(value), line)
+                sim.observations.append(Observation(line, f"output {label}", signal.transposed))
+                result.append((label, signal, line))
+        if not result:
+            self.fail("the function returns no network output")
+        return result
+
+    def output(self, label, signal, line, layers):
+        steps = [self.step(spec, reverse=True) for spec in reversed(signal.undone)]
+        size = steps[0].in_size if steps else None
+        for spec, step in zip(reversed(signal.undone), steps):
+            if step.in_size != size:
+                self.fail(f"{spec.name} ({spec.kind}) has settings for {step.in_size} rows,"
+                          f" but the rows before it number {size}", spec.line)
+            size = step.out_size
+        layer_size = layers[signal.layer].size
+        if steps and size != layer_size:
+            self.fail(f"output {label}: its processing ends with {size} rows, but layer"
+                      f" {signal.layer + 1} has {layer_size}", line)
+        return Output(label, signal.layer, steps)
+
+    def check_layout(self):
+        """Every input and output must be oriented like the samples (columns, or rows with x1 = x1')."""
+        rows = self.sim.samples_as_rows
+        for observation in self.sim.observations:
+            if rows is None:
+                rows = observation.transposed
+            elif observation.transposed != rows:
+                state = "transposed" if observation.transposed else "not transposed"
+                self.fail(f"{observation.what} is {state}, but the samples are"
+                          f" {'rows' if rows else 'columns'}", observation.line)
+
+
+def _checked(function, line):
+    try:
+        return function()
+    except SymnetError as error:
+        raise at_line(error, line)
+
+
+def _row_count(spec):
+    settings = spec.settings
+    if "xrows" in settings:
+        return int(_indices(settings["xrows"], f"{spec.name} xrows")[0])
+    if "remove" in settings and "keep" in settings:
+        return np.size(settings["keep"]) + np.size(settings["remove"])
+    return None
+
+
+def _indices(values, what):
+    array = np.reshape(np.asarray(values, dtype=float), -1)
+    if np.any(array != np.round(array)) or np.any(array < 1):
+        raise ModelFormatError(f"{what} must hold positive whole numbers")
+    return [int(v) for v in array]

@@ -1,0 +1,446 @@
+"""What a genFunction simulation computes, found by following its data flow.
+
+Each statement of the main function is interpreted over *descriptions* of
+values, never over numbers: a variable holds a network input with the
+processing steps applied so far, a weighted sum b + W*x + ..., the output of
+a layer with the output steps undone so far, a constant, or boilerplate (cell
+handling, sample counts). Names are only names: ``a2 = tansig_apply(...)``
+makes a new layer because of what it computes, not because it is called a2.
+Anything the reader does not understand is refused with its line.
+"""
+
+import re
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+
+from ..errors import ModelFormatError, UnsupportedError
+from .matlab_syntax import (Binary, Call, CellIndex, CellLiteral, Field, Handle, Literal, Name,
+                            Transpose, Unary, parse_expression)
+
+STEP_FIELDS = {
+    "mapminmax": ("xoffset", "gain", "ymin"),
+    "mapstd": ("xoffset", "gain", "ymean"),
+    "removeconstantrows": ("xrows", "keep", "remove", "constants", "value"),
+}
+APPLY_HELPERS = {f"{kind}_apply": kind for kind in STEP_FIELDS}
+REVERSE_HELPERS = {f"{kind}_reverse": kind for kind in STEP_FIELDS}
+TRANSFER_NAMES = ("purelin", "tansig", "logsig", "poslin", "satlin", "satlins", "radbas", "elliotsig",
+                  "softmax")
+TRANSFER_HELPERS = {name + suffix: name for name in TRANSFER_NAMES for suffix in ("_apply", "")}
+BOILERPLATE_CALLS = frozenset(("iscell", "isempty", "cell", "cell2mat", "numel"))
+TIME_SERIES = re.compile(r"(Xi|Ai|[XxAa]d\d*|tapdelay\d*|[xa]dts|mod)\Z")
+TIME_SERIES_MESSAGE = ("time-series networks (input or layer delays, initial states Xi/Ai) are not"
+                       " supported: symnet reads static feed-forward networks")
+NOT_FINITE = frozenset(("Inf", "inf", "NaN", "nan"))
+
+
+def refuse(problem):
+    raise UnsupportedError(problem)
+
+
+# --- values -------------------------------------------------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class StepSpec:
+    """One processing step as written: its kind, its settings by field name, where it is."""
+    kind: str
+    settings: dict
+    name: str
+    line: int
+
+
+@dataclass(frozen=True)
+class InputSignal:
+    input: int                  # 0-based
+    steps: tuple = ()
+    transposed: bool = False
+
+
+@dataclass(frozen=True)
+class LayerSignal:
+    layer: int                  # 0-based
+    undone: tuple = ()          # output steps in the order they are undone
+    transposed: bool = False
+
+
+@dataclass(frozen=True)
+class Constant:
+    name: str
+    value: np.ndarray = field(compare=False)
+
+
+@dataclass(frozen=True)
+class Struct:
+    name: str
+
+
+@dataclass(frozen=True)
+class Term:
+    kind: str                   # "input" or "layer"
+    source: int
+    weights: np.ndarray = field(compare=False)
+    name: str = ""
+
+
+@dataclass(eq=False)
+class WeightedSum:
+    bias: Optional[np.ndarray]
+    terms: tuple
+    line: int
+    name: str = ""
+    layer: Optional[int] = None     # set once the sum itself is used as a (purelin) layer
+
+
+@dataclass(frozen=True)
+class Boilerplate:
+    what: str
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    transfer: str
+    total: WeightedSum
+    line: int
+    name: str
+
+
+@dataclass(frozen=True)
+class Observation:
+    """A place where the sample layout shows: an input used, or an output returned."""
+    line: int
+    what: str
+    transposed: bool
+
+
+# --- the interpreter -------------------------------------------------------------------------------
+
+class Simulation:
+    """Runs the main function's statements over value descriptions."""
+
+    def __init__(self, params, outputs, cell_form):
+        self.params, self.outputs, self.cell_form = params, outputs, cell_form
+        self.constants, self.structs, self.env = {}, {}, {}
+        self.layers, self.observations = [], []
+        self.cell_inputs, self.cell_outputs = {}, {}
+        self.output_lines, self.input_chains = {}, {}
+        self.seen_inputs = set()
+        self.samples_as_rows = None
+        self.line = 0
+
+    # statements
+    def run(self, statement):
+        self.line = statement.line
+        kind = statement.kind
+        if kind == "assign":
+            self.assign(statement.target, statement.value)
+        elif kind in ("if", "elseif"):
+            self.require_boilerplate(parse_expression(statement.value, self.line), statement.text)
+        elif kind == "for":
+            self.time_loop(statement.value)
+        elif kind not in ("else", "end"):
+            refuse(f"unsupported statement {statement.text!r}")
+
+    def time_loop(self, text):
+        variable, _, span = text.strip("() ").partition("=")
+        node = parse_expression(span, self.line) if span else None
+        if not (re.fullmatch(r"\s*[A-Za-z_]\w*\s*", variable) and isinstance(node, Binary) and node.op == ":"
+                and isinstance(self.value(node.right), Boilerplate)):
+            refuse(f"unsupported loop 'for {text}' (only the time loop 'for ts=1:TS' is read)")
+        self.env[variable.strip()] = Boilerplate("time step")
+
+    def require_boilerplate(self, node, text):
+        if isinstance(node, Unary):
+            node = node.operand
+        if not isinstance(self.value(node), Boilerplate):
+            refuse(f"unsupported condition {text!r}")
+
+    def assign(self, target, node):
+        literal = literal_array(node)
+        if isinstance(target, Name):
+            self.assign_name(target.id, node, literal)
+        elif isinstance(target, Field) and isinstance(target.target, Name) and literal is not None:
+            self.structs.setdefault(target.target.id, {})[target.name] = literal
+        elif isinstance(target, CellIndex) and isinstance(target.target, Name):
+            self.assign_cell(target, node)
+        else:
+            refuse("unsupported assignment: only constants, variables and the cells X{i,ts}/Y{i,ts} are read")
+
+    def assign_name(self, name, node, literal):
+        if literal is not None:
+            self.constants[name] = literal
+            self.env.pop(name, None)
+            return
+        if isinstance(node, CellLiteral):
+            if self.cell_form and node.items == (Name(self.params[0]),):
+                return      # X = {X}: a matrix argument is wrapped into a cell
+            refuse("cell arrays other than X = {X} are not supported")
+        value = self.value(node)
+        if isinstance(value, WeightedSum) and not value.name:
+            value.name = name
+        self.env[name] = value
+        if name in self.outputs and not isinstance(value, Boilerplate):
+            self.output_lines[name] = self.line
+
+    def assign_cell(self, target, node):
+        name, index = target.target.id, self.cell_row(target)
+        value = self.value(node)
+        if self.cell_form and name == self.params[0]:
+            if not isinstance(value, InputSignal) or value.input != index:
+                refuse(f"{name}{{{index + 1},...}} may only be transposed in place")
+            self.cell_inputs[index] = value
+        elif name in self.outputs:
+            self.cell_outputs[index] = value
+            self.output_lines[index] = self.line
+        else:
+            self.refuse_name(name)
+            refuse(f"unsupported assignment to the cell {name!r}")
+
+    # expressions
+    def value(self, node):
+        if isinstance(node, Literal):
+            return Constant("", node.value)
+        if isinstance(node, Name):
+            return self.name_value(node.id)
+        if isinstance(node, CellIndex):
+            return self.cell_value(node)
+        if isinstance(node, Call):
+            return self.call_value(node)
+        if isinstance(node, Binary):
+            return self.binary_value(node)
+        if isinstance(node, Transpose):
+            return transposed(self.value(node.operand))
+        if isinstance(node, Field) and isinstance(node.target, Name) and node.target.id in self.structs:
+            fields = self.structs[node.target.id]
+            if node.name in fields:
+                return Constant(f"{node.target.id}.{node.name}", fields[node.name])
+        refuse("unsupported expression")
+
+    def name_value(self, name):
+        if name in self.env:
+            return self.env[name]
+        if name in self.constants:
+            return Constant(name, self.constants[name])
+        if name in self.structs:
+            return Struct(name)
+        if name in self.params:
+            if self.cell_form:
+                return Boilerplate("input cell")
+            return InputSignal(self.params.index(name))
+        if name in NOT_FINITE:
+            raise ModelFormatError(f"{name} is not a usable weight or setting (only finite numbers are)")
+        self.refuse_name(name)
+        raise ModelFormatError(f"{name!r} is used before it is given a value")
+
+    def refuse_name(self, name):
+        if TIME_SERIES.match(name):
+            refuse(TIME_SERIES_MESSAGE)
+
+    def cell_row(self, node):
+        if not node.args or literal_array(node.args[0]) is None or literal_array(node.args[0]).size != 1:
+            refuse("cell indices must start with a number, as in X{1,ts}")
+        row = float(literal_array(node.args[0]).reshape(-1)[0])
+        if row != int(row) or row < 1:
+            raise ModelFormatError(f"cell index {row!r} is not a positive whole number")
+        return int(row) - 1
+
+    def cell_value(self, node):
+        name = node.target.id if isinstance(node.target, Name) else None
+        if self.cell_form and name == self.params[0]:
+            index = self.cell_row(node)
+            self.seen_inputs.add(index)
+            return self.cell_inputs.get(index, InputSignal(index))
+        if name in self.outputs:
+            return self.cell_outputs.get(self.cell_row(node), Boilerplate("output cell"))
+        if name is not None:
+            self.refuse_name(name)
+        refuse("unsupported cell indexing")
+
+    def call_value(self, node):
+        if not isinstance(node.target, Name):
+            refuse("unsupported call")
+        name, args = node.target.id, node.args
+        if name in self.env or name in self.constants or name in self.params:
+            refuse(f"indexing into {name!r} is not supported")
+        if name in APPLY_HELPERS:
+            return self.apply_step(APPLY_HELPERS[name], name, args)
+        if name in REVERSE_HELPERS:
+            return self.reverse_step(REVERSE_HELPERS[name], name, args)
+        if name in TRANSFER_HELPERS:
+            return self.transfer(TRANSFER_HELPERS[name], name, args)
+        if name == "repmat" and len(args) == 3:
+            return self.value(args[0])
+        if name == "bsxfun" and len(args) == 3 and args[0] == Handle("plus"):
+            return self.add(self.value(args[1]), self.value(args[2]))
+        if name == "size" and len(args) == 2:
+            return self.size_value(args)
+        if name in BOILERPLATE_CALLS:
+            return Boilerplate(name)
+        self.refuse_name(name)
+        known = sorted(set(APPLY_HELPERS) | set(REVERSE_HELPERS) | set(TRANSFER_HELPERS))
+        refuse(f"unknown function or helper {name!r} (symnet reads: {', '.join(known)})")
+
+    def size_value(self, args):
+        subject, dimension = self.value(args[0]), literal_array(args[1])
+        if isinstance(subject, InputSignal) and dimension is not None and dimension.size == 1:
+            self.samples_as_rows = float(dimension.reshape(-1)[0]) == 1
+            return Boilerplate("samples")
+        return Boilerplate("size")
+
+    def binary_value(self, node):
+        if node.op == "+":
+            return self.add(self.value(node.left), self.value(node.right))
+        if node.op == "*":
+            return self.product(self.value(node.left), self.value(node.right))
+        if node.op == ":":
+            return Boilerplate("range")
+        refuse(f"unsupported operator {node.op!r} in the simulation")
+
+    def add(self, left, right):
+        return WeightedSum(*_sum_parts(_as_sum(left), _as_sum(right)), line=self.line)
+
+    def product(self, weights, signal):
+        if not isinstance(weights, Constant):
+            refuse("a product must be a weight matrix times a signal, as in IW1_1*xp1")
+        if isinstance(signal, InputSignal):
+            self.use_input(signal, weights.name or "a weight matrix")
+            return Term("input", signal.input, weights.value, weights.name)
+        layer = self.as_layer(signal)
+        if layer.undone or layer.transposed:
+            refuse("an output after its output processing cannot feed another layer")
+        return Term("layer", layer.layer, weights.value, weights.name)
+
+    def use_input(self, signal, user):
+        chain = self.input_chains.setdefault(signal.input, signal.steps)
+        if len(chain) != len(signal.steps) or any(a is not b for a, b in zip(chain, signal.steps)):
+            refuse(f"input {signal.input + 1} reaches the layers with two different processing chains")
+        self.observations.append(Observation(self.line, f"input {signal.input + 1} (used by {user})",
+                                             signal.transposed))
+
+    def as_layer(self, value):
+        if isinstance(value, LayerSignal):
+            return value
+        if isinstance(value, WeightedSum):
+            if value.layer is None:
+                value.layer = len(self.layers)
+                self.layers.append(LayerSpec("purelin", value, value.line, value.name))
+            return LayerSignal(value.layer)
+        refuse("expected the output of a layer here")
+
+    # helpers
+    def apply_step(self, kind, helper, args):
+        signal = self.value(args[0]) if args else None
+        if not isinstance(signal, InputSignal):
+            refuse(f"{helper} must be applied to a network input")
+        spec = self.settings(kind, helper, args[1:])
+        self.observations.append(Observation(self.line, f"input {signal.input + 1}", signal.transposed))
+        return InputSignal(signal.input, signal.steps + (spec,), signal.transposed)
+
+    def reverse_step(self, kind, helper, args):
+        if not args:
+            refuse(f"{helper} needs an argument")
+        layer = self.as_layer(self.value(args[0]))
+        spec = self.settings(kind, helper, args[1:])
+        return LayerSignal(layer.layer, layer.undone + (spec,), layer.transposed)
+
+    def transfer(self, name, helper, args):
+        if len(args) != 1:
+            refuse(f"{helper} takes one argument here")
+        total = self.value(args[0])
+        if isinstance(total, Constant):
+            total = WeightedSum(total.value, (), self.line)
+        if not isinstance(total, WeightedSum):
+            refuse(f"{helper} must be applied to a weighted sum such as repmat(b1,1,Q) + IW1_1*xp1")
+        self.layers.append(LayerSpec(name, total, self.line, ""))
+        return LayerSignal(len(self.layers) - 1)
+
+    def settings(self, kind, helper, nodes):
+        """The settings of one step, matched to their fields by name, never by position."""
+        if not nodes:
+            refuse(f"{helper} needs its settings")
+        found, owners = {}, set()
+        for node in nodes:
+            owner = self.read_setting(kind, helper, node, found)
+            owners.add(owner)
+        if len(owners) != 1:
+            refuse(f"{helper} mixes settings of different steps: {', '.join(sorted(o[1] for o in owners))}")
+        style, prefix = owners.pop()
+        for name in STEP_FIELDS[kind]:      # settings not passed to the helper, such as the removed rows
+            if name not in found:
+                value = (self.structs.get(prefix, {}).get(name) if style == "struct"
+                         else self.constants.get(f"{prefix}_{name}"))
+                if value is not None:
+                    found[name] = value
+        return StepSpec(kind, found, prefix, self.line)
+
+    def read_setting(self, kind, helper, node, found):
+        if isinstance(node, Name) and node.id in self.structs:
+            found.update({k: v for k, v in self.structs[node.id].items() if k in STEP_FIELDS[kind]})
+            return ("struct", node.id)
+        if isinstance(node, Field) and isinstance(node.target, Name) and node.target.id in self.structs:
+            fields = self.structs[node.target.id]
+            if node.name not in fields:
+                raise ModelFormatError(f"{node.target.id}.{node.name} is never set")
+            found[node.name] = fields[node.name]
+            return ("struct", node.target.id)
+        if isinstance(node, Name) and node.id in self.constants:
+            name = setting_field(kind, node.id)
+            if name is None:
+                fields = ", ".join("_" + f for f in STEP_FIELDS[kind])
+                raise ModelFormatError(
+                    f"cannot tell which {kind} setting {node.id!r} is (expected a name ending in {fields})")
+            if name in found:
+                raise ModelFormatError(f"{helper} is given its {name} twice")
+            found[name] = self.constants[node.id]
+            return ("flat", node.id[:-len(name) - 1])
+        if isinstance(node, Name) and node.id in NOT_FINITE | set(self.env):
+            self.name_value(node.id)
+        refuse(f"cannot read the settings passed to {helper}: expected constants such as x1_step1")
+
+
+# --- small pure helpers --------------------------------------------------------------------------------
+
+def literal_array(node):
+    """The array of a numeric literal (possibly transposed), else None."""
+    if isinstance(node, Literal):
+        return node.value
+    if isinstance(node, Transpose) and isinstance(node.operand, Literal):
+        return node.operand.value.T
+    if isinstance(node, Name) and node.id in NOT_FINITE or (
+            isinstance(node, Unary) and isinstance(node.operand, Name) and node.operand.id in NOT_FINITE):
+        name = node.id if isinstance(node, Name) else node.operand.id
+        raise ModelFormatError(f"{name} is not a usable weight or setting (only finite numbers are)")
+    return None
+
+
+def setting_field(kind, name):
+    """Which field of a step the flat constant ``name`` holds, judged by its ending."""
+    matches = [f for f in STEP_FIELDS[kind] if name.endswith("_" + f)]
+    return max(matches, key=len) if matches else None
+
+
+def transposed(value):
+    if isinstance(value, InputSignal):
+        return InputSignal(value.input, value.steps, not value.transposed)
+    if isinstance(value, LayerSignal):
+        return LayerSignal(value.layer, value.undone, not value.transposed)
+    refuse("only inputs and outputs may be transposed")
+
+
+def _as_sum(value):
+    if isinstance(value, Constant):
+        return value.value.reshape(-1), ()
+    if isinstance(value, Term):
+        return None, (value,)
+    if isinstance(value, WeightedSum):
+        return value.bias, value.terms
+    refuse("a sum must add biases and weighted inputs, as in repmat(b1,1,Q) + IW1_1*xp1")
+
+
+def _sum_parts(left, right):
+    biases = [b for b in (left[0], right[0]) if b is not None]
+    bias = None
+    if biases:
+        bias = biases[0] if len(biases) == 1 else np.add(*np.broadcast_arrays(*biases))
+    return bias, left[1] + right[1]
