@@ -25,8 +25,11 @@ def load(source, **options):
     """Load a model file (or supported Python object) as a ``Network``.
 
     Args:
-        source: path to a model file (``.json``, and the formats of the installed
-            importers) or a supported Python object.
+        source: path to a model file (``.json``, ``.onnx``, ``.pt``/``.pth`` state dicts,
+            pickles) or a Python object (``torch.nn.Module``, a fitted scikit-learn
+            MLP or pipeline, ``onnx.ModelProto``).
+        options: ``module=`` the torch module a state dict belongs to;
+            ``trust_pickle=True`` to allow unpickling (runs code from the file).
     Returns:
         Network
     """

@@ -38,11 +38,11 @@ def _parser():
     commands = parser.add_subparsers(dest="command", required=True)
 
     inspect = commands.add_parser("inspect", help="show architecture, normalization and size")
-    inspect.add_argument("model")
+    _model_arguments(inspect)
     inspect.set_defaults(run=run_inspect)
 
     check = commands.add_parser("check", help="compare symbolic derivatives with finite differences")
-    check.add_argument("model")
+    _model_arguments(check)
     check.add_argument("--points", type=int, default=5, help="random points in the training range")
     check.add_argument("--seed", type=int, default=0)
     check.add_argument("--tolerance", type=float, default=1e-6, help="largest relative error accepted")
@@ -51,7 +51,7 @@ def _parser():
     check.set_defaults(run=run_check)
 
     generate = commands.add_parser("generate", help="write derivative code")
-    generate.add_argument("model")
+    _model_arguments(generate)
     generate.add_argument("--target", action="append", choices=target_names() + ("all",), required=True,
                           help="target language (repeat for several, or 'all')")
     generate.add_argument("--derivatives", type=_derivative_list, default=None,
@@ -66,6 +66,17 @@ def _parser():
     return parser
 
 
+def _model_arguments(command):
+    command.add_argument("model")
+    command.add_argument("--trust-pickle", action="store_true",
+                         help="allow a pickled model (.pkl, .joblib, a whole torch module): unpickling runs"
+                              " code from the file, so use it only for files you trust")
+
+
+def _load(args):
+    return api.load(args.model, **({"trust_pickle": True} if args.trust_pickle else {}))
+
+
 def _derivative_list(text):
     items = tuple(item.strip() for item in text.split(",") if item.strip())
     unknown = [item for item in items if item not in DERIVATIVES]
@@ -76,14 +87,14 @@ def _derivative_list(text):
 
 
 def run_inspect(args):
-    net = api.load(args.model)
+    net = _load(args)
     for line in describe(net):
         print(line)
     return 0
 
 
 def run_check(args):
-    net = api.load(args.model)
+    net = _load(args)
     X = sample_points(net, args.points, seed=args.seed)
     jacobian = api.derive(net, "jacobian")
     results = {"jacobian": compare(jacobian(X), finite_difference_jacobian(net, X))}
@@ -100,7 +111,7 @@ def run_check(args):
 
 
 def run_generate(args):
-    net = api.load(args.model)
+    net = _load(args)
     paths = api.generate(net, args.target, args.out, derivatives=args.derivatives,
                          name=args.name, precision=args.precision,
                          strategy=args.strategy)
