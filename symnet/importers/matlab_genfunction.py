@@ -134,9 +134,13 @@ class _Assembly:
         outputs = self.output_values()
         self.check_layout()
         inputs = [self.input(k) for k in range(self.input_count())]
+        # A purelin layer is recognised when its sum is first used, possibly after a later layer:
+        # number the layers in the order of the lines that compute them, as the file does.
+        order = sorted(range(len(self.sim.layers)), key=lambda i: (self.sim.layers[i].line, i))
+        self.renumber = {old: new for new, old in enumerate(order)}
         layers = []
-        for spec in self.sim.layers:
-            layers.append(self.layer(spec, inputs, layers))
+        for old in order:
+            layers.append(self.layer(self.sim.layers[old], inputs, layers))
         ir_outputs = [self.output(label, value, line, layers) for label, value, line in outputs]
         try:
             return Network(inputs, layers, ir_outputs, name=name)
@@ -271,13 +275,14 @@ class _Assembly:
             self.fail(f"the bias has {np.size(bias)} values but the layer has {size} units", spec.line)
         connections = {}
         for term in total.terms:
-            source_size = inputs[term.source].processed_size if term.kind == "input" else layers[term.source].size
-            label = f"input {term.source + 1}" if term.kind == "input" else f"layer {term.source + 1}"
+            source = term.source if term.kind == "input" else self.renumber[term.source]
+            source_size = inputs[source].processed_size if term.kind == "input" else layers[source].size
+            label = f"{term.kind} {source + 1}"
             if term.weights.shape != (size, source_size):
                 shape = "x".join(map(str, term.weights.shape))
                 self.fail(f"{term.name or 'a weight matrix'} is {shape}, but it takes {label}"
                           f" ({source_size} values) into a layer of {size} units", spec.line)
-            key = (term.kind, term.source)
+            key = (term.kind, source)
             connections[key] = connections.get(key, 0) + term.weights
         try:
             return Layer(size, spec.transfer, bias,
@@ -321,11 +326,11 @@ class _Assembly:
                 self.fail(f"{spec.name} ({spec.kind}) has settings for {step.in_size} rows,"
                           f" but the rows before it number {size}", spec.line)
             size = step.out_size
-        layer_size = layers[signal.layer].size
-        if steps and size != layer_size:
+        layer = self.renumber[signal.layer]
+        if steps and size != layers[layer].size:
             self.fail(f"output {label}: its processing ends with {size} rows, but layer"
-                      f" {signal.layer + 1} has {layer_size}", line)
-        return Output(label, signal.layer, steps)
+                      f" {layer + 1} has {layers[layer].size}", line)
+        return Output(label, layer, steps)
 
     def check_layout(self):
         """Every input and output must be oriented like the samples (columns, or rows with x1 = x1')."""
