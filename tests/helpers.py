@@ -31,6 +31,19 @@ def require_tool(name):
     return path
 
 
+def require_module(name):
+    """Import a Python package a test needs (an importer's framework). In CI a
+    missing package fails the test; on a developer's machine it is skipped.
+    Works inside a test and at the top of a test module."""
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        message = f"Python package {name} is not installed (CI installs it via .ci/run)"
+        if in_ci():
+            pytest.fail(message)
+        pytest.skip(message, allow_module_level=True)
+
+
 def import_file(path, module_name):
     spec = importlib.util.spec_from_file_location(module_name, str(path))
     module = importlib.util.module_from_spec(spec)
