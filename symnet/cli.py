@@ -71,10 +71,23 @@ def _model_arguments(command):
     command.add_argument("--trust-pickle", action="store_true",
                          help="allow a pickled model (.pkl, .joblib, a whole torch module): unpickling runs"
                               " code from the file, so use it only for files you trust")
+    command.add_argument("--input-size", action="append", type=_input_size, default=[], metavar="NAME=N",
+                         help="raw size of an input whose size the model file does not state (MATLAB"
+                              " genFunction files that list only the kept rows); repeatable")
+
+
+def _input_size(text):
+    name, _, size = text.partition("=")
+    if not name or not size.isdigit() or int(size) < 1:
+        raise argparse.ArgumentTypeError(f"expected NAME=N with a positive whole number N, got {text!r}")
+    return name.strip(), int(size)
 
 
 def _load(args):
-    return api.load(args.model, **({"trust_pickle": True} if args.trust_pickle else {}))
+    options = {"trust_pickle": True} if args.trust_pickle else {}
+    if args.input_size:
+        options["input_sizes"] = dict(args.input_size)
+    return api.load(args.model, **options)
 
 
 def _derivative_list(text):

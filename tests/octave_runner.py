@@ -30,7 +30,7 @@ def _quoted(path):
 
 
 def _job_script(index, job, workdir):
-    n_samples = len(job.inputs[0])
+    n_samples = len(job.inputs[0]) if job.inputs else 0
     lines = ["try", f"  cd({_quoted(job.directory)});"]
     lines += [f"  addpath({_quoted(p)});" for p in job.search_path]
     for k, values in enumerate(job.inputs, start=1):
@@ -75,7 +75,7 @@ def run_octave(octave, jobs, workdir, timeout=900):
             failures = [line for line in run.stderr.splitlines() if line.startswith(f"job {index}:")]
             results.append("; ".join(failures) or f"no output (octave exit {run.returncode}): {run.stderr[-2000:]}")
             continue
-        n_samples = len(job.inputs[0])
+        n_samples = len(job.inputs[0]) if job.inputs else 0
         results.append([np.fromfile(p, dtype="<f8").reshape(n_samples, -1) for p in paths])
     return results
 

@@ -116,14 +116,9 @@ def _step(function, setting, label, reverse):
     def get(name):
         return np.reshape(np.asarray(_field(setting, name, label), dtype=float), -1)
     if function == "mapminmax":
-        if hasattr(setting, "gain"):
-            return MapMinMax(get("xoffset"), get("gain"), get("ymin"))
-        span = get("xmax") - get("xmin")       # settings of old toolbox versions hold only ranges
-        return MapMinMax(get("xmin"), (get("ymax") - get("ymin")) / span, get("ymin"))
+        return MapMinMax(get("xoffset"), get("gain"), get("ymin"))
     if function == "mapstd":
-        if hasattr(setting, "gain"):
-            return MapStd(get("xoffset"), get("gain"), get("ymean"))
-        return MapStd(get("xmean"), get("ystd") / get("xstd"), get("ymean"))
+        return MapStd(get("xoffset"), get("gain"), get("ymean"))
     keep = tuple(int(k) - 1 for k in get("keep"))
     n_rows = _count(_field(setting, "xrows", label), f"{label} xrows")
     if not reverse:

@@ -146,7 +146,7 @@ class Simulation:
         variable, _, span = text.strip("() ").partition("=")
         node = parse_expression(span, self.line) if span else None
         if not (re.fullmatch(r"\s*[A-Za-z_]\w*\s*", variable) and isinstance(node, Binary) and node.op == ":"
-                and isinstance(self.value(node.right), Boilerplate)):
+                and self.value(node.right) == Boilerplate("time steps")):
             refuse(f"unsupported loop 'for {text}' (only the time loop 'for ts=1:TS' is read)")
         self.env[variable.strip()] = Boilerplate("time step")
 
@@ -286,6 +286,8 @@ class Simulation:
         if isinstance(subject, InputSignal) and dimension is not None and dimension.size == 1:
             self.samples_as_rows = float(dimension.reshape(-1)[0]) == 1
             return Boilerplate("samples")
+        if subject == Boilerplate("input cell"):
+            return Boilerplate("time steps")
         return Boilerplate("size")
 
     def binary_value(self, node):

@@ -103,10 +103,12 @@ END_WORDS = frozenset("end endif endfor endwhile endfunction endswitch end_try_c
 
 # --- tokens ---------------------------------------------------------------------------------
 
-_NUMBER = r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
+# A '.' right before an operator belongs to the operator: 10.^x is 10 .^ x.
+_DOT = r"\.(?![*/\\^'])"
+_NUMBER = r"(?:\d+(?:" + _DOT + r"\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
 _TOKEN = re.compile(r"""
     (?P<space>\s+)
-  | (?P<number>""" + _NUMBER + r""")(?P<suffix>[A-Za-z_.\d]*)
+  | (?P<number>""" + _NUMBER + r""")(?P<suffix>(?:[A-Za-z_\d]|""" + _DOT + r""")*)
   | (?P<name>[A-Za-z_]\w*)
   | (?P<op>==|~=|!=|<=|>=|&&|\|\||\.\*|\./|\.\\|\.\^|\.'|[-+*/\\^<>&|~!=(){},;:.@'"\[])
 """, re.VERBOSE)
