@@ -1,5 +1,6 @@
 """The main job on the bundled example: exact dP/dX, dP/dY, dP/dZ of a trained
-3-10-1 fitnet-style network, as code, checked against the analytic gradient.
+3-10-1 fitnet-style network, as code, checked against the analytic gradient,
+and read again from the MATLAB genFunction file of the same network.
 
 Run:  python examples/pxyz_demo.py [OUT_DIR]
 """
@@ -35,6 +36,20 @@ def main(out_dir):
     print(f"relative error |grad_symnet - grad_f| / |grad_f|: median {np.median(error):.2e}, max {error.max():.2e}"
           " (the network's own fitting error)")
     print(f"the same for a gradient that forgets the normalization: median {np.median(naive_error):.2e}")
+    ratio = np.median(naive / symbolic, axis=0)
+    gains = net.outputs[0].steps[0].gain[0] / net.inputs[0].steps[0].gain
+    print("  it is off by the gain ratio gain_P/gain_x of each input: forgot/symnet (median)",
+          ", ".join(f"{v:.4e}" for v in ratio), "| gain ratios", ", ".join(f"{v:.4e}" for v in gains))
+    same_network_from_matlab(symbolic, X)
+
+
+def same_network_from_matlab(expected, X):
+    """The network as MATLAB's genFunction writes it gives the same gradient as the JSON file."""
+    path = HERE / "pxyz_genfunction.m"
+    gradient = symnet.derive(symnet.load(path), "gradient")(X)
+    print(f"\n--- the same network as a MATLAB genFunction file, {path.name} ---")
+    print(f"largest |gradient from the .m file - gradient from the .json file|, 2000 points:"
+          f" {np.max(np.abs(gradient - expected)):.1e}")
 
 
 def forgot_the_normalization(net, X):

@@ -7,7 +7,8 @@ The inputs live on very different scales (kelvin, cubic metres, moles), so
 forgetting the normalization in a hand-derived gradient is off by orders of
 magnitude.
 
-Run:  python examples/train_pxyz.py   (writes examples/pxyz.json)
+Run:  python examples/train_pxyz.py   (writes examples/pxyz.json and, in the format
+      of MATLAB's genFunction, examples/pxyz_genfunction.m)
 """
 
 from pathlib import Path
@@ -17,6 +18,7 @@ from scipy.optimize import least_squares
 
 import symnet
 from symnet.importers.json_format import save_json
+from write_genfunction import write_genfunction
 
 R = 8.314462618e-3  # kJ/(mol K): P in kPa
 RANGES = np.array([[250.0, 350.0],    # X: temperature T [K]
@@ -82,3 +84,4 @@ if __name__ == "__main__":
     path = Path(__file__).with_name("pxyz.json")
     save_json(net, path)
     print(f"wrote {path}")
+    print(f"wrote {write_genfunction(net, path.with_name('pxyz_genfunction.m'))}")
