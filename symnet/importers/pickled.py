@@ -15,6 +15,10 @@ REFUSAL = ("refusing to unpickle: loading a pickle runs code from the file. Pass
            " (trust_pickle=True in symnet.load) only for a file you trust")
 
 
+#: package a pickled model may need -> the symnet extra that installs it
+_EXTRAS = {"sklearn": "sklearn", "torch": "torch", "joblib": "sklearn", "onnx": "onnx"}
+
+
 def load_pickle(path, trust_pickle=False):
     """A Network from a pickled model object, only when ``trust_pickle`` is true."""
     if not trust_pickle:
@@ -38,6 +42,10 @@ def _unpickle(path):
     try:
         return reader(str(path))
     except ImportError as error:
-        raise MissingExtraError(f"the pickled model needs a package that is not installed: {error}") from None
+        package = (getattr(error, "name", None) or "").split(".")[0]
+        extra = _EXTRAS.get(package)
+        advice = f": pip install symnet[{extra}]" if extra else ""
+        raise MissingExtraError(f"the pickled model needs {package or 'a package'}, which is not installed"
+                                f"{advice}") from None
     except Exception as error:  # a damaged pickle raises nearly anything
         raise ModelFormatError(f"cannot unpickle: {type(error).__name__}: {error}") from None
