@@ -20,9 +20,10 @@ import numpy as np
 
 from ..errors import ModelFormatError, SymnetError, UnsupportedError
 from ..ir import Input, Layer, MapMinMax, MapStd, Network, Output, RemoveConstantRows
-from .matlab_simulation import TIME_SERIES_MESSAGE, Boilerplate, Observation, Simulation
 from .matlab_lines import at_line, statements
+from .matlab_simulation import TIME_SERIES_MESSAGE, Simulation
 from .matlab_syntax import BLOCK_OPENERS, END_WORDS, function_header, parse_statement
+from .matlab_values import Boilerplate, Observation
 
 _HELP_SIZE = re.compile(r"(?:(\d+)\s*x\s*Q|Q\s*x\s*(\d+))\s+matrix,\s*input\s*#\s*(\d+)", re.IGNORECASE)
 
@@ -35,7 +36,7 @@ def load_genfunction(path, input_sizes=None):
     except OSError as error:
         raise ModelFormatError(f"cannot read: {error.strerror or error}", path)
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = raw.decode("latin-1")    # MATLAB on Windows writes its local code page
     try:

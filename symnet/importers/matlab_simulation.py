@@ -10,14 +10,15 @@ Anything the reader does not understand is refused with its line.
 """
 
 import re
-from dataclasses import dataclass, field
-from typing import Optional
+from dataclasses import replace
 
 import numpy as np
 
 from ..errors import ModelFormatError, UnsupportedError
 from .matlab_syntax import (Binary, Call, CellIndex, CellLiteral, Field, Handle, Literal, Name,
                             Transpose, Unary, parse_expression)
+from .matlab_values import (Boilerplate, Constant, InputSignal, LayerSignal, LayerSpec, Observation, StepSpec,
+                            Struct, Term, WeightedSum)
 
 STEP_FIELDS = {
     "mapminmax": ("xoffset", "gain", "ymin"),
@@ -38,80 +39,6 @@ NOT_FINITE = frozenset(("Inf", "inf", "NaN", "nan"))
 
 def refuse(problem):
     raise UnsupportedError(problem)
-
-
-# --- values -------------------------------------------------------------------------------
-
-@dataclass(frozen=True, eq=False)
-class StepSpec:
-    """One processing step as written: its kind, its settings by field name, where it is."""
-    kind: str
-    settings: dict
-    name: str
-    line: int
-
-
-@dataclass(frozen=True)
-class InputSignal:
-    input: int                  # 0-based
-    steps: tuple = ()
-    transposed: bool = False
-
-
-@dataclass(frozen=True)
-class LayerSignal:
-    layer: int                  # 0-based
-    undone: tuple = ()          # output steps in the order they are undone
-    transposed: bool = False
-
-
-@dataclass(frozen=True)
-class Constant:
-    name: str
-    value: np.ndarray = field(compare=False)
-
-
-@dataclass(frozen=True)
-class Struct:
-    name: str
-
-
-@dataclass(frozen=True)
-class Term:
-    kind: str                   # "input" or "layer"
-    source: int
-    weights: np.ndarray = field(compare=False)
-    name: str = ""
-
-
-@dataclass(eq=False)
-class WeightedSum:
-    bias: Optional[np.ndarray]
-    terms: tuple
-    line: int
-    name: str = ""
-    layer: Optional[int] = None     # set once the sum itself is used as a (purelin) layer
-
-
-@dataclass(frozen=True)
-class Boilerplate:
-    what: str
-
-
-@dataclass(frozen=True)
-class LayerSpec:
-    transfer: str
-    total: WeightedSum
-    line: int
-    name: str
-
-
-@dataclass(frozen=True)
-class Observation:
-    """A place where the sample layout shows: an input used, or an output returned."""
-    line: int
-    what: str
-    transposed: bool
 
 
 # --- the interpreter -------------------------------------------------------------------------------
@@ -179,6 +106,8 @@ class Simulation:
         value = self.value(node)
         if isinstance(value, WeightedSum) and not value.name:
             value.name = name
+        if isinstance(value, LayerSignal) and not self.layers[value.layer].name:
+            self.layers[value.layer] = replace(self.layers[value.layer], name=name)
         self.env[name] = value
         if name in self.outputs and not isinstance(value, Boilerplate):
             self.output_lines[name] = self.line
@@ -269,7 +198,7 @@ class Simulation:
             return self.reverse_step(REVERSE_HELPERS[name], name, args)
         if name in TRANSFER_HELPERS:
             return self.transfer(TRANSFER_HELPERS[name], name, args)
-        if name == "repmat" and len(args) == 3:
+        if name == "repmat" and len(args) in (2, 3):
             return self.value(args[0])
         if name == "bsxfun" and len(args) == 3 and args[0] == Handle("plus"):
             return self.add(self.value(args[1]), self.value(args[2]))
