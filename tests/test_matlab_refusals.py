@@ -87,6 +87,8 @@ CASES = {
     "variable used before it has a value": (BASE.replace("y1 = a2;", "y1 = a7;  % <-"), "'a7' is used before"),
     "unbalanced bracket": (BASE.replace("b2 = 0.3;", "b2 = [0.3;  % <-").replace("end\n", ""), "unbalanced"),
     "not a function file": ("x = 1;  % <-\n", "starts with a function definition"),
+    "argument that is not a name": (BASE.replace("function [y1] = net(x1)", "function [y1] = net(x1, 'x')  % <-"),
+                                    "is not a valid argument name"),
 }
 
 

@@ -334,8 +334,9 @@ def function_header(statement):
     match = _HEADER.match(statement.text)
     if not match:
         raise SyntaxProblem("cannot read this function header", statement.line)
-    outputs = (match.group("outputs") or "").strip("[]")
-    params = match.group("params") or ""
-    return (match.group("name"),
-            tuple(o for o in re.split(r"[\s,]+", outputs) if o),
-            tuple(p.strip() for p in params.split(",") if p.strip()))
+    outputs = tuple(o for o in re.split(r"[\s,]+", (match.group("outputs") or "").strip("[]")) if o)
+    params = tuple(p.strip() for p in (match.group("params") or "").split(",") if p.strip())
+    for name in outputs + params:
+        if not re.fullmatch(r"[A-Za-z_]\w*|~", name):
+            raise SyntaxProblem(f"{name!r} is not a valid argument name", statement.line)
+    return match.group("name"), outputs, params
