@@ -17,7 +17,7 @@ from .emit.layered_common import resolve_strategy
 from .emit.numpy_target import ExactNumPyPrinter
 from .errors import ModelFormatError, UnsupportedError
 from .importers import load as _load
-from .simplify import simplify
+from .simplify import live_assignments, simplify
 from .symbolic import SymbolicOptions, forward_program
 
 
@@ -82,7 +82,7 @@ class Derivative:
         # sympy's lambdify prints the unsimplified straight-line program itself:
         # an evaluation path independent of symnet's printers and templates.
         program = self.unsimplified
-        assignments = [(a.target, a.expr) for a in program.assignments]
+        assignments = [(a.target, a.expr) for a in live_assignments(program)]
         return sp.lambdify([list(self.inputs)], list(program.blocks[0].entries), modules=["numpy", {"math": math}],
                            printer=ExactNumPyPrinter, cse=lambda expressions: (assignments, list(expressions)))
 

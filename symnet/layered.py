@@ -64,8 +64,8 @@ def activation_form(layer):
     params = layer.transfer_params
     value = entry.expression(N, params)
     slope = sp.sympify(entry.derivative(N, A, params))
-    # d/dn of slope(n, a(n)) with a' = slope, written with D for the slope itself.
-    curvature = sp.sympify(sp.diff(slope, N) + sp.diff(slope, A) * D)
+    # f''(n) as the registry states it, else d/dn of slope(n, a(n)) with a' = D.
+    curvature = sp.sympify(entry.curvature(N, A, D, params))
     if curvature.has(sp.Piecewise):
         curvature = sp.piecewise_fold(curvature)
         if all(piece.expr == 0 for piece in curvature.args if isinstance(curvature, sp.Piecewise)):

@@ -107,18 +107,40 @@ class _Builder:
         if entry.elementwise:
             outputs = [self._elementwise(number, j, entry, layer.transfer_params, n) for j, n in enumerate(nets)]
         else:
-            outputs = [self.assign(f"a{number}_{j}", e) for j, e in enumerate(entry.build(nets))]
+            outputs = [self.assign(f"a{number}_{j}", e)
+                       for j, e in enumerate(entry.build(self._shifted(number, entry, nets)))]
         self.activations.append(outputs)
         return outputs
 
+    def _shifted(self, number, entry, nets):
+        """For a shift-invariant function (softmax), the net inputs minus their maximum, so
+        that no exp overflows.  The maximum is a constant for derivatives: f(n - c) = f(n)
+        for any c, so every derivative taken with c held fixed is exact."""
+        if not entry.shift_invariant or len(nets) < 2:
+            return nets
+        constant = tuple((n, sp.Integer(0)) for n in nets if n.is_Symbol)
+        shift = self.assign(f"m{number}", sp.Max(*nets), constant)
+        return [n - shift for n in nets]
+
     def _elementwise(self, number, j, entry, params, n):
         value = entry.expression(n, params)
-        name = f"a{number}_{j}"
-        target = sp.Symbol(name, real=True)
-        derivative = entry.derivative(n, target, params)
         if value == n:
             return n
-        return self.assign(name, value, ((n, derivative),) if n.is_Symbol else ())
+        name = f"a{number}_{j}"
+        if not n.is_Symbol:
+            return self.assign(name, value)
+        target = sp.Symbol(name, real=True)
+        derivative = sp.sympify(entry.derivative(n, target, params))
+        if entry.second_derivative is not None and not derivative.is_Number:
+            # f' is its own quantity with f'' stated: the Hessian then multiplies
+            # instead of differentiating the numerically safe form of f' once more.
+            slope = sp.Symbol(f"g{number}_{j}", real=True)
+            second = entry.curvature(n, target, slope, params)
+            partials = ((n, second),) + (((target, sp.Integer(0)),) if target in derivative.free_symbols else ())
+            result = self.assign(name, value, ((n, slope),))
+            self.assign(slope.name, derivative, partials)
+            return result
+        return self.assign(name, value, ((n, derivative),))
 
     def outputs(self, net, activations):
         values = []

@@ -21,12 +21,18 @@ POINTS = np.array([-3.1, -1.7, -0.45, -0.05, 0.03, 0.4, 0.95, 1.6, 2.9])
 def functions(name):
     entry = transfer.lookup(name)
     n = transfer.elementwise_symbol()
-    a = sp.Symbol("a", real=True)
     params = PARAMS.get(name, ())
-    value = entry.expression(n, params)
-    first = entry.derivative(n, a, params).subs(a, value)
-    second = sp.diff(first, n)
+    value, first, second = stated_forms(entry, n, params)
     return [sp.lambdify(n, e, "numpy") for e in (value, first, second)]
+
+
+def stated_forms(entry, n, params=()):
+    """f, f' and f'' as the symbolic stage emits them, as expressions of n alone."""
+    a, d = sp.symbols("a d", real=True)
+    value = entry.expression(n, params)
+    first = sp.sympify(entry.derivative(n, a, params)).subs(a, value)
+    second = sp.sympify(entry.curvature(n, a, d, params)).subs(d, first).subs(a, value)
+    return value, first, second
 
 
 def central(f, x, h=1e-6):
@@ -65,12 +71,33 @@ def test_kink_convention_is_the_flat_side():
     assert float(functions("satlins")[1](-1.0)) == 0.0
 
 
-@pytest.mark.parametrize("name", sorted(n for n, e in transfer.REGISTRY.items() if e.output_derivative))
-def test_stated_output_derivative_equals_sympy(name):
+def on_half_lines(expr, n):
+    """``expr`` on n > 0 and on n < 0, each remaining Piecewise (a guard that returns the
+    limit far out, checked in test_numeric_safety) replaced by the formula it guards."""
+    p = sp.Symbol("p", positive=True)
+    halves = []
+    for side in (p, -p):
+        half = sp.expand_func(sp.sympify(expr).subs(n, side))
+        halves.append(half.replace(lambda e: isinstance(e, sp.Piecewise), lambda e: e.args[-1].expr))
+    return halves
+
+
+STATED = sorted(name for name, e in transfer.REGISTRY.items()
+                if e.elementwise and (e.output_derivative or e.second_derivative or e.reference))
+
+
+@pytest.mark.parametrize("name", STATED)
+def test_stated_forms_equal_the_textbook_formula_and_its_derivatives(name):
+    """The numerically safe f, the stated f' and f'' are, on each half line, sympy's
+    textbook formula and its first and second derivatives."""
     entry = transfer.lookup(name)
     n = transfer.elementwise_symbol()
-    stated = entry.output_derivative(entry.expression(n), n)
-    assert sp.simplify(stated - sp.diff(entry.expression(n), n)) == 0
+    params = PARAMS.get(name, ())
+    reference = entry.reference_expression(n, params)
+    textbook = (reference, sp.diff(reference, n), sp.diff(reference, n, 2))
+    for order, (stated, expected) in enumerate(zip(stated_forms(entry, n, params), textbook)):
+        for safe, plain in zip(on_half_lines(stated, n), on_half_lines(expected, n)):
+            assert sp.simplify((safe - plain).rewrite(sp.exp)) == 0, (order, safe, plain)
 
 
 def test_softmax_jacobian_matches_finite_differences():

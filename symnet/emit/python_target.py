@@ -1,5 +1,6 @@
 """The ``python`` target: a pure-Python module (``math`` only), one point per call."""
 
+from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.pycode import PythonCodePrinter
 
 from . import Target
@@ -16,10 +17,20 @@ FUNCTION_NAMES = {"value": "evaluate", "gradient": "gradient", "jacobian": "jaco
 
 
 class ExactPythonPrinter(PythonCodePrinter):
-    """Python printer that writes every double with the shortest round-trip repr."""
+    """Python printer that writes every double with the shortest round-trip repr, and
+    small integer powers as products: float ** int raises OverflowError where the
+    product is inf, as it is in every other target."""
 
     def _print_Float(self, expr):
         return repr(float(expr))
+
+    def _print_Pow(self, expr, rational=False):
+        exponent = expr.exp
+        if exponent.is_Integer and 2 <= abs(int(exponent)) <= 4:
+            factor = self.parenthesize(expr.base, PRECEDENCE["Mul"])
+            product = "*".join([factor] * abs(int(exponent)))
+            return f"({product})" if exponent > 0 else f"(1/({product}))"
+        return super()._print_Pow(expr, rational=rational)
 
 
 def python_function(what, program, printer, place):
