@@ -39,7 +39,8 @@ def gemm(output="h", source="x"):
 
 
 ONNX_REFUSALS = {
-    "convolution": ([helper.make_node("Conv", ["x", "W"], ["y"], name="conv1")], {}, "'conv1' \\(Conv\\): operator Conv \\(convolution\\)"),
+    "convolution": ([helper.make_node("Conv", ["x", "W"], ["y"], name="conv1")], {},
+                    "'conv1' \\(Conv\\): operator Conv \\(convolution\\)"),
     "recurrence": ([helper.make_node("LSTM", ["x", "W", "W"], ["y"], hidden_size=4, name="rnn")], {},
                    "operator LSTM \\(recurrence\\)"),
     "control_flow": ([helper.make_node("If", ["x"], ["y"], name="branch")], {}, "operator If \\(control flow\\)"),

@@ -129,7 +129,8 @@ def _layers(model):
     layers = []
     for index, (weights, bias) in enumerate(zip(model.coefs_, model.intercepts_)):
         transfer, params = final if index == count - 1 else hidden
-        connection = {"input_weights": ((0, weights.T),)} if index == 0 else {"layer_weights": ((index - 1, weights.T),)}
+        source = "input_weights" if index == 0 else "layer_weights"
+        connection = {source: ((max(index - 1, 0), weights.T),)}
         layers.append(Layer(weights.shape[1], transfer, bias, transfer_params=params, name=f"layer{index + 1}",
                             **connection))
     if type(model).__name__ == "MLPClassifier" and model.out_activation_ == "logistic" and model.n_outputs_ == 1:
