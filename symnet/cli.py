@@ -10,7 +10,7 @@ from .derive import DERIVATIVES
 from .describe import describe
 from .emit import target_names
 from .emit.layered_common import STRATEGIES
-from .errors import SymnetError
+from .errors import MAX_PROBLEM, SymnetError, printable
 
 
 def main(argv=None):
@@ -21,11 +21,16 @@ def main(argv=None):
     except SymnetError as error:
         print(f"symnet: error: {error.one_line()}", file=sys.stderr)
         return 2
+    except OSError as error:   # the file system refused (permissions, full disk): not a bug
+        where = f"{printable(error.filename)}: " if error.filename else ""
+        print(f"symnet: error: {where}{printable(error.strerror or error)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("symnet: interrupted", file=sys.stderr)
         return 130
     except Exception as error:  # anything else is a bug in symnet, not bad input
-        print(f"symnet: internal error, please report: {type(error).__name__}: {error}", file=sys.stderr)
+        text = printable(f"{type(error).__name__}: {error}", MAX_PROBLEM)
+        print(f"symnet: internal error, please report: {text}", file=sys.stderr)
         if args.debug:
             traceback.print_exc()
         return 3
@@ -101,7 +106,7 @@ def _derivative_list(text):
 
 def run_inspect(args):
     net = _load(args)
-    for line in describe(net):
+    for line in describe(net, clean=printable):   # names from the file reach the terminal escaped
         print(line)
     return 0
 

@@ -37,7 +37,7 @@ def describe(net, clean=str):
     for number, layer in enumerate(net.layers, start=1):
         sources = [f"input {s + 1}" for s, _ in layer.input_weights]
         sources += [f"layer {s + 1}" for s, _ in layer.layer_weights]
-        lines.append(f"layer {number}: {layer.size} units, {transfer_text(layer)},"
+        lines.append(f"layer {number}: {layer.size} units, {clean(transfer_text(layer))},"
                      f" from {', '.join(sources) or 'bias only'}")
     start = 0
     for number, output in enumerate(net.outputs, start=1):

@@ -5,6 +5,18 @@ problem, so that the command line can print it on one line and stop.
 """
 
 
+#: Longest problem text printed (a hostile file can make a quoted name arbitrarily long).
+MAX_PROBLEM = 1000
+
+
+def printable(text, limit=None):
+    """``text`` on one line, every run of white space one blank and every other
+    control or invisible character escaped (\\x1b): a hostile file name or model
+    string cannot move the cursor, change colours or fake a second line."""
+    text = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in " ".join(str(text).split()))
+    return text if limit is None or len(text) <= limit else text[:limit - 3] + "..."
+
+
 class SymnetError(Exception):
     """Base of every error that is the input's fault, not symnet's."""
 
@@ -14,8 +26,8 @@ class SymnetError(Exception):
         super().__init__(self.one_line())
 
     def one_line(self):
-        text = " ".join(self.problem.split())
-        return f"{self.source}: {text}" if self.source else text
+        problem = printable(self.problem, MAX_PROBLEM)
+        return f"{printable(self.source)}: {problem}" if self.source else problem
 
     def with_source(self, source):
         """Return the same error, now naming the file it came from."""

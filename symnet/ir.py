@@ -60,6 +60,15 @@ def _require_finite(array, what):
         raise ModelFormatError(f"{what} contains NaN or Inf")
 
 
+def _check_ranges(ranges, what):
+    """Each row [low, high] with low <= high and a finite width."""
+    for row, (low, high) in enumerate(ranges, start=1):
+        with np.errstate(over="ignore"):
+            finite = np.isfinite(high - low)
+        if not low <= high or not finite:
+            raise ModelFormatError(f"{what} row {row}: [{float(low)!r}, {float(high)!r}] is not an interval of finite width")
+
+
 def _check_size(size, what):
     if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 0:
         raise ModelFormatError(f"{what} must be a non-negative integer, got {size!r}")
@@ -196,7 +205,10 @@ class RemoveConstantRows:
 
     def __post_init__(self):
         n_rows = _check_size(self.n_rows, "removeconstantrows row count")
-        keep = tuple(int(k) for k in np.array(self.keep, dtype=float).reshape(-1))
+        indices = np.array(self.keep, dtype=float).reshape(-1)
+        if np.any(indices != np.round(indices)):
+            raise ModelFormatError("removeconstantrows keep indices must be whole numbers")
+        keep = tuple(int(k) for k in np.clip(indices, -1, n_rows))
         if list(keep) != sorted(set(keep)) or any(k < 0 or k >= n_rows for k in keep):
             raise ModelFormatError(
                 f"removeconstantrows keep indices must be increasing and within 0..{n_rows - 1}")
@@ -278,6 +290,7 @@ class Input:
         if self.value_range is not None:
             object.__setattr__(self, "value_range", _matrix(
                 self.value_range, f"range of input {self.name!r}", (self.size, 2)))
+            _check_ranges(self.value_range, f"range of input {self.name!r}")
 
     @property
     def processed_size(self):

@@ -9,18 +9,26 @@ import jinja2
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent.parent / "templates"
 
-_SAFE_COMMENT_CHARS = re.compile(r"[^A-Za-z0-9 _.,:;=+\-()\[\]<>|^~@$&!?']")
+_SAFE_COMMENT_CHARS = re.compile(r"[^A-Za-z0-9 _.,:;=+\-()\[\]<>|^~@$&!?]")
 _IDENTIFIER_CHARS = re.compile(r"[^A-Za-z0-9_]")
 
-# Words no target language accepts as an identifier (C, C++, MATLAB/Octave, Python).
+# Words no target language accepts as an identifier (C, C++, MATLAB/Octave, Python),
+# lower case (names are compared case-insensitively); then names a generated file must
+# not take because the code next to it imports or includes them (math.py would shadow
+# Python's math, numpy.py NumPy, math.h <math.h> under -I.), or that Windows reserves.
 RESERVED_WORDS = frozenset("""
 auto break case char const continue default do double else enum extern float for goto if inline
 int long register restrict return short signed sizeof static struct switch typedef union unsigned
 void volatile while class namespace template typename this new delete operator private public
 protected virtual friend bool true false catch try throw and or not xor function end endfunction
-endif endfor endwhile global persistent parfor spmd otherwise elseif classdef methods properties
-events enumeration import from as def del pass lambda yield with assert async await nonlocal is in
-None True False raise except finally elif print exec
+endif endfor endwhile endswitch end_try_catch end_unwind_protect unwind_protect global persistent
+parfor spmd otherwise elseif classdef methods properties events enumeration import from as def
+del pass lambda yield with assert async await nonlocal is in none raise except finally elif print
+exec match case type
+math cmath numpy functools sys os builtins stddef stdio stdlib string float limits errno complex
+tgmath fenv ans pi eps inf nan i j e
+con prn aux nul com1 com2 com3 com4 com5 com6 com7 com8 com9 lpt1 lpt2 lpt3 lpt4 lpt5 lpt6 lpt7
+lpt8 lpt9
 """.split())
 
 
@@ -56,8 +64,10 @@ def safe_identifier(name, fallback="symnet_model"):
 
 def comment_text(text):
     """Text safe inside a one-line comment of any target: printable ASCII without
-    comment terminators, backslashes, quotes or template delimiters."""
-    return _SAFE_COMMENT_CHARS.sub("_", str(text).replace("\n", " "))[:120]
+    comment terminators, backslashes, quotes, braces, template delimiters or C
+    trigraphs (??/ is a backslash), at most 120 characters."""
+    text = _SAFE_COMMENT_CHARS.sub("_", " ".join(str(text).split()))
+    return text.replace("??", "?_")[:120]
 
 
 @dataclass(frozen=True)

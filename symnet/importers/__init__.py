@@ -55,7 +55,7 @@ def _load_file(path, options):
         known = ", ".join(sorted(FILE_IMPORTERS))
         raise UnsupportedError(f"unknown model file type {suffix or '(no suffix)'!r} (supported: {known})", path)
     if not path.is_file():
-        raise ModelFormatError("no such file", path)
+        raise ModelFormatError("is a folder, not a model file" if path.is_dir() else "no such file", path)
     module, function = FILE_IMPORTERS[suffix]
     try:
         importer = _importer(module, function)

@@ -11,10 +11,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ModelFormatError, SymnetError
+from ..errors import ModelFormatError, SizeLimitError, SymnetError
 from ..ir import STEP_TYPES, Input, Layer, Network, Output, RemoveConstantRows
 
 FORMAT_VERSION = 1
+
+#: Largest model file read (checked before reading, so a huge file fails at once).
+MAX_FILE_BYTES = 512 * 2**20
 
 _STEP_FIELDS = {
     "mapminmax": ("xoffset", "gain", "ymin"),
@@ -28,21 +31,42 @@ def load_json(path):
     """Read a symnet JSON model file into a Network."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ModelFormatError("not UTF-8 text, so not a symnet JSON model", path)
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise SizeLimitError(f"larger than the limit of {MAX_FILE_BYTES // 2**20} MiB for a JSON model", path)
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ModelFormatError(f"not UTF-8 text (byte {error.start}), so not a symnet JSON model", path)
     except OSError as error:
         raise ModelFormatError(f"cannot read: {error.strerror or error}", path)
     try:
-        data = json.loads(text, parse_constant=_refuse_constant)
-    except json.JSONDecodeError as error:
-        raise ModelFormatError(f"invalid JSON at line {error.lineno} column {error.colno}: {error.msg}", path)
-    except (ValueError, RecursionError) as error:
-        raise ModelFormatError(f"invalid JSON: {error}", path)
-    try:
-        return network_from_dict(data)
+        return network_from_dict(parse(text))
     except SymnetError as error:
         raise error.with_source(path)
+
+
+def parse(text):
+    """The JSON value of ``text``: NaN, Infinity and repeated keys are refused."""
+    try:
+        return json.loads(text, parse_constant=_refuse_constant, object_pairs_hook=_unique_keys)
+    except json.JSONDecodeError as error:
+        raise ModelFormatError(f"invalid JSON at line {error.lineno} column {error.colno}: {error.msg}")
+    except RecursionError:
+        raise ModelFormatError("invalid JSON: nested too deeply")
+    except ValueError as error:   # e.g. an integer with more digits than Python converts
+        raise ModelFormatError(f"invalid JSON: {error}")
+
+
+def _unique_keys(pairs):
+    keys = [key for key, _ in pairs]
+    repeated = sorted({key for key in keys if keys.count(key) > 1})
+    if repeated:
+        raise ModelFormatError(f"the key {_short(repeated[0])!r} appears twice in one object")
+    return dict(pairs)
+
+
+def _short(text, limit=60):
+    text = str(text)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def save_json(net, path):
@@ -65,23 +89,26 @@ def network_from_dict(data):
     inputs = [_input(item, i) for i, item in enumerate(_list(data, "inputs", "the model"), start=1)]
     layers = [_layer(item, i) for i, item in enumerate(_list(data, "layers", "the model"), start=1)]
     outputs = [_output(item, i) for i, item in enumerate(_list(data, "outputs", "the model"), start=1)]
-    return Network(inputs, layers, outputs, name=str(data.get("name", "network")))
+    return Network(inputs, layers, outputs, name=_text(data, "name", "network", "the model"))
 
 
 def _input(item, number):
     where = f"input {number}"
     _require(isinstance(item, dict), f"{where} must be an object")
     _only_keys(item, {"name", "size", "processing", "range"}, where)
-    steps = [_step(s, f"{where} step {i}") for i, s in enumerate(item.get("processing", []), start=1)]
-    return Input(str(item.get("name", f"x{number}")), _integer(item, "size", where), steps, item.get("range"))
+    steps = [_step(s, f"{where} step {i}") for i, s in enumerate(_list(item, "processing", where, []), start=1)]
+    value_range = item.get("range")
+    if value_range is not None:
+        value_range = _numbers(value_range, f"{where} range")
+    return Input(_text(item, "name", f"x{number}", where), _integer(item, "size", where), steps, value_range)
 
 
 def _output(item, number):
     where = f"output {number}"
     _require(isinstance(item, dict), f"{where} must be an object")
     _only_keys(item, {"name", "layer", "processing"}, where)
-    steps = [_step(s, f"{where} step {i}") for i, s in enumerate(item.get("processing", []), start=1)]
-    return Output(str(item.get("name", f"y{number}")), _integer(item, "layer", where) - 1, steps)
+    steps = [_step(s, f"{where} step {i}") for i, s in enumerate(_list(item, "processing", where, []), start=1)]
+    return Output(_text(item, "name", f"y{number}", where), _integer(item, "layer", where) - 1, steps)
 
 
 def _layer(item, number):
@@ -95,12 +122,13 @@ def _layer(item, number):
             transfer=name,
             transfer_params=params,
             bias=_numbers(item.get("bias"), f"{where} bias"),
-            input_weights=[_connection(c, "input", where) for c in item.get("input_weights", [])],
-            layer_weights=[_connection(c, "layer", where) for c in item.get("layer_weights", [])],
-            name=str(item.get("name", "")),
+            input_weights=[_connection(c, "input", where) for c in _list(item, "input_weights", where, [])],
+            layer_weights=[_connection(c, "layer", where) for c in _list(item, "layer_weights", where, [])],
+            name=_text(item, "name", "", where),
         )
     except SymnetError as error:
-        raise type(error)(f"{where}: {error.problem}") from None
+        problem = error.problem if error.problem.startswith(where) else f"{where}: {error.problem}"
+        raise type(error)(problem) from None
 
 
 def _transfer(value, where):
@@ -126,7 +154,7 @@ def _connection(item, kind, where):
 def _step(item, where):
     _require(isinstance(item, dict), f"{where} must be an object")
     kind = item.get("type")
-    _require(kind in STEP_TYPES, f"{where}: unknown processing type {kind!r}"
+    _require(isinstance(kind, str) and kind in STEP_TYPES, f"{where}: unknown processing type {_short(kind)!r}"
              f" (supported: {', '.join(sorted(STEP_TYPES))})")
     fields = _STEP_FIELDS[kind]
     _only_keys(item, set(fields) | {"type"}, where)
@@ -156,9 +184,15 @@ def _only_keys(item, allowed, where):
         raise ModelFormatError(f"{where} has unknown key {unknown[0]!r} (allowed: {', '.join(sorted(allowed))})")
 
 
-def _list(item, key, where):
-    value = item.get(key)
+def _list(item, key, where, default=None):
+    value = item.get(key, default)
     _require(isinstance(value, list), f"{where} needs a list {key!r}")
+    return value
+
+
+def _text(item, key, default, where):
+    value = item.get(key, default)
+    _require(isinstance(value, str), f"{where}: {key!r} must be text")
     return value
 
 
@@ -169,17 +203,30 @@ def _integer(item, key, where):
 
 
 def _number(value, where):
-    _require(isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value),
-             f"{where} must be a finite number")
-    return float(value)
+    _require(isinstance(value, (int, float)) and not isinstance(value, bool), f"{where} must be a finite number")
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    _require(math.isfinite(number), f"{where} must be a finite number")
+    return number
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _numbers(value, where):
     """A number, a list of numbers or a list of equal-length lists, as a float array."""
     _require(value is not None, f"{where} is missing")
+    rows = value if isinstance(value, list) else [value]
+    _require(all(_is_number(v) for row in rows for v in (row if isinstance(row, list) else [row])),
+             f"{where} must be numbers, in a list or a list of equal-length rows")
     try:
         array = np.array(value, dtype=float)
-    except (TypeError, ValueError):
+    except OverflowError:
+        raise ModelFormatError(f"{where} contains a number too large for a double")
+    except (TypeError, ValueError, RecursionError):
         raise ModelFormatError(f"{where} must be numbers, in a list or a list of equal-length rows")
     _require(array.ndim <= 2, f"{where} must be a number, a vector or a matrix")
     _require(bool(np.all(np.isfinite(array))), f"{where} contains NaN or Inf")
