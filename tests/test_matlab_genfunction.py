@@ -199,3 +199,17 @@ def test_numbers_are_read_exactly():
     text = (FIXTURES / "fit_struct_matrix.m").read_text()
     first_bias = text.split("b1 = [")[1].split(";")[0]
     assert net.layers[0].bias[0] == float(first_bias) and len(first_bias.replace("-", "").replace(".", "")) >= 18
+
+
+def test_samples_as_rows_with_a_plain_purelin_output(tmp_path):
+    """y1 = a2' where a2 is a weighted sum: the transpose makes a2 the (purelin) output layer."""
+    (tmp_path / "rows.m").write_text(
+        "function [y1] = rows(x1)\nb1 = [0.5;-0.25];\nIW1_1 = [1 2;3 -4];\nb2 = 0.125;\nLW2_1 = [2 -1];\n"
+        "Q = size(x1,1);\nx1 = x1';\na1 = tansig_apply(repmat(b1,1,Q) + IW1_1*x1);\n"
+        "a2 = repmat(b2,1,Q) + LW2_1*a1;\ny1 = a2';\nend\n"
+        "function a = tansig_apply(n,~)\na = 2 ./ (1 + exp(-2*n)) - 1;\nend\n")
+    net = symnet.load(tmp_path / "rows.m")
+    X = np.array([[0.1, 0.2], [-0.3, 0.7]])
+    expected = 0.125 + np.tanh(X @ np.array([[1, 2], [3, -4]]).T + [0.5, -0.25]) @ np.array([2, -1])
+    assert np.allclose(net.evaluate(X)[:, 0], expected, rtol=1e-15, atol=0)
+    assert [layer.transfer for layer in net.layers] == ["tansig", "purelin"]

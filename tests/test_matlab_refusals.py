@@ -25,6 +25,16 @@ a1 = tansig_apply(repmat(b1,1,Q) + IW1_1*xp1);
 a2 = repmat(b2,1,Q) + LW2_1*a1;
 y1 = a2;
 end
+
+function y = mapminmax_apply(x,settings)
+y = bsxfun(@minus,x,settings.xoffset);
+y = bsxfun(@times,y,settings.gain);
+y = bsxfun(@plus,y,settings.ymin);
+end
+
+function a = tansig_apply(n,~)
+a = 2 ./ (1 + exp(-2*n)) - 1;
+end
 """
 
 TIME_SERIES_HEADER = """function [Y,Xf,Af] = narx(X,Xi,~)  % <-
@@ -79,14 +89,20 @@ CASES = {
         BASE.replace("%   x1 = 3xQ matrix, input #1", "%   x1 = 2xQ matrix, input #1  % <-").replace(
             "x1_step1.ymin = -1;", "x1_step1.ymin = -1;\nx0_step.keep = [1 2 3];").replace(
             "xp1 = mapminmax_apply(x1,x1_step1);",
-            "xp1 = removeconstantrows_apply(x1,x0_step);\nxp1 = mapminmax_apply(xp1,x1_step1);"),
+            "xp1 = removeconstantrows_apply(x1,x0_step);\nxp1 = mapminmax_apply(xp1,x1_step1);") +
+        "function y = removeconstantrows_apply(x,settings)\ny = x(settings.keep,:);\nend\n",
         "the help text gives input 1 2 rows"),
     "samples as rows without the transpose": (BASE.replace("Q = size(x1,2);", "Q = size(x1,1);").replace(
         "xp1 = mapminmax_apply(x1,x1_step1);", "xp1 = mapminmax_apply(x1,x1_step1);  % <-"),
         "input 1 is not transposed, but the samples are rows"),
     "variable used before it has a value": (BASE.replace("y1 = a2;", "y1 = a7;  % <-"), "'a7' is used before"),
-    "unbalanced bracket": (BASE.replace("b2 = 0.3;", "b2 = [0.3;  % <-").replace("end\n", ""), "unbalanced"),
+    "unbalanced bracket": ("function y1 = f(x1)\nb2 = [0.3;  % <-\n", "unbalanced"),
     "not a function file": ("x = 1;  % <-\n", "starts with a function definition"),
+    "helper called but not defined": (BASE.replace(
+        "function a = tansig_apply(n,~)\na = 2 ./ (1 + exp(-2*n)) - 1;\nend\n", "").replace(
+        "IW1_1*xp1);", "IW1_1*xp1);  % <-"), "tansig_apply is called but the file does not define it"),
+    "statement between functions": (BASE + "disp(1)  % <-\n", "unexpected 'disp(1)' between functions"),
+    "else outside an if block": (BASE.replace("y1 = a2;", "else  % <-\ny1 = a2;"), "else outside an if block"),
     "argument that is not a name": (BASE.replace("function [y1] = net(x1)", "function [y1] = net(x1, 'x')  % <-"),
                                     "is not a valid argument name"),
 }

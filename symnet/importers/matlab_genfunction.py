@@ -47,10 +47,11 @@ def load_genfunction(path, input_sizes=None):
 
 def read_genfunction(text, name="network", input_sizes=None):
     """The Network described by the text of a genFunction file."""
-    header, body = _main_function(statements(text))
+    lines = statements(text)
+    header, body = _main_function(lines)
     _, outputs, params = function_header(header)
     cell_form = _check_signature(header, outputs, params, body)
-    simulation = Simulation(params, outputs, cell_form)
+    simulation = Simulation(params, outputs, cell_form, _defined_functions(lines))
     for line, piece in body:
         try:
             simulation.run(parse_statement(line, piece))
@@ -75,20 +76,48 @@ def _main_function(lines):
     header = parse_statement(*lines[0])
     if header.kind != "function":
         raise at_line(ModelFormatError("a genFunction file starts with a function definition"), lines[0][0])
+    body, closed = _function_body(lines, 1)
+    _check_module_functions(lines, 1 + len(body) + closed, closed)
+    return header, body
+
+
+def _function_body(lines, start):
+    """Statements of the function starting at ``start`` and whether an 'end' closes it."""
     body, depth = [], 0
-    for line, piece in lines[1:]:
+    for line, piece in lines[start:]:
         word = re.match(r"[A-Za-z_]\w*", piece)
         word = word.group(0) if word else ""
         if word == "function" and depth == 0:
-            break                               # old style: functions without 'end'
+            return body, False                  # old style: functions without 'end'
         if word in BLOCK_OPENERS:
             depth += 1
-        elif word in END_WORDS:
+        elif piece in END_WORDS:
             if depth == 0:
-                break
+                return body, True
             depth -= 1
         body.append((line, piece))
-    return header, body
+    return body, False
+
+
+def _check_module_functions(lines, position, closed):
+    """The rest of the file must be functions, all closed by 'end' or none, as MATLAB requires."""
+    while position < len(lines):
+        line, piece = lines[position]
+        if not re.match(r"function\b", piece):
+            raise at_line(ModelFormatError(f"unexpected {piece!r} between functions"), line)
+        body, ends = _function_body(lines, position + 1)
+        if ends != closed and (ends or position + 1 + len(body) < len(lines)):
+            raise at_line(ModelFormatError("some functions of the file end with 'end' and some do not"), line)
+        position += 1 + len(body) + ends
+
+
+def _defined_functions(lines):
+    """Names of the functions the file defines (the helpers genFunction appends)."""
+    names = set()
+    for line, piece in lines:
+        if re.match(r"function\b", piece):
+            names.add(function_header(parse_statement(line, piece))[0])
+    return frozenset(names)
 
 
 def _check_signature(header, outputs, params, body):
@@ -238,6 +267,7 @@ class _Assembly:
             missing = [name for name in needed if name not in settings]
             if missing:
                 self.fail(f"{spec.name} ({spec.kind}) lacks {', '.join(missing)}", spec.line)
+            _require_columns(spec, needed)
             kind = MapMinMax if spec.kind == "mapminmax" else MapStd
             return kind(*(settings[name] for name in needed))
         except SymnetError as error:
@@ -254,8 +284,10 @@ class _Assembly:
             self.fail(f"{spec.name}: keep and remove do not split rows 1..{n_rows}", spec.line)
         if not reverse:
             return RemoveConstantRows(n_rows, tuple(k - 1 for k in keep))
-        if remove is None:
-            self.fail(f"{spec.name} (removeconstantrows on an output) lacks remove", spec.line)
+        if remove is None or "xrows" not in settings:
+            self.fail(f"{spec.name} (removeconstantrows on an output) lacks"
+                      f" {'remove' if remove is None else 'xrows'}", spec.line)
+        _require_columns(spec, [name for name in ("constants", "value") if name in settings])
         values = settings.get("constants", settings.get("value"))
         values = np.zeros(0) if values is None and not remove else values
         if values is None or np.size(values) != len(remove):
@@ -359,6 +391,15 @@ def _row_count(spec):
     if "remove" in settings and "keep" in settings:
         return np.size(settings["keep"]) + np.size(settings["remove"])
     return None
+
+
+def _require_columns(spec, names):
+    """Settings are applied row by row (bsxfun), so they must be column vectors or scalars."""
+    for name in names:
+        shape = np.shape(spec.settings[name])
+        if len(shape) == 2 and shape[1] != 1 and shape != (0, 0):
+            raise at_line(ModelFormatError(f"{spec.name}.{name} must be a column vector, but it is"
+                                           f" {shape[0]}x{shape[1]}"), spec.line)
 
 
 def _indices(values, what):

@@ -46,15 +46,16 @@ def refuse(problem):
 class Simulation:
     """Runs the main function's statements over value descriptions."""
 
-    def __init__(self, params, outputs, cell_form):
+    def __init__(self, params, outputs, cell_form, defined=frozenset()):
         self.params, self.outputs, self.cell_form = params, outputs, cell_form
+        self.defined = defined      # names of the functions the file defines
         self.constants, self.structs, self.env = {}, {}, {}
         self.layers, self.observations = [], []
         self.cell_inputs, self.cell_outputs = {}, {}
         self.output_lines, self.input_chains = {}, {}
         self.seen_inputs = set()
         self.samples_as_rows = None
-        self.line = 0
+        self.line, self.blocks = 0, []
 
     # statements
     def run(self, statement):
@@ -63,17 +64,27 @@ class Simulation:
         if kind == "assign":
             self.assign(statement.target, statement.value)
         elif kind in ("if", "elseif"):
+            if kind == "elseif" and self.blocks[-1:] != ["if"]:
+                raise ModelFormatError("elseif outside an if block")
             self.require_boilerplate(parse_expression(statement.value, self.line), statement.text)
+            self.blocks += ["if"] if kind == "if" else []
+        elif kind == "else":
+            if self.blocks[-1:] != ["if"]:
+                raise ModelFormatError("else outside an if block")
+            self.blocks[-1] = "else"
         elif kind == "for":
             self.time_loop(statement.value)
-        elif kind not in ("else", "end"):
+            self.blocks.append("for")
+        elif kind == "end" and self.blocks:
+            self.blocks.pop()
+        else:
             refuse(f"unsupported statement {statement.text!r}")
 
     def time_loop(self, text):
         variable, _, span = text.strip("() ").partition("=")
         node = parse_expression(span, self.line) if span else None
         if not (re.fullmatch(r"\s*[A-Za-z_]\w*\s*", variable) and isinstance(node, Binary) and node.op == ":"
-                and self.value(node.right) == Boilerplate("time steps")):
+                and _is_one(literal_array(node.left)) and self.value(node.right) == Boilerplate("time steps")):
             refuse(f"unsupported loop 'for {text}' (only the time loop 'for ts=1:TS' is read)")
         self.env[variable.strip()] = Boilerplate("time step")
 
@@ -96,6 +107,8 @@ class Simulation:
 
     def assign_name(self, name, node, literal):
         if literal is not None:
+            if self.blocks[-1:] == ["else"]:
+                return      # Q = 0 when there are no inputs: not a constant of the network
             self.constants[name] = literal
             self.env.pop(name, None)
             return
@@ -139,7 +152,8 @@ class Simulation:
         if isinstance(node, Binary):
             return self.binary_value(node)
         if isinstance(node, Transpose):
-            return transposed(self.value(node.operand))
+            value = self.value(node.operand)
+            return transposed(self.as_layer(value) if isinstance(value, WeightedSum) else value)
         if isinstance(node, Field) and isinstance(node.target, Name) and node.target.id in self.structs:
             fields = self.structs[node.target.id]
             if node.name in fields:
@@ -169,6 +183,9 @@ class Simulation:
     def cell_row(self, node):
         if not node.args or literal_array(node.args[0]) is None or literal_array(node.args[0]).size != 1:
             refuse("cell indices must start with a number, as in X{1,ts}")
+        if len(node.args) > 2 or len(node.args) == 2 and not (
+                isinstance(node.args[1], Name) and self.env.get(node.args[1].id) == Boilerplate("time step")):
+            refuse("cell indices must be {i} or {i,ts} with ts the time step")
         row = float(literal_array(node.args[0]).reshape(-1)[0])
         if row != int(row) or row < 1:
             raise ModelFormatError(f"cell index {row!r} is not a positive whole number")
@@ -192,40 +209,52 @@ class Simulation:
         name, args = node.target.id, node.args
         if name in self.env or name in self.constants or name in self.params:
             refuse(f"indexing into {name!r} is not supported")
+        if name.endswith(("_apply", "_reverse")) and name not in self.defined and (
+                name in APPLY_HELPERS or name in REVERSE_HELPERS or name in TRANSFER_HELPERS):
+            raise ModelFormatError(f"{name} is called but the file does not define it")
         if name in APPLY_HELPERS:
             return self.apply_step(APPLY_HELPERS[name], name, args)
         if name in REVERSE_HELPERS:
             return self.reverse_step(REVERSE_HELPERS[name], name, args)
         if name in TRANSFER_HELPERS:
             return self.transfer(TRANSFER_HELPERS[name], name, args)
-        if name == "repmat" and len(args) in (2, 3):
-            return self.value(args[0])
+        if name == "repmat" and len(args) == 3:
+            return self.repeated_bias(args)
         if name == "bsxfun" and len(args) == 3 and args[0] == Handle("plus"):
             return self.add(self.value(args[1]), self.value(args[2]))
         if name == "size" and len(args) == 2:
             return self.size_value(args)
         if name in BOILERPLATE_CALLS:
+            for arg in args:
+                self.value(arg)         # the names it is given must exist
             return Boilerplate(name)
         self.refuse_name(name)
         known = sorted(set(APPLY_HELPERS) | set(REVERSE_HELPERS) | set(TRANSFER_HELPERS))
         refuse(f"unknown function or helper {name!r} (symnet reads: {', '.join(known)})")
 
+    def repeated_bias(self, args):
+        """repmat(b1,1,Q): the bias, once per sample."""
+        once, times = literal_array(args[1]), self.value(args[2])
+        if once is None or once.shape != (1, 1) or once[0, 0] != 1 or times != Boilerplate("samples"):
+            refuse("repmat must repeat a bias once per sample, as in repmat(b1,1,Q)")
+        return self.value(args[0])
+
     def size_value(self, args):
         subject, dimension = self.value(args[0]), literal_array(args[1])
-        if isinstance(subject, InputSignal) and dimension is not None and dimension.size == 1:
-            self.samples_as_rows = float(dimension.reshape(-1)[0]) == 1
+        if dimension is None or dimension.shape != (1, 1) or dimension[0, 0] not in (1, 2):
+            refuse("size must be taken along dimension 1 or 2")
+        if isinstance(subject, InputSignal):
+            self.samples_as_rows = dimension[0, 0] == 1
             return Boilerplate("samples")
-        if subject == Boilerplate("input cell"):
+        if subject == Boilerplate("input cell") and dimension[0, 0] == 2:
             return Boilerplate("time steps")
-        return Boilerplate("size")
+        refuse("size is only read of an input, as in Q = size(x1,2)")
 
     def binary_value(self, node):
         if node.op == "+":
             return self.add(self.value(node.left), self.value(node.right))
         if node.op == "*":
             return self.product(self.value(node.left), self.value(node.right))
-        if node.op == ":":
-            return Boilerplate("range")
         refuse(f"unsupported operator {node.op!r} in the simulation")
 
     def add(self, left, right):
@@ -359,8 +388,15 @@ def transposed(value):
     refuse("only inputs and outputs may be transposed")
 
 
+def _is_one(array):
+    return array is not None and array.shape == (1, 1) and array[0, 0] == 1
+
+
 def _as_sum(value):
     if isinstance(value, Constant):
+        if value.value.ndim != 2 or value.value.shape[1] != 1:
+            shape = "x".join(map(str, value.value.shape))
+            refuse(f"a bias must be a column vector; {value.name or 'this one'} is {shape}")
         return value.value.reshape(-1), ()
     if isinstance(value, Term):
         return None, (value,)
@@ -371,6 +407,8 @@ def _as_sum(value):
 
 def _sum_parts(left, right):
     biases = [b for b in (left[0], right[0]) if b is not None]
+    if len(biases) == 2 and biases[0].size != biases[1].size and 1 not in (biases[0].size, biases[1].size):
+        raise ModelFormatError(f"biases of {biases[0].size} and {biases[1].size} values are added")
     bias = None
     if biases:
         bias = biases[0] if len(biases) == 1 else np.add(*np.broadcast_arrays(*biases))

@@ -99,6 +99,7 @@ KEYWORDS = frozenset("if elseif else end for parfor while switch case otherwise 
                      "return break continue global persistent function".split())
 BLOCK_OPENERS = frozenset("if for parfor while switch try".split())
 END_WORDS = frozenset("end endif endfor endwhile endfunction endswitch end_try_catch".split())
+ALONE = frozenset("else otherwise try break continue return".split())     # keywords without an argument
 
 
 # --- tokens ---------------------------------------------------------------------------------
@@ -165,10 +166,19 @@ def number(text, line):
     return float(text)
 
 
+def _elements(row, line):
+    items = re.split(r"\s*,\s*|\s+", row)
+    items = items[1:] if items[0] == "" else items
+    items = items[:-1] if items and items[-1] == "" else items
+    if "" in items:
+        raise SyntaxProblem("two commas with no number between them", line)
+    return items
+
+
 def matrix(text, line):
     """The 2-D array written inside ``[ ]``: rows split by ';', elements by spaces or commas."""
     rows = [row for row in (r.strip() for r in text.split(";")) if row]
-    values = [[number(item, line) for item in re.split(r"[\s,]+", row) if item] for row in rows]
+    values = [[number(item, line) for item in _elements(row, line)] for row in rows]
     if not values:
         return np.zeros((0, 0))
     if len({len(row) for row in values}) != 1:
@@ -293,6 +303,8 @@ def parse_statement(line, text):
     """A Statement: keyword statements keep their text; assignments get target and value nodes."""
     head = re.match(r"[A-Za-z_]\w*", text)
     word = head.group(0) if head else ""
+    if word in END_WORDS | ALONE and text != word:
+        raise SyntaxProblem(f"unexpected {text[len(word):].strip()!r} after {word}", line)
     if word in END_WORDS:
         return Statement(line, "end", text)
     if word in KEYWORDS:
@@ -326,7 +338,7 @@ def _assignment_split(tokens):
 
 
 _HEADER = re.compile(r"function\s+(?:(?P<outputs>\[[^\]]*\]|[A-Za-z_]\w*)\s*=\s*)?"
-                     r"(?P<name>[A-Za-z_][\w.]*)\s*(?:\((?P<params>[^)]*)\))?\s*\Z")
+                     r"(?P<name>[A-Za-z_]\w*)\s*(?:\((?P<params>[^)]*)\))?\s*\Z")
 
 
 def function_header(statement):
@@ -334,8 +346,9 @@ def function_header(statement):
     match = _HEADER.match(statement.text)
     if not match:
         raise SyntaxProblem("cannot read this function header", statement.line)
-    outputs = tuple(o for o in re.split(r"[\s,]+", (match.group("outputs") or "").strip("[]")) if o)
-    params = tuple(p.strip() for p in (match.group("params") or "").split(",") if p.strip())
+    outputs = tuple(re.split(r"\s*,\s*|\s+", (match.group("outputs") or "").strip("[] ")))
+    params = tuple(p.strip() for p in (match.group("params") or "").split(","))
+    outputs, params = (() if names == ("",) else names for names in (outputs, params))
     for name in outputs + params:
         if not re.fullmatch(r"[A-Za-z_]\w*|~", name):
             raise SyntaxProblem(f"{name!r} is not a valid argument name", statement.line)
