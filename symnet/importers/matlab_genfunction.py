@@ -3,8 +3,10 @@
 MATLAB's Deep Learning (formerly Neural Network) Toolbox writes a trained
 shallow network as a standalone function: constants first (``b1``, ``IW1_1``,
 ``LW2_1``, processing settings ``x1_step1`` ...), then a simulation. This
-reader parses that subset of MATLAB (matlab_syntax), follows the simulation's
-data flow (matlab_simulation) and builds the IR here. It never runs MATLAB.
+reader splits the text into statements (matlab_lines), parses that subset of
+MATLAB (matlab_syntax), finds the main function (matlab_functions), follows the
+simulation's data flow (matlab_simulation, over matlab_values) and builds the
+IR here. It never runs MATLAB, and refuses what it does not understand.
 
 Options (``symnet.load(path, input_sizes=...)``): ``input_sizes`` maps an
 input (name such as ``"x1"``, or 1-based number) to its raw row count, or is
@@ -20,9 +22,10 @@ import numpy as np
 
 from ..errors import ModelFormatError, SymnetError, UnsupportedError
 from ..ir import Input, Layer, MapMinMax, MapStd, Network, Output, RemoveConstantRows
+from .matlab_functions import check_signature, defined_functions, main_function
 from .matlab_lines import at_line, statements
-from .matlab_simulation import TIME_SERIES_MESSAGE, Simulation
-from .matlab_syntax import BLOCK_OPENERS, END_WORDS, function_header, parse_statement
+from .matlab_simulation import Simulation
+from .matlab_syntax import function_header, parse_statement
 from .matlab_values import Boilerplate, Observation
 
 _HELP_SIZE = re.compile(r"(?:(\d+)\s*x\s*Q|Q\s*x\s*(\d+))\s+matrix,\s*input\s*#\s*(\d+)", re.IGNORECASE)
@@ -48,10 +51,10 @@ def load_genfunction(path, input_sizes=None):
 def read_genfunction(text, name="network", input_sizes=None):
     """The Network described by the text of a genFunction file."""
     lines = statements(text)
-    header, body = _main_function(lines)
+    header, body = main_function(lines)
     _, outputs, params = function_header(header)
-    cell_form = _check_signature(header, outputs, params, body)
-    simulation = Simulation(params, outputs, cell_form, _defined_functions(lines))
+    cell_form = check_signature(header, outputs, params, body)
+    simulation = Simulation(params, outputs, cell_form, defined_functions(lines))
     for line, piece in body:
         try:
             simulation.run(parse_statement(line, piece))
@@ -67,78 +70,6 @@ def _located(error, path):
     located = type(error).__new__(type(error))
     SymnetError.__init__(located, error.problem, f"{path}:{line}" if line else str(path))
     return located
-
-
-def _main_function(lines):
-    """The first function's header statement and its body as (line, text) pairs."""
-    if not lines:
-        raise ModelFormatError("no MATLAB code found (a genFunction file defines a function)")
-    header = parse_statement(*lines[0])
-    if header.kind != "function":
-        raise at_line(ModelFormatError("a genFunction file starts with a function definition"), lines[0][0])
-    body, closed = _function_body(lines, 1)
-    _check_module_functions(lines, 1 + len(body) + closed, closed)
-    return header, body
-
-
-def _function_body(lines, start):
-    """Statements of the function starting at ``start`` and whether an 'end' closes it."""
-    body, depth = [], 0
-    for line, piece in lines[start:]:
-        word = re.match(r"[A-Za-z_]\w*", piece)
-        word = word.group(0) if word else ""
-        if word == "function" and depth == 0:
-            return body, False                  # old style: functions without 'end'
-        if word in BLOCK_OPENERS:
-            depth += 1
-        elif piece in END_WORDS:
-            if depth == 0:
-                return body, True
-            depth -= 1
-        body.append((line, piece))
-    return body, False
-
-
-def _check_module_functions(lines, position, closed):
-    """The rest of the file must be functions, all closed by 'end' or none, as MATLAB requires."""
-    while position < len(lines):
-        line, piece = lines[position]
-        if not re.match(r"function\b", piece):
-            raise at_line(ModelFormatError(f"unexpected {piece!r} between functions"), line)
-        body, ends = _function_body(lines, position + 1)
-        if ends != closed and (ends or position + 1 + len(body) < len(lines)):
-            raise at_line(ModelFormatError("some functions of the file end with 'end' and some do not"), line)
-        position += 1 + len(body) + ends
-
-
-def _defined_functions(lines):
-    """Names of the functions the file defines (the helpers genFunction appends)."""
-    names = set()
-    for line, piece in lines:
-        if re.match(r"function\b", piece):
-            names.add(function_header(parse_statement(line, piece))[0])
-    return frozenset(names)
-
-
-def _check_signature(header, outputs, params, body):
-    """Whether the cell form ``[Y,Xf,Af] = f(X,~,~)`` is used; refuses what is out of scope."""
-    def fail(error):
-        raise at_line(error, header.line)
-    if not params or params[0] == "~":
-        fail(UnsupportedError("the function takes no network inputs; a network needs at least one"))
-    pattern = re.compile(r"(?<![\w.])" + re.escape(params[0]) + r"\s*\{")
-    cell_form = any(pattern.search(piece) for _, piece in body)
-    if cell_form and any(p != "~" for p in params[1:]):
-        fail(UnsupportedError(TIME_SERIES_MESSAGE))
-    if not cell_form:
-        if any(re.fullmatch(r"[xa]i\d*", p, re.IGNORECASE) for p in params) or any(
-                re.fullmatch(r"[xa]f\d*", o, re.IGNORECASE) for o in outputs):
-            fail(UnsupportedError(TIME_SERIES_MESSAGE))
-        if "~" in params:
-            fail(UnsupportedError("an ignored parameter '~' in a matrix-form function is not supported"))
-    if not outputs:
-        fail(UnsupportedError("the function returns nothing"))
-    return cell_form
 
 
 def _help_sizes(text):

@@ -12,19 +12,13 @@ Anything the reader does not understand is refused with its line.
 import re
 from dataclasses import replace
 
-import numpy as np
-
 from ..errors import ModelFormatError, UnsupportedError
-from .matlab_syntax import (Binary, Call, CellIndex, CellLiteral, Field, Handle, Literal, Name,
-                            Transpose, Unary, parse_expression)
-from .matlab_values import (Boilerplate, Constant, InputSignal, LayerSignal, LayerSpec, Observation, StepSpec,
-                            Struct, Term, WeightedSum)
+from .matlab_syntax import (Binary, Call, CellIndex, CellLiteral, Field, Handle, Literal, Name, Transpose, Unary,
+                            parse_expression)
+from .matlab_values import (NOT_FINITE, STEP_FIELDS, Boilerplate, Constant, InputSignal, LayerSignal, LayerSpec,
+                            Observation, StepSpec, Struct, Term, WeightedSum, as_sum, is_one, literal_array,
+                            setting_field, sum_parts, transposed)
 
-STEP_FIELDS = {
-    "mapminmax": ("xoffset", "gain", "ymin"),
-    "mapstd": ("xoffset", "gain", "ymean"),
-    "removeconstantrows": ("xrows", "keep", "remove", "constants", "value"),
-}
 APPLY_HELPERS = {f"{kind}_apply": kind for kind in STEP_FIELDS}
 REVERSE_HELPERS = {f"{kind}_reverse": kind for kind in STEP_FIELDS}
 TRANSFER_NAMES = ("purelin", "tansig", "logsig", "poslin", "satlin", "satlins", "radbas", "elliotsig",
@@ -34,7 +28,6 @@ BOILERPLATE_CALLS = frozenset(("iscell", "isempty", "cell", "cell2mat", "numel")
 TIME_SERIES = re.compile(r"(Xi|Ai|[XxAa]d\d*|tapdelay\d*|[xa]dts|mod)\Z")
 TIME_SERIES_MESSAGE = ("time-series networks (input or layer delays, initial states Xi/Ai) are not"
                        " supported: symnet reads static feed-forward networks")
-NOT_FINITE = frozenset(("Inf", "inf", "NaN", "nan"))
 
 
 def refuse(problem):
@@ -84,7 +77,7 @@ class Simulation:
         variable, _, span = text.strip("() ").partition("=")
         node = parse_expression(span, self.line) if span else None
         if not (re.fullmatch(r"\s*[A-Za-z_]\w*\s*", variable) and isinstance(node, Binary) and node.op == ":"
-                and _is_one(literal_array(node.left)) and self.value(node.right) == Boilerplate("time steps")):
+                and is_one(literal_array(node.left)) and self.value(node.right) == Boilerplate("time steps")):
             refuse(f"unsupported loop 'for {text}' (only the time loop 'for ts=1:TS' is read)")
         self.env[variable.strip()] = Boilerplate("time step")
 
@@ -258,7 +251,7 @@ class Simulation:
         refuse(f"unsupported operator {node.op!r} in the simulation")
 
     def add(self, left, right):
-        return WeightedSum(*_sum_parts(_as_sum(left), _as_sum(right)), line=self.line)
+        return WeightedSum(*sum_parts(as_sum(left), as_sum(right)), line=self.line)
 
     def product(self, weights, signal):
         if not isinstance(weights, Constant):
@@ -357,59 +350,3 @@ class Simulation:
         if isinstance(node, Name) and node.id in NOT_FINITE | set(self.env):
             self.name_value(node.id)
         refuse(f"cannot read the settings passed to {helper}: expected constants such as x1_step1")
-
-
-# --- small pure helpers --------------------------------------------------------------------------------
-
-def literal_array(node):
-    """The array of a numeric literal (possibly transposed), else None."""
-    if isinstance(node, Literal):
-        return node.value
-    if isinstance(node, Transpose) and isinstance(node.operand, Literal):
-        return node.operand.value.T
-    if isinstance(node, Name) and node.id in NOT_FINITE or (
-            isinstance(node, Unary) and isinstance(node.operand, Name) and node.operand.id in NOT_FINITE):
-        name = node.id if isinstance(node, Name) else node.operand.id
-        raise ModelFormatError(f"{name} is not a usable weight or setting (only finite numbers are)")
-    return None
-
-
-def setting_field(kind, name):
-    """Which field of a step the flat constant ``name`` holds, judged by its ending."""
-    matches = [f for f in STEP_FIELDS[kind] if name.endswith("_" + f)]
-    return max(matches, key=len) if matches else None
-
-
-def transposed(value):
-    if isinstance(value, InputSignal):
-        return InputSignal(value.input, value.steps, not value.transposed)
-    if isinstance(value, LayerSignal):
-        return LayerSignal(value.layer, value.undone, not value.transposed)
-    refuse("only inputs and outputs may be transposed")
-
-
-def _is_one(array):
-    return array is not None and array.shape == (1, 1) and array[0, 0] == 1
-
-
-def _as_sum(value):
-    if isinstance(value, Constant):
-        if value.value.ndim != 2 or value.value.shape[1] != 1:
-            shape = "x".join(map(str, value.value.shape))
-            refuse(f"a bias must be a column vector; {value.name or 'this one'} is {shape}")
-        return value.value.reshape(-1), ()
-    if isinstance(value, Term):
-        return None, (value,)
-    if isinstance(value, WeightedSum):
-        return value.bias, value.terms
-    refuse("a sum must add biases and weighted inputs, as in repmat(b1,1,Q) + IW1_1*xp1")
-
-
-def _sum_parts(left, right):
-    biases = [b for b in (left[0], right[0]) if b is not None]
-    if len(biases) == 2 and biases[0].size != biases[1].size and 1 not in (biases[0].size, biases[1].size):
-        raise ModelFormatError(f"biases of {biases[0].size} and {biases[1].size} values are added")
-    bias = None
-    if biases:
-        bias = biases[0] if len(biases) == 1 else np.add(*np.broadcast_arrays(*biases))
-    return bias, left[1] + right[1]
