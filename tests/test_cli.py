@@ -41,7 +41,8 @@ def test_generate_writes_importable_modules(tmp_path):
     result = symnet("generate", EXAMPLE, "--target", "python", "--target", "numpy",
                     "--derivatives", "value,gradient,jacobian,hessian", "--name", "pxyz", "--out", tmp_path)
     assert result.returncode == 0, result.stderr
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["pxyz.py", "pxyz_numpy.py"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "pxyz.py", "pxyz_check.py", "pxyz_numpy.py", "pxyz_numpy_check.py"]
     for path in tmp_path.iterdir():
         subprocess.run([sys.executable, "-m", "py_compile", str(path)], check=True)
 

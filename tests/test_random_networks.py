@@ -31,7 +31,7 @@ def test_generated_python_and_numpy_agree_with_symbolic(seed, tmp_path):
     X = points_for(net, count=3, seed=seed)
     what = ("value", "jacobian", "hessian")
     paths = symnet.generate(net, ["python", "numpy"], tmp_path, derivatives=what, name="model")
-    assert sorted(p.name for p in paths) == ["model.py", "model_numpy.py"]
+    assert sorted(p.name for p in paths) == ["model.py", "model_check.py", "model_numpy.py", "model_numpy_check.py"]
     pure = import_file(tmp_path / "model.py", f"gen_pure_{seed}")
     vectorized = import_file(tmp_path / "model_numpy.py", f"gen_numpy_{seed}")
     assert (pure.N_INPUTS, pure.N_OUTPUTS) == (net.n_inputs, net.n_outputs)

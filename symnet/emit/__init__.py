@@ -11,6 +11,9 @@ from ..errors import UnsupportedError
 _TARGET_MODULES = {
     "python": "python_target",
     "numpy": "numpy_target",
+    "c": "c_target",
+    "matlab": "matlab_target",
+    "latex": "latex_target",
 }
 
 

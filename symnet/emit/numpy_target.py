@@ -42,8 +42,10 @@ class ExactNumPyPrinter(NumPyPrinter):
 
 def render_numpy(request):
     printer = ExactNumPyPrinter()
+    module = f"{request.name}_numpy"
     if request.strategy == "layered":
-        return render_layered(request, printer, DOCS, FUNCTION_NAMES)
+        files = render_layered(request, printer, DOCS, FUNCTION_NAMES)
+        return {**files, f"{module}_check.py": render_check(request, module, True)}
     functions = []
     for what, program in request.programs:
         function = python_function(what, program, printer,
@@ -54,7 +56,6 @@ def render_numpy(request):
     text = render("numpy/module.py.j2", header=request.header, functions=functions,
                   n_inputs=net.n_inputs, n_outputs=net.n_outputs,
                   imports_math="math" in printer.module_imports)
-    module = f"{request.name}_numpy"
     return {f"{module}.py": text, f"{module}_check.py": render_check(request, module, True)}
 
 

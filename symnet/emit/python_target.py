@@ -5,6 +5,7 @@ from sympy.printing.pycode import PythonCodePrinter
 
 from . import Target
 from .common import print_program, render
+from .selfcheck import check_vectors
 
 DOCS = {
     "value": "Outputs y (list of N_OUTPUTS floats) at one point x (sequence of N_INPUTS floats).",
@@ -63,7 +64,20 @@ def render_python(request):
     net = request.network
     text = render("python/module.py.j2", header=request.header, functions=functions,
                   n_inputs=net.n_inputs, n_outputs=net.n_outputs)
-    return {f"{request.name}.py": text}
+    return {f"{request.name}.py": text, f"{request.name}_check.py": render_check(request, request.name, False)}
+
+
+def render_check(request, module, batch):
+    """The self-check script of a generated Python module (``batch``: vectorized functions)."""
+    vectors = check_vectors(request)
+    blocks = [{"function": FUNCTION_NAMES[block.what],
+               "expected": tuple(repr(v) for v in block.expected_flat()),
+               "scale": tuple(repr(v) for v in block.scale_flat())}
+              for block in vectors.blocks]
+    check = {"points": vectors.point_count, "x": tuple(repr(v) for v in vectors.points_flat()),
+             "tolerance": repr(vectors.tolerance), "blocks": blocks}
+    return render("python/check.py.j2", header=request.header, module=module, batch=batch, check=check,
+                  n_inputs=request.network.n_inputs)
 
 
 TARGET = Target("python", render_python, "pure-Python module using only math, one point per call")

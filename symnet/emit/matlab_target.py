@@ -1,0 +1,130 @@
+"""The ``matlab`` target: one function file per derivative, vectorized over
+the columns of X (MATLAB's network-function convention), in the syntax
+common to MATLAB and GNU Octave, plus a self-check function ``NAME_check``.
+
+As in the C target, ``function_data`` turns a Program into template data
+(straight-line, fully unrolled) and the templates lay it out.  Kinks
+(Piecewise) become masked assignments, never ``mask.*a + ~mask.*b``: a
+branch that is Inf where it is not selected (exp overflow, a pole of
+elliotsig) must not turn the result into NaN.
+"""
+
+import sympy as sp
+from sympy.printing.octave import OctaveCodePrinter
+
+from . import Target
+from .common import render
+from .printer_tools import NumericConstantsMixin
+from .program_tools import hoist_piecewise, used_symbols
+from .python_target import FUNCTION_NAMES
+from .selfcheck import check_vectors
+
+OUTPUT_NAMES = {"value": "Y", "gradient": "G", "jacobian": "J", "hessian": "H"}
+
+TITLES = {
+    "value": "Raw outputs of the network.",
+    "gradient": "Gradient of the single raw output with respect to the raw inputs.",
+    "jacobian": "Jacobian of the raw outputs with respect to the raw inputs.",
+    "hessian": "Hessians of the raw outputs with respect to the raw inputs.",
+}
+
+LAYOUTS = {
+    "value": "Y is N_OUTPUTS-by-Q, Y(i,q) = y_i at X(:,q).",
+    "gradient": "G is N_INPUTS-by-Q, G(k,q) = dy/dx_k at X(:,q).",
+    "jacobian": "J is N_OUTPUTS-by-N_INPUTS-by-Q, J(i,k,q) = dy_i/dx_k at X(:,q).",
+    "hessian": "H is N_OUTPUTS-by-N_INPUTS-by-N_INPUTS-by-Q, H(i,k,m,q) = d2y_i/dx_k dx_m at X(:,q).",
+}
+
+
+class ExactOctavePrinter(NumericConstantsMixin, OctaveCodePrinter):
+    """Element-wise Octave/MATLAB printer with exact round-trip doubles."""
+
+    def __init__(self):
+        # expm1 and log1p exist in MATLAB and in Octave, element-wise.
+        super().__init__({"user_functions": {"expm1": "expm1", "log1p": "log1p"}})
+
+    def _print_Float(self, expr):
+        return repr(float(expr))
+
+    def _print_Piecewise(self, expr):
+        raise ValueError("Piecewise must be hoisted into masked assignments before printing")
+
+
+def statement_data(target, expr, printer):
+    """One assignment as template data: plain, or a Piecewise as masked assignments
+    (branches listed in the order they are applied: the last one wins)."""
+    name = printer.doprint(target)
+    if not isinstance(expr, sp.Piecewise):
+        return {"kind": "plain", "target": name, "expr": printer.doprint(expr)}
+    default = expr.args[-1]
+    if default.cond != True:  # noqa: E712 (sympy's true)
+        raise ValueError("a Piecewise without a final 'otherwise' branch cannot be printed")
+    branches = [{"condition": printer.doprint(condition), "expr": printer.doprint(branch),
+                 "constant": not branch.free_symbols}
+                for branch, condition in reversed(expr.args[:-1])]
+    return {"kind": "piecewise", "target": name, "default": printer.doprint(default.expr),
+            "default_constant": not default.expr.free_symbols, "branches": branches}
+
+
+def function_data(what, program, printer, name, net):
+    """Template data of one vectorized, straight-line function file."""
+    program = hoist_piecewise(program)
+    block = program.blocks[0]
+    used = used_symbols(program)
+    inputs = tuple((printer.doprint(x), k + 1) for k, x in enumerate(program.inputs) if x in used)
+    stores = tuple((", ".join(str(i + 1) for i in _unravel(flat, block.shape)), printer.doprint(entry))
+                   for flat, entry in enumerate(block.entries))
+    return {
+        "name": f"{name}_{FUNCTION_NAMES[what]}",
+        "what": what,
+        "title": TITLES[what],
+        "layout": LAYOUTS[what].replace("N_OUTPUTS", str(net.n_outputs)).replace(
+            "N_INPUTS", str(net.n_inputs)),
+        "output": OUTPUT_NAMES[what],
+        "shape": ", ".join(str(size) for size in block.shape),
+        "n_inputs": net.n_inputs,
+        "inputs": inputs,
+        "statements": tuple(statement_data(a.target, a.expr, printer) for a in program.assignments),
+        "stores": stores,
+        "body": "matlab/unrolled_body.m.j2",
+    }
+
+
+def _unravel(flat, shape):
+    index = []
+    for size in reversed(shape):
+        index.append(flat % size)
+        flat //= size
+    return tuple(reversed(index))
+
+
+def check_data(request):
+    vectors = check_vectors(request, "double")
+    return {"points": vectors.point_count,
+            "x": tuple(repr(v) for v in vectors.points_flat()),
+            "tolerance": repr(vectors.tolerance),
+            "blocks": [{"what": block.what, "size": block.size,
+                        "expected": tuple(repr(v) for v in block.expected_flat("F")),
+                        "scale": tuple(repr(v) for v in block.scale_flat("F"))}
+                       for block in vectors.blocks]}
+
+
+def render_matlab(request):
+    printer = ExactOctavePrinter()
+    name = request.name
+    net = request.network
+    functions = [function_data(what, program, printer, name, net) for what, program in request.programs]
+    check = check_data(request)
+    for function, block in zip(functions, check["blocks"]):
+        block["function"] = function["name"]
+    context = {"name": name, "upper": name.upper(), "header": request.header, "functions": functions,
+               "n_inputs": net.n_inputs, "n_outputs": net.n_outputs, "check": check}
+    files = {}
+    for function in functions:
+        files[f"{function['name']}.m"] = render("matlab/function.m.j2", function=function, **context)
+    files[f"{name}_check.m"] = render("matlab/check.m.j2", **context)
+    return files
+
+
+TARGET = Target("matlab", render_matlab,
+                "MATLAB/Octave function files vectorized over columns, with a self-check")

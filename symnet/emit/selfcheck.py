@@ -1,0 +1,108 @@
+"""Test vectors shipped beside every generated file set.
+
+A handful of raw inputs inside the training range, with the expected value,
+gradient, Jacobian and Hessian computed at 30 significant digits straight
+from the network (``symnet.highprecision``): independent of the symbolic,
+derive and simplify stages, of every printer and template, and of the
+target's floating-point arithmetic.  Each
+target writes these numbers into a small test program in its own language
+that prints "all N checks passed" or the worst error and exits non-zero on
+failure.
+
+An error is measured relative to the entry's scale: the largest |expected|
+of that entry over the test points, but never less than ``ROW_FLOOR`` times
+the largest entry of its row (one output), so that an entry that happens to
+be near zero at every point does not turn rounding into a failure.
+"""
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..check import sample_points
+from ..highprecision import reference_values
+
+POINT_COUNT = 5
+POINT_SEED = 0
+ROW_FLOOR = 1e-3
+
+#: Largest accepted error (relative to the entry's scale) per precision.  The
+#: float bound covers the rounding of every weight to float32 as well as
+#: float32 arithmetic; see README ("Self-check").
+TOLERANCE = {"double": 1e-10, "float": 2e-3}
+
+
+@dataclass(frozen=True, eq=False)
+class CheckBlock:
+    """Expected results of one derivative: ``expected`` has shape (points,) + shape."""
+
+    what: str
+    shape: tuple
+    expected: np.ndarray
+    scale: np.ndarray
+
+    @property
+    def size(self):
+        return int(np.prod(self.shape, dtype=int))
+
+    def expected_flat(self, order="C"):
+        """Point-major, each point row-major (order "C"); or the column-major
+        layout of an array of shape shape + (points,) (order "F", MATLAB)."""
+        if order == "C":
+            return tuple(float(v) for v in self.expected.reshape(-1))
+        return tuple(float(v) for v in np.moveaxis(self.expected, 0, -1).reshape(-1, order="F"))
+
+    def scale_flat(self, order="C"):
+        return tuple(float(v) for v in self.scale.reshape(-1, order=order))
+
+
+@dataclass(frozen=True, eq=False)
+class CheckVectors:
+    """``points`` (count, n_inputs): exact inputs (float32 values for precision "float")."""
+
+    points: np.ndarray
+    blocks: tuple
+    tolerance: float
+    precision: str
+
+    @property
+    def point_count(self):
+        return int(self.points.shape[0])
+
+    @property
+    def value_count(self):
+        """How many numbers the self-check compares."""
+        return sum(block.size for block in self.blocks) * self.point_count
+
+    def points_flat(self):
+        """Inputs point-major: also the column-major layout of an n_inputs x points matrix."""
+        return tuple(float(v) for v in self.points.reshape(-1))
+
+
+def check_vectors(request, precision="double"):
+    """The test vectors for ``request`` (cached: every target of one generation shares them)."""
+    derivatives = tuple(request.derivatives) or tuple(what for what, _ in request.programs)
+    return _check_vectors(request.network, derivatives, precision)
+
+
+@functools.lru_cache(maxsize=8)
+def _check_vectors(network, derivatives, precision):
+    points = sample_points(network, POINT_COUNT, seed=POINT_SEED)
+    if precision == "float":
+        points = points.astype(np.float32).astype(float)
+    blocks = []
+    for what in derivatives:
+        expected = reference_values(network, what, points)
+        blocks.append(CheckBlock(what, expected.shape[1:], expected, entry_scale(what, expected)))
+    return CheckVectors(points, tuple(blocks), TOLERANCE[precision], precision)
+
+
+def entry_scale(what, expected):
+    """Per-entry scale (the derivative's shape) that errors are divided by."""
+    shape = expected.shape[1:]
+    magnitude = np.abs(expected).max(axis=0)
+    rows = magnitude.reshape((1 if what == "gradient" else shape[0]), -1)
+    scale = np.maximum(rows, ROW_FLOOR * rows.max(axis=1, keepdims=True))
+    fallback = magnitude.max() if magnitude.size and magnitude.max() > 0 else 1.0
+    return np.where(scale > 0, scale, fallback).reshape(shape)
