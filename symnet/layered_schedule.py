@@ -61,11 +61,22 @@ class Linear:
 
 @dataclass(frozen=True)
 class Elementwise:
-    """out[u] = expression, with the per-element symbols bound to arrays of the same unit."""
-    out: Operand
+    """For every unit u, in order, each statement ``target = expression``: a target is
+    an Operand (an output array, element u) or a sympy Symbol (a temporary, a
+    subexpression the outputs share).  Expressions are written in the per-element
+    symbols N, A, D, bound by ``arguments`` to arrays (the net input and earlier
+    outputs of this step), and in the temporaries."""
+    statements: tuple    # ((Operand or Symbol, expression), ...)
     size: int
-    expression: sp.Expr
     arguments: tuple     # ((symbol, Operand), ...)
+
+    @property
+    def assignments(self):
+        return tuple((target, e) for target, e in self.statements if isinstance(target, Operand))
+
+    @property
+    def out(self):
+        return self.assignments[0][0]
 
 
 @dataclass(frozen=True)
@@ -156,8 +167,14 @@ def layered_program(layered, what):
     used = {operand.name for step in steps for operand in _reads(step)} | _weight_names(steps)
     return LayeredProgram(what, shape, steps,
                           tuple((name, value) for name, value in builder.constants.items() if name in used),
-                          result, tuple((a, shape) for a, shape in builder.arrays if a.name in
-                                        {step.out.name for step in steps}))
+                          result, tuple((a, shape) for a, shape in builder.arrays if a.name in _written(steps)))
+
+
+def _written(steps):
+    names = set()
+    for step in steps:
+        names |= {out.name for out, _ in step.assignments} if isinstance(step, Elementwise) else {step.out.name}
+    return names
 
 
 def _reads(step):
@@ -170,7 +187,8 @@ def _reads(step):
     if isinstance(step, Linear):
         operands += [term.source for term in step.terms]
     if isinstance(step, Elementwise):
-        operands += [operand for _, operand in step.arguments]
+        outs = {out.name for out, _ in step.assignments}
+        operands += [operand for _, operand in step.arguments if operand.name not in outs]
     if isinstance(step, Gather):
         operands += [block[0] for block in step.blocks]
     if isinstance(step, Symmetrize):
@@ -189,13 +207,33 @@ def _weight_names(steps):
 
 
 def _live_steps(steps, result):
-    """The steps the result depends on, in their order."""
+    """The steps (and outputs of element-wise steps) the result depends on, in their order."""
     needed, live = {result.name}, []
     for step in reversed(steps):
-        if step.out.name in needed:
-            live.append(step)
-            needed |= {operand.name for operand in _reads(step)}
+        if isinstance(step, Elementwise):
+            step = _needed_outputs(step, needed)
+            if step is None:
+                continue
+        elif step.out.name not in needed:
+            continue
+        live.append(step)
+        needed |= {operand.name for operand in _reads(step)}
     return tuple(reversed(live))
+
+
+def _needed_outputs(step, needed):
+    """The step with only the statements that needed outputs depend on, or None."""
+    symbol_of = {operand.name: symbol for symbol, operand in step.arguments}
+    keep, reads = [], set()
+    for target, expression in reversed(step.statements):
+        name = target.name
+        if name in needed or symbol_of.get(name) in reads or (not isinstance(target, Operand) and target in reads):
+            keep.append((target, expression))
+            reads |= expression.free_symbols
+    if not any(isinstance(target, Operand) for target, _ in keep):
+        return None
+    arguments = tuple((symbol, operand) for symbol, operand in step.arguments if symbol in reads)
+    return Elementwise(tuple(reversed(keep)), step.size, arguments)
 
 
 class _Builder:
@@ -243,12 +281,12 @@ class _Builder:
             n = self.variable(f"n{index + 1}", VECTOR, layer.size)
             self.steps.append(Linear(n, layer.size, self.constant(f"B{index + 1}", layer.bias), tuple(terms)))
             self.net_input[index] = n
-            self.activation[index] = self.activate(index, layer, n)
-            form = layer.form
-            if slopes and index in self.varying and form.elementwise and not form.identity:
-                self.slope[index] = self.elementwise(f"d{index + 1}", layer, form.slope)
-            if curvatures and index in self.varying and form.elementwise and not form.linear:
-                self.curvature[index] = self.elementwise(f"c{index + 1}", layer, form.curvature)
+            self.activation[index] = n if layer.form.identity else self.variable(f"a{index + 1}", VECTOR, layer.size)
+            if not layer.form.elementwise:
+                self.steps.append(Softmax(self.activation[index], n, layer.size))
+            elif not layer.form.identity:
+                self.activate(index, layer, slopes and index in self.varying,
+                              curvatures and index in self.varying and not layer.form.linear)
 
     def shifted_inputs(self):
         x = Operand("x", VECTOR)
@@ -258,23 +296,18 @@ class _Builder:
         self.steps.append(Shift(z, self.constant("X_OFFSET", self.net.offset).name))
         return z
 
-    def activate(self, index, layer, n):
-        if layer.form.identity:
-            return n
-        a = self.variable(f"a{index + 1}", VECTOR, layer.size)
-        if layer.form.elementwise:
-            self.steps.append(Elementwise(a, layer.size, layer.form.value, ((N, n),)))
-        else:
-            self.steps.append(Softmax(a, n, layer.size))
-        return a
-
-    def elementwise(self, name, layer, expression):
-        out = self.variable(name, VECTOR, layer.size)
-        bound = {N: self.net_input[layer.index], A: self.activation[layer.index],
-                 D: self.slope.get(layer.index)}
-        arguments = tuple((s, bound[s]) for s in (N, A, D) if s in expression.free_symbols)
-        self.steps.append(Elementwise(out, layer.size, expression, arguments))
-        return out
+    def activate(self, index, layer, slope, curvature):
+        """a = f(n), and d = f'(n), c = f''(n) where asked, in one element-wise step."""
+        number, form = index + 1, layer.form
+        bound = {N: self.net_input[index], A: self.activation[index]}
+        assignments = [(self.activation[index], form.value)]
+        if slope:
+            bound[D] = self.slope[index] = self.variable(f"d{number}", VECTOR, layer.size)
+            assignments.append((bound[D], form.slope))
+        if curvature:
+            self.curvature[index] = self.variable(f"c{number}", VECTOR, layer.size)
+            assignments.append((self.curvature[index], form.curvature))
+        self.steps.append(_elementwise(tuple(assignments), layer.size, bound, f"t{number}_"))
 
     def gather_values(self):
         out = self.variable("value", VECTOR, self.net.n_outputs)
@@ -410,6 +443,28 @@ class _Builder:
             step = SecondOrder(out, layer.size, gt, g, self.tangent[index], None, None, self.activation[index])
         self.steps.append(step)
         return out
+
+
+def _elementwise(assignments, size, bound, prefix):
+    """An Elementwise step with the subexpressions its expressions share computed once,
+    each right before its first use."""
+    expressions = [sp.sympify(expression) for _, expression in assignments]
+    temporaries, reduced = sp.cse(expressions, symbols=sp.numbered_symbols(prefix, real=True), order="none")
+    pending, statements = dict(temporaries), []
+
+    def place(expression):
+        for symbol in sorted(expression.free_symbols & pending.keys(), key=sp.default_sort_key):
+            if symbol in pending:
+                value = pending.pop(symbol)
+                place(value)
+                statements.append((symbol, value))
+
+    for (out, _), expression in zip(assignments, reduced):
+        place(expression)
+        statements.append((out, expression))
+    used = set().union(*(e.free_symbols for _, e in statements))
+    arguments = tuple((symbol, operand) for symbol, operand in bound.items() if symbol in used)
+    return Elementwise(tuple(statements), size, arguments)
 
 
 def _plus(total, value):

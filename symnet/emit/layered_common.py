@@ -48,7 +48,10 @@ def index_run(indices):
 
 
 def print_elementwise(step, printer, name_of):
-    """The step's expression printed with each per-element symbol replaced by
-    ``name_of(operand)`` (an array name or an indexed element)."""
+    """The statements of an Elementwise step as ((target, text), ...): target is the
+    out Operand or the printed name of a temporary; each per-element symbol is
+    replaced by ``name_of(operand)`` (an array name or an indexed element)."""
     replacements = {symbol: sp.Symbol(name_of(operand), real=True) for symbol, operand in step.arguments}
-    return printer.doprint(step.expression.xreplace(replacements))
+    return tuple((target if hasattr(target, "axes") else printer.doprint(target),
+                  printer.doprint(sp.sympify(expression).xreplace(replacements)))
+                 for target, expression in step.statements)

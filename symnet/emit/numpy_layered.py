@@ -2,6 +2,8 @@
 matrix products over the whole batch (one BLAS call per layer), tangents and
 adjoints as arrays with the batch first and the layer's units last."""
 
+import sympy as sp
+
 from .common import render
 from .layered_common import index_run, layered_programs, merged_constants, print_elementwise
 from ..layered_schedule import Operand
@@ -56,10 +58,16 @@ class _LayeredStatements:
         return [(step.out.name, "=", " + ".join(parts))]
 
     def elementwise(self, step):
-        if not step.arguments:
-            value = self.printer.doprint(step.expression)
-            return [(step.out.name, "=", f"numpy.full((count, {step.size}), {value})")]
-        return [(step.out.name, "=", print_elementwise(step, self.printer, lambda operand: operand.name))]
+        lines = []
+        for (target, text), (_, expression) in zip(print_elementwise(step, self.printer, lambda o: o.name),
+                                                   step.statements):
+            if isinstance(target, str):
+                lines.append((target, "=", text))
+            elif not sp.sympify(expression).free_symbols:
+                lines.append((target.name, "=", f"numpy.full((count, {step.size}), {text})"))
+            else:
+                lines.append((target.name, "=", text))
+        return lines
 
     def softmax(self, step):
         # exp(n - max n) / sum: the same value, without overflow.
