@@ -16,6 +16,7 @@ from typing import Callable, Optional
 import numpy as np
 
 import symnet
+from symnet.emit.common import safe_identifier
 from symnet.emit.python_target import FUNCTION_NAMES
 
 from helpers import import_file
@@ -48,13 +49,26 @@ def _unique(prefix):
     return f"{prefix}_{_counter[0]}"
 
 
+def _self_check(folder, script):
+    """Run a generated Python self-check script, if the target writes one."""
+    import subprocess
+    import sys
+
+    def verify():
+        if (folder / script).exists():
+            result = subprocess.run([sys.executable, script], cwd=folder, capture_output=True, text=True,
+                                    timeout=300)
+            assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return verify
+
+
 def _python(net, folder, name, paths):
     module = import_file(folder / f"{name}.py", _unique(f"gen_{name}"))
 
     def evaluate(what, X):
         function = getattr(module, FUNCTION_NAMES[what])
         return np.array([function(list(map(float, x))) for x in np.asarray(X, dtype=float)], dtype=float)
-    return Built("python", paths, evaluate)
+    return Built("python", paths, evaluate, _self_check(folder, f"{name}_check.py"))
 
 
 def _numpy(net, folder, name, paths):
@@ -63,13 +77,118 @@ def _numpy(net, folder, name, paths):
     def evaluate(what, X):
         with np.errstate(all="ignore"):
             return np.asarray(getattr(module, FUNCTION_NAMES[what])(np.asarray(X, dtype=float)), dtype=float)
-    return Built("numpy", paths, evaluate)
+    return Built("numpy", paths, evaluate, _self_check(folder, f"{name}_numpy_check.py"))
+
+
+#: gcc options the generated C must pass without a warning
+STRICT_C = ("-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-O1")
+
+_C_DRIVER = """#include <stdio.h>
+#include <stdlib.h>
+#include "{name}.h"
+
+/* usage: driver FUNCTION N IN OUT: N points of {n_inputs} doubles from IN, results to OUT */
+int main(int argc, char **argv)
+{{
+    size_t n, size;
+    double *x, *out;
+    FILE *file;
+    if (argc != 5) return 2;
+    n = (size_t)strtoul(argv[2], NULL, 10);
+    size = (size_t)strtoul(argv[1] + 1, NULL, 10);
+    x = malloc((n * {n_inputs} + 1) * sizeof *x);
+    out = malloc((n * size + 1) * sizeof *out);
+    if (x == NULL || out == NULL) return 3;
+    file = fopen(argv[3], "rb");
+    if (file == NULL || fread(x, sizeof *x, n * {n_inputs}, file) != n * {n_inputs}) return 4;
+    fclose(file);
+{calls}
+    file = fopen(argv[4], "wb");
+    if (file == NULL || fwrite(out, sizeof *out, n * size, file) != n * size) return 5;
+    fclose(file);
+    free(x);
+    free(out);
+    return 0;
+}}
+"""
+
+
+def _run(command, folder, timeout=300):
+    import subprocess
+    return subprocess.run([str(c) for c in command], cwd=folder, capture_output=True, text=True, timeout=timeout)
+
+
+def _c(net, folder, name, paths):
+    """Compile the generated source with a driver that calls the batch functions
+    (binary doubles in and out: exact, inf and NaN included); also compile and run
+    the generated self-check program."""
+    from helpers import require_tool
+    gcc = require_tool("gcc")
+    present = [what for what in FUNCTION_NAMES if (folder / f"{name}.h").read_text().count(
+        f"{name}_{FUNCTION_NAMES[what]}_batch(") == 1]
+    calls = "\n".join(f'    if (argv[1][0] == \'{"vgjh"["value gradient jacobian hessian".split().index(w)]}\')'
+                      f" {name}_{FUNCTION_NAMES[w]}_batch(n, x, out);" for w in present)
+    (folder / "driver.c").write_text(_C_DRIVER.format(name=name, n_inputs=net.n_inputs, calls=calls))
+    for program, sources in (("driver", ["driver.c", f"{name}.c"]), ("check", [f"{name}_check.c", f"{name}.c"])):
+        result = _run([gcc, *STRICT_C, *sources, "-lm", "-o", program], folder)
+        assert result.returncode == 0, f"gcc {program}: {result.stderr[-4000:]}"
+
+    def evaluate(what, X):
+        X = np.ascontiguousarray(X, dtype="<f8")
+        X.tofile(folder / "x.bin")
+        size = int(np.prod(shape_of(net, what)))
+        code = "vgjh"["value gradient jacobian hessian".split().index(what)] + str(size)
+        result = _run([folder / "driver", code, len(X), "x.bin", "y.bin"], folder)
+        assert result.returncode == 0, result.stderr
+        return np.fromfile(folder / "y.bin", dtype="<f8").reshape((len(X),) + shape_of(net, what))
+
+    def verify():
+        result = _run([folder / "check"], folder)
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return Built("c", paths, evaluate, verify)
+
+
+def _matlab(net, folder, name, paths):
+    """Run the function files in GNU Octave (octave-cli), exact doubles in and out."""
+    from helpers import require_tool
+    from octave_runner import OctaveJob, run_octave
+    octave = require_tool("octave-cli")
+
+    def evaluate(what, X):
+        X = np.asarray(X, dtype=float)
+        code = f"y1 = reshape({name}_{FUNCTION_NAMES[what]}(x1), [], size(x1, 2));"
+        result = run_octave(octave, [OctaveJob(folder, [X], code, 1)], folder, timeout=600)[0]
+        assert not isinstance(result, str), result
+        shape = shape_of(net, what)   # Octave's layout is column-major: reverse the axes back
+        return result[0].reshape((len(X),) + shape[::-1]).transpose((0,) + tuple(range(len(shape), 0, -1)))
+
+    def verify():
+        result = _run([octave, "--no-gui", "--norc", "--quiet", "--eval", f"{name}_check"], folder, timeout=600)
+        assert result.returncode == 0 and "checks passed" in result.stdout, result.stdout + result.stderr
+    return Built("matlab", paths, evaluate, verify)
+
+
+def _latex(net, folder, name, paths):
+    """A document: it must compile with pdflatex, without an error or undefined macro."""
+    from helpers import require_tool
+    pdflatex = require_tool("pdflatex")
+
+    def verify():
+        result = _run([pdflatex, "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape",
+                       f"{name}.tex"], folder, timeout=300)
+        log = (folder / f"{name}.log").read_text(errors="replace")
+        assert result.returncode == 0, log[-3000:]
+        assert "Undefined control sequence" not in log and "\n! " not in log, log[-3000:]
+    return Built("latex", paths, None, verify)
 
 
 #: target name -> runner(net, folder, name, paths) -> Built
 RUNNERS = {
     "python": _python,
     "numpy": _numpy,
+    "c": _c,
+    "matlab": _matlab,
+    "latex": _latex,
 }
 
 #: targets that write documents, not code that computes
@@ -82,7 +201,7 @@ def build(target, net, folder, derivatives=("value", "jacobian", "hessian"), nam
         raise AssertionError(f"no test runner for target {target!r}: add one to tests/runners.py")
     folder.mkdir(parents=True, exist_ok=True)
     paths = tuple(symnet.generate(net, [target], folder, derivatives=derivatives, name=name, **options))
-    return RUNNERS[target](net, folder, name, paths)
+    return RUNNERS[target](net, folder, safe_identifier(name or net.name), paths)
 
 
 def variants(computing=True):

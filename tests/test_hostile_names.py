@@ -1,0 +1,138 @@
+"""Hostile names: a model whose every name (model, inputs, layers, outputs) carries
+code, comment terminators, template syntax, control characters, unicode or
+language keywords generates, in every registered target and strategy, code that
+compiles (or imports, or runs in Octave, or typesets), computes exactly what the
+same model with plain names computes, and holds none of the injected text as code.
+"""
+
+import re
+
+import numpy as np
+import pytest
+
+import symnet
+from symnet import Input, Layer, MapMinMax, Network, Output
+from symnet.check import sample_points
+from symnet.emit.common import safe_identifier
+
+from runners import DOCUMENTS, build, variant_id, variants
+
+#: every payload carries a marker PWNEDn, so that what survives sanitizing can be found
+PAYLOADS = (
+    'x"""; import os; os.system("echo PWNED1") #',
+    "a\nPWNED2 = 1\n",
+    "*/ int PWNED3; /*",
+    "%{\nPWNED4\n%}",
+    "# PWNED5 \\",
+    "name\\\nPWNED6",
+    "{{ PWNED7 }}{% if true %}{# c #}",
+    "#include <PWNED8.h>",
+    "\u00dcn\u00ef\u00e7\u00f8d\u00e9 \u2713 \u540d\u524d \u202e PWNED9",
+    "\\input{/etc/passwd} $PWNED10$ \\def\\x{} & ^ _ ~",
+    "??/ PWNED11 ??=",
+    "it's \"PWNED12\" '",
+    "\r\nPWNED13\r\n\x1b[31m\x00",
+    "100% PWNED14 %",
+    "end); PWNED15(); function",
+)
+#: names that are keywords (or modules) in some target language
+KEYWORDS = ("return", "end", "function", "None", "class", "math", "numpy", "if", "static", "", "__init__")
+
+
+def hostile_network(plain=False):
+    """Two inputs, three layers, three outputs; with ``plain`` the same numbers under plain names."""
+    names = iter(PAYLOADS + KEYWORDS)
+
+    def name(plain_name):
+        return plain_name if plain else next(names)
+    rng = np.random.default_rng(5)
+    inputs = [Input(name("u"), 2, [MapMinMax([0.0, 1.0], [1.0, 0.5], -1.0)]), Input(name("v"), 1)]
+    layers = [Layer(3, "tansig", rng.normal(size=3), [(0, rng.normal(size=(3, 2))), (1, rng.normal(size=(3, 1)))],
+                    name=name("hidden")),
+              Layer(2, "logsig", rng.normal(size=2), layer_weights=[(0, rng.normal(size=(2, 3)))], name=name("gate")),
+              Layer(2, "purelin", rng.normal(size=2), layer_weights=[(1, rng.normal(size=(2, 2)))], name=name("out"))]
+    outputs = [Output(name("y"), 2, [MapMinMax([1.0, -2.0], [0.5, 2.0], -1.0)]), Output(name("g"), 1),
+               Output(name("h"), 0)]
+    model = "model" if plain else "\n".join(PAYLOADS + KEYWORDS)
+    return Network(inputs, layers, outputs, name=model)
+
+
+COMMENT_LINE = {
+    "python": lambda line: line.lstrip().startswith("#"),
+    "numpy": lambda line: line.lstrip().startswith("#"),
+    "c": lambda line: line.lstrip().startswith(("*", "/*")),
+    "matlab": lambda line: line.lstrip().startswith("%"),
+    "latex": lambda line: line.lstrip().startswith("%"),
+}
+
+
+def assert_nothing_injected(target, paths, base):
+    """``base``: the sanitized model name, an identifier the code may use anywhere."""
+    for path in paths:
+        assert re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*\.[a-z]+", path.name), path.name
+        text = path.read_text()
+        if target in DOCUMENTS:   # LaTeX's own escapes (\_ for an underscore) are not payload
+            text = re.sub(r"\\[_&%$#{}]", " ", text)
+        for payload in PAYLOADS:   # no line of a payload that holds syntax survives verbatim
+            for piece in re.split(r"[\r\n]+", payload):
+                if re.search(r"[^A-Za-z0-9 =]", piece) and len(piece.strip()) >= 3:
+                    assert piece not in text, f"{path.name} holds {piece!r} of the payload {payload!r}"
+        for number, line in enumerate(text.splitlines(), start=1):
+            if "PWNED" in line.replace(base, "").replace(base.upper(), ""):
+                if target in DOCUMENTS:
+                    assert not re.search(r"\\(input|def|include)|\$PWNED", line), f"{path.name}:{number}: {line}"
+                else:
+                    assert COMMENT_LINE[target](line), f"{path.name}:{number} is code: {line}"
+            assert all(c.isprintable() or c in "\t" for c in line), f"{path.name}:{number}: {line!r}"
+
+
+@pytest.mark.parametrize("variant", variants(computing=False), ids=variant_id)
+def test_hostile_names_generate_safe_code_that_behaves_identically(variant, tmp_path):
+    target, strategy = variant
+    derivatives = ("value", "jacobian", "hessian")
+    hostile = build(target, hostile_network(), tmp_path / "hostile", derivatives,
+                    name=None, strategy=strategy)
+    assert_nothing_injected(target, hostile.paths, safe_identifier(hostile_network().name))
+    hostile.check()   # compiles, imports, runs its self-check, or typesets
+    if hostile.evaluate is None:
+        return
+    plain = build(target, hostile_network(plain=True), tmp_path / "plain", derivatives, strategy=strategy)
+    X = sample_points(hostile_network(plain=True), 4, seed=3)
+    for what in derivatives:
+        np.testing.assert_array_equal(hostile.evaluate(what, X), plain.evaluate(what, X), err_msg=what)
+        np.testing.assert_allclose(plain.evaluate(what, X), symnet.derive(hostile_network(), what)(X),
+                                   rtol=1e-12, atol=1e-13, err_msg=what)
+
+
+@pytest.mark.parametrize("name", PAYLOADS + KEYWORDS + ("../../escape", "/etc/passwd", "a" * 300, "con"))
+def test_a_hostile_base_name_gives_a_safe_identifier_inside_the_output_folder(name, tmp_path):
+    net = hostile_network(plain=True)
+    out = tmp_path / "out"
+    paths = symnet.generate(net, ["python"], out, derivatives=["value"], name=name)
+    for path in paths:
+        assert path.parent == out
+        stem = path.stem
+        assert re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,62}", stem), stem
+        assert stem.split("_check")[0].lower() not in {k.lower() for k in KEYWORDS if k} | {"con"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_hostile_names_from_a_json_file_through_the_command_line(tmp_path):
+    """The same model saved as JSON (names survive the round trip) and generated by
+    the command line for every target: the file names are safe and inspect prints
+    the names escaped, one line each."""
+    from symnet.importers.json_format import save_json
+
+    from test_bad_input import run_cli
+    path = tmp_path / "hostile.json"
+    save_json(hostile_network(), path)
+    assert symnet.load(path).inputs[0].name == PAYLOADS[0]
+    code, out, err = run_cli("generate", path, "--target", "all", "--out", tmp_path / "out",
+                             "--derivatives", "value,jacobian")
+    assert code == 0, err
+    for line in out.splitlines():
+        assert re.fullmatch(r".*/out/[A-Za-z][A-Za-z0-9_]*\.[a-z]+", line), line
+    code, out, err = run_cli("inspect", path)
+    assert code == 0, err
+    assert not any(line.startswith(("PWNED", "%}")) for line in out.splitlines())
+    assert all(c.isprintable() for line in out.splitlines() for c in line)
