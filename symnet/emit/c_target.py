@@ -116,12 +116,12 @@ def check_data(request, precision):
     blocks = [{"what": block.what,
                "size": block.size,
                "expected": tuple(c_literal(v) for v in block.expected_flat()),
-               "scale": tuple(c_literal(v) for v in block.scale_flat())}
+               "scale": tuple(c_literal(v) for v in block.scale_flat()),
+               "tolerance": c_literal(block.tolerance)}
               for block in vectors.blocks]
     return {"points": vectors.point_count,
             "x": tuple(c_literal(v, precision.name) for v in vectors.points_flat()),
-            "blocks": blocks,
-            "tolerance": c_literal(vectors.tolerance)}
+            "blocks": blocks}
 
 
 def render_c(request):
