@@ -306,7 +306,7 @@ def test_self_checks_fail_on_a_corrupted_test_vector(cases, index, tmp_path):
     shutil.copytree(case.folder, folder)
     shutil.copytree(case.float_folder, tmp_path / "float")
     corrupt(folder / f"{case.name}_check.c", "expected_jacobian[", "};", 1 + 1e-8)
-    corrupt(tmp_path / "float" / f"{case.name}_check.c", "expected_hessian[", "};", 1.05)
+    corrupt(tmp_path / "float" / f"{case.name}_check.c", "expected_value[", "};", 1.01)
     corrupt(folder / f"{case.name}_check.py", '"jacobian": [', "],", 1.05)
     corrupt(folder / f"{case.name}_numpy_check.py", '"evaluate": [', "],", 1.05)
     corrupt(folder / f"{case.name}_check.m", "expected = [", "];", 1.05)

@@ -14,7 +14,7 @@
  * 30 significant digits when the code was generated.  The error of an entry
  * is divided by its scale (its largest magnitude over the test points, at
  * least 1e-3 times the largest entry of its output's row) and must not
- * exceed the tolerance (double precision).
+ * exceed the tolerance of its derivative (double precision).
  *
  * Build and run on your platform:
  *     cc -std=c99 -O2 pxyz_check.c pxyz.c -lm -o pxyz_check && ./pxyz_check
@@ -27,8 +27,6 @@
 
 #define CHECK_POINTS 5
 
-static const double tolerance = 1e-10;
-
 static const double check_x[CHECK_POINTS * PXYZ_N_INPUTS] = {
     312.3265518589309, 0.02171232169549933, 1.3475046861703008,
     256.48748719756765, 0.04127772861120981, 4.485920078199799,
@@ -37,7 +35,7 @@ static const double check_x[CHECK_POINTS * PXYZ_N_INPUTS] = {
     332.16638489288124, 0.013209080710996718, 3.8267596071477987,
 };
 
-/* value: 1 values per point, point after point */
+/* value: 1 values per point, point after point; tolerance 1e-09 */
 static const double expected_value[CHECK_POINTS * 1] = {
     161.15281107800135, 231.786986413565, 212.40323374668796, 82.45384598103307,
     800.1211300942765,
@@ -46,7 +44,7 @@ static const double scale_value[1] = {
     800.1211300942765,
 };
 
-/* gradient: 3 values per point, point after point */
+/* gradient: 3 values per point, point after point; tolerance 1e-09 */
 static const double expected_gradient[CHECK_POINTS * 3] = {
     0.5156614457451204, -7416.219961696318, 119.57343825349497, 0.9002847411143547,
     -5608.449268111774, 51.701332716499664, 0.6866188456831187, -5547.345914103244,
@@ -57,7 +55,7 @@ static const double scale_gradient[3] = {
     60.56214697034815, 60562.14697034815, 209.05776761073332,
 };
 
-/* jacobian: 3 values per point, point after point */
+/* jacobian: 3 values per point, point after point; tolerance 1e-09 */
 static const double expected_jacobian[CHECK_POINTS * 3] = {
     0.5156614457451204, -7416.219961696318, 119.57343825349497, 0.9002847411143547,
     -5608.449268111774, 51.701332716499664, 0.6866188456831187, -5547.345914103244,
@@ -68,7 +66,7 @@ static const double scale_jacobian[3] = {
     60.56214697034815, 60562.14697034815, 209.05776761073332,
 };
 
-/* hessian: 9 values per point, point after point */
+/* hessian: 9 values per point, point after point; tolerance 1e-09 */
 static const double expected_hessian[CHECK_POINTS * 9] = {
     0.00010719838781971643, -23.48748401433249, 0.3823185111493425, -23.48748401433249,
     679342.6183502496, -5519.405844108894, 0.3823185111493425, -5519.405844108894,
@@ -92,7 +90,8 @@ static const double scale_hessian[9] = {
 struct check_result {
     long checks;
     long failures;
-    double worst;
+    double worst;           /* the error that is largest relative to its tolerance */
+    double worst_tolerance;
     const char *worst_what;
     int worst_point;
     int worst_entry;
@@ -100,7 +99,8 @@ struct check_result {
 
 /* Compare the results of `count` points starting at `first`. */
 static void check_values(struct check_result *result, const char *what, const double *got,
-                         const double *expected, const double *scale, int size, int first, int count)
+                         const double *expected, const double *scale, int size, int first, int count,
+                         double tolerance)
 {
     int p, e;
     for (p = 0; p < count; ++p) {
@@ -113,8 +113,9 @@ static void check_values(struct check_result *result, const char *what, const do
             if (!(error <= tolerance)) {
                 result->failures += 1;
             }
-            if (error > result->worst || result->worst_what[0] == '\0') {
+            if (error / tolerance > result->worst / result->worst_tolerance || result->worst_what[0] == '\0') {
                 result->worst = error;
+                result->worst_tolerance = tolerance;
                 result->worst_what = what;
                 result->worst_point = first + p;
                 result->worst_entry = e;
@@ -125,59 +126,60 @@ static void check_values(struct check_result *result, const char *what, const do
 
 int main(void)
 {
-    struct check_result result = {0, 0, 0.0, "", 0, 0};
+    struct check_result result = {0, 0, 0.0, 1.0, "", 0, 0};
     int p;
     {
         double got[CHECK_POINTS * 1];
         for (p = 0; p < CHECK_POINTS; ++p) {
             pxyz_evaluate(check_x + p * PXYZ_N_INPUTS, got);
             check_values(&result, "value", got, expected_value, scale_value,
-                         1, p, 1);
+                         1, p, 1, 1e-09);
         }
         pxyz_evaluate_batch((size_t)CHECK_POINTS, check_x, got);
         check_values(&result, "value (batch)", got, expected_value, scale_value,
-                     1, 0, CHECK_POINTS);
+                     1, 0, CHECK_POINTS, 1e-09);
     }
     {
         double got[CHECK_POINTS * 3];
         for (p = 0; p < CHECK_POINTS; ++p) {
             pxyz_gradient(check_x + p * PXYZ_N_INPUTS, got);
             check_values(&result, "gradient", got, expected_gradient, scale_gradient,
-                         3, p, 1);
+                         3, p, 1, 1e-09);
         }
         pxyz_gradient_batch((size_t)CHECK_POINTS, check_x, got);
         check_values(&result, "gradient (batch)", got, expected_gradient, scale_gradient,
-                     3, 0, CHECK_POINTS);
+                     3, 0, CHECK_POINTS, 1e-09);
     }
     {
         double got[CHECK_POINTS * 3];
         for (p = 0; p < CHECK_POINTS; ++p) {
             pxyz_jacobian(check_x + p * PXYZ_N_INPUTS, got);
             check_values(&result, "jacobian", got, expected_jacobian, scale_jacobian,
-                         3, p, 1);
+                         3, p, 1, 1e-09);
         }
         pxyz_jacobian_batch((size_t)CHECK_POINTS, check_x, got);
         check_values(&result, "jacobian (batch)", got, expected_jacobian, scale_jacobian,
-                     3, 0, CHECK_POINTS);
+                     3, 0, CHECK_POINTS, 1e-09);
     }
     {
         double got[CHECK_POINTS * 9];
         for (p = 0; p < CHECK_POINTS; ++p) {
             pxyz_hessian(check_x + p * PXYZ_N_INPUTS, got);
             check_values(&result, "hessian", got, expected_hessian, scale_hessian,
-                         9, p, 1);
+                         9, p, 1, 1e-09);
         }
         pxyz_hessian_batch((size_t)CHECK_POINTS, check_x, got);
         check_values(&result, "hessian (batch)", got, expected_hessian, scale_hessian,
-                     9, 0, CHECK_POINTS);
+                     9, 0, CHECK_POINTS, 1e-09);
     }
     if (result.failures == 0) {
-        printf("pxyz: all %ld checks passed (largest relative error %.3g, tolerance %.3g)\n",
-               result.checks, result.worst, tolerance);
+        printf("pxyz: all %ld checks passed (worst: relative error %.3g in %s at point %d, entry %d,"
+               " tolerance %.3g)\n", result.checks, result.worst, result.worst_what, result.worst_point,
+               result.worst_entry, result.worst_tolerance);
         return 0;
     }
-    printf("pxyz: FAILED %ld of %ld checks: largest relative error %.3g in %s at point %d, entry %d"
+    printf("pxyz: FAILED %ld of %ld checks: worst relative error %.3g in %s at point %d, entry %d"
            " (tolerance %.3g)\n", result.failures, result.checks, result.worst, result.worst_what,
-           result.worst_point, result.worst_entry, tolerance);
+           result.worst_point, result.worst_entry, result.worst_tolerance);
     return 1;
 }

@@ -102,10 +102,10 @@ def check_data(request):
     vectors = check_vectors(request, "double")
     return {"points": vectors.point_count,
             "x": tuple(repr(v) for v in vectors.points_flat()),
-            "tolerance": repr(vectors.tolerance),
             "blocks": [{"what": block.what, "size": block.size,
                         "expected": tuple(repr(v) for v in block.expected_flat("F")),
-                        "scale": tuple(repr(v) for v in block.scale_flat("F"))}
+                        "scale": tuple(repr(v) for v in block.scale_flat("F")),
+                        "tolerance": repr(block.tolerance)}
                        for block in vectors.blocks]}
 
 

@@ -72,10 +72,10 @@ def render_check(request, module, batch):
     vectors = check_vectors(request)
     blocks = [{"function": FUNCTION_NAMES[block.what],
                "expected": tuple(repr(v) for v in block.expected_flat()),
-               "scale": tuple(repr(v) for v in block.scale_flat())}
+               "scale": tuple(repr(v) for v in block.scale_flat()),
+               "tolerance": repr(block.tolerance)}
               for block in vectors.blocks]
-    check = {"points": vectors.point_count, "x": tuple(repr(v) for v in vectors.points_flat()),
-             "tolerance": repr(vectors.tolerance), "blocks": blocks}
+    check = {"points": vectors.point_count, "x": tuple(repr(v) for v in vectors.points_flat()), "blocks": blocks}
     return render("python/check.py.j2", header=request.header, module=module, batch=batch, check=check,
                   n_inputs=request.network.n_inputs)
 
