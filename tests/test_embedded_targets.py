@@ -344,3 +344,34 @@ def test_cli_generates_every_target_in_float(tmp_path):
     names = {p.name for p in tmp_path.iterdir()}
     assert {"p.h", "p.c", "p_check.c", "p_jacobian.m", "p_check.m", "p.tex", "p_equations.tex"} <= names
     assert "float" in (tmp_path / "p.h").read_text()
+
+
+# --- the high-precision reference behind the self-checks --------------------------------------
+
+@pytest.mark.parametrize("seed", [0, 3, 8, 10, 16])
+def test_high_precision_reference_agrees_with_the_symbolic_path(seed):
+    from symnet.highprecision import reference_values
+    net = random_network(seed, transfers=EVERY_TRANSFER) if seed in (3, 8) else random_network(seed)
+    X = sample_points(net, 3, seed=5)
+    for what in ("value", "jacobian", "hessian"):
+        error = compare(reference_values(net, what, X), symnet.derive(net, what)(X)).max_rel_error
+        assert error <= 1e-12, (seed, what, error)
+
+
+def test_high_precision_reference_matches_sympy_at_50_digits():
+    """A 1-2-1 tanh network written out by hand in sympy, evaluated at 50 digits."""
+    from symnet.highprecision import reference_values
+    net = symnet.Network([symnet.Input("x", 1, [symnet.MapMinMax([2.0], [0.5], -1.0)])],
+                         [symnet.Layer(2, "tansig", [0.1, -0.3], [(0, [[1.5], [-0.7]])]),
+                          symnet.Layer(1, "purelin", [0.2], layer_weights=[(0, [[0.9, 1.1]])])],
+                         [symnet.Output("y", 1, [symnet.MapMinMax([1.0], [4.0], -1.0)])])
+    import sympy as sp
+    x = sp.Symbol("x")
+    u = sp.Float(0.5, 50) * (x - 2) - 1
+    n2 = sp.Float(0.2, 50) + sp.Float(0.9, 50) * sp.tanh(sp.Float(1.5, 50) * u + sp.Float(0.1, 50)) \
+        + sp.Float(1.1, 50) * sp.tanh(-sp.Float(0.7, 50) * u - sp.Float(0.3, 50))
+    y = (n2 + 1) / 4 + 1
+    point = 3.25
+    expected = [float(e.subs(x, sp.Float(point, 50)).evalf(50)) for e in (y, sp.diff(y, x), sp.diff(y, x, 2))]
+    got = [reference_values(net, what, [[point]]).reshape(-1)[0] for what in ("value", "jacobian", "hessian")]
+    assert got == expected
