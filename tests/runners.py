@@ -32,10 +32,17 @@ class Built:
     paths: tuple
     evaluate: Optional[Callable] = None     # (what, X) -> array (n_points,) + shape
     verify: Optional[Callable] = None       # () -> None, raises on failure
+    many: Optional[Callable] = None         # (whats, X) -> {what: array}, one run for all
 
     def check(self):
         if self.verify is not None:
             self.verify()
+
+    def evaluate_many(self, whats, X):
+        """{what: results} for several derivatives at once (one Octave process for MATLAB)."""
+        if self.many is not None:
+            return self.many(whats, X)
+        return {what: self.evaluate(what, X) for what in whats}
 
 
 def shape_of(net, what):
@@ -154,18 +161,26 @@ def _matlab(net, folder, name, paths):
     from octave_runner import OctaveJob, run_octave
     octave = require_tool("octave-cli")
 
-    def evaluate(what, X):
+    def many(whats, X):
         X = np.asarray(X, dtype=float)
-        code = f"y1 = reshape({name}_{FUNCTION_NAMES[what]}(x1), [], size(x1, 2));"
-        result = run_octave(octave, [OctaveJob(folder, [X], code, 1)], folder, timeout=600)[0]
+        code = "\n".join(f"y{k} = reshape({name}_{FUNCTION_NAMES[what]}(x1), [], size(x1, 2));"
+                         for k, what in enumerate(whats, start=1))
+        result = run_octave(octave, [OctaveJob(folder, [X], code, len(whats))], folder, timeout=600)[0]
         assert not isinstance(result, str), result
-        shape = shape_of(net, what)   # Octave's layout is column-major: reverse the axes back
-        return result[0].reshape((len(X),) + shape[::-1]).transpose((0,) + tuple(range(len(shape), 0, -1)))
+        values = {}
+        for what, columns in zip(whats, result):
+            shape = shape_of(net, what)   # Octave's layout is column-major: reverse the axes back
+            values[what] = columns.reshape((len(X),) + shape[::-1]).transpose(
+                (0,) + tuple(range(len(shape), 0, -1)))
+        return values
+
+    def evaluate(what, X):
+        return many((what,), X)[what]
 
     def verify():
         result = _run([octave, "--no-gui", "--norc", "--quiet", "--eval", f"{name}_check"], folder, timeout=600)
         assert result.returncode == 0 and "checks passed" in result.stdout, result.stdout + result.stderr
-    return Built("matlab", paths, evaluate, verify)
+    return Built("matlab", paths, evaluate, verify, many)
 
 
 def _latex(net, folder, name, paths):

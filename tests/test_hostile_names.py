@@ -136,3 +136,35 @@ def test_hostile_names_from_a_json_file_through_the_command_line(tmp_path):
     assert code == 0, err
     assert not any(line.startswith(("PWNED", "%}")) for line in out.splitlines())
     assert all(c.isprintable() for line in out.splitlines() for c in line)
+
+
+def hostile_onnx(path):
+    """A Gemm-Tanh-Gemm graph whose graph, tensor and node names are payloads."""
+    from helpers import require_module
+    require_module("onnx")
+    from onnx import TensorProto, helper, numpy_helper
+    rng = np.random.default_rng(0)
+    p = PAYLOADS
+    weights = {p[7]: rng.normal(size=(4, 3)), p[8]: rng.normal(size=4), p[9]: rng.normal(size=(2, 4)),
+               p[10]: rng.normal(size=2)}
+    nodes = [helper.make_node("Gemm", [p[0], p[7], p[8]], [p[1]], transB=1, name=p[2]),
+             helper.make_node("Tanh", [p[1]], [p[3]], name=p[4]),
+             helper.make_node("Gemm", [p[3], p[9], p[10]], [p[5]], transB=1, name=p[6])]
+    graph = helper.make_graph(nodes, p[11], [helper.make_tensor_value_info(p[0], TensorProto.FLOAT, ["n", 3])],
+                              [helper.make_tensor_value_info(p[5], TensorProto.FLOAT, ["n", 2])],
+                              [numpy_helper.from_array(v.astype(np.float32), k) for k, v in weights.items()])
+    path.write_bytes(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString())
+    return path
+
+
+@pytest.mark.parametrize("variant", variants(computing=False), ids=variant_id)
+def test_hostile_names_from_an_onnx_graph(variant, tmp_path):
+    target, strategy = variant
+    net = symnet.load(hostile_onnx(tmp_path / "graph.onnx"))
+    assert net.inputs[0].name == PAYLOADS[0]   # the names did come through the importer
+    built = build(target, net, tmp_path / "out", ("value", "jacobian"), name=None, strategy=strategy)
+    assert_nothing_injected(target, built.paths, safe_identifier(net.name))
+    built.check()
+    if built.evaluate is not None:
+        X = np.random.default_rng(1).normal(size=(3, 3))
+        np.testing.assert_allclose(built.evaluate("jacobian", X), symnet.derive(net, "jacobian")(X), rtol=1e-12)

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..errors import ModelFormatError, UnsupportedError
 from ..ir import Input, Layer, MapMinMax, MapStd, Network, Output, RemoveConstantRows
+from .mat_reader import read_variable
 
 VARIABLE = "symnet_network"
 PROCESSING = ("mapminmax", "mapstd", "removeconstantrows")
@@ -20,18 +21,17 @@ PROCESSING = ("mapminmax", "mapstd", "removeconstantrows")
 
 def load_mat(path):
     """Read a MAT-file written by symnet_export into a Network."""
-    from scipy.io import loadmat
-    try:
-        data = loadmat(str(path), squeeze_me=False, struct_as_record=False)
-    except NotImplementedError:
+    # scipy's reader can crash on a malformed file: it runs in a child process (mat_reader)
+    status, value = read_variable(path, VARIABLE)
+    if status == "version 7.3":
         raise ModelFormatError("MAT-files of version 7.3 (HDF5) are not read; write the file with"
                                " symnet_export(net, 'file.mat'), which saves version 7")
-    except Exception as error:  # scipy raises several types for files that are not MAT-files
-        raise ModelFormatError(f"not a readable MAT-file ({type(error).__name__}: {error})")
-    if VARIABLE not in data:
+    if status == "error":
+        raise ModelFormatError(f"not a readable MAT-file ({value})")
+    if status == "missing":
         raise ModelFormatError(f"no variable {VARIABLE!r}: write the file in MATLAB or Octave with"
                                " symnet_export(net, 'file.mat') (matlab/symnet_export.m)")
-    return network_from_struct(_struct(data[VARIABLE], VARIABLE))
+    return network_from_struct(_struct(value, VARIABLE))
 
 
 def network_from_struct(s):
@@ -92,9 +92,9 @@ def _weight_cells(s, name, details_name, connect):
         function = _text(getattr(detail, "weightFcn", np.array([])))
         if function not in ("", "dotprod"):
             raise UnsupportedError(f"{where} uses the weight function {function!r}; only dotprod is read")
-        if np.any(np.asarray(getattr(detail, "delays", 0), dtype=float) != 0):
+        if np.any(_floats(getattr(detail, "delays", 0), f"{where} delays") != 0):
             raise UnsupportedError(f"{where} has delays: time-series networks are not supported")
-        matrices[i][j] = np.atleast_2d(np.asarray(values[i, j], dtype=float))
+        matrices[i][j] = np.atleast_2d(_floats(values[i, j], where))
     return matrices
 
 
@@ -114,12 +114,18 @@ def _steps(item, where, reverse):
 
 def _step(function, setting, label, reverse):
     def get(name):
-        return np.reshape(np.asarray(_field(setting, name, label), dtype=float), -1)
+        values = np.reshape(_floats(_field(setting, name, label), f"{label} {name}"), -1)
+        if not np.all(np.isfinite(values)):
+            raise ModelFormatError(f"{label} {name} contains NaN or Inf")
+        return values
     if function == "mapminmax":
         return MapMinMax(get("xoffset"), get("gain"), get("ymin"))
     if function == "mapstd":
         return MapStd(get("xoffset"), get("gain"), get("ymean"))
-    keep = tuple(int(k) - 1 for k in get("keep"))
+    keep = get("keep")
+    if np.any(keep != np.round(keep)):
+        raise ModelFormatError(f"{label} keep must hold whole row numbers")
+    keep = tuple(int(k) - 1 for k in keep)
     n_rows = _count(_field(setting, "xrows", label), f"{label} xrows")
     if not reverse:
         return RemoveConstantRows(n_rows, keep)
@@ -162,8 +168,16 @@ def _cell_grid(value, shape, name):
     return array
 
 
+def _floats(value, what):
+    """``value`` as a float array; ModelFormatError when it holds text or other non-numbers."""
+    try:
+        return np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise ModelFormatError(f"{what} must be numeric") from None
+
+
 def _connections(s, name, shape):
-    array = np.asarray(_field(s, name, "the network"), dtype=float)
+    array = _floats(_field(s, name, "the network"), name)
     if array.size == 0 and 0 in shape:
         return np.zeros(shape, dtype=bool)
     if array.shape != shape:
@@ -177,14 +191,14 @@ def _text(value):
 
 
 def _count(value, what):
-    array = np.asarray(value, dtype=float).reshape(-1)
-    if array.size != 1 or array[0] != int(array[0]) or array[0] < 0:
+    array = _floats(value, what).reshape(-1)
+    if array.size != 1 or not np.isfinite(array[0]) or array[0] != int(array[0]) or array[0] < 0:
         raise ModelFormatError(f"{what} must be a whole number")
     return int(array[0])
 
 
 def _vector(value, what):
-    array = np.asarray(value, dtype=float).reshape(-1)
+    array = _floats(value, what).reshape(-1)
     if array.size == 0:
         raise ModelFormatError(f"{what} is empty")
     return array
