@@ -100,7 +100,7 @@ class Scale:
 @dataclass(frozen=True)
 class SecondOrder:
     """Tangent of an adjoint through the activation, for the Hessian:
-    element-wise  out = adjoint_tangent·slope + adjoint·curvature·tangent(dn/dx);
+    element-wise  out = adjoint_tangent·slope + adjoint·curvature·tangent(dn/dx) (either term may be absent);
     softmax       out = Scale(adjoint_tangent) + tangent(da/dx)·(adjoint - s) - activation·Σ_u adjoint·tangent,
                   s = Σ_u adjoint·activation."""
     out: Operand
@@ -164,7 +164,7 @@ def layered_program(layered, what):
     else:
         raise ValueError(f"unknown derivative {what!r}")
     steps = _live_steps(builder.steps, result)
-    used = {operand.name for step in steps for operand in _reads(step)} | _weight_names(steps)
+    used = {operand.name for step in steps for operand in reads(step)} | _weight_names(steps)
     return LayeredProgram(what, shape, steps,
                           tuple((name, value) for name, value in builder.constants.items() if name in used),
                           result, tuple((a, shape) for a, shape in builder.arrays if a.name in _written(steps)))
@@ -177,7 +177,7 @@ def _written(steps):
     return names
 
 
-def _reads(step):
+def reads(step):
     """The operands a step reads (weights are named by ``_weight_names``)."""
     operands = []
     for field in dataclasses.fields(step):
@@ -217,7 +217,7 @@ def _live_steps(steps, result):
         elif step.out.name not in needed:
             continue
         live.append(step)
-        needed |= {operand.name for operand in _reads(step)}
+        needed |= {operand.name for operand in reads(step)}
     return tuple(reversed(live))
 
 
@@ -438,7 +438,8 @@ class _Builder:
             return None
         out = self.variable(f"gnt{number}", ADJOINT_TANGENT, layer.size)
         if form.elementwise:
-            step = SecondOrder(out, layer.size, gt, g, self.tangent_net[index], self.slope[index], curvature, None)
+            slope = None if gt is None else self.slope[index]
+            step = SecondOrder(out, layer.size, gt, g, self.tangent_net[index], slope, curvature, None)
         else:
             step = SecondOrder(out, layer.size, gt, g, self.tangent[index], None, None, self.activation[index])
         self.steps.append(step)

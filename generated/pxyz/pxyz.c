@@ -52,7 +52,7 @@ void pxyz_evaluate(const double *x, double *y)
     y[0] = y1_0;
 }
 
-void pxyz_evaluate_batch(size_t n, const double *x, double *y)
+void pxyz_evaluate_batch(size_t n, const double *restrict x, double *restrict y)
 {
     size_t s;
     for (s = 0; s < n; ++s) {
@@ -142,7 +142,7 @@ void pxyz_gradient(const double *x, double *grad)
     grad[2] = dy1_0_2;
 }
 
-void pxyz_gradient_batch(size_t n, const double *x, double *grad)
+void pxyz_gradient_batch(size_t n, const double *restrict x, double *restrict grad)
 {
     size_t s;
     for (s = 0; s < n; ++s) {
@@ -232,7 +232,7 @@ void pxyz_jacobian(const double *x, double *jac)
     jac[2] = dy1_0_2;
 }
 
-void pxyz_jacobian_batch(size_t n, const double *x, double *jac)
+void pxyz_jacobian_batch(size_t n, const double *restrict x, double *restrict jac)
 {
     size_t s;
     for (s = 0; s < n; ++s) {
@@ -414,7 +414,7 @@ void pxyz_hessian(const double *x, double *hess)
     hess[8] = dy1_0_2_2;
 }
 
-void pxyz_hessian_batch(size_t n, const double *x, double *hess)
+void pxyz_hessian_batch(size_t n, const double *restrict x, double *restrict hess)
 {
     size_t s;
     for (s = 0; s < n; ++s) {

@@ -16,6 +16,7 @@ from sympy.printing.c import C99CodePrinter
 from sympy.printing.precedence import PRECEDENCE
 
 from . import Target
+from .c_layered import layered_functions, stack_text, vector_math
 from .common import print_program, render
 from .printer_tools import NumericConstantsMixin
 from .python_target import FUNCTION_NAMES
@@ -92,17 +93,25 @@ class ExactCPrinter(NumericConstantsMixin, C99CodePrinter):
         return text
 
 
-def function_data(what, program, printer, name):
-    """Template data of one straight-line (unrolled) C function."""
-    printed = print_program(program, printer)
+def base_data(what, shape, name):
+    """Template data every C function has, whatever its strategy."""
     macro = name.upper()
     return {
         "name": f"{name}_{FUNCTION_NAMES[what]}",
         "what": what,
         "doc": DOCS[what].replace("NAME_", f"{macro}_"),
         "output": OUTPUT_NAMES[what],
-        "size": int(np.prod(printed.shape, dtype=int)),
+        "size": int(np.prod(shape, dtype=int)),
         "size_expr": " * ".join(f"{macro}_{factor}" for factor in SIZE_FACTORS[what]),
+        "batch_body": None,   # None: the batch function calls the single-point one per point
+    }
+
+
+def function_data(what, program, printer, name):
+    """Template data of one straight-line (unrolled) C function."""
+    printed = print_program(program, printer)
+    return {
+        **base_data(what, printed.shape, name),
         "inputs": printed.inputs,
         "assignments": printed.assignments,
         "stores": tuple((flat, expr) for flat, _, expr in printed.stores),
@@ -128,16 +137,23 @@ def render_c(request):
     precision = PRECISIONS[request.precision]
     printer = ExactCPrinter(precision.name)
     name = request.name
-    functions = [function_data(what, program, printer, name) for what, program in request.programs]
+    if request.strategy == "layered":
+        functions, constants = layered_functions(request, printer, lambda v: c_literal(v, precision.name),
+                                                 precision.ctype, lambda what, shape: base_data(what, shape, name))
+    else:
+        functions, constants = [function_data(what, program, printer, name) for what, program in request.programs], []
     checks = check_data(request, precision)
     for function, block in zip(functions, checks["blocks"]):
         block["function"] = function
     context = {"name": name, "macro": name.upper(), "header": request.header, "real": precision.ctype,
-               "precision": precision.name, "functions": functions, "check": checks,
+               "precision": precision.name, "functions": functions, "check": checks, "constants": constants,
+               "vector_math": request.strategy == "layered" and vector_math(precision.ctype),
+               "stack_text": stack_text(functions) if constants else "",
                "n_inputs": request.network.n_inputs, "n_outputs": request.network.n_outputs}
     return {f"{name}.h": render("c/header.h.j2", **context),
             f"{name}.c": render("c/source.c.j2", **context),
             f"{name}_check.c": render("c/check.c.j2", **context)}
 
 
-TARGET = Target("c", render_c, "C99 header and source (math.h only), double or float, with a self-check")
+TARGET = Target("c", render_c, "C99 header and source (math.h only), double or float, with a self-check",
+                ("unrolled", "layered"))

@@ -84,7 +84,7 @@ class _LayeredStatements:
     def secondorder(self, step):
         axes = step.out.axes
         g, tangent = _view(step.adjoint, axes), _view(step.tangent, axes)
-        if step.slope is not None:
+        if step.activation is None:
             parts = [] if step.adjoint_tangent is None else [f"{step.adjoint_tangent.name} * {_view(step.slope, axes)}"]
             if step.curvature is not None:
                 product = f"({step.tangent.name} * {_view(step.curvature, step.tangent.axes)})"

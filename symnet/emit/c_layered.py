@@ -1,0 +1,243 @@
+"""The layered form of the ``c`` target: weights as static const arrays, one
+loop nest per step of a LayeredProgram, and a batch kernel that works on a
+block of points at a time in structure-of-arrays layout (the point is the
+innermost index of every array, so the compiler vectorizes across points).
+
+This module turns the steps into template data (names, sizes, and every
+element reference printed for the single-point and the block form); the
+templates c/layered_*.j2 lay out the loops.
+"""
+
+import copy
+
+import numpy as np
+import sympy as sp
+
+from ..layered_schedule import Operand, Shift, reads
+from .layered_common import layered_programs, print_elementwise
+
+#: Stack budget of the batch kernel's block of points (every array times the block size).
+BLOCK_BYTES = 256 * 1024
+#: Points per block: the largest power of two up to MAX_BLOCK within the budget; below
+#: MIN_BLOCK the batch function calls the single-point function point by point.
+MAX_BLOCK = 32
+MIN_BLOCK = 4
+#: Functions printed as the branch-free versions of c/vector_math.c.j2 (double precision).
+VECTOR_FUNCTIONS = {"exp": "symnet_exp", "tanh": "symnet_tanh"}
+#: Loop variable of each axis: output row, input column (tangent direction).
+AXIS_VARIABLES = {"out": "o", "in": "m"}
+RESULT = "result"
+
+
+def _flat(names, dims):
+    text = names[0]
+    for name, size in zip(names[1:], dims[1:]):
+        text = f"({text}) * {size} + {name}" if " " in text else f"{text} * {size} + {name}"
+    return text
+
+
+class _References:
+    """Element references of a program's operands, single-point and block form."""
+
+    def __init__(self, program, output):
+        self.program, self.output = program, output
+        self.shapes = {operand.name: shape for operand, shape in program.arrays}
+
+    def __call__(self, operand, unit, lead=None):
+        """{"single": ..., "block": ..., "constant": ...} for the element of ``operand`` at
+        the loop variables of its axes (``lead`` overrides them) and the unit ``unit``."""
+        names = list(lead if lead is not None else [AXIS_VARIABLES[a] for a in operand.axes]) + [unit]
+        index = "".join(f"[{n}]" for n in names)
+        if operand.constant:
+            return {"single": operand.name + index, "block": operand.name + index, "constant": True}
+        if operand.name == "x":   # the raw inputs: the argument, or the block of points
+            return {"single": f"x[{unit}]", "block": f"xb[{unit}][p]", "constant": False}
+        if operand.name == self.program.result.name:
+            flat = _flat(names, self.shapes[operand.name])
+            return {"single": f"{self.output}[{flat}]", "block": f"{RESULT}[{flat}][p]", "constant": False}
+        return {"single": operand.name + index, "block": operand.name + index + "[p]", "constant": False}
+
+
+def _matrix_literal(value, literal):
+    if value.ndim == 1:
+        rows = [", ".join(literal(v) for v in value[i:i + 4]) for i in range(0, value.size, 4)]
+        return "{\n    " + ",\n    ".join(rows) + "\n}"
+    inner = [_matrix_literal(row, literal).replace("\n", "\n    ") for row in value]
+    return "{\n    " + ",\n    ".join(inner) + "\n}"
+
+
+class _FunctionData:
+    """Template data of one layered function."""
+
+    def __init__(self, program, printer, literal, output, matrices):
+        self.program, self.printer, self.literal = program, printer, literal
+        self.ref = _References(program, output)
+        self.matrices = matrices
+
+    def steps(self):
+        data = []
+        for step in self.program.steps:
+            handler = getattr(self, type(step).__name__.lower())
+            data.append({"kind": type(step).__name__.lower(), **handler(step)})
+        return data
+
+    def shape(self, operand):
+        return self.ref.shapes[operand.name]
+
+    def lead(self, operand):
+        return [(AXIS_VARIABLES[a], n) for a, n in zip(operand.axes, self.shape(operand)[:-1])]
+
+    def shift(self, step):
+        return {"out": self.ref(step.out, "k"), "source": self.ref(Operand("x", ()), "k"), "offset": step.offset,
+                "size": self.shape(step.out)[-1]}
+
+    def linear(self, step):
+        terms = []
+        for term in step.terms:
+            weights = np.asarray(dict(self.program.constants)[term.weights])
+            name = term.weights if term.transpose else f"{term.weights}_T"
+            self.matrices.setdefault(name, weights if term.transpose else weights.T)
+            terms.append({"matrix": name, "source": self.ref(term.source, "k"), "source_size": term.source_size})
+        offset = None if step.offset is None else self.ref(step.offset, "j")
+        return {"out": self.ref(step.out, "j"), "lead": self.lead(step.out), "size": step.size,
+                "offset": offset, "terms": terms}
+
+    def elementwise(self, step):
+        single = print_elementwise(step, self.printer, lambda o: self.ref(o, "j")["single"])
+        block = print_elementwise(step, self.printer, lambda o: self.ref(o, "j")["block"])
+        statements = []
+        for (target, text), (_, block_text) in zip(single, block):
+            if isinstance(target, str):
+                statements.append({"temporary": target, "single": text, "block": block_text})
+            else:
+                statements.append({"temporary": None, "out": self.ref(target, "j"), "single": text,
+                                   "block": block_text})
+        return {"size": step.size, "statements": statements}
+
+    def softmax(self, step):
+        shifted = sp.Symbol("SHIFTED", real=True)
+        exp_text = self.printer.doprint(sp.exp(shifted))
+        return {"out": self.ref(step.out, "j"), "source": self.ref(step.source, "j"),
+                "source_0": self.ref(step.source, "0"), "source_k": self.ref(step.source, "k"),
+                "size": step.size, "exp": exp_text.split("(")[0]}
+
+    def scale(self, step):
+        common = {"out": self.ref(step.out, "j"), "lead": self.lead(step.out), "size": step.size,
+                  "source": self.ref(step.source, "j"), "source_k": self.ref(step.source, "k")}
+        if step.slope is not None:
+            return {**common, "slope": self.ref(step.slope, "j"), "activation": None}
+        return {**common, "slope": None, "activation": self.ref(step.activation, "j"),
+                "activation_k": self.ref(step.activation, "k")}
+
+    def secondorder(self, step):
+        ref = self.ref
+        data = {"out": ref(step.out, "j"), "lead": self.lead(step.out), "size": step.size,
+                "adjoint_tangent": None if step.adjoint_tangent is None else ref(step.adjoint_tangent, "j"),
+                "adjoint_tangent_k": None if step.adjoint_tangent is None else ref(step.adjoint_tangent, "k"),
+                "adjoint": ref(step.adjoint, "j"), "adjoint_k": ref(step.adjoint, "k"),
+                "tangent": ref(step.tangent, "j"), "tangent_k": ref(step.tangent, "k")}
+        if step.activation is None:
+            data.update(slope=None if step.slope is None else ref(step.slope, "j"), activation=None,
+                        curvature=None if step.curvature is None else ref(step.curvature, "j"))
+        else:
+            data.update(slope=None, curvature=None, activation=ref(step.activation, "j"),
+                        activation_k=ref(step.activation, "k"))
+        return data
+
+    def gather(self, step):
+        rows = []
+        for source, out_rows, units, scale, shift in step.blocks:
+            scales = dict(self.program.constants).get(scale)
+            shifts = dict(self.program.constants).get(shift)
+            for i, (row, unit) in enumerate(zip(out_rows, units)):
+                lead = ["m"] if step.transposed else []
+                rows.append({"out": self.ref(step.out, "m" if step.transposed else str(row),
+                                             [str(row)] if step.transposed else []),
+                             "source": self.ref(source, str(unit), lead if step.transposed else None),
+                             "scale": None if scales is None else self.literal(scales[i]),
+                             "shift": None if shifts is None else self.literal(shifts[i])})
+        fills = [{"out": self.ref(step.out, "m" if step.transposed else str(row), [str(row)] if step.transposed
+                                  else []), "value": self.literal(value)} for row, value in step.fill]
+        return {"rows": rows, "fills": fills, "transposed": step.transposed, "size": step.size}
+
+    def symmetrize(self, step):
+        n_out, n_in, _ = self.shape(step.out)
+        return {"upper": self.ref(step.out, "m", ["o", "k"]), "lower": self.ref(step.out, "k", ["o", "m"]),
+                "n_out": n_out, "n_in": n_in}
+
+
+def vector_math(real):
+    """True when the layered code uses the vectorizable exp and tanh (double precision)."""
+    return real == "double"
+
+
+_BYTES = {"double": 8, "float": 4}
+
+
+def _work_doubles(program, result_size):
+    """Numbers in the work arrays of one point (the result counted as ``result_size``)."""
+    return result_size + sum(int(np.prod(shape)) for operand, shape in program.arrays
+                             if operand.name != program.result.name)
+
+
+def stack_text(functions):
+    """One line on the stack use of the layered functions (for the source's comment)."""
+    single = max(f["stack_bytes"] for f in functions)
+    block = max(f["block_stack_bytes"] for f in functions)
+    text = f"at most {single} bytes per call of a single-point function"
+    return text + (f", {block} bytes in a batch function" if block else "")
+
+
+def _block_size(program, size):
+    """Points per block of the batch kernel, or None (call the single-point function)."""
+    doubles = _work_doubles(program, size) + 64
+    block = MAX_BLOCK
+    while block >= MIN_BLOCK and doubles * block * 8 > BLOCK_BYTES:
+        block //= 2
+    return block if block >= MIN_BLOCK else None
+
+
+def layered_functions(request, printer, literal, real, base):
+    """(functions, constants): template data of every requested function (``base``:
+    the fields the unrolled form has too, as a function of (what, size)) and the
+    static const arrays they read, in order of first use."""
+    programs = layered_programs(request.network, request.derivatives)
+    if vector_math(real):
+        printer = copy.copy(printer)
+        printer.known_functions = {**printer.known_functions, **VECTOR_FUNCTIONS}
+    matrices, functions = {}, []
+    for what, program in programs:
+        function = base(what, program.shape)
+        data = _FunctionData(program, printer, literal, function["output"], matrices)
+        function.update({
+            "body": "c/layered_body.c.j2",
+            "steps": data.steps(),
+            "arrays": [{"name": operand.name, "dims": "".join(f"[{n}]" for n in shape)}
+                       for operand, shape in program.arrays if operand.name != program.result.name],
+            "block": _block_size(program, function["size"]),
+            "context": {"real": real, "zero": literal(0.0), "half": literal(0.5)},
+        })
+        function["batch_body"] = "c/layered_batch.c.j2" if function["block"] else None
+        function["stack_bytes"] = _work_doubles(program, 0) * _BYTES[real]
+        function["block_stack_bytes"] = (_work_doubles(program, function["size"]) * (function["block"] or 0)
+                                         * _BYTES[real])
+        functions.append(function)
+    constants = {}
+    for _, program in programs:
+        values = dict(program.constants)
+        for name in _constants_read(program):
+            constants.setdefault(name, values[name])
+    constants.update(matrices)
+    return functions, [{"name": name, "dims": "".join(f"[{n}]" for n in np.shape(value)),
+                        "value": _matrix_literal(np.asarray(value, dtype=float), literal)}
+                       for name, value in constants.items()]
+
+
+def _constants_read(program):
+    """Names of the constants the steps read as arrays (weights go through ``matrices``)."""
+    names = []
+    for step in program.steps:
+        if isinstance(step, Shift):
+            names.append(step.offset)
+        names += [operand.name for operand in reads(step) if operand.constant]
+    return list(dict.fromkeys(names))

@@ -1,0 +1,149 @@
+"""The layered C form: compiled with gcc -std=c99 -Wall -Wextra -Werror -pedantic,
+run one point per call and through the batch kernel (blocks of points,
+a short last block included), against the unrolled closed form; its own
+self-check program; and its branch-free exp and tanh against the C library."""
+
+import subprocess
+
+import numpy as np
+import pytest
+
+import symnet
+from symnet.layered import layered_network
+
+from helpers import ALL_TRANSFERS, points_for, random_network, require_tool
+from test_layered import assert_close, mlp
+
+STRICT = ("-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic")
+WHAT = {"value": "evaluate", "jacobian": "jacobian", "hessian": "hessian"}
+
+DRIVER = """#include <stdio.h>
+#include <stdlib.h>
+#include "model.h"
+/* driver N SIZE: N points from x.bin; writes single-point then batch results to out_FUNCTION.bin */
+static void run(const char *name, void (*one)(const double *, double *),
+                void (*many)(size_t, const double *, double *), const double *x, size_t n, size_t size)
+{
+    char path[64];
+    double *out = malloc(2 * n * size * sizeof *out);
+    FILE *file;
+    size_t s;
+    for (s = 0; s < n; ++s) one(x + s * MODEL_N_INPUTS, out + s * size);
+    many(n, x, out + n * size);
+    sprintf(path, "out_%s.bin", name);
+    file = fopen(path, "wb");
+    fwrite(out, sizeof *out, 2 * n * size, file);
+    fclose(file);
+    free(out);
+}
+int main(int argc, char **argv)
+{
+    size_t n = (size_t)strtoul(argv[1], NULL, 10);
+    double *x = malloc(n * MODEL_N_INPUTS * sizeof *x);
+    FILE *file = fopen("x.bin", "rb");
+    if (argc != 2 || fread(x, sizeof *x, n * MODEL_N_INPUTS, file) != n * MODEL_N_INPUTS) return 2;
+    fclose(file);
+    run("evaluate", model_evaluate, model_evaluate_batch, x, n, MODEL_N_OUTPUTS);
+    run("jacobian", model_jacobian, model_jacobian_batch, x, n, MODEL_N_OUTPUTS * MODEL_N_INPUTS);
+    run("hessian", model_hessian, model_hessian_batch, x, n, MODEL_N_OUTPUTS * MODEL_N_INPUTS * MODEL_N_INPUTS);
+    free(x);
+    return 0;
+}
+"""
+
+
+def compile_and_run(net, folder, X, flags):
+    gcc = require_tool("gcc")
+    symnet.generate(net, ["c"], folder, derivatives=tuple(WHAT), name="model", strategy="layered")
+    (folder / "driver.c").write_text(DRIVER)
+    for program, sources in (("driver", ["driver.c", "model.c"]), ("check", ["model_check.c", "model.c"])):
+        done = subprocess.run([gcc, *STRICT, *flags, *sources, "-lm", "-o", program], cwd=folder,
+                              capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr[-3000:]
+    checked = subprocess.run(["./check"], cwd=folder, capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout
+    np.ascontiguousarray(X, dtype="<f8").tofile(folder / "x.bin")
+    done = subprocess.run(["./driver", str(len(X))], cwd=folder, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    results = {}
+    for what, function in WHAT.items():
+        data = np.fromfile(folder / f"out_{function}.bin", dtype="<f8").reshape(2, len(X), -1)
+        results[what] = [d.reshape((len(X),) + symnet.derive(net, what).shape) for d in data]
+    return results
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_layered_c_matches_the_unrolled_form_one_point_and_in_blocks(seed, tmp_path):
+    net = random_network(seed, transfers=ALL_TRANSFERS)
+    X = points_for(net, count=37, seed=seed)   # 37: a full block and a short one
+    results = compile_and_run(net, tmp_path, X, ["-O2"])
+    for what, (single, batch) in results.items():
+        expected = symnet.derive(net, what)(X)
+        assert_close(single, expected)
+        assert_close(batch, expected)
+
+
+@pytest.mark.parametrize("sizes", [(2, 6, 5, 4), (5, 6, 5, 1)])
+@pytest.mark.parametrize("flags", [("-O3", "-march=native"), ("-O2", "-DSYMNET_USE_LIBM")], ids=["vector", "libm"])
+def test_forward_and_reverse_accumulation_vectorized_and_with_the_c_library(sizes, flags, tmp_path):
+    net = mlp(sizes)
+    assert layered_network(net).jacobian_mode == ("forward" if sizes[0] <= sizes[-1] else "reverse")
+    X = points_for(net, count=40)
+    for what, (single, batch) in compile_and_run(net, tmp_path, X, list(flags)).items():
+        expected = symnet.derive(net, what)(X)
+        assert_close(single, expected)
+        assert_close(batch, expected)
+
+
+MATH_DRIVER = """#include <stdio.h>
+#include <stdlib.h>
+#include "model.c"
+int main(void)
+{
+    static double x[%(count)d], y[2 * %(count)d];
+    FILE *file = fopen("args.bin", "rb");
+    int i;
+    if (fread(x, sizeof *x, %(count)d, file) != %(count)d) return 2;
+    fclose(file);
+    for (i = 0; i < %(count)d; ++i) {
+        y[i] = symnet_exp(x[i]);
+        y[%(count)d + i] = symnet_tanh(x[i]);
+    }
+    file = fopen("values.bin", "wb");
+    fwrite(y, sizeof *y, 2 * %(count)d, file);
+    fclose(file);
+    return 0;
+}
+"""
+
+
+def ulps(actual, expected):
+    spacing = np.spacing(np.abs(expected))
+    with np.errstate(invalid="ignore"):
+        error = np.where(actual == expected, 0.0, np.abs(actual - expected) / spacing)
+    return np.where(np.isnan(expected) & np.isnan(actual), 0.0, error)
+
+
+def test_branch_free_exp_and_tanh_are_within_a_few_ulp(tmp_path):
+    gcc = require_tool("gcc")
+    net = mlp((2, 3, 1))
+    symnet.generate(net, ["c"], tmp_path, derivatives=["jacobian"], name="model", strategy="layered")
+    rng = np.random.default_rng(3)
+    x = np.concatenate([rng.uniform(-800, 800, 20000), rng.uniform(-30, 30, 20000), rng.uniform(-1, 1, 20000),
+                        rng.uniform(-1, 1, 5000) * 10.0 ** rng.uniform(-300, -1, 5000),
+                        [0.0, -0.0, np.inf, -np.inf, np.nan, 709.78, 709.79, -745.1, -745.2, -745.3, -708.5,
+                         20.0, -20.0, 5e-324, 2.2250738585072014e-308]])
+    x.astype("<f8").tofile(tmp_path / "args.bin")
+    (tmp_path / "driver.c").write_text(MATH_DRIVER % {"count": x.size})
+    done = subprocess.run([gcc, *STRICT, "-O3", "-march=native", "driver.c", "-lm", "-o", "math"], cwd=tmp_path,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    subprocess.run(["./math"], cwd=tmp_path, check=True)
+    values = np.fromfile(tmp_path / "values.bin", dtype="<f8").reshape(2, -1)
+    with np.errstate(over="ignore", under="ignore"):
+        exp_reference, tanh_reference = np.exp(x), np.tanh(x)
+    normal, tiny = exp_reference >= np.finfo(float).tiny, exp_reference < np.finfo(float).tiny
+    assert np.max(ulps(values[0][normal], exp_reference[normal])) <= 2
+    assert np.max(np.abs(values[0][tiny] - exp_reference[tiny])) <= 1e-320   # subnormal or zero
+    assert np.max(ulps(values[1], tanh_reference)) <= 4
+    assert np.isnan(values[:, np.isnan(x)]).all()
