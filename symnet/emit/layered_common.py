@@ -10,9 +10,13 @@ from ..layered_schedule import layered_program
 STRATEGIES = ("auto", "unrolled", "layered")
 
 #: ``auto`` picks the layered form from this many weights and biases on.  Measured
-#: (benchmarks/strategy_threshold.py): below it, unrolled scalar code is as fast
-#: or faster to run and quick to generate; above it the layered form wins on both.
-LAYERED_FROM_PARAMETERS = 200
+#: with benchmarks/strategy_threshold.py (tanh MLPs, one thread): the layered form
+#: is faster one point per call and in batches from 86 parameters on in C (at 51
+#: the two are within noise) and from 51 on in NumPy (at 21 the unrolled module
+#: is faster); generating it takes well under a second at every size, while the
+#: unrolled form takes seconds from a few hundred parameters on.  Below the
+#: threshold the unrolled form costs little and reads as the formula itself.
+LAYERED_FROM_PARAMETERS = 60
 
 
 def resolve_strategy(strategy, net):
