@@ -106,7 +106,7 @@ class SecondOrder:
     out: Operand
     size: int
     adjoint_tangent: Optional[Operand]
-    adjoint: Operand
+    adjoint: Optional[Operand]
     tangent: Operand
     slope: Optional[Operand]
     curvature: Optional[Operand]
@@ -439,7 +439,8 @@ class _Builder:
         out = self.variable(f"gnt{number}", ADJOINT_TANGENT, layer.size)
         if form.elementwise:
             slope = None if gt is None else self.slope[index]
-            step = SecondOrder(out, layer.size, gt, g, self.tangent_net[index], slope, curvature, None)
+            adjoint = None if curvature is None else g   # read only by the curvature term
+            step = SecondOrder(out, layer.size, gt, adjoint, self.tangent_net[index], slope, curvature, None)
         else:
             step = SecondOrder(out, layer.size, gt, g, self.tangent[index], None, None, self.activation[index])
         self.steps.append(step)

@@ -69,10 +69,10 @@ def _matrix_literal(value, literal):
 class _FunctionData:
     """Template data of one layered function."""
 
-    def __init__(self, program, printer, literal, output, matrices):
+    def __init__(self, program, printer, literal, output, matrices, blocks):
         self.program, self.printer, self.literal = program, printer, literal
         self.ref = _References(program, output)
-        self.matrices = matrices
+        self.matrices, self.blocks = matrices, blocks
 
     def steps(self):
         data = []
@@ -92,12 +92,19 @@ class _FunctionData:
                 "size": self.shape(step.out)[-1]}
 
     def linear(self, step):
+        """One point: out[j] += M[k][j]·src[k] over k, j (M = Wᵀ forward, W reverse: j contiguous).
+        A block: for each j an accumulator over the block's points, out[j][p] = Σ_k M'[j][k]·src[k][p]
+        (M' = W forward, Wᵀ reverse: k contiguous); the sums run in the same order."""
         terms = []
         for term in step.terms:
             weights = np.asarray(dict(self.program.constants)[term.weights])
-            name = term.weights if term.transpose else f"{term.weights}_T"
-            self.matrices.setdefault(name, weights if term.transpose else weights.T)
-            terms.append({"matrix": name, "source": self.ref(term.source, "k"), "source_size": term.source_size})
+            transposed = f"{term.weights}_T"
+            single, block = (term.weights, transposed) if term.transpose else (transposed, term.weights)
+            self.matrices.setdefault(single, weights if single == term.weights else weights.T)
+            if self.blocks:
+                self.matrices.setdefault(block, weights if block == term.weights else weights.T)
+            terms.append({"matrix": single, "block_matrix": block, "source": self.ref(term.source, "k"),
+                          "source_size": term.source_size})
         offset = None if step.offset is None else self.ref(step.offset, "j")
         return {"out": self.ref(step.out, "j"), "lead": self.lead(step.out), "size": step.size,
                 "offset": offset, "terms": terms}
@@ -134,7 +141,8 @@ class _FunctionData:
         data = {"out": ref(step.out, "j"), "lead": self.lead(step.out), "size": step.size,
                 "adjoint_tangent": None if step.adjoint_tangent is None else ref(step.adjoint_tangent, "j"),
                 "adjoint_tangent_k": None if step.adjoint_tangent is None else ref(step.adjoint_tangent, "k"),
-                "adjoint": ref(step.adjoint, "j"), "adjoint_k": ref(step.adjoint, "k"),
+                "adjoint": None if step.adjoint is None else ref(step.adjoint, "j"),
+                "adjoint_k": None if step.adjoint is None else ref(step.adjoint, "k"),
                 "tangent": ref(step.tangent, "j"), "tangent_k": ref(step.tangent, "k")}
         if step.activation is None:
             data.update(slope=None if step.slope is None else ref(step.slope, "j"), activation=None,
@@ -208,13 +216,14 @@ def layered_functions(request, printer, literal, real, base):
     matrices, functions = {}, []
     for what, program in programs:
         function = base(what, program.shape)
-        data = _FunctionData(program, printer, literal, function["output"], matrices)
+        block = _block_size(program, function["size"])
+        data = _FunctionData(program, printer, literal, function["output"], matrices, block is not None)
         function.update({
             "body": "c/layered_body.c.j2",
             "steps": data.steps(),
             "arrays": [{"name": operand.name, "dims": "".join(f"[{n}]" for n in shape)}
                        for operand, shape in program.arrays if operand.name != program.result.name],
-            "block": _block_size(program, function["size"]),
+            "block": block,
             "context": {"real": real, "zero": literal(0.0), "half": literal(0.5)},
         })
         function["batch_body"] = "c/layered_batch.c.j2" if function["block"] else None

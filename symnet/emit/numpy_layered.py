@@ -83,7 +83,8 @@ class _LayeredStatements:
 
     def secondorder(self, step):
         axes = step.out.axes
-        g, tangent = _view(step.adjoint, axes), _view(step.tangent, axes)
+        g = None if step.adjoint is None else _view(step.adjoint, axes)
+        tangent = _view(step.tangent, axes)
         if step.activation is None:
             parts = [] if step.adjoint_tangent is None else [f"{step.adjoint_tangent.name} * {_view(step.slope, axes)}"]
             if step.curvature is not None:
