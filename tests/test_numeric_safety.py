@@ -184,3 +184,66 @@ def test_a_trained_network_stays_finite_at_extreme_inputs(variant, tmp_path):
 def symnet_example():
     from conftest import REPO
     return REPO / "examples" / "pxyz.json"
+
+
+# --- the C target in single precision ---------------------------------------------------------
+
+FLOAT_POINTS = [-math.inf, -1e38, -1e30, -1000.0, -100.0, -20.0, -3.0, -1.0, -0.5, 0.5, 1.0, 3.0, 20.0,
+                100.0, 1000.0, 1e30, 1e38, math.inf]
+
+FLOAT_DRIVER = """#include <math.h>
+#include <stdio.h>
+#include "safety.h"
+int main(void)
+{
+    static const float xs[] = {%s};
+    float y[SAFETY_N_OUTPUTS], j[SAFETY_N_OUTPUTS], h[SAFETY_N_OUTPUTS];
+    size_t i;
+    int k;
+    for (i = 0; i < sizeof xs / sizeof xs[0]; ++i) {
+        safety_evaluate(&xs[i], y);
+        safety_jacobian(&xs[i], j);
+        safety_hessian(&xs[i], h);
+        for (k = 0; k < SAFETY_N_OUTPUTS; ++k) {
+            printf("%%.9g %%.9g %%.9g\\n", (double)y[k], (double)j[k], (double)h[k]);
+        }
+    }
+    return 0;
+}
+"""
+
+
+def test_c_in_single_precision_is_finite_and_close_far_out(tmp_path):
+    """--precision float: expf, tanhf, log1pf, expm1f of the same safe forms; at |n| up to
+    1e38 and ±inf every value and derivative is finite where the exact one is, and within
+    1e-5 relative (plus 1e-6) of it."""
+    from helpers import require_tool
+    from runners import STRICT_C
+    gcc = require_tool("gcc")
+    symnet.generate(safety_network(), ["c"], tmp_path, derivatives=("value", "jacobian", "hessian"),
+                    precision="float", strategy="unrolled")
+    literals = ", ".join("-INFINITY" if x == -math.inf else "INFINITY" if x == math.inf else f"{x!r}f"
+                         for x in FLOAT_POINTS)
+    (tmp_path / "driver.c").write_text(FLOAT_DRIVER % literals)
+    import subprocess
+    build = subprocess.run([gcc, *STRICT_C, "driver.c", "safety.c", "-lm", "-o", "driver"], cwd=tmp_path,
+                           capture_output=True, text=True)
+    assert build.returncode == 0, build.stderr[-3000:]
+    run = subprocess.run(["./driver"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    got = np.array([[float(v) for v in line.split()] for line in run.stdout.splitlines()])
+    got = got.reshape(len(FLOAT_POINTS), len(CASES), 3)
+    n = transfer.elementwise_symbol()
+    failures = []
+    for c, (name, params) in enumerate(CASES):
+        reference = transfer.lookup(name).reference_expression(n, params)
+        for order in range(3):
+            function = sp.lambdify(n, sp.diff(reference, n, order).replace(sp.DiracDelta, lambda *a: 0), "mpmath")
+            for p, x in enumerate(FLOAT_POINTS):
+                want, value = _exact(function, x), got[p, c, order]
+                if math.isfinite(want) and abs(want) > 3.4e38:
+                    want = math.copysign(math.inf, want)   # beyond the largest float
+                ok = value == want if math.isinf(want) else (
+                    math.isfinite(value) and abs(value - want) <= 1e-5 * abs(want) + 1e-6)
+                if not ok:
+                    failures.append(f"{name}{dict(params) or ''} order {order} at {x!r}: {value!r}, exact {want!r}")
+    assert not failures, "\n".join(failures[:30])
