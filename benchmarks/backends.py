@@ -6,13 +6,10 @@ ns per point in a batch call) — None where the backend has no such mode.
 """
 
 import importlib.util
-import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable
 
 import numpy as np
 

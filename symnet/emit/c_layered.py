@@ -13,7 +13,7 @@ import copy
 import numpy as np
 import sympy as sp
 
-from ..layered_schedule import Operand, Shift, reads
+from ..layered_steps import Operand, Shift, reads
 from .layered_common import layered_programs, print_elementwise
 
 #: Stack budget of the batch kernel's block of points (every array times the block size).

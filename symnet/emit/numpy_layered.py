@@ -6,7 +6,7 @@ import sympy as sp
 
 from .common import render
 from .layered_common import index_run, layered_programs, merged_constants, print_elementwise
-from ..layered_schedule import Operand
+from ..layered_steps import Operand
 def _view(operand, axes):
     """``operand`` broadcast to the axes ("b",) + axes + ("u",) of a result."""
     own = (() if operand.constant else ("b",)) + operand.axes + ("u",)

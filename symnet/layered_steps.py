@@ -1,0 +1,195 @@
+"""Steps of a layered program: the array operations (matrix products,
+element-wise functions, gathers) every target turns into loops or matrix
+products, and the pruning of the steps a result does not need.
+
+Every array has named axes: "b" (the point in a batch; constants have none),
+"out" (a raw output row), "in" (a raw input column, the direction of a
+tangent) and "u" (a unit of a layer, always last).
+"""
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Optional
+
+
+VECTOR, TANGENT, ADJOINT, ADJOINT_TANGENT = (), ("in",), ("out",), ("out", "in")
+
+
+@dataclass(frozen=True)
+class Operand:
+    name: str
+    axes: tuple          # per-point axes, without "b"
+    constant: bool = False
+
+
+@dataclass(frozen=True)
+class Shift:
+    """out = x - offset (offset: constant of shape (n_inputs,))."""
+    out: Operand
+    offset: str
+
+
+@dataclass(frozen=True)
+class Term:
+    """source · Wᵀ (forward: W is (size, source size)) or source · W (``transpose``: W is (source size, size))."""
+    weights: str
+    source: Operand
+    source_size: int
+    transpose: bool
+
+
+@dataclass(frozen=True)
+class Linear:
+    """out[..., j] = offset[..., j] + Σ terms (no offset and no terms: zeros)."""
+    out: Operand
+    size: int
+    offset: Optional[Operand]
+    terms: tuple
+
+
+@dataclass(frozen=True)
+class Elementwise:
+    """For every unit u, in order, each statement ``target = expression``: a target is
+    an Operand (an output array, element u) or a sympy Symbol (a temporary, a
+    subexpression the outputs share).  Expressions are written in the per-element
+    symbols N, A, D, bound by ``arguments`` to arrays (the net input and earlier
+    outputs of this step), and in the temporaries."""
+    statements: tuple    # ((Operand or Symbol, expression), ...)
+    size: int
+    arguments: tuple     # ((symbol, Operand), ...)
+
+    @property
+    def assignments(self):
+        return tuple((target, e) for target, e in self.statements if isinstance(target, Operand))
+
+    @property
+    def out(self):
+        return self.assignments[0][0]
+
+
+@dataclass(frozen=True)
+class Softmax:
+    out: Operand
+    source: Operand
+    size: int
+
+
+@dataclass(frozen=True)
+class Scale:
+    """out = source · ∂a/∂n along the unit axis: source·slope, or for softmax
+    activation ∘ (source - Σ_u source·activation)."""
+    out: Operand
+    size: int
+    source: Operand
+    slope: Optional[Operand]
+    activation: Optional[Operand]
+
+
+@dataclass(frozen=True)
+class SecondOrder:
+    """Tangent of an adjoint through the activation, for the Hessian:
+    element-wise  out = adjoint_tangent·slope + adjoint·curvature·tangent(dn/dx) (either term may be absent);
+    softmax       out = Scale(adjoint_tangent) + tangent(da/dx)·(adjoint - s) - activation·Σ_u adjoint·tangent,
+                  s = Σ_u adjoint·activation."""
+    out: Operand
+    size: int
+    adjoint_tangent: Optional[Operand]
+    adjoint: Optional[Operand]
+    tangent: Operand
+    slope: Optional[Operand]
+    curvature: Optional[Operand]
+    activation: Optional[Operand]
+
+
+@dataclass(frozen=True)
+class Gather:
+    """out[..., rows[i]] = source[..., units[i]]·scale[i] + shift[i] for each block; every
+    other row is ``fill`` (row, value).  ``transposed``: out's row axis comes before the
+    source's lead axis (a Jacobian from tangents)."""
+    out: Operand
+    size: int
+    blocks: tuple        # ((source Operand, rows, units, scale name or None, shift name or None), ...)
+    fill: tuple
+    transposed: bool
+
+
+@dataclass(frozen=True)
+class Symmetrize:
+    """out = (out + outᵀ)/2 over the two "in" axes: exact symmetry of the Hessian."""
+    out: Operand
+
+
+@dataclass(frozen=True)
+class LayeredProgram:
+    what: str
+    shape: tuple         # per-point shape of the result
+    steps: tuple
+    constants: tuple     # ((name, numpy array), ...)
+    result: Operand
+    arrays: tuple        # ((Operand, per-point shape), ...) of every variable, in order of creation
+
+
+def written(steps):
+    names = set()
+    for step in steps:
+        names |= {out.name for out, _ in step.assignments} if isinstance(step, Elementwise) else {step.out.name}
+    return names
+
+
+def reads(step):
+    """The operands a step reads (weights are named by ``_weight_names``)."""
+    operands = []
+    for field in dataclasses.fields(step):
+        value = getattr(step, field.name)
+        if field.name != "out" and isinstance(value, Operand):
+            operands.append(value)
+    if isinstance(step, Linear):
+        operands += [term.source for term in step.terms]
+    if isinstance(step, Elementwise):
+        outs = {out.name for out, _ in step.assignments}
+        operands += [operand for _, operand in step.arguments if operand.name not in outs]
+    if isinstance(step, Gather):
+        operands += [block[0] for block in step.blocks]
+    if isinstance(step, Symmetrize):
+        operands.append(step.out)
+    return operands
+
+
+def weight_names(steps):
+    names = {step.offset for step in steps if isinstance(step, Shift)}
+    for step in steps:
+        if isinstance(step, Linear):
+            names |= {term.weights for term in step.terms}
+        if isinstance(step, Gather):
+            names |= {name for block in step.blocks for name in block[3:] if name is not None}
+    return names
+
+
+def live_steps(steps, result):
+    """The steps (and outputs of element-wise steps) the result depends on, in their order."""
+    needed, live = {result.name}, []
+    for step in reversed(steps):
+        if isinstance(step, Elementwise):
+            step = _needed_outputs(step, needed)
+            if step is None:
+                continue
+        elif step.out.name not in needed:
+            continue
+        live.append(step)
+        needed |= {operand.name for operand in reads(step)}
+    return tuple(reversed(live))
+
+
+def _needed_outputs(step, needed):
+    """The step with only the statements that needed outputs depend on, or None."""
+    symbol_of = {operand.name: symbol for symbol, operand in step.arguments}
+    keep, reads = [], set()
+    for target, expression in reversed(step.statements):
+        name = target.name
+        if name in needed or symbol_of.get(name) in reads or (not isinstance(target, Operand) and target in reads):
+            keep.append((target, expression))
+            reads |= expression.free_symbols
+    if not any(isinstance(target, Operand) for target, _ in keep):
+        return None
+    arguments = tuple((symbol, operand) for symbol, operand in step.arguments if symbol in reads)
+    return Elementwise(tuple(reversed(keep)), step.size, arguments)
