@@ -9,10 +9,14 @@ and earlier layers); the weights come from a drawn seed.  For each network:
     ``TARGET_BOUND`` of symnet's reference (sympy's lambdify of the
     unsimplified program), relative to each output row's scale (check.compare);
   * the reference value equals the direct numeric evaluation (numeric.py,
-    an independent path) to 1e-12;
+    an independent path) to 1e-12, and its Jacobian and Hessian equal those of
+    symnet.highprecision (second-order forward mode in mpmath at 30 digits,
+    sharing nothing with the symbolic stage) within ``EXACT_BOUND``;
   * when every transfer function is smooth, the reference Jacobian agrees
-    with central differences of the numeric evaluation, and the Hessian with
-    central differences of the Jacobian, to ``DIFFERENCE_BOUND``.
+    with central differences of the numeric evaluation (per output row), and
+    the Hessian with central differences of the Jacobian (relative to its
+    largest entry: differences of a Jacobian carry an absolute error), to
+    ``DIFFERENCE_BOUND``.
 
 The budget is small and derandomized in CI; ``pytest --long`` draws many more.
 """
@@ -28,11 +32,13 @@ from hypothesis import strategies as st
 import symnet
 from symnet import Affine, Input, Layer, MapMinMax, MapStd, Network, Output, RemoveConstantRows, transfer
 from symnet.check import compare, finite_difference_hessian, finite_difference_jacobian, sample_points
+from symnet.highprecision import reference_values
 
 from conftest import budget
 from runners import build, variants
 
 TARGET_BOUND = 1e-10
+EXACT_BOUND = 1e-10
 DIFFERENCE_BOUND = 1e-6
 
 TRANSFERS = tuple(sorted(name for name, entry in transfer.REGISTRY.items() if name != "expression"))
@@ -130,17 +136,21 @@ def specs(draw, max_width=12):
 
 @settings(max_examples=budget(20, 2000))
 @given(specs())
-def test_reference_agrees_with_the_numeric_path_and_finite_differences(spec):
+def test_reference_agrees_with_the_numeric_path_30_digits_and_finite_differences(spec):
     net = spec.network()
     X = sample_points(net, 3, seed=spec.seed % 1000)
     value = symnet.derive(net, "value")(X)
     np.testing.assert_allclose(value, net.evaluate(X), rtol=1e-12, atol=1e-12 * (np.abs(value).max() + 1))
+    jacobian = symnet.derive(net, "jacobian")
+    derivatives = {"jacobian": jacobian(X), "hessian": symnet.derive(net, "hessian")(X)}
+    for what, computed in derivatives.items():
+        exact = reference_values(net, what, X)
+        assert compare(computed, exact).max_rel_error <= EXACT_BOUND, what
     if spec.smooth:
-        jacobian = symnet.derive(net, "jacobian")
-        assert compare(jacobian(X), finite_difference_jacobian(net, X)).max_rel_error <= DIFFERENCE_BOUND
-        hessian = symnet.derive(net, "hessian")(X)
+        assert compare(derivatives["jacobian"], finite_difference_jacobian(net, X)).max_rel_error <= DIFFERENCE_BOUND
+        # differences of a Jacobian carry an absolute error: measured against the largest entry
         fd = finite_difference_hessian(jacobian, net, X)
-        assert compare(hessian, fd).max_rel_error <= DIFFERENCE_BOUND
+        assert np.abs(derivatives["hessian"] - fd).max() <= DIFFERENCE_BOUND * np.abs(fd).max()
 
 
 @settings(max_examples=budget(3, 300))
