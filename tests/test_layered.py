@@ -155,3 +155,23 @@ def test_command_line_strategy_option(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["generate", str(model), "--target", "numpy", "--strategy", "fast"])
     assert "invalid choice: 'fast'" in capsys.readouterr().err
+
+
+class _OddStep:
+    """A processing step the layered form does not know (duck-typed)."""
+    kind = "odd"
+    numeric_fields = ()
+
+    def __init__(self, size):
+        self.in_size = self.out_size = size
+
+    def apply(self, rows, bind=None):
+        return [r * r for r in rows]
+
+
+def test_a_step_the_layered_form_cannot_hold_is_refused_or_left_unrolled():
+    net = mlp((4, 16, 16, 2))
+    odd = Network([Input("x", 4, [_OddStep(4)])], net.layers, net.outputs, name="odd")
+    assert resolve_strategy("auto", odd) == "unrolled"
+    with pytest.raises(symnet.UnsupportedError, match="does not support the processing step 'odd'"):
+        resolve_strategy("layered", odd)

@@ -23,9 +23,17 @@ def resolve_strategy(strategy, net):
     """"unrolled" or "layered" for ``strategy`` (one of STRATEGIES) on ``net``."""
     if strategy not in STRATEGIES:
         raise UnsupportedError(f"unknown strategy {strategy!r} (choose from {', '.join(STRATEGIES)})")
+    if strategy == "layered":
+        layered_network(net)   # refuses, naming the reason, what the layered form cannot hold
     if strategy != "auto":
         return strategy
-    return "layered" if net.parameter_count >= LAYERED_FROM_PARAMETERS else "unrolled"
+    if net.parameter_count < LAYERED_FROM_PARAMETERS:
+        return "unrolled"
+    try:
+        layered_network(net)
+    except UnsupportedError:
+        return "unrolled"
+    return "layered"
 
 
 def layered_programs(net, derivatives):
