@@ -86,7 +86,7 @@ def print_program(program, printer):
     used = _used_inputs(program)
     inputs = tuple((printer.doprint(x), k) for k, x in enumerate(program.inputs) if x in used)
     assignments = tuple((printer.doprint(a.target), printer.doprint(a.expr)) for a in program.assignments)
-    stores = tuple((flat, _unravel(flat, block.shape), printer.doprint(entry))
+    stores = tuple((flat, unravel(flat, block.shape), printer.doprint(entry))
                    for flat, entry in enumerate(block.entries))
     return PrintedProgram(inputs, assignments, stores, tuple(block.shape))
 
@@ -100,7 +100,8 @@ def _used_inputs(program):
     return used
 
 
-def _unravel(flat, shape):
+def unravel(flat, shape):
+    """The row-major index tuple of position ``flat`` in an array of ``shape``."""
     index = []
     for size in reversed(shape):
         index.append(flat % size)

@@ -14,7 +14,7 @@ import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
 from . import Target
-from .common import render
+from .common import render, unravel
 from .latex_form import IndexForm
 
 #: Largest closed form printed, in expression-tree nodes per derivative (about
@@ -181,19 +181,11 @@ def closed_form(what, program, n_outputs):
     block = program.blocks[0]
     entries = []
     for flat, entry in enumerate(block.entries):
-        index = _unravel(flat, block.shape)
+        index = unravel(flat, block.shape)
         if what == "hessian" and index[2] < index[1]:
             continue  # symmetric: the entries with m >= k are shown
         entries.append((_entry_name(what, index, n_outputs), printer.doprint(sp.sympify(entry))))
     return {"title": title, "size": size, "limit": CLOSED_FORM_LIMIT, "entries": tuple(entries)}
-
-
-def _unravel(flat, shape):
-    index = []
-    for size in reversed(shape):
-        index.append(flat % size)
-        flat //= size
-    return tuple(reversed(index))
 
 
 def render_latex(request):

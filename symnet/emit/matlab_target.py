@@ -13,7 +13,7 @@ import sympy as sp
 from sympy.printing.octave import OctaveCodePrinter
 
 from . import Target
-from .common import render
+from .common import render, unravel
 from .printer_tools import NumericConstantsMixin
 from .program_tools import hoist_piecewise, used_symbols
 from .python_target import FUNCTION_NAMES
@@ -72,7 +72,7 @@ def function_data(what, program, printer, name, net):
     block = program.blocks[0]
     used = used_symbols(program)
     inputs = tuple((printer.doprint(x), k + 1) for k, x in enumerate(program.inputs) if x in used)
-    stores = tuple((", ".join(str(i + 1) for i in _unravel(flat, block.shape)), printer.doprint(entry))
+    stores = tuple((", ".join(str(i + 1) for i in unravel(flat, block.shape)), printer.doprint(entry))
                    for flat, entry in enumerate(block.entries))
     return {
         "name": f"{name}_{FUNCTION_NAMES[what]}",
@@ -88,14 +88,6 @@ def function_data(what, program, printer, name, net):
         "stores": stores,
         "body": "matlab/unrolled_body.m.j2",
     }
-
-
-def _unravel(flat, shape):
-    index = []
-    for size in reversed(shape):
-        index.append(flat % size)
-        flat //= size
-    return tuple(reversed(index))
 
 
 def check_data(request):
