@@ -14,6 +14,8 @@ from sympy.printing.octave import OctaveCodePrinter
 
 from . import Target
 from .common import render, unravel
+from .layered_common import layered_programs
+from .matlab_layered import layered_function_data
 from .printer_tools import NumericConstantsMixin
 from .program_tools import hoist_piecewise, used_symbols
 from .python_target import FUNCTION_NAMES
@@ -50,9 +52,10 @@ class ExactOctavePrinter(NumericConstantsMixin, OctaveCodePrinter):
         raise ValueError("Piecewise must be hoisted into masked assignments before printing")
 
 
-def statement_data(target, expr, printer):
+def statement_data(target, expr, printer, rows=1):
     """One assignment as template data: plain, or a Piecewise as masked assignments
-    (branches listed in the order they are applied: the last one wins)."""
+    (branches listed in the order they are applied: the last one wins) into an array
+    of ``rows``-by-Q."""
     name = printer.doprint(target)
     if not isinstance(expr, sp.Piecewise):
         return {"kind": "plain", "target": name, "expr": printer.doprint(expr)}
@@ -62,8 +65,21 @@ def statement_data(target, expr, printer):
     branches = [{"condition": printer.doprint(condition), "expr": printer.doprint(branch),
                  "constant": not branch.free_symbols}
                 for branch, condition in reversed(expr.args[:-1])]
-    return {"kind": "piecewise", "target": name, "default": printer.doprint(default.expr),
+    return {"kind": "piecewise", "target": name, "rows": rows, "default": printer.doprint(default.expr),
             "default_constant": not default.expr.free_symbols, "branches": branches}
+
+
+def function_header(what, name, net):
+    """Template data every function file has, whatever its strategy."""
+    return {
+        "name": f"{name}_{FUNCTION_NAMES[what]}",
+        "what": what,
+        "title": TITLES[what],
+        "layout": LAYOUTS[what].replace("N_OUTPUTS", str(net.n_outputs)).replace(
+            "N_INPUTS", str(net.n_inputs)),
+        "output": OUTPUT_NAMES[what],
+        "n_inputs": net.n_inputs,
+    }
 
 
 def function_data(what, program, printer, name, net):
@@ -75,18 +91,14 @@ def function_data(what, program, printer, name, net):
     stores = tuple((", ".join(str(i + 1) for i in unravel(flat, block.shape)), printer.doprint(entry))
                    for flat, entry in enumerate(block.entries))
     return {
-        "name": f"{name}_{FUNCTION_NAMES[what]}",
-        "what": what,
-        "title": TITLES[what],
-        "layout": LAYOUTS[what].replace("N_OUTPUTS", str(net.n_outputs)).replace(
-            "N_INPUTS", str(net.n_inputs)),
-        "output": OUTPUT_NAMES[what],
+        **function_header(what, name, net),
         "shape": ", ".join(str(size) for size in block.shape),
-        "n_inputs": net.n_inputs,
         "inputs": inputs,
         "statements": tuple(statement_data(a.target, a.expr, printer) for a in program.assignments),
         "stores": stores,
         "body": "matlab/unrolled_body.m.j2",
+        "form": (),
+        "trailer": None,
     }
 
 
@@ -105,7 +117,11 @@ def render_matlab(request):
     printer = ExactOctavePrinter()
     name = request.name
     net = request.network
-    functions = [function_data(what, program, printer, name, net) for what, program in request.programs]
+    if request.strategy == "layered":
+        functions = [layered_function_data(what, program, printer, function_header(what, name, net))
+                     for what, program in layered_programs(net, request.derivatives)]
+    else:
+        functions = [function_data(what, program, printer, name, net) for what, program in request.programs]
     check = check_data(request)
     for function, block in zip(functions, check["blocks"]):
         block["function"] = function["name"]
@@ -119,4 +135,5 @@ def render_matlab(request):
 
 
 TARGET = Target("matlab", render_matlab,
-                "MATLAB/Octave function files vectorized over columns, with a self-check")
+                "MATLAB/Octave function files vectorized over columns, with a self-check",
+                ("unrolled", "layered"))
