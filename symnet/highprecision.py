@@ -1,204 +1,277 @@
 """High-precision reference values: value, gradient, Jacobian and Hessian of a
 Network computed straight from the IR in mpmath arithmetic, by second-order
-forward mode (each quantity carries its gradient and Hessian with respect
-to the raw inputs).
+forward mode: each quantity carries, at every point, its components
+[value, d/dx_k, d2/dx_k dx_m (k <= m)] with respect to the raw inputs.
 
 This path shares nothing with the symbolic, derive, simplify and emit
 stages except the processing steps' own ``apply``/``reverse`` and each
 transfer function's sympy formula (its textbook form where the registry
-keeps a numerically safe rewriting), differentiated here by sympy.  Its cost
-is linear in the number of weights, so it serves large networks too.
+keeps a numerically safe rewriting), differentiated here by sympy.
+
+Where the time goes decides the shape: a layer's net inputs are linear in
+the previous activations, for the value and for every derivative component
+alike, so they are computed for all units, points and components at once,
+exactly in integer arithmetic (symnet.fixedpoint) and rounded once.  Only
+the transfer functions and the chain rule through them are mpmath
+arithmetic, unit by unit.  The cost is linear in the number of weights times
+the number of components.
 """
 
+from dataclasses import dataclass
 from functools import lru_cache
 
 import mpmath
 import numpy as np
 import sympy as sp
 
+from .fixedpoint import affine
 from .transfer import lookup
 
 DIGITS = 30
 
+#: derivative order each result needs
+ORDER = {"value": 0, "gradient": 1, "jacobian": 1, "hessian": 2}
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where each component of a quantity sits: the value at 0, d/dx_k at 1 + k,
+    then d2/dx_k dx_m for each k <= m in ``pairs`` order (up to ``order``)."""
+
+    n_inputs: int
+    order: int
+
+    @property
+    def pairs(self):
+        n = self.n_inputs
+        return [(k, m) for k in range(n) for m in range(k, n)] if self.order > 1 else []
+
+    @property
+    def size(self):
+        return 1 + (self.n_inputs if self.order > 0 else 0) + len(self.pairs)
+
+    @property
+    def first(self):
+        return slice(1, 1 + self.n_inputs) if self.order > 0 else slice(1, 1)
+
+    @property
+    def second(self):
+        return slice(1 + self.n_inputs, self.size)
+
+
+def _mpf(value):
+    """An mpf of a number from numpy, sympy (a constant row) or lambdify (ints for constants)."""
+    if isinstance(value, mpmath.mpf):
+        return value
+    return mpmath.mpf(value) if isinstance(value, int) else mpmath.mpf(float(value))
+
+
+def _zeros(shape):
+    array = np.empty(shape, dtype=object)
+    array[...] = mpmath.mpf(0)
+    return array
+
 
 class Jet:
-    """A value with its gradient (list) and Hessian (list of lists, or None: first order only)."""
+    """One row of a processing step at every point: ``parts`` (points, components).
+    The steps are affine with numeric constants: a constant term shifts the value
+    only, a factor scales every component."""
 
-    __slots__ = ("value", "grad", "hess")
+    __slots__ = ("parts",)
     __array_ufunc__ = None   # numpy scalars defer to Jet's reflected operators
 
-
-    def __init__(self, value, grad, hess):
-        self.value, self.grad, self.hess = value, grad, hess
-
-    @classmethod
-    def constant(cls, value, n, order):
-        zero = mpmath.mpf(0)
-        return cls(_mpf(value), [zero] * n, [[zero] * n for _ in range(n)] if order > 1 else None)
+    def __init__(self, parts):
+        self.parts = parts
 
     @classmethod
-    def variable(cls, value, k, n, order):
-        jet = cls.constant(value, n, order)
-        jet.grad[k] = mpmath.mpf(1)
-        return jet
+    def constant(cls, value, shape):
+        parts = _zeros(shape)
+        parts[:, 0] = _mpf(value)
+        return cls(parts)
 
-    def _like(self, value):
-        return value if isinstance(value, Jet) else Jet.constant(value, len(self.grad), 2 if self.hess else 1)
+    def _shifted(self, offset):
+        if isinstance(offset, Jet):
+            return NotImplemented
+        parts = self.parts.copy()
+        parts[:, 0] = parts[:, 0] + _mpf(offset)
+        return Jet(parts)
 
     def __add__(self, other):
-        return combine(_mpf(0), [(1, self), (1, self._like(other))])
+        return self._shifted(other)
 
     __radd__ = __add__
 
     def __sub__(self, other):
-        return combine(_mpf(0), [(1, self), (-1, self._like(other))])
+        return self._shifted(-other)
 
     def __rsub__(self, other):
-        return combine(_mpf(0), [(-1, self), (1, self._like(other))])
+        return (-self)._shifted(other)
 
     def __neg__(self):
-        return combine(_mpf(0), [(-1, self)])
+        return Jet(-self.parts)
 
     def __mul__(self, other):
-        if isinstance(other, Jet):
-            return apply_function([self, other], lambda u, v: u * v, [other.value, self.value],
-                                  [[0, 1], [1, 0]])
-        return combine(_mpf(0), [(other, self)])
+        return NotImplemented if isinstance(other, Jet) else Jet(self.parts * _mpf(other))
 
     __rmul__ = __mul__
 
     def __truediv__(self, other):
-        if isinstance(other, Jet):
-            return self * apply_function([other], lambda v: 1 / v, [-1 / other.value**2],
-                                         [[2 / other.value**3]])
-        return combine(_mpf(0), [(1 / _mpf(other), self)])
+        return NotImplemented if isinstance(other, Jet) else Jet(self.parts / _mpf(other))
 
 
-def _mpf(value):
-    return value if isinstance(value, mpmath.mpf) else mpmath.mpf(float(value))
+def _as_jet(row, shape):
+    """A row a step returned: a Jet, or a constant (removed output rows)."""
+    return row if isinstance(row, Jet) else Jet.constant(row, shape)
 
 
-def combine(offset, terms):
-    """offset + sum of weight * jet over ``terms`` ((weight, Jet), ...)."""
-    first = terms[0][1]
-    n = len(first.grad)
-    value = _mpf(offset)
-    grad = [mpmath.mpf(0)] * n
-    hess = [[mpmath.mpf(0)] * n for _ in range(n)] if first.hess is not None else None
-    for weight, jet in terms:
-        weight = _mpf(weight)
-        value += weight * jet.value
-        grad = [g + weight * d for g, d in zip(grad, jet.grad)]
-        if hess is not None:
-            hess = [[h + weight * e for h, e in zip(row, other)] for row, other in zip(hess, jet.hess)]
-    return Jet(value, grad, hess)
+def _raw_inputs(points, layout):
+    """The raw inputs as Jets: x_k with d/dx_k = 1."""
+    jets = []
+    for k in range(layout.n_inputs):
+        parts = _zeros((len(points), layout.size))
+        parts[:, 0] = [mpmath.mpf(float(x)) for x in points[:, k]]
+        if layout.order > 0:
+            parts[:, 1 + k] = mpmath.mpf(1)
+        jets.append(Jet(parts))
+    return jets
 
 
-def apply_function(arguments, value, first, second):
-    """f(arguments) as a Jet, given f's value (a callable of the argument values or a
-    number), its partials ``first[i]`` and second partials ``second[i][l]``."""
-    values = [a.value for a in arguments]
-    result = value(*values) if callable(value) else value
-    n = len(arguments[0].grad)
-    grad = [sum((first[i] * a.grad[k] for i, a in enumerate(arguments)), mpmath.mpf(0)) for k in range(n)]
-    if arguments[0].hess is None:
-        return Jet(result, grad, None)
-    hess = [[mpmath.mpf(0)] * n for _ in range(n)]
-    for k in range(n):
-        for m in range(k, n):
-            total = sum((first[i] * a.hess[k][m] for i, a in enumerate(arguments)), mpmath.mpf(0))
-            for i, a in enumerate(arguments):
-                for l, b in enumerate(arguments):
-                    if second[i][l]:
-                        total += second[i][l] * a.grad[k] * b.grad[m]
-            hess[k][m] = hess[m][k] = total
-    return Jet(result, grad, hess)
+def forward(net, points, order=2):
+    """The raw outputs of ``net`` at the raw inputs ``points`` (count, n_inputs), with
+    derivatives up to ``order``: an array (outputs, points, components) of mpf laid
+    out as ``Layout(net.n_inputs, order)``."""
+    layout = Layout(net.n_inputs, order)
+    shape = (len(points), layout.size)
+    raw, start, processed = _raw_inputs(points, layout), 0, []
+    for inp in net.inputs:
+        rows = raw[start:start + inp.size]
+        start += inp.size
+        for step in inp.steps:
+            rows = [_as_jet(r, shape) for r in step.apply(rows)]
+        processed.append(np.array([r.parts for r in rows], dtype=object).reshape(len(rows), len(points), -1))
+    activations = []
+    for layer in net.layers:
+        sources = [processed[s] for s, _ in layer.input_weights]
+        sources += [activations[s] for s, _ in layer.layer_weights]
+        activations.append(_activate(layer, _net_inputs(layer, sources, layout, len(points)), layout))
+    outputs = []
+    for output in net.outputs:
+        rows = [Jet(a) for a in activations[output.layer]]
+        for step in reversed(output.steps):
+            rows = [_as_jet(r, shape) for r in step.reverse(rows)]
+        outputs.extend(r.parts for r in rows)
+    return np.array(outputs, dtype=object).reshape(len(outputs), len(points), layout.size)
+
+
+def _net_inputs(layer, sources, layout, count):
+    """n = b + sum W·a for every unit, point and component: (units, points, components)."""
+    one = _zeros((1, count, layout.size))
+    one[0, :, 0] = mpmath.mpf(1)   # what the bias multiplies: the constant 1
+    stacked = np.concatenate(sources + [one], axis=0)
+    nets = affine(layer, stacked.reshape(stacked.shape[0], -1))
+    return nets.reshape(layer.size, count, layout.size)
 
 
 @lru_cache(maxsize=256)
-def _transfer_functions(name, params, size):
-    """mpmath callables (outputs, first partials, second partials) of a layer's
-    transfer function of ``size`` net inputs."""
+def _transfer_functions(name, params, size, order):
+    """An mpmath callable of a layer's ``size`` net inputs giving the transfer function's
+    outputs, first partials and (order 2) second partials, from sympy's derivatives."""
     entry = lookup(name)
     ns = [sp.Symbol(f"n{j}", real=True) for j in range(size)]
     if entry.elementwise:
         outputs = [entry.reference_expression(n, params) for n in ns]
     else:
         outputs = list(entry.build(ns, **dict(params)))
-    first = [[sp.diff(out, n) for n in ns] for out in outputs]
-    second = [[[sp.diff(d, n) for n in ns] for d in row] for row in first]
-    # Derivatives of |n| and of comparisons hold DiracDelta: zero away from the kink.
-    tables = [[_no_delta(e) for e in outputs], [[_no_delta(e) for e in row] for row in first],
-              [[[_no_delta(e) for e in row] for row in block] for block in second]]
-    return sp.lambdify([ns], tables, modules="mpmath")
+    tables = [outputs, [[sp.diff(out, n) for n in ns] for out in outputs]]
+    if order > 1:
+        tables.append([[[sp.diff(d, n) for n in ns] for d in row] for row in tables[1]])
+    return sp.lambdify([ns], _without_delta(tables), modules="mpmath")
 
 
-def _no_delta(expr):
-    return sp.sympify(expr).replace(sp.DiracDelta, lambda *args: sp.Integer(0))
+def _without_delta(nested):
+    """Derivatives of |n| and of comparisons hold DiracDelta: zero away from the kink."""
+    if isinstance(nested, list):
+        return [_without_delta(x) for x in nested]
+    return sp.sympify(nested).replace(sp.DiracDelta, lambda *args: sp.Integer(0))
 
 
-def _activate(layer, nets):
+def _activate(layer, nets, layout):
+    """a = f(n) with its derivative components by the chain rule: (units, points, components)."""
     if lookup(layer.transfer).elementwise:
-        return [_elementwise(layer, n) for n in nets]
-    table = _transfer_functions(layer.transfer, layer.transfer_params, len(nets))
-    outputs, first, second = table([n.value for n in nets])
-    return [apply_function(nets, outputs[j], first[j], second[j]) for j in range(len(nets))]
+        return _activate_elementwise(layer, nets, layout)
+    return np.array([_activate_whole(layer, nets[:, p, :], layout) for p in range(nets.shape[1])],
+                    dtype=object).transpose(1, 0, 2)
 
 
-def _elementwise(layer, n):
-    outputs, first, second = _transfer_functions(layer.transfer, layer.transfer_params, 1)([n.value])
-    return apply_function([n], outputs[0], first[0], second[0])
+def _activate_elementwise(layer, nets, layout):
+    """Per unit: a = f(n), a' = f'(n) n', a'' = f'(n) n'' + f''(n) n'_k n'_m."""
+    table = _transfer_functions(layer.transfer, layer.transfer_params, 1, max(layout.order, 1))
+    result = _zeros(nets.shape)
+    slope, curvature = _zeros(nets.shape[:2] + (1,)), _zeros(nets.shape[:2] + (1,))
+    for index in np.ndindex(*nets.shape[:2]):
+        tables = table([nets[index][0]])
+        result[index][0], slope[index][0] = _mpf(tables[0][0]), _mpf(tables[1][0][0])
+        if layout.order > 1:
+            curvature[index][0] = _mpf(tables[2][0][0][0])
+    grad = nets[..., layout.first]
+    result[..., layout.first] = slope * grad
+    if layout.order > 1:
+        ks, ms = (list(i) for i in zip(*layout.pairs))
+        result[..., layout.second] = slope * nets[..., layout.second] + curvature * grad[..., ks] * grad[..., ms]
+    return result
 
 
-def forward(net, x, order=2):
-    """The raw outputs of ``net`` at one raw input ``x``, as Jets of ``order`` 1 or 2."""
-    n = net.n_inputs
-    raw = [Jet.variable(v, k, n, order) for k, v in enumerate(x)]
-    processed, start = [], 0
-    for inp in net.inputs:
-        rows = raw[start:start + inp.size]
-        start += inp.size
-        for step in inp.steps:
-            rows = [_as_jet(r, n, order) for r in step.apply(rows)]
-        processed.append(rows)
-    activations = []
-    for layer in net.layers:
-        nets = []
-        for j in range(layer.size):
-            terms = [(w[j, k], processed[s][k]) for s, w in layer.input_weights for k in range(w.shape[1])]
-            terms += [(w[j, k], activations[s][k]) for s, w in layer.layer_weights for k in range(w.shape[1])]
-            nets.append(combine(layer.bias[j], terms) if terms else Jet.constant(layer.bias[j], n, order))
-        activations.append(_activate(layer, nets))
-    outputs = []
-    for output in net.outputs:
-        rows = activations[output.layer]
-        for step in reversed(output.steps):
-            rows = [_as_jet(r, n, order) for r in step.reverse(rows)]
-        outputs.extend(rows)
-    return outputs
+def _activate_whole(layer, nets, layout):
+    """A function of the whole layer (softmax) at one point: ``nets`` (units, components).
+    a_j' = sum_i df_j/dn_i n_i', a_j'' = sum_i df_j/dn_i n_i'' + sum_il d2f_j/dn_i dn_l n_i'_k n_l'_m."""
+    size = nets.shape[0]
+    tables = _transfer_functions(layer.transfer, layer.transfer_params, size, max(layout.order, 1))(
+        list(nets[:, 0]))
+    result = _zeros(nets.shape)
+    result[:, 0] = [_mpf(a) for a in tables[0]]
+    jacobian = np.array(tables[1], dtype=object).reshape(size, size)
+    grad = nets[:, layout.first]
+    result[:, layout.first] = jacobian.dot(grad)
+    if layout.order > 1:
+        ks, ms = (list(i) for i in zip(*layout.pairs))
+        products = grad[:, None, ks] * grad[None, :, ms]    # (i, l, pair)
+        second = np.array(tables[2], dtype=object).reshape(size, size * size)
+        result[:, layout.second] = (jacobian.dot(nets[:, layout.second])
+                                    + second.dot(products.reshape(size * size, -1)))
+    return result
 
 
-def _as_jet(row, n, order):
-    return row if isinstance(row, Jet) else Jet.constant(row, n, order)
+def reference_numbers(net, what, points, digits=DIGITS):
+    """``what`` (value, gradient, jacobian or hessian) at each raw input in ``points``
+    as mpf numbers computed with ``digits`` significant digits: an object array of
+    shape (points,) + the derivative's shape.  Call inside ``mpmath.workdps(digits)``
+    to use the numbers at that precision."""
+    points = np.asarray(points, dtype=float).reshape(-1, net.n_inputs)
+    with mpmath.workdps(digits):
+        outputs = forward(net, points, ORDER[what])
+    layout = Layout(net.n_inputs, ORDER[what])
+    by_point = outputs.transpose(1, 0, 2)          # (points, outputs, components)
+    if what == "value":
+        return by_point[:, :, 0]
+    if what == "gradient":
+        return by_point[:, 0, layout.first]
+    if what == "jacobian":
+        return by_point[:, :, layout.first]
+    return _symmetric(by_point[:, :, layout.second], layout)
+
+
+def _symmetric(packed, layout):
+    """(points, outputs, pairs) -> (points, outputs, n, n)."""
+    n = layout.n_inputs
+    full = np.empty(packed.shape[:2] + (n, n), dtype=object)
+    for index, (k, m) in enumerate(layout.pairs):
+        full[:, :, k, m] = full[:, :, m, k] = packed[:, :, index]
+    return full
 
 
 def reference_values(net, what, points, digits=DIGITS):
     """``what`` (value, gradient, jacobian or hessian) at each raw input in ``points``,
     computed with ``digits`` significant digits and rounded to the nearest double;
     shape (points,) + the derivative's shape."""
-    results = []
-    with mpmath.workdps(digits):
-        for point in np.asarray(points, dtype=float):
-            outputs = forward(net, point, order=2 if what == "hessian" else 1)
-            results.append(_select(what, outputs))
-    return np.array(results, dtype=float)
-
-
-def _select(what, outputs):
-    if what == "value":
-        return [float(y.value) for y in outputs]
-    if what == "gradient":
-        return [float(g) for g in outputs[0].grad]
-    if what == "jacobian":
-        return [[float(g) for g in y.grad] for y in outputs]
-    return [[[float(h) for h in row] for row in y.hess] for y in outputs]
+    numbers = reference_numbers(net, what, points, digits)
+    return np.array([float(x) for x in numbers.reshape(-1)], dtype=float).reshape(numbers.shape)
