@@ -124,7 +124,7 @@ def _logistic_slope(n):
     return e / (1 + e)**2
 
 
-def _tanh_slope(n):
+def tanh_slope(n):
     """tanh'(n) = 1 - tanh(n)**2 = 4e/(1+e)**2, e = exp(-2|n|): exact where tanh saturates."""
     e = sp.exp(-2 * sp.Abs(n))
     return 4 * e / (1 + e)**2
@@ -143,7 +143,7 @@ def _without_tanh_squared(expr):
     """``expr`` with every tanh(u)**2 written 1 - tanh'(u) (safe form): sympy's derivatives
     of tanh hold 1 - tanh(u)**2, which rounds to 0 (or to noise) where tanh saturates."""
     return expr.replace(lambda e: e.is_Pow and isinstance(e.base, sp.tanh) and e.exp == 2,
-                        lambda e: 1 - _tanh_slope(e.base.args[0]))
+                        lambda e: 1 - tanh_slope(e.base.args[0]))
 
 
 def _guarded_derivatives(reference, bound, limits):
@@ -285,7 +285,7 @@ def _softmax_vector(ns):
 _ENTRIES = [
     TransferFunction("purelin", lambda n: n, lambda a, n: sp.Integer(1),
                      doc="identity"),
-    TransferFunction("tansig", lambda n: sp.tanh(n), lambda a, n: _tanh_slope(n),
+    TransferFunction("tansig", lambda n: sp.tanh(n), lambda a, n: tanh_slope(n),
                      second_derivative=lambda a, d, n: -2 * a * d,
                      doc="hyperbolic tangent"),
     TransferFunction("logsig", _logistic, lambda a, n: _logistic_slope(n),

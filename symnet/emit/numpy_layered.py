@@ -2,11 +2,23 @@
 matrix products over the whole batch (one BLAS call per layer), tangents and
 adjoints as arrays with the batch first and the layer's units last."""
 
+import dataclasses
+
 import sympy as sp
 
 from .common import render
 from .layered_common import index_run, layered_programs, merged_constants, print_elementwise
+from ..layered import N
 from ..layered_steps import Operand
+from ..transfer import tanh_slope
+
+#: Slopes computed by a helper of the generated module instead of as printed:
+#: tanh' = 4e/(1+e)², e = exp(-2|n|), is 1/cosh(n)², which NumPy computes with one
+#: ufunc and two in-place passes instead of seven array temporaries (the
+#: largest cost of a tanh network's Jacobian over a batch).
+HELPER_FORMS = {tanh_slope(N): "_sech_squared"}
+
+
 def _view(operand, axes):
     """``operand`` broadcast to the axes ("b",) + axes + ("u",) of a result."""
     own = (() if operand.constant else ("b",)) + operand.axes + ("u",)
@@ -58,7 +70,9 @@ class _LayeredStatements:
         return [(step.out.name, "=", " + ".join(parts))]
 
     def elementwise(self, step):
-        lines = []
+        step, lines = _helper_calls(step)
+        if step is None:
+            return lines
         for (target, text), (_, expression) in zip(print_elementwise(step, self.printer, lambda o: o.name),
                                                    step.statements):
             if isinstance(target, str):
@@ -121,6 +135,43 @@ class _LayeredStatements:
         return [(name, "=", f"0.5 * ({name} + numpy.swapaxes({name}, -1, -2))")]
 
 
+def _helper_calls(step):
+    """(the step without the statements HELPER_FORMS compute, lines calling the helpers);
+    the step is None when nothing is left of it."""
+    argument_of = {symbol: operand for symbol, operand in step.arguments}
+    inlined, calls = {}, []
+    for target, expression in step.statements:
+        whole = sp.sympify(expression).xreplace(inlined)
+        if not isinstance(target, Operand):
+            inlined[target] = whole
+        elif whole in HELPER_FORMS and N in argument_of:
+            calls.append((target, "=", f"{HELPER_FORMS[whole]}({argument_of[N].name})"))
+    if not calls:
+        return step, []
+    helped = {target for target, _, _ in calls}
+    kept = [(t, e) for t, e in step.statements if t not in helped]
+    kept = _without_unused_temporaries(kept)
+    if not any(isinstance(target, Operand) for target, _ in kept):
+        return None, [(target.name, operator, text) for target, operator, text in calls]
+    used = set().union(*(sp.sympify(e).free_symbols for _, e in kept))
+    arguments = tuple((symbol, operand) for symbol, operand in step.arguments if symbol in used)
+    remaining = dataclasses.replace(step, statements=tuple(kept), arguments=arguments)
+    return remaining, [(target.name, operator, text) for target, operator, text in calls]
+
+
+def _without_unused_temporaries(statements):
+    needed, kept = set(), []
+    for target, expression in reversed(statements):
+        if isinstance(target, Operand) or target in needed:
+            kept.append((target, expression))
+            needed |= sp.sympify(expression).free_symbols
+    return list(reversed(kept))
+
+
+def _helpers_used(functions):
+    return sorted({name for function in functions for _, _, text in function["statements"]
+                   for name in HELPER_FORMS.values() if text.startswith(name + "(")})
+
 
 def _array_literal(value, per_line=4):
     """numpy.array([...]) with exact round-trip doubles, wrapped."""
@@ -152,6 +203,6 @@ def render_layered(request, printer, docs, function_names):
     constants = [(name, _array_literal(value)) for name, value in merged_constants(programs)]
     net = request.network
     text = render("numpy/layered.py.j2", header=request.header, functions=functions, constants=constants,
-                  n_inputs=net.n_inputs, n_outputs=net.n_outputs,
+                  n_inputs=net.n_inputs, n_outputs=net.n_outputs, helpers=_helpers_used(functions),
                   imports_math="math" in printer.module_imports)
     return {f"{request.name}_numpy.py": text}
