@@ -5,6 +5,7 @@ from sympy.printing.pycode import PythonCodePrinter
 
 from . import Target
 from .common import print_program, render
+from .python_layered import render_layered
 from .selfcheck import check_vectors
 
 DOCS = {
@@ -34,6 +35,14 @@ class ExactPythonPrinter(PythonCodePrinter):
         return super()._print_Pow(expr, rational=rational)
 
 
+class FloatPythonPrinter(ExactPythonPrinter):
+    """Integers printed as doubles (0 -> 0.0), so that every entry the layered form
+    computes is a float, a branch of a kink included."""
+
+    def _print_Integer(self, expr):
+        return repr(float(expr))
+
+
 def python_function(what, program, printer, place):
     printed = print_program(program, printer)
     return {
@@ -56,6 +65,10 @@ def nested_list_literal(shape):
 
 def render_python(request):
     printer = ExactPythonPrinter({"fully_qualified_modules": True})
+    if request.strategy == "layered":
+        files = render_layered(request, FloatPythonPrinter({"fully_qualified_modules": True}), DOCS,
+                               FUNCTION_NAMES)
+        return {**files, f"{request.name}_check.py": render_check(request, request.name, False)}
     functions = []
     for what, program in request.programs:
         function = python_function(what, program, printer, lambda index: "".join(f"[{i}]" for i in index))
@@ -80,4 +93,5 @@ def render_check(request, module, batch):
                   n_inputs=request.network.n_inputs)
 
 
-TARGET = Target("python", render_python, "pure-Python module using only math, one point per call")
+TARGET = Target("python", render_python, "pure-Python module using only math, one point per call",
+                ("unrolled", "layered"))
