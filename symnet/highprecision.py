@@ -129,7 +129,7 @@ def _raw_inputs(points, layout):
     jets = []
     for k in range(layout.n_inputs):
         parts = _zeros((len(points), layout.size))
-        parts[:, 0] = [mpmath.mpf(float(x)) for x in points[:, k]]
+        parts[:, 0] = [_mpf(x) for x in points[:, k]]
         if layout.order > 0:
             parts[:, 1 + k] = mpmath.mpf(1)
         jets.append(Jet(parts))
@@ -137,9 +137,9 @@ def _raw_inputs(points, layout):
 
 
 def forward(net, points, order=2):
-    """The raw outputs of ``net`` at the raw inputs ``points`` (count, n_inputs), with
-    derivatives up to ``order``: an array (outputs, points, components) of mpf laid
-    out as ``Layout(net.n_inputs, order)``."""
+    """The raw outputs of ``net`` at the raw inputs ``points`` (count, n_inputs; floats
+    or mpf), with derivatives up to ``order``, at the working precision: an array
+    (outputs, points, components) of mpf laid out as ``Layout(net.n_inputs, order)``."""
     layout = Layout(net.n_inputs, order)
     shape = (len(points), layout.size)
     raw, start, processed = _raw_inputs(points, layout), 0, []

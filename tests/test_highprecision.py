@@ -1,0 +1,159 @@
+"""The 30-digit reference behind the self-checks (symnet.highprecision, symnet.fixedpoint).
+
+Its digits are checked three ways on random networks (every transfer function,
+cascade links, softmax, removed rows, several inputs and outputs):
+
+  * against the same computation at 60 digits, entry by entry;
+  * its derivatives against mpmath's numerical differentiation of the value at
+    60 digits (differences taken at extra precision, so they resolve far more
+    than 30 digits; this shares the value path but none of the chain rule);
+  * against central differences of the double-precision evaluation (numeric.py).
+
+The integer arithmetic of the affine maps is checked to be exact.  The
+reference also agrees with the symbolic path and with a hand-written sympy
+network at 50 digits (tests/test_embedded_targets.py).
+"""
+
+from fractions import Fraction
+
+import mpmath
+import numpy as np
+import pytest
+
+from symnet import Layer
+from symnet.check import compare, finite_difference_hessian, finite_difference_jacobian, sample_points
+from symnet.fixedpoint import GUARD_BITS, affine, exact_products, to_fixed_columns, weight_rows
+from symnet.highprecision import Layout, forward, reference_numbers, reference_values
+
+from helpers import ALL_TRANSFERS, SMOOTH_TRANSFERS, random_network
+
+WHATS = ("value", "gradient", "jacobian", "hessian")
+
+
+def network(seed, smooth=False):
+    transfers = SMOOTH_TRANSFERS + ("softmax",) if smooth else ALL_TRANSFERS
+    return random_network(seed, transfers=transfers, cascade=seed % 3 == 0)
+
+
+def assert_close(low, high, relative, floor):
+    """|low - high| <= relative*|high| + floor*(largest |high|), entry by entry, at 60 digits."""
+    with mpmath.workdps(60):
+        scale = max((abs(h) for h in high.reshape(-1)), default=0)
+        for a, b in zip(low.reshape(-1), high.reshape(-1)):
+            assert abs(a - b) <= relative * abs(b) + floor * scale, (a, b)
+
+
+# --- digits -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("seed", range(12))
+def test_thirty_digits_agree_with_sixty(seed):
+    """Measured: at most 9e-29 of the entry, 3e-31 of the largest entry (16 networks)."""
+    net = network(seed)
+    X = sample_points(net, 3, seed=seed)
+    for what in WHATS:
+        assert_close(reference_numbers(net, what, X, 30), reference_numbers(net, what, X, 60), 1e-27, 1e-30)
+
+
+def high_precision_differences(net, point):
+    """Jacobian and Hessian of the value (order-0 forward mode) by mpmath.diff at 60 digits."""
+    n = net.n_inputs
+    with mpmath.workdps(60):
+        def output(index):
+            return lambda *x: forward(net, np.array([x], dtype=object), order=0)[index, 0, 0]
+        point = [mpmath.mpf(float(x)) for x in point]
+        outputs = range(net.n_outputs)
+        jacobian = [[mpmath.diff(output(i), point, tuple(int(j == k) for j in range(n))) for k in range(n)]
+                    for i in outputs]
+        hessian = [[[mpmath.diff(output(i), point, tuple((j == k) + (j == m) for j in range(n)))
+                     for m in range(n)] for k in range(n)] for i in outputs]
+    return np.array(jacobian, dtype=object), np.array(hessian, dtype=object)
+
+
+@pytest.mark.parametrize("seed", [1, 3, 4, 10])
+def test_derivatives_agree_with_sixty_digit_differences(seed):
+    """Measured: within 3e-30 of max(|entry|, 1e-3 of the largest entry)."""
+    net = network(seed)
+    X = sample_points(net, 1, seed=seed)
+    jacobian, hessian = high_precision_differences(net, X[0])
+    assert np.any(hessian != 0), "a network whose Hessian is zero here checks nothing"
+    assert_close(reference_numbers(net, "jacobian", X)[0], jacobian, 1e-27, 1e-30)
+    assert_close(reference_numbers(net, "hessian", X)[0], hessian, 1e-27, 1e-30)
+
+
+@pytest.mark.parametrize("seed", [0, 5, 9])
+def test_derivatives_agree_with_central_differences(seed):
+    net = network(seed, smooth=True)
+    X = sample_points(net, 3, seed=seed)
+    jacobian = reference_values(net, "jacobian", X)
+    assert compare(jacobian, finite_difference_jacobian(net, X)).max_rel_error <= 1e-6
+    fd = finite_difference_hessian(lambda Y: reference_values(net, "jacobian", Y), net, X)
+    # differences of a Jacobian carry an absolute error: measured against the largest entry
+    assert np.abs(reference_values(net, "hessian", X) - fd).max() <= 1e-6 * np.abs(fd).max()
+    np.testing.assert_allclose(reference_values(net, "value", X), net.evaluate(X), rtol=1e-13, atol=1e-13)
+
+
+def test_results_have_the_derivative_shapes():
+    net = network(4)
+    X = sample_points(net, 2, seed=0)
+    n, m = net.n_inputs, net.n_outputs
+    shapes = {"value": (2, m), "gradient": (2, n), "jacobian": (2, m, n), "hessian": (2, m, n, n)}
+    for what, shape in shapes.items():
+        assert reference_values(net, what, X).shape == shape
+    assert np.array_equal(reference_values(net, "gradient", X), reference_values(net, "jacobian", X)[:, 0])
+    hessian = reference_values(net, "hessian", X)
+    assert np.array_equal(hessian, hessian.transpose(0, 1, 3, 2))
+    assert Layout(3, 2).size == 1 + 3 + 6 and Layout(3, 1).size == 4 and Layout(3, 0).size == 1
+
+
+# --- exact integer arithmetic ---------------------------------------------------------------
+
+def test_packed_products_are_exact():
+    rng = np.random.default_rng(0)
+    rows = [[int(v) << int(s) for v, s in zip(rng.integers(-2**40, 2**40, 9), rng.integers(0, 90, 9))]
+            for _ in range(6)]
+    rows[2] = [0] * 9
+    columns = [[int(v) * 3**int(s) for v, s in zip(rng.integers(-2**30, 2**30, 5), rng.integers(0, 80, 5))]
+               for _ in range(9)]
+    expected = np.array(rows, dtype=object).dot(np.array(columns, dtype=object))
+    assert exact_products(rows, columns) == expected.tolist()
+
+
+def test_weight_rows_hold_every_weight_and_bias_exactly():
+    weights = np.array([[0.1, -5e-324, 1e300], [0.0, -0.0, 3.0]])
+    layer = Layer(2, "purelin", [-2.5e-310, 7.0], [(0, weights)])
+    rows, exponents = weight_rows(layer)
+    for row, exponent, expected in zip(rows, exponents, np.hstack([weights, layer.bias[:, None]])):
+        assert [Fraction(v) * Fraction(2)**exponent for v in row] == [Fraction(w) for w in expected]
+
+
+def exact(x):
+    """The rational value of an mpf."""
+    sign, mantissa, exponent, _ = x._mpf_
+    return (-1)**sign * Fraction(mantissa) * Fraction(2)**exponent
+
+
+def test_columns_are_exact_within_the_guard_and_rounded_beyond_it():
+    with mpmath.workdps(30):
+        tiny = mpmath.ldexp(mpmath.mpf(1) / 3, -mpmath.mp.prec - GUARD_BITS - 40)
+        values = np.array([[mpmath.mpf(1) / 3, mpmath.mpf(-7)], [mpmath.mpf("1e-15"), tiny]], dtype=object)
+        ints, exponents = to_fixed_columns(values)
+    unit = [Fraction(2)**e for e in exponents]
+    assert [ints[k][0] * unit[0] for k in range(2)] == [exact(x) for x in values[:, 0]]
+    assert ints[0][1] * unit[1] == -7
+    assert ints[1][1] * unit[1] != exact(tiny)
+    assert abs(ints[1][1] * unit[1] - exact(tiny)) <= unit[1] / 2
+
+
+def test_affine_map_is_the_exact_sum_rounded_once():
+    """Weights and inputs across 600 binary orders of magnitude: each net input is the
+    exact rational sum, rounded once to the working precision."""
+    weights = np.array([[1e-150, -1.0, 3e30], [0.1, 0.2, -0.3]])
+    layer = Layer(2, "purelin", [1e20, -0.0], [(0, weights)])
+    with mpmath.workdps(30):
+        inputs = [mpmath.mpf(1) / 3, mpmath.mpf("-1e-40") / 7, mpmath.mpf(2) / 9]
+        columns = np.array([[x] for x in inputs] + [[mpmath.mpf(1)]], dtype=object)
+        result = affine(layer, columns)
+        for j, row in enumerate(np.hstack([weights, layer.bias[:, None]])):
+            total = sum(Fraction(w) * exact(x) for w, x in zip(row, columns[:, 0]))
+            numerator, denominator = total.as_integer_ratio()
+            assert result[j, 0] == mpmath.mpf((numerator, 1 - denominator.bit_length()))
