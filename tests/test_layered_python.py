@@ -134,7 +134,7 @@ def test_the_self_check_passes(tmp_path):
     net = random_network(4, transfers=ALL_TRANSFERS)
     generate_module(net, tmp_path, name="checked")
     text = (tmp_path / "checked.py").read_text()
-    assert "Layered form" in text and "\ndef dot(" in text
+    assert "Layered form" in text and "def dot(" in text
     done = subprocess.run([sys.executable, "checked_check.py"], cwd=tmp_path, capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 0 and "checks passed" in done.stdout, done.stdout + done.stderr
@@ -218,8 +218,9 @@ def test_auto_uses_the_layered_form_from_the_threshold_on(tmp_path):
 
 def test_a_constant_jacobian_is_returned_as_fresh_lists(tmp_path):
     """A linear network: the Jacobian is a module constant; each call returns its own lists."""
-    net = Network([Input("x", 2)], [Layer(3, "purelin", [0.1, 0.2, 0.3], [(0, [[1.0, 2.0], [0.5, -1.0], [3.0, 0.25]])])],
-                  [Output("y", 0)], name="linear")
+    weights = [[1.0, 2.0], [0.5, -1.0], [3.0, 0.25]]
+    net = Network([Input("x", 2)], [Layer(3, "purelin", [0.1, 0.2, 0.3], [(0, weights)])], [Output("y", 0)],
+                  name="linear")
     module = generate_module(net, tmp_path)
     first = module.jacobian([0.5, 1.0])
     first[0][0] = 99.0
