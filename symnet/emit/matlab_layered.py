@@ -13,10 +13,12 @@ expansion.  Constants that carry directions (a tangent that is a weight
 matrix, the adjoint of a linear output layer) are stored as (u, 1, ...).
 """
 
+import textwrap
+
 import numpy as np
 import sympy as sp
 
-from ..layered_steps import Operand, reads
+from ..layered_steps import Gather, Operand, reads
 from ..program import Assignment, Program
 from .layered_common import index_run
 from .program_tools import hoist_piecewise
@@ -147,7 +149,7 @@ class LayeredStatements:
         return [self.assignment(a.target, a.expr, step.size) for a in hoisted.assignments]
 
     def assignment(self, target, expression, size):
-        from .matlab_target import statement_data
+        from .matlab_target import statement_data   # here: matlab_target imports this module
         data = statement_data(target, expression, self.printer, rows=size)
         if data["kind"] == "plain" and not expression.free_symbols:
             data["expr"] = f"repmat({data['expr']}, {size}, Q)"
@@ -255,10 +257,9 @@ FORM = {
 
 def form_lines(what, program):
     """The header paragraph describing the layered form of this function."""
-    import textwrap
     parts = [FORM["all"]]
     if what in ("gradient", "jacobian"):
-        forward = any(type(step).__name__ == "Gather" and step.transposed for step in program.steps)
+        forward = any(isinstance(step, Gather) and step.transposed for step in program.steps)
         parts.append(FORM["forward" if forward else "reverse"])
     elif what == "hessian":
         parts.append(FORM["hessian"])
