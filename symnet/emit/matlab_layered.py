@@ -243,7 +243,10 @@ FORM = {
            "(read once into persistent variables), the normalization folded into them: "
            "z = X - X_OFFSET, then per layer n = B + W*z + the sum of W*a over the layers "
            "it reads (W*_x reads the inputs), a = f(n), as matrix products over all columns "
-           "of X; the outputs are a (times Y*_SCALE plus Y*_SHIFT where those exist).",
+           "of X; the outputs are a (times Y*_SCALE plus Y*_SHIFT where those exist). "
+           "Needs implicit expansion (MATLAB R2016b or later, GNU Octave).",
+    "known": "TN*, G* and J_CONSTANT are tangents, adjoints and Jacobian terms known when the "
+             "code was generated.",
     "forward": "The Jacobian is accumulated layer by layer forward, through the slopes f'(n) "
                "stored by the forward pass: tangents t(unit, column, input) = dn/dx, one per input.",
     "reverse": "The Jacobian is accumulated layer by layer in reverse, from the outputs back "
@@ -263,6 +266,8 @@ def form_lines(what, program):
         parts.append(FORM["forward" if forward else "reverse"])
     elif what == "hessian":
         parts.append(FORM["hessian"])
+    if what != "value":
+        parts.append(FORM["known"])
     return tuple(textwrap.wrap(" ".join(parts), 72))
 
 
