@@ -3,10 +3,11 @@ the columns of X (MATLAB's network-function convention), in the syntax
 common to MATLAB and GNU Octave, plus a self-check function ``NAME_check``.
 
 As in the C target, ``function_data`` turns a Program into template data
-(straight-line, fully unrolled) and the templates lay it out.  Kinks
-(Piecewise) become masked assignments, never ``mask.*a + ~mask.*b``: a
-branch that is Inf where it is not selected (exp overflow, a pole of
-elliotsig) must not turn the result into NaN.
+(straight-line, fully unrolled) and the templates lay it out; the layered
+form (weight matrices, one matrix product per layer) is ``matlab_layered``.
+In both, kinks (Piecewise) become masked assignments, never
+``mask.*a + ~mask.*b``: a branch that is Inf where it is not selected (exp
+overflow, a pole of elliotsig) must not turn the result into NaN.
 """
 
 import sympy as sp
