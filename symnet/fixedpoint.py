@@ -1,24 +1,25 @@
-"""Exact affine maps for the high-precision reference (symnet.highprecision).
+"""Exact arithmetic for the high-precision reference (symnet.highprecision).
 
-A layer's net input b + sum W·a is evaluated for every unit, every point and
-every derivative component at once, in integer arithmetic:
+Between transfer functions a network is linear, and linear maps of binary
+numbers can be computed exactly with integers.  Two representations:
 
-  * each weight row (bias included) becomes integers with one binary exponent
-    per row, exactly: a double is an integer mantissa times a power of two;
-  * each column of the right-hand side (one derivative component at one
-    point, over the source units) becomes integers with one exponent per
-    column, exactly unless the column spans more than ``GUARD_BITS`` bits
-    beyond the working precision, in which case its smallest entries are
-    rounded at that many bits below its largest (far below what the working
-    precision resolves);
-  * the integer products are exact, so every net input is rounded once, when
-    it is turned back into an mpmath number.
+``Dyadic``: an array of numbers mantissa * 2**exponent (Python integers and
+an int64 array of exponents), on which products and sums are exact.  The
+chain rule through a transfer function uses it: every derivative component
+is multiplied by f'(n) and f''(n) (mpmath numbers, rounded once when they
+were evaluated) without another rounding.
 
-Python integers multiply one at a time; to keep the count of Python-level
-operations at units x sources rather than units x sources x columns, every
-row of the right-hand side is packed into one large integer (Kronecker
-substitution: column c in bits [c*width, (c+1)*width)), and the sums are
-unpacked afterwards.
+Fixed-point columns, for b + sum W·a over a whole layer: every weight row
+(bias included) becomes integers on one exponent, exactly (a double is an
+integer mantissa times a power of two); every column of the right-hand side
+(one derivative component at one point, over the source units) becomes
+integers on one exponent, exactly unless the column spans more than the
+working precision plus ``GUARD_BITS`` bits (then its smallest entries are
+rounded at that many bits below its largest).  Python integers multiply one
+at a time; to keep the Python-level operations at units x sources rather
+than units x sources x columns, each row of the right-hand side is packed
+into one large integer (Kronecker substitution: column c in bits
+[c*width, (c+1)*width)) and the exact sums are unpacked afterwards.
 """
 
 from functools import lru_cache
@@ -29,6 +30,64 @@ import numpy as np
 
 #: Bits kept below the working precision when a column is put on one exponent.
 GUARD_BITS = 64
+
+
+class Dyadic:
+    """An array of exact binary numbers: ``mantissas`` (object array of Python ints) times
+    2 ** ``exponents`` (int64 array of the same shape).  Products, sums and numpy
+    indexing as for arrays, all exact."""
+
+    __slots__ = ("mantissas", "exponents")
+
+    def __init__(self, mantissas, exponents):
+        self.mantissas, self.exponents = mantissas, np.asarray(exponents, dtype=np.int64)
+
+    @classmethod
+    def from_mpf(cls, values):
+        """Exactly the mpf numbers of an object array."""
+        values = np.asarray(values, dtype=object)
+        parts = [mpf_parts(x) for x in values.reshape(-1)]
+        mantissas = np.empty(len(parts), dtype=object)
+        mantissas[:] = [m for m, _ in parts]
+        exponents = np.array([e for _, e in parts], dtype=np.int64)
+        return cls(mantissas.reshape(values.shape), exponents.reshape(values.shape))
+
+    def to_mpf(self):
+        """The numbers rounded to the working precision (an object array of mpf)."""
+        flat = [mpmath.mpf((int(m), int(e))) for m, e in zip(self.mantissas.reshape(-1), self.exponents.reshape(-1))]
+        result = np.empty(len(flat), dtype=object)
+        result[:] = flat
+        return result.reshape(self.mantissas.shape)
+
+    @property
+    def shape(self):
+        return self.mantissas.shape
+
+    def __getitem__(self, index):
+        return Dyadic(self.mantissas[index], self.exponents[index])
+
+    def reshape(self, *shape):
+        return Dyadic(self.mantissas.reshape(*shape), self.exponents.reshape(*shape))
+
+    def __mul__(self, other):
+        return Dyadic(self.mantissas * other.mantissas, self.exponents + other.exponents)
+
+    def __add__(self, other):
+        """Both terms shifted to the smaller exponent: exact."""
+        exponents = np.minimum(self.exponents, other.exponents)
+        return Dyadic((self.mantissas << (self.exponents - exponents).astype(object))
+                      + (other.mantissas << (other.exponents - exponents).astype(object)), exponents)
+
+    @staticmethod
+    def concatenate(arrays, axis):
+        return Dyadic(np.concatenate([a.mantissas for a in arrays], axis=axis),
+                      np.concatenate([a.exponents for a in arrays], axis=axis))
+
+
+def mpf_parts(x):
+    """(signed mantissa, exponent) of an mpf: x == mantissa * 2**exponent."""
+    sign, mantissa, exponent, _ = x._mpf_
+    return (-mantissa if sign else mantissa), exponent
 
 
 @lru_cache(maxsize=32)
@@ -70,25 +129,25 @@ def _shifted(mantissa, shift):
 
 
 def affine(layer, columns):
-    """b + sum W·a of ``layer`` for every column: ``columns`` (source units, columns) holds
-    mpf numbers, the units of all sources stacked in the order of ``weight_rows`` and,
-    last, the constant 1 the bias multiplies (0 in derivative columns).  Returns
-    (layer.size, columns) mpf numbers, each the exact sum rounded once."""
+    """b + sum W·a of ``layer`` for every column: ``columns`` is a Dyadic (source units,
+    columns), the units of all sources stacked in the order of ``weight_rows`` and, last,
+    the constant 1 the bias multiplies (0 in derivative columns).  Returns the exact
+    sums as a Dyadic (layer.size, columns)."""
     rows, row_exponents = weight_rows(layer)
     ints, column_exponents = to_fixed_columns(columns)
-    sums = exact_products(rows, ints)
-    return np.array([[mpmath.mpf((total, re + ce)) for total, ce in zip(row, column_exponents)]
-                     for row, re in zip(sums, row_exponents)], dtype=object)
+    sums = np.empty((len(rows), len(column_exponents)), dtype=object)
+    sums[...] = exact_products(rows, ints)
+    return Dyadic(sums, np.add.outer(row_exponents, column_exponents))
 
 
 def to_fixed_columns(values):
-    """(ints, exponents) for a 2-D array of mpf numbers: ints[k][c] * 2**exponents[c]
-    is values[k, c], exact unless the column spans more than the working precision
-    plus GUARD_BITS (then rounded at that many bits below its largest entry)."""
+    """(ints, exponents) for a 2-D Dyadic: ints[k][c] * 2**exponents[c] is values[k, c],
+    exact unless the column spans more than the working precision plus GUARD_BITS
+    (then rounded at that many bits below its largest entry)."""
     keep = mpmath.mp.prec + GUARD_BITS
     ints, exponents = [], []
-    for column in values.T:
-        parts = [_mpf_parts(x) for x in column]
+    for mantissas, column_exponents in zip(values.mantissas.T, values.exponents.T):
+        parts = list(zip(mantissas.tolist(), column_exponents.tolist()))
         top = max((e + abs(m).bit_length() for m, e in parts if m), default=0)
         column_ints, exponent = _common_exponent(parts, floor=top - keep)
         ints.append(column_ints)
@@ -96,43 +155,34 @@ def to_fixed_columns(values):
     return [list(row) for row in zip(*ints)], exponents
 
 
-def _mpf_parts(x):
-    """(signed mantissa, exponent) of an mpf: x == mantissa * 2**exponent."""
-    sign, mantissa, exponent, _ = x._mpf_
-    return (-mantissa if sign else mantissa), exponent
-
-
 def exact_products(rows, columns):
     """The integer matrix product rows x columns (lists of lists of ints), exactly."""
-    width = _slot_width(rows, columns)
-    packed = [_pack(row, width) for row in columns]
+    size = _slot_bytes(rows, columns)
     count = len(columns[0]) if columns else 0
-    return [_unpack(sum(map(mul, row, packed)), width, count) for row in rows]
+    packed = [_pack(row, size) for row in columns]
+    offset = _pack([1 << (8 * size - 1)] * count, size)
+    return [_unpack(sum(map(mul, row, packed)), size, count, offset) for row in rows]
 
 
-def _slot_width(rows, columns):
-    """Bits per packed column: room for any sum of len(columns) products, with its sign."""
+def _slot_bytes(rows, columns):
+    """Bytes per packed column: room for any sum of len(columns) products, with its sign."""
     largest_weight = max((abs(w).bit_length() for row in rows for w in row), default=0)
     largest_value = max((abs(v).bit_length() for row in columns for v in row), default=0)
-    return largest_weight + largest_value + max(len(columns), 1).bit_length() + 1
+    return (largest_weight + largest_value + max(len(columns), 1).bit_length() + 1 + 7) // 8
 
 
-def _pack(values, width):
-    """sum of values[c] * 2**(c*width): the row's columns side by side in one integer."""
-    total = 0
-    for value in reversed(values):
-        total = (total << width) + value
-    return total
+def _pack(values, size):
+    """sum of values[c] * 256**(c*size): the columns side by side in one integer, built from
+    the bytes of the positive and of the negative entries (linear time)."""
+    positive = b"".join(max(v, 0).to_bytes(size, "little") for v in values)
+    negative = b"".join(max(-v, 0).to_bytes(size, "little") for v in values)
+    return int.from_bytes(positive, "little") - int.from_bytes(negative, "little")
 
 
-def _unpack(total, width, count):
-    """The ``count`` signed slots of ``total``, each of magnitude below 2**(width - 1)."""
-    mask, half = (1 << width) - 1, 1 << (width - 1)
-    values = []
-    for _ in range(count):
-        slot = total & mask
-        if slot >= half:
-            slot -= 1 << width
-        values.append(slot)
-        total = (total - slot) >> width
-    return values
+def _unpack(total, size, count, offset):
+    """The ``count`` signed slots of ``total``, each of magnitude below 2**(8*size - 1):
+    ``offset`` (half of every slot's range) makes every slot non-negative, so that the
+    slots are the bytes of the sum."""
+    half = 1 << (8 * size - 1)
+    data = (total + offset).to_bytes(size * count, "little")
+    return [int.from_bytes(data[c * size:(c + 1) * size], "little") - half for c in range(count)]

@@ -1,20 +1,23 @@
 """High-precision reference values: value, gradient, Jacobian and Hessian of a
-Network computed straight from the IR in mpmath arithmetic, by second-order
-forward mode: each quantity carries, at every point, its components
-[value, d/dx_k, d2/dx_k dx_m (k <= m)] with respect to the raw inputs.
+Network computed straight from the IR in mpmath and exact integer arithmetic,
+by second-order forward mode: each quantity carries, at every point, its
+components [value, d/dx_k, d2/dx_k dx_m (k <= m)] with respect to the raw inputs.
 
 This path shares nothing with the symbolic, derive, simplify and emit
 stages except the processing steps' own ``apply``/``reverse`` and each
 transfer function's sympy formula (its textbook form where the registry
 keeps a numerically safe rewriting), differentiated here by sympy.
 
-Where the time goes decides the shape: a layer's net inputs are linear in
-the previous activations, for the value and for every derivative component
-alike, so they are computed for all units, points and components at once,
-exactly in integer arithmetic (symnet.fixedpoint) and rounded once.  Only
-the transfer functions and the chain rule through them are mpmath
-arithmetic, unit by unit.  The cost is linear in the number of weights times
-the number of components.
+Where the time goes decides the shape.  Between transfer functions a
+network is linear, for the value and every derivative component alike, so a
+layer's net inputs are computed for all units, points and components at
+once, exactly in integer arithmetic (symnet.fixedpoint), and the chain rule
+through an element-wise transfer function multiplies by f'(n) and f''(n)
+exactly too.  Rounding happens only where f, f' and f'' are evaluated
+(mpmath, at the working precision, from the net input rounded to it), where
+a layer's activations are put on one exponent per column (exact unless a
+column spans more than the working precision plus GUARD_BITS), and in the output steps (mpmath).  Softmax, a
+function of the whole layer, is differentiated in mpmath unit by unit.
 """
 
 from dataclasses import dataclass
@@ -24,7 +27,7 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from .fixedpoint import affine
+from .fixedpoint import Dyadic, affine
 from .transfer import lookup
 
 DIGITS = 30
@@ -148,7 +151,8 @@ def forward(net, points, order=2):
         start += inp.size
         for step in inp.steps:
             rows = [_as_jet(r, shape) for r in step.apply(rows)]
-        processed.append(np.array([r.parts for r in rows], dtype=object).reshape(len(rows), len(points), -1))
+        parts = np.array([r.parts for r in rows], dtype=object).reshape(len(rows), len(points), layout.size)
+        processed.append(Dyadic.from_mpf(parts))
     activations = []
     for layer in net.layers:
         sources = [processed[s] for s, _ in layer.input_weights]
@@ -156,7 +160,7 @@ def forward(net, points, order=2):
         activations.append(_activate(layer, _net_inputs(layer, sources, layout, len(points)), layout))
     outputs = []
     for output in net.outputs:
-        rows = [Jet(a) for a in activations[output.layer]]
+        rows = [Jet(a) for a in activations[output.layer].to_mpf()]
         for step in reversed(output.steps):
             rows = [_as_jet(r, shape) for r in step.reverse(rows)]
         outputs.extend(r.parts for r in rows)
@@ -164,10 +168,11 @@ def forward(net, points, order=2):
 
 
 def _net_inputs(layer, sources, layout, count):
-    """n = b + sum W·a for every unit, point and component: (units, points, components)."""
+    """n = b + sum W·a for every unit, point and component, exactly: a Dyadic (units, points,
+    components) from the sources' Dyadic activations."""
     one = _zeros((1, count, layout.size))
     one[0, :, 0] = mpmath.mpf(1)   # what the bias multiplies: the constant 1
-    stacked = np.concatenate(sources + [one], axis=0)
+    stacked = Dyadic.concatenate(sources + [Dyadic.from_mpf(one)], axis=0)
     nets = affine(layer, stacked.reshape(stacked.shape[0], -1))
     return nets.reshape(layer.size, count, layout.size)
 
@@ -196,33 +201,36 @@ def _without_delta(nested):
 
 
 def _activate(layer, nets, layout):
-    """a = f(n) with its derivative components by the chain rule: (units, points, components)."""
+    """a = f(n) with its derivative components by the chain rule: a Dyadic (units, points,
+    components) from the net inputs' one."""
     if lookup(layer.transfer).elementwise:
         return _activate_elementwise(layer, nets, layout)
-    return np.array([_activate_whole(layer, nets[:, p, :], layout) for p in range(nets.shape[1])],
-                    dtype=object).transpose(1, 0, 2)
+    values = nets.to_mpf()
+    by_point = [_activate_whole(layer, values[:, p, :], layout) for p in range(values.shape[1])]
+    return Dyadic.from_mpf(np.array(by_point, dtype=object).transpose(1, 0, 2))
 
 
 def _activate_elementwise(layer, nets, layout):
-    """Per unit: a = f(n), a' = f'(n) n', a'' = f'(n) n'' + f''(n) n'_k n'_m."""
+    """Per unit: a = f(n), a' = f'(n) n', a'' = f'(n) n'' + f''(n) n'_k n'_m, with f, f' and
+    f'' rounded to the working precision and the products and sums exact."""
     table = _transfer_functions(layer.transfer, layer.transfer_params, 1, max(layout.order, 1))
-    result = _zeros(nets.shape)
-    slope, curvature = _zeros(nets.shape[:2] + (1,)), _zeros(nets.shape[:2] + (1,))
-    for index in np.ndindex(*nets.shape[:2]):
-        tables = table([nets[index][0]])
-        result[index][0], slope[index][0] = _mpf(tables[0][0]), _mpf(tables[1][0][0])
-        if layout.order > 1:
-            curvature[index][0] = _mpf(tables[2][0][0][0])
+    values = nets[..., 0].to_mpf()
+    tables = np.empty(values.shape + (3,), dtype=object)
+    for index, n in np.ndenumerate(values):
+        result = table([n])
+        tables[index] = [_mpf(result[0][0]), _mpf(result[1][0][0]),
+                         _mpf(result[2][0][0][0]) if layout.order > 1 else mpmath.mpf(0)]
+    value, slope, curvature = (Dyadic.from_mpf(tables[..., i:i + 1]) for i in range(3))
     grad = nets[..., layout.first]
-    result[..., layout.first] = slope * grad
+    parts = [value, slope * grad]
     if layout.order > 1:
         ks, ms = (list(i) for i in zip(*layout.pairs))
-        result[..., layout.second] = slope * nets[..., layout.second] + curvature * grad[..., ks] * grad[..., ms]
-    return result
+        parts.append(slope * nets[..., layout.second] + curvature * grad[..., ks] * grad[..., ms])
+    return Dyadic.concatenate(parts, axis=-1)
 
 
 def _activate_whole(layer, nets, layout):
-    """A function of the whole layer (softmax) at one point: ``nets`` (units, components).
+    """A function of the whole layer (softmax) at one point, in mpf: ``nets`` (units, components).
     a_j' = sum_i df_j/dn_i n_i', a_j'' = sum_i df_j/dn_i n_i'' + sum_il d2f_j/dn_i dn_l n_i'_k n_l'_m."""
     size = nets.shape[0]
     tables = _transfer_functions(layer.transfer, layer.transfer_params, size, max(layout.order, 1))(

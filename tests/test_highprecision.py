@@ -22,7 +22,7 @@ import pytest
 
 from symnet import Layer
 from symnet.check import compare, finite_difference_hessian, finite_difference_jacobian, sample_points
-from symnet.fixedpoint import GUARD_BITS, affine, exact_products, to_fixed_columns, weight_rows
+from symnet.fixedpoint import GUARD_BITS, Dyadic, affine, exact_products, to_fixed_columns, weight_rows
 from symnet.highprecision import Layout, forward, reference_numbers, reference_values
 
 from helpers import ALL_TRANSFERS, SMOOTH_TRANSFERS, random_network
@@ -136,7 +136,7 @@ def test_columns_are_exact_within_the_guard_and_rounded_beyond_it():
     with mpmath.workdps(30):
         tiny = mpmath.ldexp(mpmath.mpf(1) / 3, -mpmath.mp.prec - GUARD_BITS - 40)
         values = np.array([[mpmath.mpf(1) / 3, mpmath.mpf(-7)], [mpmath.mpf("1e-15"), tiny]], dtype=object)
-        ints, exponents = to_fixed_columns(values)
+        ints, exponents = to_fixed_columns(Dyadic.from_mpf(values))
     unit = [Fraction(2)**e for e in exponents]
     assert [ints[k][0] * unit[0] for k in range(2)] == [exact(x) for x in values[:, 0]]
     assert ints[0][1] * unit[1] == -7
@@ -144,16 +144,26 @@ def test_columns_are_exact_within_the_guard_and_rounded_beyond_it():
     assert abs(ints[1][1] * unit[1] - exact(tiny)) <= unit[1] / 2
 
 
-def test_affine_map_is_the_exact_sum_rounded_once():
+def test_affine_map_is_exact():
     """Weights and inputs across 600 binary orders of magnitude: each net input is the
-    exact rational sum, rounded once to the working precision."""
+    exact rational sum."""
     weights = np.array([[1e-150, -1.0, 3e30], [0.1, 0.2, -0.3]])
     layer = Layer(2, "purelin", [1e20, -0.0], [(0, weights)])
     with mpmath.workdps(30):
-        inputs = [mpmath.mpf(1) / 3, mpmath.mpf("-1e-40") / 7, mpmath.mpf(2) / 9]
-        columns = np.array([[x] for x in inputs] + [[mpmath.mpf(1)]], dtype=object)
-        result = affine(layer, columns)
-        for j, row in enumerate(np.hstack([weights, layer.bias[:, None]])):
-            total = sum(Fraction(w) * exact(x) for w, x in zip(row, columns[:, 0]))
-            numerator, denominator = total.as_integer_ratio()
-            assert result[j, 0] == mpmath.mpf((numerator, 1 - denominator.bit_length()))
+        inputs = [mpmath.mpf(1) / 3, mpmath.mpf("-1e-12") / 7, mpmath.mpf(2) / 9, mpmath.mpf(1)]
+        sums = affine(layer, Dyadic.from_mpf(np.array([[x] for x in inputs], dtype=object)))
+    for j, row in enumerate(np.hstack([weights, layer.bias[:, None]])):
+        expected = sum(Fraction(w) * exact(x) for w, x in zip(row, inputs))
+        assert sums.mantissas[j, 0] * Fraction(2)**int(sums.exponents[j, 0]) == expected
+
+
+def test_dyadic_arithmetic_is_exact():
+    with mpmath.workdps(30):
+        a = np.array([mpmath.mpf(1) / 3, mpmath.mpf("1e-200"), mpmath.mpf(0)], dtype=object)
+        b = np.array([mpmath.mpf(-7) / 11, mpmath.mpf("3e100"), mpmath.mpf(5)], dtype=object)
+        x, y = Dyadic.from_mpf(a), Dyadic.from_mpf(b)
+    for result, operation in ((x * y, lambda p, q: p * q), (x + y, lambda p, q: p + q), (x * y + x, None)):
+        for index in range(3):
+            expected = exact(a[index]) * exact(b[index]) + exact(a[index]) if operation is None \
+                else operation(exact(a[index]), exact(b[index]))
+            assert result.mantissas[index] * Fraction(2)**int(result.exponents[index]) == expected

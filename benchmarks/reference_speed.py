@@ -1,0 +1,71 @@
+"""Time of the 30-digit reference values that every generated file set ships
+as its self-check (symnet.highprecision), at the self-check's 5 points.
+
+    python benchmarks/reference_speed.py [--baseline REVISION]
+
+With ``--baseline``, symnet/highprecision.py as of that git revision is timed
+in the same run (alternating with the current one) and the ratio printed,
+together with a check that both give the same doubles.  The baseline module's
+own relative imports resolve to the current package.  A measurement, not a
+test: on a shared machine, compare the ratios of one run.
+"""
+
+import argparse
+import subprocess
+import sys
+import time
+import types
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import nets  # noqa: E402
+from symnet import highprecision  # noqa: E402
+from symnet.check import sample_points  # noqa: E402
+from symnet.emit.selfcheck import POINT_COUNT, POINT_SEED  # noqa: E402
+
+CASES = (("5-20-20-3", ("value", "jacobian", "hessian")),
+         ("2-64-64-64-1", ("value", "jacobian")),
+         ("20-256-256-10", ("value", "jacobian")))
+
+
+def baseline_module(revision):
+    """symnet/highprecision.py as of ``revision``, loaded as a module of the symnet package."""
+    source = subprocess.run(["git", "show", f"{revision}:symnet/highprecision.py"], cwd=HERE.parent,
+                            capture_output=True, text=True, check=True).stdout
+    module = types.ModuleType("symnet.highprecision_baseline")
+    module.__package__ = "symnet"
+    exec(compile(source, f"{revision}:symnet/highprecision.py", "exec"), module.__dict__)
+    return module
+
+
+def timed(module, net, what, points):
+    start = time.perf_counter()
+    values = module.reference_values(net, what, points)
+    return time.perf_counter() - start, values
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--baseline", help="git revision whose highprecision.py to compare with")
+    args = parser.parse_args(argv)
+    baseline = baseline_module(args.baseline) if args.baseline else None
+    print(f"{'network':>14} {'derivative':>10} {'seconds':>9}" + (" baseline    ratio  same" if baseline else ""))
+    for label, whats in CASES:
+        net = nets.mlp(label)
+        points = sample_points(net, POINT_COUNT, seed=POINT_SEED)
+        for what in whats:
+            seconds, values = timed(highprecision, net, what, points)
+            line = f"{label:>14} {what:>10} {seconds:9.2f}"
+            if baseline:
+                old_seconds, old_values = timed(baseline, net, what, points)
+                same = np.array_equal(values, old_values)
+                line += f" {old_seconds:8.2f} {old_seconds / seconds:8.1f}  {'yes' if same else 'NO'}"
+            print(line, flush=True)
+
+
+if __name__ == "__main__":
+    main()
