@@ -22,6 +22,9 @@ BLOCK_BYTES = 256 * 1024
 #: MIN_BLOCK the batch function calls the single-point function point by point.
 MAX_BLOCK = 32
 MIN_BLOCK = 4
+#: Output units per register tile of a product in the batch kernel: as many accumulators
+#: (vectors of points) as keep both floating-point pipes busy without spilling on AVX2.
+UNITS = 8
 #: Functions printed as the branch-free versions of c/vector_math.c.j2 (double precision).
 VECTOR_FUNCTIONS = {"exp": "symnet_exp", "tanh": "symnet_tanh"}
 #: Loop variable of each axis: output row, input column (tangent direction).
@@ -93,8 +96,9 @@ class _FunctionData:
 
     def linear(self, step):
         """One point: out[j] += M[k][j]·src[k] over k, j (M = Wᵀ forward, W reverse: j contiguous).
-        A block: for each j an accumulator over the block's points, out[j][p] = Σ_k M'[j][k]·src[k][p]
-        (M' = W forward, Wᵀ reverse: k contiguous); the sums run in the same order."""
+        A block: out[j][p] = Σ_k M'[j][k]·src[k][p] (M' = W forward, Wᵀ reverse: k contiguous)
+        in register tiles (unit_groups); the sums run in the same order, with the same
+        multiply-adds (SYMNET_MADD), so both forms give the same numbers."""
         terms = []
         for term in step.terms:
             weights = np.asarray(dict(self.program.constants)[term.weights])
@@ -107,7 +111,30 @@ class _FunctionData:
                           "source_size": term.source_size})
         offset = None if step.offset is None else self.ref(step.offset, "j")
         return {"out": self.ref(step.out, "j"), "lead": self.lead(step.out), "size": step.size,
-                "offset": offset, "terms": terms}
+                "offset": offset, "terms": terms, "groups": self.unit_groups(step, terms) if self.blocks else []}
+
+    def unit_groups(self, step, terms):
+        """The block form's register tiles: UNITS output units at a time (a loop over j in
+        steps of UNITS, then one group of the remaining units), each unit an accumulator
+        over a vector of points that stays in a register while k runs (every source
+        element read once per group, every weight broadcast).  The group's outputs are
+        written through one pointer (``tile``): gcc vectorizes the loop over the points
+        around the loop over k only when it can tell the output rows apart."""
+        full = step.size - step.size % UNITS
+        groups = []
+        if full:
+            groups.append((f"for (int j = 0; j < {full}; j += {UNITS}) ",
+                           ["j"] + [f"j + {i}" for i in range(1, UNITS)]))
+        if full < step.size:
+            groups.append(("", [str(unit) for unit in range(full, step.size)]))
+        return [{"loop": loop, "tile": "&" + self.ref(step.out, units[0])["block"][:-len("[p]")],
+                 "units": [self.tile_unit(step, terms, i, unit) for i, unit in enumerate(units)]}
+                for loop, units in groups]
+
+    def tile_unit(self, step, terms, i, unit):
+        return {"sum": f"s{i}", "out": f"tile[{i}][p]",
+                "offset": None if step.offset is None else self.ref(step.offset, unit),
+                "weights": [f"{term['block_matrix']}[{unit}][k]" for term in terms]}
 
     def elementwise(self, step):
         single = print_elementwise(step, self.printer, lambda o: self.ref(o, "j")["single"])
