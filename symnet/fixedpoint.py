@@ -87,6 +87,8 @@ class Dyadic:
 def mpf_parts(x):
     """(signed mantissa, exponent) of an mpf: x == mantissa * 2**exponent."""
     sign, mantissa, exponent, _ = x._mpf_
+    if not mantissa and exponent:    # mpmath's inf and nan: no binary number stands for them
+        raise ArithmeticError(f"the high-precision evaluation met {x}")
     return (-mantissa if sign else mantissa), exponent
 
 
