@@ -5,6 +5,7 @@ self-check program; and its branch-free exp and tanh against the C library."""
 
 import subprocess
 
+import mpmath
 import numpy as np
 import pytest
 
@@ -100,7 +101,7 @@ MATH_DRIVER = """#include <stdio.h>
 #include "model.c"
 int main(void)
 {
-    static double x[%(count)d], y[2 * %(count)d];
+    static double x[%(count)d], y[3 * %(count)d];
     FILE *file = fopen("args.bin", "rb");
     int i;
     if (fread(x, sizeof *x, %(count)d, file) != %(count)d) return 2;
@@ -108,9 +109,10 @@ int main(void)
     for (i = 0; i < %(count)d; ++i) {
         y[i] = symnet_exp(x[i]);
         y[%(count)d + i] = symnet_tanh(x[i]);
+        y[2 * %(count)d + i] = symnet_tanh_slope(x[i]);
     }
     file = fopen("values.bin", "wb");
-    fwrite(y, sizeof *y, 2 * %(count)d, file);
+    fwrite(y, sizeof *y, 3 * %(count)d, file);
     fclose(file);
     return 0;
 }
@@ -126,7 +128,8 @@ def ulps(actual, expected):
 
 @pytest.mark.parametrize("flags", [("-O3", "-march=native"), ("-O2", "-mno-fma")], ids=["fused", "plain"])
 def test_branch_free_exp_and_tanh_are_within_a_few_ulp(flags, tmp_path):
-    """With and without the fused multiply-add (SYMNET_MADD)."""
+    """exp, tanh and tanh's slope, with and without the fused multiply-add (SYMNET_MADD);
+    the slope against sech(x)**2 at 40 digits (mpmath) on a sample."""
     gcc = require_tool("gcc")
     net = mlp((2, 3, 1))
     symnet.generate(net, ["c"], tmp_path, derivatives=["jacobian"], name="model", strategy="layered")
@@ -141,7 +144,7 @@ def test_branch_free_exp_and_tanh_are_within_a_few_ulp(flags, tmp_path):
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-3000:]
     subprocess.run(["./math"], cwd=tmp_path, check=True)
-    values = np.fromfile(tmp_path / "values.bin", dtype="<f8").reshape(2, -1)
+    values = np.fromfile(tmp_path / "values.bin", dtype="<f8").reshape(3, -1)
     with np.errstate(over="ignore", under="ignore"):
         exp_reference, tanh_reference = np.exp(x), np.tanh(x)
     normal, tiny = exp_reference >= np.finfo(float).tiny, exp_reference < np.finfo(float).tiny
@@ -149,3 +152,11 @@ def test_branch_free_exp_and_tanh_are_within_a_few_ulp(flags, tmp_path):
     assert np.max(np.abs(values[0][tiny] - exp_reference[tiny])) <= 1e-320   # subnormal or zero
     assert np.max(ulps(values[1], tanh_reference)) <= 4
     assert np.isnan(values[:, np.isnan(x)]).all()
+    sample = np.concatenate([rng.choice(np.flatnonzero(np.abs(x) < 400), 3000, replace=False),
+                             np.flatnonzero(np.isfinite(x) & (np.abs(x) >= 300))[:200]])
+    mpmath.mp.dps = 40
+    slope_reference = np.array([float(mpmath.sech(mpmath.mpf(float(x[i]))) ** 2) for i in sample])
+    normal = slope_reference >= np.finfo(float).tiny
+    assert np.max(ulps(values[2][sample][normal], slope_reference[normal])) <= 6
+    assert np.max(np.abs(values[2][sample][~normal] - slope_reference[~normal])) <= 1e-320
+    assert (values[2][np.isinf(x)] == 0.0).all()

@@ -9,6 +9,7 @@ templates c/layered_*.j2 lay out the loops.
 """
 
 import copy
+import dataclasses
 
 import numpy as np
 import sympy as sp
@@ -26,7 +27,9 @@ MIN_BLOCK = 4
 #: (vectors of points) as keep both floating-point pipes busy without spilling on AVX2.
 UNITS = 8
 #: Functions printed as the branch-free versions of c/vector_math.c.j2 (double precision).
-VECTOR_FUNCTIONS = {"exp": "symnet_exp", "tanh": "symnet_tanh"}
+VECTOR_FUNCTIONS = {"exp": "symnet_exp", "tanh": "symnet_tanh", "symnet_tanh_slope": "symnet_tanh_slope"}
+#: tanh'(n) written as one call of c/vector_math.c.j2, which shares its division with tanh(n).
+TANH_SLOPE = sp.Function("symnet_tanh_slope")
 #: Loop variable of each axis: output row, input column (tangent direction).
 AXIS_VARIABLES = {"out": "o", "in": "m"}
 RESULT = "result"
@@ -72,8 +75,8 @@ def _matrix_literal(value, literal):
 class _FunctionData:
     """Template data of one layered function."""
 
-    def __init__(self, program, printer, literal, output, matrices, blocks):
-        self.program, self.printer, self.literal = program, printer, literal
+    def __init__(self, program, printer, literal, output, matrices, blocks, fused):
+        self.program, self.printer, self.literal, self.fused = program, printer, literal, fused
         self.ref = _References(program, output)
         self.matrices, self.blocks = matrices, blocks
 
@@ -137,6 +140,8 @@ class _FunctionData:
                 "weights": [f"{term['block_matrix']}[{unit}][k]" for term in terms]}
 
     def elementwise(self, step):
+        if self.fused:
+            step = fused_tanh_slopes(step)
         single = print_elementwise(step, self.printer, lambda o: self.ref(o, "j")["single"])
         block = print_elementwise(step, self.printer, lambda o: self.ref(o, "j")["block"])
         statements = []
@@ -201,6 +206,34 @@ class _FunctionData:
                 "n_out": n_out, "n_in": n_in}
 
 
+def fused_tanh_slopes(step):
+    """``step`` with tanh's slope as symnet.transfer writes it, 4t/(t + 1)**2 where a
+    temporary t = exp(-2|u|), written TANH_SLOPE(u) (temporaries no longer read dropped).
+    tanh(u) computes e = expm1(-2|u|) and divides by 2 + e = 1 + t; the slope is then
+    4t/(2 + e)**2, so the two cost one division where the layer needs both."""
+    wild = sp.Wild("u")
+    exponentials = {}
+    for target, expression in step.statements:
+        match = None if isinstance(target, Operand) else sp.sympify(expression).match(sp.exp(-2 * sp.Abs(wild)))
+        if match:
+            exponentials[target] = match[wild]
+    if not exponentials:
+        return step
+    slopes = {4 * t / (t + 1) ** 2: TANH_SLOPE(u) for t, u in exponentials.items()}
+    statements = [(target, sp.sympify(expression).xreplace(slopes)) for target, expression in step.statements]
+    return dataclasses.replace(step, statements=tuple(_read_temporaries(statements)))
+
+
+def _read_temporaries(statements):
+    """The statements without the temporaries that no later statement reads."""
+    kept, read = [], set()
+    for target, expression in reversed(statements):
+        if isinstance(target, Operand) or target in read:
+            kept.append((target, expression))
+            read |= expression.free_symbols
+    return kept[::-1]
+
+
 def vector_math(real):
     """True when the layered code uses the vectorizable exp and tanh (double precision)."""
     return real == "double"
@@ -244,7 +277,8 @@ def layered_functions(request, printer, literal, real, base):
     for what, program in programs:
         function = base(what, program.shape)
         block = _block_size(program, function["size"])
-        data = _FunctionData(program, printer, literal, function["output"], matrices, block is not None)
+        data = _FunctionData(program, printer, literal, function["output"], matrices, block is not None,
+                             vector_math(real))
         function.update({
             "body": "c/layered_body.c.j2",
             "steps": data.steps(),
