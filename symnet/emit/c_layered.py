@@ -23,9 +23,12 @@ BLOCK_BYTES = 256 * 1024
 #: MIN_BLOCK the batch function calls the single-point function point by point.
 MAX_BLOCK = 32
 MIN_BLOCK = 4
-#: Output units per register tile of a product in the batch kernel: as many accumulators
-#: (vectors of points) as keep both floating-point pipes busy without spilling on AVX2.
-UNITS = 8
+#: A register tile of a product in the batch kernel: UNITS output units by LANES vectors
+#: of points, one accumulator each.  12 accumulators, the two source vectors and a
+#: broadcast weight fit the 16 vector registers of SSE2 and AVX2 (8 by 2 spills there;
+#: with AVX-512's 32 it is as fast as 6 by 2, and 8 by 1 or 4 by 2 are slower on both).
+UNITS = 6
+LANES = 2
 #: Functions printed as the branch-free versions of c/vector_math.c.j2 (double precision).
 VECTOR_FUNCTIONS = {"exp": "symnet_exp", "tanh": "symnet_tanh", "symnet_tanh_slope": "symnet_tanh_slope"}
 #: tanh'(n) written as one call of c/vector_math.c.j2, which shares its division with tanh(n).
@@ -118,11 +121,12 @@ class _FunctionData:
 
     def unit_groups(self, step, terms):
         """The block form's register tiles: UNITS output units at a time (a loop over j in
-        steps of UNITS, then one group of the remaining units), each unit an accumulator
-        over a vector of points that stays in a register while k runs (every source
-        element read once per group, every weight broadcast).  The group's outputs are
-        written through one pointer (``tile``): gcc vectorizes the loop over the points
-        around the loop over k only when it can tell the output rows apart."""
+        steps of UNITS, then one group of the remaining units) by LANES vectors of points
+        (the points p and p + BLOCK/2 when 2), each an accumulator that stays in a
+        register while k runs: every weight is broadcast once per tile and every source
+        element read once per group.  The group's outputs are written through one
+        pointer (``tile``): gcc vectorizes the loop over the points around the loop over
+        k only when it can tell the output rows apart."""
         full = step.size - step.size % UNITS
         groups = []
         if full:
@@ -130,13 +134,18 @@ class _FunctionData:
                            ["j"] + [f"j + {i}" for i in range(1, UNITS)]))
         if full < step.size:
             groups.append(("", [str(unit) for unit in range(full, step.size)]))
+        sources = [[_lane(self.ref(term.source, "k")["block"], lane) for lane in range(LANES)]
+                   for term in step.terms]
         return [{"loop": loop, "tile": "&" + self.ref(step.out, units[0])["block"][:-len("[p]")],
+                 "points": "BLOCK" if LANES == 1 else f"BLOCK / {LANES}", "sources": sources,
                  "units": [self.tile_unit(step, terms, i, unit) for i, unit in enumerate(units)]}
                 for loop, units in groups]
 
     def tile_unit(self, step, terms, i, unit):
-        return {"sum": f"s{i}", "out": f"tile[{i}][p]",
-                "offset": None if step.offset is None else self.ref(step.offset, unit),
+        offset = None if step.offset is None else self.ref(step.offset, unit)["block"]
+        return {"sums": [f"s{i}" + "abcd"[lane] for lane in range(LANES)],
+                "outs": [_lane(f"tile[{i}][p]", lane) for lane in range(LANES)],
+                "offsets": [self.literal(0.0) if offset is None else _lane(offset, lane) for lane in range(LANES)],
                 "weights": [f"{term['block_matrix']}[{unit}][k]" for term in terms]}
 
     def elementwise(self, step):
@@ -204,6 +213,14 @@ class _FunctionData:
         n_out, n_in, _ = self.shape(step.out)
         return {"upper": self.ref(step.out, "m", ["o", "k"]), "lower": self.ref(step.out, "k", ["o", "m"]),
                 "n_out": n_out, "n_in": n_in}
+
+
+def _lane(reference, lane):
+    """The block reference (ending in [p] when it is per point) at lane ``lane`` of a tile."""
+    if lane == 0 or not reference.endswith("[p]"):
+        return reference
+    offset = f"BLOCK / {LANES}" + (f" * {lane}" if lane > 1 else "")
+    return reference[:-len("[p]")] + f"[p + {offset}]"
 
 
 def fused_tanh_slopes(step):
