@@ -37,12 +37,12 @@ def generate_module(net, folder, strategy="layered", target="python", derivative
     return import_file(folder / file_name, f"{name}_{target}_{strategy}_{abs(hash(str(folder)))}")
 
 
-def run(module, what, X, floats=True):
+def run(module, what, X):
     """The module's ``what`` at every point of X, one point (a list of floats) per call;
-    ``floats``: every entry of the nested lists returned must be a float."""
+    every entry of the nested lists returned must be a float."""
     function = getattr(module, FUNCTIONS[what])
     results = [function([float(v) for v in x]) for x in np.asarray(X, dtype=float)]
-    assert not floats or all(_all_floats(result) for result in results), what
+    assert all(_all_floats(result) for result in results), what
     return np.array(results, dtype=float)
 
 
@@ -67,7 +67,7 @@ def test_random_networks_match_the_references_and_the_other_forms(seed, tmp_path
         got, reference = run(layered, what, X), symnet.derive(net, what)
         assert got.shape == (len(X),) + reference.shape
         assert_close(got, reference(X))
-        assert_close(got, run(unrolled, what, X, floats=False))
+        assert_close(got, run(unrolled, what, X))
         assert_close(got, getattr(numpy_layered, FUNCTIONS[what])(X))
     assert_close(run(layered, "value", X), net.evaluate(X))
     if smooth(net):

@@ -36,8 +36,8 @@ class ExactPythonPrinter(PythonCodePrinter):
 
 
 class FloatPythonPrinter(ExactPythonPrinter):
-    """Integers printed as doubles (0 -> 0.0), so that every entry the layered form
-    computes is a float, a branch of a kink included."""
+    """Integers printed as doubles (0 -> 0.0, 2*x -> 2.0*x: the same values), so that
+    every entry a function returns is a float, a constant or a branch of a kink included."""
 
     def _print_Integer(self, expr):
         return repr(float(expr))
@@ -64,10 +64,9 @@ def nested_list_literal(shape):
 
 
 def render_python(request):
-    printer = ExactPythonPrinter({"fully_qualified_modules": True})
+    printer = FloatPythonPrinter({"fully_qualified_modules": True})
     if request.strategy == "layered":
-        files = render_layered(request, FloatPythonPrinter({"fully_qualified_modules": True}), DOCS,
-                               FUNCTION_NAMES)
+        files = render_layered(request, printer, DOCS, FUNCTION_NAMES)
         return {**files, f"{request.name}_check.py": render_check(request, request.name, False)}
     functions = []
     for what, program in request.programs:
