@@ -67,9 +67,11 @@ def compile_and_run(net, folder, X, flags):
     done = subprocess.run(["./driver", str(len(X))], cwd=folder, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     results = {}
+    shapes = {"value": (net.n_outputs,), "jacobian": (net.n_outputs, net.n_inputs),
+              "hessian": (net.n_outputs, net.n_inputs, net.n_inputs)}
     for what, function in WHAT.items():
         data = np.fromfile(folder / f"out_{function}.bin", dtype="<f8").reshape(2, len(X), -1)
-        results[what] = [d.reshape((len(X),) + symnet.derive(net, what).shape) for d in data]
+        results[what] = [d.reshape((len(X),) + shapes[what]) for d in data]
     return results
 
 
@@ -94,6 +96,45 @@ def test_forward_and_reverse_accumulation_vectorized_and_with_the_c_library(size
         expected = symnet.derive(net, what)(X)
         assert_close(single, expected)
         np.testing.assert_array_equal(batch, single)   # the same sums in the same order
+
+
+def mlp_jacobian(net, X):
+    """The Jacobian of a tests.test_layered.mlp by hand (chain rule through the maps)."""
+    (in_map,), (out_map,) = net.inputs[0].steps, net.outputs[0].steps
+    a = (X - in_map.xoffset) * in_map.gain + in_map.ymin
+    J = np.broadcast_to(np.diag(in_map.gain), (len(X), net.n_inputs, net.n_inputs))
+    for layer in net.layers:
+        W = (layer.input_weights or layer.layer_weights)[0][1]
+        n = a @ W.T + layer.bias
+        a, slope = (np.tanh(n), 1 - np.tanh(n) ** 2) if layer.transfer == "tansig" else (n, np.ones_like(n))
+        J = slope[:, :, None] * (W @ J)
+    return J / out_map.gain[:, None]
+
+
+@pytest.mark.parametrize("sizes", [(7, 34, 33, 6), (2, 33, 40, 3)])
+def test_single_point_tiles_over_outputs_and_inputs(sizes, tmp_path):
+    """From 32 units on, the single-point form tiles the products of several adjoints
+    (reverse, 7-34-33-6) or tangents (forward, 2-33-40-3) and the Hessian's; checked against
+    the Jacobian by hand, the Hessian against finite differences of that Jacobian, and
+    both against the batch kernel (other loops, tested above against the unrolled form)."""
+    net = mlp(sizes)
+    assert "tile" in symnet_source(net, tmp_path / "source").split("void model_jacobian(")[1].split("\n}")[0]
+    X = points_for(net, count=9)
+    results = compile_and_run(net, tmp_path, X, ["-O3", "-march=native"])
+    for single, batch in results.values():
+        np.testing.assert_array_equal(single, batch)
+    assert_close(results["jacobian"][0], mlp_jacobian(net, X))
+    step = 1e-5 * (1 + np.abs(X))
+    for i in range(net.n_inputs):
+        shift = np.zeros_like(X)
+        shift[:, i] = step[:, i]
+        central = (mlp_jacobian(net, X + shift) - mlp_jacobian(net, X - shift)) / (2 * step[:, i, None, None])
+        assert_close(results["hessian"][0][:, :, :, i], central, rtol=1e-6)
+
+
+def symnet_source(net, folder):
+    symnet.generate(net, ["c"], folder, derivatives=["jacobian"], name="model", strategy="layered")
+    return (folder / "model.c").read_text()
 
 
 MATH_DRIVER = """#include <stdio.h>
