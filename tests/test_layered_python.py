@@ -4,7 +4,7 @@ cascade links, several inputs and outputs, removed constant rows, forward and
 reverse accumulation), against the direct numeric evaluation and the
 unrolled closed form, central differences of the module's own functions, the
 unrolled Python module and the layered NumPy module; its self-check; the
-standard library ``math`` as its only import; deterministic output."""
+standard library's ``math`` and ``operator`` as its only imports; deterministic output."""
 
 import ast
 import math
@@ -144,7 +144,7 @@ def test_the_self_check_passes(tmp_path):
     assert done.returncode == 0 and "checks passed" in done.stdout, done.stdout + done.stderr
 
 
-def test_the_only_import_is_math(tmp_path):
+def test_the_only_imports_are_math_and_operator(tmp_path):
     net = softmax_network()
     generate_module(net, tmp_path)
     tree = ast.parse((tmp_path / "model.py").read_text())
@@ -156,7 +156,7 @@ def test_the_only_import_is_math(tmp_path):
             imported.add(node.module)
         elif isinstance(node, ast.Name):
             assert node.id not in ("__import__", "eval", "exec", "open"), node.id
-    assert imported == {"math"}
+    assert imported == {"math", "operator"}
 
 
 def test_math_sumprod_is_used_where_python_has_it(tmp_path, monkeypatch):
@@ -194,7 +194,7 @@ def test_hostile_names_reach_only_comments(tmp_path):
     code = [line for line in text.splitlines() if not line.lstrip().startswith("#")]
     assert not [line for line in code if "pwned" in line or "system" in line or "os." in line]
     tree = ast.parse(text)
-    assert [node.names[0].name for node in ast.walk(tree) if isinstance(node, ast.Import)] == ["math"]
+    assert [node.names[0].name for node in ast.walk(tree) if isinstance(node, ast.Import)] == ["math", "operator"]
     module = import_file(module_file, "hostile_python_layered")
     plain = generate_module(net, tmp_path / "plain")
     X = points_for(net, count=3)
