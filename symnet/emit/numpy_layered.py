@@ -67,7 +67,12 @@ class _LayeredStatements:
         if not step.terms:
             value = f"numpy.zeros({shape})" if step.offset is None else f"numpy.broadcast_to({parts[0]}, {shape}).copy()"
             return [(step.out.name, "=", value)]
-        return [(step.out.name, "=", " + ".join(parts))]
+        first = step.terms[0].source
+        if first.constant or first.axes != step.out.axes:
+            return [(step.out.name, "=", " + ".join(parts))]
+        # The first product is a new array of the result's shape: adding the rest in
+        # place saves an array temporary per term (each costs as much as the addition).
+        return [(step.out.name, "=", parts[0])] + [(step.out.name, "+=", part) for part in parts[1:]]
 
     def elementwise(self, step):
         step, lines = _helper_calls(step)
