@@ -10,12 +10,12 @@ from ..layered_schedule import layered_program
 STRATEGIES = ("auto", "unrolled", "layered")
 
 #: ``auto`` picks the layered form from this many weights and biases on.  Measured
-#: with benchmarks/strategy_threshold.py (tanh MLPs, one thread): the layered form
-#: is faster one point per call and in batches from 86 parameters on in C (at 51
-#: the two are within noise) and from 51 on in NumPy (at 21 the unrolled module
-#: is faster); generating it takes well under a second at every size, while the
-#: unrolled form takes seconds from a few hundred parameters on.  Below the
-#: threshold the unrolled form costs little and reads as the formula itself.
+#: with benchmarks/strategy_threshold.py (tanh MLPs, one thread): the layered C and
+#: NumPy code is faster one point per call and in batches from 21 parameters on;
+#: generating it takes well under a second at every size, while the unrolled form
+#: takes seconds from a few hundred parameters on.  Below the threshold the unrolled
+#: form costs little to generate, reads as the formula itself, and the pure-Python
+#: unrolled module is several times faster per call (benchmarks/python_layered.py).
 LAYERED_FROM_PARAMETERS = 60
 
 
