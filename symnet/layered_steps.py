@@ -11,6 +11,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Optional
 
+import sympy as sp
+
 
 VECTOR, TANGENT, ADJOINT, ADJOINT_TANGENT = (), ("in",), ("out",), ("out", "in")
 
@@ -163,6 +165,27 @@ def weight_names(steps):
         if isinstance(step, Gather):
             names |= {name for block in step.blocks for name in block[3:] if name is not None}
     return names
+
+
+def constant_names(steps):
+    """Names of the constants the steps read as whole arrays (input offsets and constant
+    operands), in order of first use; the weights of products are ``weight_names``."""
+    names = []
+    for step in steps:
+        if isinstance(step, Shift):
+            names.append(step.offset)
+        names += [operand.name for operand in reads(step) if operand.constant]
+    return list(dict.fromkeys(names))
+
+
+def without_unread_temporaries(statements):
+    """Element-wise statements without the temporaries that no later statement reads."""
+    kept, read = [], set()
+    for target, expression in reversed(statements):
+        if isinstance(target, Operand) or target in read:
+            kept.append((target, expression))
+            read |= sp.sympify(expression).free_symbols
+    return kept[::-1]
 
 
 def live_steps(steps, result):

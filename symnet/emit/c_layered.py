@@ -14,7 +14,8 @@ import dataclasses
 import numpy as np
 import sympy as sp
 
-from ..layered_steps import Operand, Shift, reads
+from ..layered_steps import Operand, constant_names, without_unread_temporaries
+from .common import grouped
 from .layered_common import layered_programs, print_elementwise
 
 #: Stack budget of the batch kernel's block of points (every array times the block size).
@@ -72,7 +73,7 @@ class _References:
 
 def _matrix_literal(value, literal):
     if value.ndim == 1:
-        rows = [", ".join(literal(v) for v in value[i:i + 4]) for i in range(0, value.size, 4)]
+        rows = grouped([literal(v) for v in value])
         return "{\n    " + ",\n    ".join(rows) + "\n}"
     inner = [_matrix_literal(row, literal).replace("\n", "\n    ") for row in value]
     return "{\n    " + ",\n    ".join(inner) + "\n}"
@@ -271,17 +272,8 @@ def fused_tanh_slopes(step):
         return step
     slopes = {4 * t / (t + 1) ** 2: TANH_SLOPE(u) for t, u in exponentials.items()}
     statements = [(target, sp.sympify(expression).xreplace(slopes)) for target, expression in step.statements]
-    return dataclasses.replace(step, statements=tuple(_read_temporaries(statements)))
+    return dataclasses.replace(step, statements=tuple(without_unread_temporaries(statements)))
 
-
-def _read_temporaries(statements):
-    """The statements without the temporaries that no later statement reads."""
-    kept, read = [], set()
-    for target, expression in reversed(statements):
-        if isinstance(target, Operand) or target in read:
-            kept.append((target, expression))
-            read |= expression.free_symbols
-    return kept[::-1]
 
 
 def vector_math(real):
@@ -345,19 +337,10 @@ def layered_functions(request, printer, literal, real, base):
     constants = {}
     for _, program in programs:
         values = dict(program.constants)
-        for name in _constants_read(program):
+        for name in constant_names(program.steps):
             constants.setdefault(name, values[name])
     constants.update(matrices)
     return functions, [{"name": name, "dims": "".join(f"[{n}]" for n in np.shape(value)),
                         "value": _matrix_literal(np.asarray(value, dtype=float), literal)}
                        for name, value in constants.items()]
 
-
-def _constants_read(program):
-    """Names of the constants the steps read as arrays (weights go through ``matrices``)."""
-    names = []
-    for step in program.steps:
-        if isinstance(step, Shift):
-            names.append(step.offset)
-        names += [operand.name for operand in reads(step) if operand.constant]
-    return list(dict.fromkeys(names))

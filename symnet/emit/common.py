@@ -107,3 +107,12 @@ def unravel(flat, shape):
         index.append(flat % size)
         flat //= size
     return tuple(reversed(index))
+
+
+#: Numbers per line in the array literals of every target's layered form.
+NUMBERS_PER_LINE = 4
+
+
+def grouped(texts, separator=", "):
+    """The lines of an array literal: ``texts`` joined by ``separator``, NUMBERS_PER_LINE a line."""
+    return [separator.join(texts[i:i + NUMBERS_PER_LINE]) for i in range(0, len(texts), NUMBERS_PER_LINE)]

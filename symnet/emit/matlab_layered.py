@@ -20,13 +20,12 @@ import sympy as sp
 
 from ..layered_steps import Gather, Operand, reads
 from ..program import Assignment, Program
+from .common import grouped
 from .layered_common import index_run
 from .program_tools import hoist_piecewise
 
 #: Order of the direction axes after (unit, point).
 AXES = ("out", "in")
-#: Numbers per line in the matrix literals.
-PER_LINE = 4
 
 
 def _index(indices):
@@ -47,15 +46,15 @@ def matrix_literal(matrix):
     lines = []
     for row in np.atleast_2d(matrix):
         numbers = [_number(v) for v in row]
-        chunks = [", ".join(numbers[i:i + PER_LINE]) for i in range(0, len(numbers), PER_LINE)]
+        chunks = grouped(numbers)
         lines += [f"    {chunk}, ..." for chunk in chunks[:-1]] + [f"    {chunks[-1]};"]
     return "[\n" + "\n".join(lines) + "\n]"
 
 
 def vector_literal(vector):
-    """``[a; b; ...]``: a column vector, PER_LINE numbers a line."""
+    """``[a; b; ...]``: a column vector, wrapped."""
     numbers = [_number(v) for v in vector]
-    lines = ["; ".join(numbers[i:i + PER_LINE]) for i in range(0, len(numbers), PER_LINE)]
+    lines = grouped(numbers, "; ")
     if len(lines) == 1:
         return f"[{lines[0]}]"
     return "[\n" + "\n".join(f"    {line};" for line in lines) + "\n]"

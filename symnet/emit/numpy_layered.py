@@ -6,10 +6,10 @@ import dataclasses
 
 import sympy as sp
 
-from .common import render
+from .common import grouped, render
 from .layered_common import index_run, layered_programs, merged_constants, print_elementwise
 from ..layered import N
-from ..layered_steps import Operand, reads
+from ..layered_steps import Operand, reads, without_unread_temporaries
 from ..transfer import tanh_slope
 
 #: Slopes computed by a helper of the generated module instead of as printed:
@@ -177,7 +177,7 @@ def _helper_calls(step):
         return step, []
     helped = {target for target, _, _ in calls}
     kept = [(t, e) for t, e in step.statements if t not in helped]
-    kept = _without_unused_temporaries(kept)
+    kept = without_unread_temporaries(kept)
     if not any(isinstance(target, Operand) for target, _ in kept):
         return None, [(target.name, operator, text) for target, operator, text in calls]
     used = set().union(*(sp.sympify(e).free_symbols for _, e in kept))
@@ -186,25 +186,16 @@ def _helper_calls(step):
     return remaining, [(target.name, operator, text) for target, operator, text in calls]
 
 
-def _without_unused_temporaries(statements):
-    needed, kept = set(), []
-    for target, expression in reversed(statements):
-        if isinstance(target, Operand) or target in needed:
-            kept.append((target, expression))
-            needed |= sp.sympify(expression).free_symbols
-    return list(reversed(kept))
-
 
 def _helpers_used(functions):
     return sorted({name for function in functions for _, _, text in function["statements"]
                    for name in HELPER_FORMS.values() if text.startswith(name + "(")})
 
 
-def _array_literal(value, per_line=4):
+def _array_literal(value):
     """numpy.array([...]) with exact round-trip doubles, wrapped."""
     def row_text(row, indent):
-        numbers = [repr(float(v)) for v in row]
-        chunks = [", ".join(numbers[i:i + per_line]) for i in range(0, len(numbers), per_line)]
+        chunks = grouped([repr(float(v)) for v in row])
         if len(chunks) <= 1:
             return "[" + "".join(chunks) + "]"
         pad = " " * (indent + 4)
