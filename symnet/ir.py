@@ -13,7 +13,7 @@ written: sympy would otherwise expand gain*(x - xoffset) into
 gain*x - gain*xoffset and cancel digits when |x| is much larger than x's span.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np

@@ -33,7 +33,7 @@ activations that exporters decompose into small element-wise subgraphs.
 
 import math
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable, Optional
 
