@@ -45,21 +45,28 @@ def casadi_sources(net, build, kind):
     return [build / f"{name}.c", glue], seconds
 
 
+def raw_outputs(net, array, tanh):
+    """f(x): the raw outputs of an mlp() at raw inputs x, with the framework's ``array``
+    (applied to every vector and matrix) and ``tanh``, for its autodiff."""
+    x_offset, x_gain, x_ymin, layers, y_offset, y_gain, y_ymin = parts(net)
+    x_offset, x_gain, y_offset, y_gain = map(array, (x_offset, x_gain, y_offset, y_gain))
+    layers = [(array(w), array(b)) for w, b in layers]
+
+    def f(x):
+        a = (x - x_offset) * x_gain + x_ymin
+        for w, b in layers[:-1]:
+            a = tanh(w @ a + b)
+        w, b = layers[-1]
+        return (w @ a + b - y_ymin) / y_gain + y_offset
+    return f
+
+
 def jax_functions(net):
     """(jit(jacrev(f)) for one point, jit(vmap(jacrev(f))) for a batch), float64 on the CPU."""
     import jax
     import jax.numpy as jnp
     jax.config.update("jax_enable_x64", True)
-    x_offset, x_gain, x_ymin, layers, y_offset, y_gain, y_ymin = parts(net)
-    layers = [(jnp.asarray(w), jnp.asarray(b)) for w, b in layers]
-
-    def f(x):
-        a = (x - x_offset) * x_gain + x_ymin
-        for w, b in layers[:-1]:
-            a = jnp.tanh(w @ a + b)
-        w, b = layers[-1]
-        return (w @ a + b - y_ymin) / y_gain + y_offset
-
+    f = raw_outputs(net, jnp.asarray, jnp.tanh)
     single, batch = jax.jit(jax.jacrev(f)), jax.jit(jax.vmap(jax.jacrev(f)))
     return (lambda x: np.asarray(single(x).block_until_ready()),
             lambda X: np.asarray(batch(X).block_until_ready()))
@@ -71,16 +78,6 @@ def torch_functions(net):
     from torch.func import jacrev, vmap
     torch.set_num_threads(1)
     tensor = lambda v: torch.tensor(np.array(v))   # noqa: E731 (a writable copy)
-    x_offset, x_gain, x_ymin, layers, y_offset, y_gain, y_ymin = parts(net)
-    x_offset, x_gain, y_offset, y_gain = map(tensor, (x_offset, x_gain, y_offset, y_gain))
-    layers = [(tensor(w), tensor(b)) for w, b in layers]
-
-    def f(x):
-        a = (x - x_offset) * x_gain + x_ymin
-        for w, b in layers[:-1]:
-            a = torch.tanh(w @ a + b)
-        w, b = layers[-1]
-        return (w @ a + b - y_ymin) / y_gain + y_offset
-
+    f = raw_outputs(net, tensor, torch.tanh)
     single, batch = jacrev(f), vmap(jacrev(f))
     return (lambda x: single(torch.as_tensor(x)).numpy(), lambda X: batch(torch.as_tensor(X)).numpy())
