@@ -10,7 +10,11 @@ import numpy as np
 import pytest
 
 import symnet
+from symnet.emit import c_layered
+from symnet.emit.c_layered import BlockLayout
+from symnet.emit.layered_common import layered_programs
 from symnet.layered import layered_network
+from symnet.layered_steps import reads, written
 
 from helpers import ALL_TRANSFERS, points_for, random_network, require_tool
 from test_layered import assert_close, mlp
@@ -201,3 +205,55 @@ def test_branch_free_exp_and_tanh_are_within_a_few_ulp(flags, tmp_path):
     assert np.max(ulps(values[2][sample][normal], slope_reference[normal])) <= 6
     assert np.max(np.abs(values[2][sample][~normal] - slope_reference[~normal])) <= 1e-320
     assert (values[2][np.isinf(x)] == 0.0).all()
+
+
+def live_at_each_step(program, split):
+    """For each step, the arrays live across it (written at or before it, read at or after
+    it; read anywhere in the split loop: live through all of it)."""
+    steps = program.steps
+    loop = range(split[2], len(steps)) if split else range(0)
+    live = []
+    for i in range(len(steps)):
+        here = set()
+        for operand, _ in program.arrays:
+            writes = [k for k, step in enumerate(steps) if operand.name in written([step])]
+            read_at = [k for k, step in enumerate(steps) if operand.name in {r.name for r in reads(step)}]
+            if i in loop and writes and writes[0] < split[2] and any(k in loop for k in read_at):
+                read_at.append(len(steps) - 1)
+            if writes and writes[0] <= i and any(k >= i for k in read_at):
+                here.add(operand.name)
+        live.append(here)
+    return live
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_arrays_sharing_a_union_are_never_live_together(seed):
+    net = random_network(seed, transfers=ALL_TRANSFERS)
+    for what, program in layered_programs(net, tuple(WHAT)):
+        layout = BlockLayout.compact(program)
+        names = [name for members in layout.unions for name, _ in members]
+        assert sorted(names) == sorted(o.name for o, _ in program.arrays if o.name != program.result.name)
+        for here in live_at_each_step(program, layout.split):
+            for members in layout.unions:
+                assert len(here & {name for name, _ in members}) <= 1, (what, here, members)
+
+
+def test_adjoints_one_output_row_at_a_time_keep_blocks_in_a_small_stack(tmp_path, monkeypatch):
+    """With a stack budget the plain layout (every array its own, every output row's adjoints
+    at once) cannot meet even for 4 points, the batch kernel still works on blocks: the
+    adjoints of one output row at a time and unions of arrays never live together."""
+    net = mlp((9, 40, 36, 6))
+    program = dict(layered_programs(net, ("jacobian",)))["jacobian"]
+    compact, plain = BlockLayout.compact(program), BlockLayout.plain(program)
+    assert compact.split == ("out", 6, compact.split[2])
+    extra = 6 * 9 + 9 + 64   # result, inputs and slack per point
+    budget = (compact.doubles() + extra) * 8 * 8
+    assert (plain.doubles() + extra) * 8 * 4 > budget
+    monkeypatch.setattr(c_layered, "BLOCK_BYTES", budget)
+    source = symnet_source(net, tmp_path / "source").split("void model_jacobian_batch(")[1]
+    assert "enum { BLOCK = 8 };" in source and "union {" in source and "for (int o = 0; o < 6; ++o)" in source
+    X = points_for(net, count=21)
+    results = compile_and_run(net, tmp_path / "run", X, ["-O3", "-march=native"])
+    single, batch = results["jacobian"]
+    np.testing.assert_array_equal(batch, single)
+    assert_close(single, mlp_jacobian(net, X))

@@ -10,11 +10,13 @@ templates c/layered_*.j2 lay out the loops.
 
 import copy
 import dataclasses
+from typing import Optional
 
 import numpy as np
 import sympy as sp
 
-from ..layered_steps import Operand, constant_names, without_unread_temporaries
+from ..layered_steps import (Elementwise, Linear, Operand, Scale, constant_names, reads,
+                             without_unread_temporaries, written)
 from .common import grouped
 from .layered_common import layered_programs, print_elementwise
 
@@ -42,6 +44,105 @@ AXIS_VARIABLES = {"out": "o", "in": "m"}
 RESULT = "result"
 
 
+@dataclasses.dataclass(frozen=True)
+class BlockLayout:
+    """Where the batch kernel keeps a block's arrays.
+
+    ``split``: (axis, count, first step) when every step from ``first`` on is a
+    product or scaling along one leading axis (the adjoints of every output row
+    in reverse mode).  Those steps then run inside one loop over that axis, and
+    their arrays hold a single value of it: the block is that many times smaller.
+    ``unions``: arrays whose lifetimes do not overlap share one C union, one group
+    of (name, per-point dims) each; a group of one is a plain array."""
+    split: Optional[tuple]
+    unions: tuple
+
+    @classmethod
+    def plain(cls, program):
+        return cls(None, tuple(((operand.name, tuple(shape)),) for operand, shape in program.arrays
+                               if operand.name != program.result.name))
+
+    @classmethod
+    def compact(cls, program):
+        split = _split_axis(program)
+        shapes = {operand.name: tuple(shape) for operand, shape in program.arrays}
+        dims = {name: shape[1:] if split and _has_axis(program, name, split[0]) else shape
+                for name, shape in shapes.items()}
+        groups = []   # [last step reading a member, size, [(name, dims)...]]
+        for name, (start, end) in _lifetimes(program, split).items():
+            if name == program.result.name:
+                continue
+            size = int(np.prod(dims[name]))
+            free = [group for group in groups if group[0] < start]
+            fitting = [group for group in free if group[1] >= size]
+            if fitting:
+                group = min(fitting, key=lambda g: g[1])
+            elif free:
+                group = max(free, key=lambda g: g[1])
+            else:
+                group = [end, size, []]
+                groups.append(group)
+            group[0], group[1] = end, max(group[1], size)
+            group[2].append((name, dims[name]))
+        return cls(split, tuple(tuple(members) for _, _, members in groups))
+
+    def splits(self, operand):
+        return bool(self.split) and operand.axes[:1] == (self.split[0],)
+
+    def storage_name(self, name):
+        for index, members in enumerate(self.unions):
+            if len(members) > 1 and name in dict(members):
+                return f"work{index}.{name}"
+        return name
+
+    def doubles(self):
+        """Numbers per point in the arrays (the result and the inputs not counted)."""
+        return sum(max(int(np.prod(dims)) for _, dims in members) for members in self.unions)
+
+    def declarations(self):
+        return [{"union": f"work{index}" if len(members) > 1 else None,
+                 "members": [{"name": name, "dims": "".join(f"[{n}]" for n in dims)} for name, dims in members]}
+                for index, members in enumerate(self.unions)]
+
+
+def _has_axis(program, name, axis):
+    operand = next(operand for operand, _ in program.arrays if operand.name == name)
+    return operand.axes[:1] == (axis,)
+
+
+def _split_axis(program):
+    """(axis, count, first step) for BlockLayout.split, or None."""
+    steps = program.steps
+    first = next((i for i, step in enumerate(steps) if not isinstance(step, Elementwise) and step.out.axes), None)
+    if first is None:
+        return None
+    axis = steps[first].out.axes[0]
+    for step in steps[first:]:
+        if not isinstance(step, (Linear, Scale)) or step.out.axes[:1] != (axis,):
+            return None
+        if any(operand.axes and operand.axes[:1] != (axis,) for operand in reads(step)):
+            return None
+    count = dict((operand.name, shape) for operand, shape in program.arrays)[steps[first].out.name][0]
+    return axis, count, first
+
+
+def _lifetimes(program, split):
+    """{array: [first step writing it, last step reading it]} in order of creation; an
+    array written before the split loop and read inside it lives to the end."""
+    spans = {}
+    for index, step in enumerate(program.steps):
+        for operand in reads(step):
+            if operand.name in spans:
+                spans[operand.name][1] = index
+        for name in written([step]):
+            spans.setdefault(name, [index, index])
+    if split:
+        for span in spans.values():
+            if span[0] < split[2] <= span[1]:
+                span[1] = len(program.steps)
+    return {operand.name: spans[operand.name] for operand, _ in program.arrays if operand.name in spans}
+
+
 def _flat(names, dims):
     text = names[0]
     for name, size in zip(names[1:], dims[1:]):
@@ -50,10 +151,12 @@ def _flat(names, dims):
 
 
 class _References:
-    """Element references of a program's operands, single-point and block form."""
+    """Element references of a program's operands, single-point and block form (where
+    ``layout`` may hold an array in a union and drop its split axis)."""
 
-    def __init__(self, program, output):
+    def __init__(self, program, output, layout=None):
         self.program, self.output = program, output
+        self.layout = layout or BlockLayout.plain(program)
         self.shapes = {operand.name: shape for operand, shape in program.arrays}
 
     def __call__(self, operand, unit, lead=None):
@@ -68,7 +171,9 @@ class _References:
         if operand.name == self.program.result.name:
             flat = _flat(names, self.shapes[operand.name])
             return {"single": f"{self.output}[{flat}]", "block": f"{RESULT}[{flat}][p]", "constant": False}
-        return {"single": operand.name + index, "block": operand.name + index + "[p]", "constant": False}
+        block_names = names[1:] if self.layout.splits(operand) else names
+        return {"single": operand.name + index, "constant": False,
+                "block": self.layout.storage_name(operand.name) + "".join(f"[{n}]" for n in block_names) + "[p]"}
 
 
 def _matrix_literal(value, literal):
@@ -82,10 +187,10 @@ def _matrix_literal(value, literal):
 class _FunctionData:
     """Template data of one layered function."""
 
-    def __init__(self, program, printer, literal, output, matrices, blocks, fused):
+    def __init__(self, program, printer, literal, output, matrices, layout, fused):
         self.program, self.printer, self.literal, self.fused = program, printer, literal, fused
-        self.ref = _References(program, output)
-        self.matrices, self.blocks = matrices, blocks
+        self.ref = _References(program, output, layout)
+        self.matrices, self.blocks, self.layout = matrices, layout is not None, self.ref.layout
 
     def steps(self):
         data = []
@@ -99,6 +204,10 @@ class _FunctionData:
 
     def lead(self, operand):
         return [(AXIS_VARIABLES[a], n) for a, n in zip(operand.axes, self.shape(operand)[:-1])]
+
+    def block_lead(self, operand):
+        """The leading loops of the block form (the split axis' loop encloses the step)."""
+        return self.lead(operand)[1:] if self.layout.splits(operand) else self.lead(operand)
 
     def shift(self, step):
         return {"out": self.ref(step.out, "k"), "source": self.ref(Operand("x", ()), "k"), "offset": step.offset,
@@ -120,8 +229,8 @@ class _FunctionData:
             terms.append({"matrix": single, "block_matrix": block, "source": self.ref(term.source, "k"),
                           "source_size": term.source_size})
         offset = None if step.offset is None else self.ref(step.offset, "j")
-        return {"out": self.ref(step.out, "j"), "lead": self.lead(step.out), "size": step.size,
-                "offset": offset, "terms": terms, "groups": self.unit_groups(step, terms) if self.blocks else [],
+        return {"out": self.ref(step.out, "j"), "lead": self.lead(step.out), "block_lead": self.block_lead(step.out),
+                "size": step.size, "offset": offset, "terms": terms, "groups": self.unit_groups(step, terms) if self.blocks else [],
                 "outer_lead": self.lead(step.out)[:-1], "lead_groups": self.lead_groups(step)}
 
     def lead_groups(self, step):
@@ -204,7 +313,8 @@ class _FunctionData:
                 "size": step.size, "exp": exp_text.split("(")[0]}
 
     def scale(self, step):
-        common = {"out": self.ref(step.out, "j"), "lead": self.lead(step.out), "size": step.size,
+        common = {"out": self.ref(step.out, "j"), "lead": self.lead(step.out),
+                  "block_lead": self.block_lead(step.out), "size": step.size,
                   "source": self.ref(step.source, "j"), "source_k": self.ref(step.source, "k")}
         if step.slope is not None:
             return {**common, "slope": self.ref(step.slope, "j"), "activation": None}
@@ -213,7 +323,8 @@ class _FunctionData:
 
     def secondorder(self, step):
         ref = self.ref
-        data = {"out": ref(step.out, "j"), "lead": self.lead(step.out), "size": step.size,
+        data = {"out": ref(step.out, "j"), "lead": self.lead(step.out), "block_lead": self.block_lead(step.out),
+                "size": step.size,
                 "adjoint_tangent": None if step.adjoint_tangent is None else ref(step.adjoint_tangent, "j"),
                 "adjoint_tangent_k": None if step.adjoint_tangent is None else ref(step.adjoint_tangent, "k"),
                 "adjoint": None if step.adjoint is None else ref(step.adjoint, "j"),
@@ -298,9 +409,14 @@ def stack_text(functions):
     return text + (f", {block} bytes in a batch function" if block else "")
 
 
-def _block_size(program, size):
+def _block_doubles(layout, size, n_inputs):
+    """Numbers per point of the batch kernel's block: the arrays, the result and the inputs."""
+    return layout.doubles() + size + n_inputs
+
+
+def _block_size(doubles):
     """Points per block of the batch kernel, or None (call the single-point function)."""
-    doubles = _work_doubles(program, size) + 64
+    doubles += 64
     block = MAX_BLOCK
     while block >= MIN_BLOCK and doubles * block * 8 > BLOCK_BYTES:
         block //= 2
@@ -318,21 +434,25 @@ def layered_functions(request, printer, literal, real, base):
     matrices, functions = {}, []
     for what, program in programs:
         function = base(what, program.shape)
-        block = _block_size(program, function["size"])
-        data = _FunctionData(program, printer, literal, function["output"], matrices, block is not None,
-                             vector_math(real))
+        layout = BlockLayout.compact(program)
+        block_doubles = _block_doubles(layout, function["size"], request.network.n_inputs)
+        block = _block_size(block_doubles)
+        data = _FunctionData(program, printer, literal, function["output"], matrices,
+                             layout if block else None, vector_math(real))
         function.update({
             "body": "c/layered_body.c.j2",
             "steps": data.steps(),
             "arrays": [{"name": operand.name, "dims": "".join(f"[{n}]" for n in shape)}
                        for operand, shape in program.arrays if operand.name != program.result.name],
             "block": block,
+            "block_arrays": layout.declarations(),
+            "split": layout.split and {"var": AXIS_VARIABLES[layout.split[0]], "count": layout.split[1],
+                                       "first": layout.split[2]},
             "context": {"real": real, "zero": literal(0.0), "half": literal(0.5)},
         })
         function["batch_body"] = "c/layered_batch.c.j2" if function["block"] else None
         function["stack_bytes"] = _work_doubles(program, 0) * _BYTES[real]
-        function["block_stack_bytes"] = (_work_doubles(program, function["size"]) * (function["block"] or 0)
-                                         * _BYTES[real])
+        function["block_stack_bytes"] = block_doubles * (block or 0) * _BYTES[real]
         functions.append(function)
     constants = {}
     for _, program in programs:
