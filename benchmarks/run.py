@@ -5,7 +5,7 @@ memory and code size.  Every backend's Jacobian is checked against the
 reference before it is timed.  Everything runs on one thread.
 
     pip install -e '.[bench]'
-    python benchmarks/run.py                 # all four nets, about 10 minutes
+    python benchmarks/run.py                 # all four nets, about 8 minutes
     python benchmarks/run.py --nets 3-10-1   # one net
 
 Writes benchmarks/results/results.json, results.md (the tables) and
@@ -76,14 +76,17 @@ def build_backends(label, net, build, X, points, include):
     return made
 
 
-def run_net(label, build, include):
+def run_net(label, build, include, rounds):
+    """Every backend checked, then timed in ``rounds`` interleaved rounds (the best of
+    each kept): on a shared machine whose speed drifts over minutes, every backend then
+    sees the same slow and fast spells, and the ratios move less between runs."""
     net = nets.mlp(label)
     X = sample_points(net, BATCH, seed=7)
     points = (build / "points.bin", build / "points_small.bin")
     X.tofile(points[0])
     X[:backends.SMALL_BATCH].tofile(points[1])
     J = reference(net, X[:CHECK_POINTS])
-    rows = []
+    checked = []
     for backend in build_backends(label, net, build, X, points, include):
         error = max(float(np.max(np.abs(result - J)) / np.max(np.abs(J)))
                     for result in backend.jacobian(X[:CHECK_POINTS]))
@@ -91,13 +94,19 @@ def run_net(label, build, include):
         row = {"backend": backend.label, "group": backend.group, "error": error, **backend.notes}
         if error > tolerance:
             row["wrong"] = True
-        else:
-            row["single_ns"], row["batch_ns"] = backend.times()
-        rows.append(row)
-        print(f"  {backend.label:34s} error {error:.1e}  single {report.ns(row.get('single_ns'))}"
+        checked.append((backend, row))
+    for _ in range(rounds):
+        for backend, row in checked:
+            if not row.get("wrong"):
+                times = backend.times()
+                row["single_ns"], row["batch_ns"] = (
+                    times if "single_ns" not in row else
+                    [None if t is None else min(t, old) for t, old in zip(times, (row["single_ns"], row["batch_ns"]))])
+    for backend, row in checked:
+        print(f"  {backend.label:34s} error {row['error']:.1e}  single {report.ns(row.get('single_ns'))}"
               f"  batch {report.ns(row.get('batch_ns'))}", flush=True)
     return {"net": label, "parameters": net.parameter_count, "n_inputs": net.n_inputs,
-            "n_outputs": net.n_outputs, "rows": rows}
+            "n_outputs": net.n_outputs, "rounds": rounds, "rows": [row for _, row in checked]}
 
 
 def generation_rows(label, build):
@@ -154,6 +163,7 @@ def main(argv=None):
     parser.add_argument("--nets", default=",".join(nets.SIZES), help="comma-separated, from " + ", ".join(nets.SIZES))
     parser.add_argument("--out", default=str(HERE / "results"))
     parser.add_argument("--no-generation", action="store_true", help="skip the generation measurements")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved timing rounds per net (best kept)")
     args = parser.parse_args(argv)
     include = available(["casadi", "jax", "torch"])
     out = Path(args.out)
@@ -165,7 +175,7 @@ def main(argv=None):
             build = Path(scratch) / label
             build.mkdir()
             print(f"{label}:", flush=True)
-            results["nets"].append(run_net(label, build, include))
+            results["nets"].append(run_net(label, build, include, args.rounds))
             if not args.no_generation:
                 results["generation"][label] = generation_rows(label, build)
         if "5-20-20-3" in args.nets.split(","):
