@@ -238,21 +238,26 @@ def test_arrays_sharing_a_union_are_never_live_together(seed):
                 assert len(here & {name for name, _ in members}) <= 1, (what, here, members)
 
 
-def test_adjoints_one_output_row_at_a_time_keep_blocks_in_a_small_stack(tmp_path, monkeypatch):
-    """With a stack budget the plain layout (every array its own, every output row's adjoints
-    at once) cannot meet even for 4 points, the batch kernel still works on blocks: the
-    adjoints of one output row at a time and unions of arrays never live together."""
-    net = mlp((9, 40, 36, 6))
+@pytest.mark.parametrize("sizes, axis, loop", [((9, 40, 36, 6), "out", "for (int o = 0; o < 6; ++o)"),
+                                               ((4, 36, 40, 9), "in", "for (int m = 0; m < 4; ++m)")],
+                         ids=["reverse", "forward"])
+def test_one_output_row_or_input_column_at_a_time_keeps_blocks_in_a_small_stack(sizes, axis, loop, tmp_path,
+                                                                                monkeypatch):
+    """With a stack budget in which the plain layout (every array its own, the adjoints of
+    every output row or the tangents of every input column at once) cannot hold the
+    smallest block, the batch kernel still works on blocks: one row (column) at a time,
+    and unions of arrays never live together."""
+    net = mlp(sizes)
     program = dict(layered_programs(net, ("jacobian",)))["jacobian"]
     compact, plain = BlockLayout.compact(program), BlockLayout.plain(program)
-    assert compact.split == ("out", 6, compact.split[2])
-    extra = 6 * 9 + 9 + 64   # result, inputs and slack per point
-    budget = (compact.doubles() + extra) * 8 * 8
-    assert (plain.doubles() + extra) * 8 * 4 > budget
+    assert compact.split[:2] == (axis, sizes[0] if axis == "in" else sizes[-1])
+    extra = sizes[0] * sizes[-1] + sizes[0] + 64   # result, inputs and slack per point
+    budget = (compact.doubles() + extra) * 8 * c_layered.MIN_BLOCK
+    assert (plain.doubles() + extra) * 8 * c_layered.MIN_BLOCK > 2 * budget
     monkeypatch.setattr(c_layered, "BLOCK_BYTES", budget)
     source = symnet_source(net, tmp_path / "source").split("void model_jacobian_batch(")[1]
-    assert "enum { BLOCK = 8 };" in source and "union {" in source and "for (int o = 0; o < 6; ++o)" in source
-    X = points_for(net, count=21)
+    assert f"enum {{ BLOCK = {c_layered.MIN_BLOCK} }};" in source and "union {" in source and loop in source
+    X = points_for(net, count=37)   # two full blocks and a short one
     results = compile_and_run(net, tmp_path / "run", X, ["-O3", "-march=native"])
     single, batch = results["jacobian"]
     np.testing.assert_array_equal(batch, single)
