@@ -23,11 +23,13 @@ from .layered_common import layered_programs, print_elementwise
 #: Stack budget of the batch kernel's block of points (every array times the block size).
 BLOCK_BYTES = 256 * 1024
 #: Points per block: the largest power of two up to MAX_BLOCK within the budget; below
-#: MIN_BLOCK the batch function calls the single-point function point by point, which is
-#: faster there (16-128-128-32's Jacobian: blocks of 8 points 1.4x, of 4 points 2.5x
-#: slower than point by point; blocks of 16, 1.3x faster).
+#: MIN_BLOCK (MIN_HESSIAN_BLOCK for a Hessian) the batch function calls the single-point
+#: function point by point, which is faster there.  Measured: 16-128-128-32's Jacobian in
+#: blocks of 4 / 8 / 16 points takes 2.5x / 1.4x / 0.75x the time of single-point calls
+#: (their products vectorize over 128 units); 8-32-32-6's Hessian, 1.35x / 0.88x.
 MAX_BLOCK = 32
 MIN_BLOCK = 16
+MIN_HESSIAN_BLOCK = 8
 #: A register tile of a product in the batch kernel: UNITS output units by LANES vectors
 #: of points, one accumulator each.  12 accumulators, the two source vectors and a
 #: broadcast weight fit the 16 vector registers of SSE2 and AVX2 (8 by 2 spills there;
@@ -427,13 +429,14 @@ def _block_doubles(layout, size, n_inputs):
     return layout.doubles() + size + n_inputs
 
 
-def _block_size(doubles):
+def _block_size(doubles, what):
     """Points per block of the batch kernel, or None (call the single-point function)."""
     doubles += 64
+    smallest = MIN_HESSIAN_BLOCK if what == "hessian" else MIN_BLOCK
     block = MAX_BLOCK
-    while block >= MIN_BLOCK and doubles * block * 8 > BLOCK_BYTES:
+    while block >= smallest and doubles * block * 8 > BLOCK_BYTES:
         block //= 2
-    return block if block >= MIN_BLOCK else None
+    return block if block >= smallest else None
 
 
 def layered_functions(request, printer, literal, real, base):
@@ -449,7 +452,7 @@ def layered_functions(request, printer, literal, real, base):
         function = base(what, program.shape)
         layout = BlockLayout.compact(program)
         block_doubles = _block_doubles(layout, function["size"], request.network.n_inputs)
-        block = _block_size(block_doubles)
+        block = _block_size(block_doubles, what)
         data = _FunctionData(program, printer, literal, function["output"], matrices,
                              layout if block else None, vector_math(real))
         function.update({
