@@ -30,6 +30,9 @@ BLOCK_BYTES = 256 * 1024
 MAX_BLOCK = 32
 MIN_BLOCK = 16
 MIN_HESSIAN_BLOCK = 8
+#: A single-point function whose arrays would take more stack than this keeps the ones
+#: never needed at the same time in unions (smaller functions keep one plain array each).
+SINGLE_UNIONS_FROM = 64 * 1024
 #: A register tile of a product in the batch kernel: UNITS output units by LANES vectors
 #: of points, one accumulator each.  12 accumulators, the two source vectors and a
 #: broadcast weight fit the 16 vector registers of SSE2 and AVX2 (8 by 2 spills there;
@@ -67,8 +70,8 @@ class BlockLayout:
                                if operand.name != program.result.name))
 
     @classmethod
-    def compact(cls, program):
-        split = _split_axis(program)
+    def compact(cls, program, split=True):
+        split = _split_axis(program) if split else None
         shapes = {operand.name: tuple(shape) for operand, shape in program.arrays}
         dims = {name: shape[1:] if split and _has_axis(program, name, split[0]) else shape
                 for name, shape in shapes.items()}
@@ -166,11 +169,13 @@ def _flat(names, dims):
 
 class _References:
     """Element references of a program's operands, single-point and block form (where
-    ``layout`` may hold an array in a union and drop its split axis)."""
+    ``layout`` may hold an array in a union and drop its split axis; ``single_layout``
+    may hold it in a union of the single-point function)."""
 
-    def __init__(self, program, output, layout=None):
+    def __init__(self, program, output, layout=None, single_layout=None):
         self.program, self.output = program, output
         self.layout = layout or BlockLayout.plain(program)
+        self.single_layout = single_layout or BlockLayout.plain(program)
         self.shapes = {operand.name: shape for operand, shape in program.arrays}
 
     def __call__(self, operand, unit, lead=None):
@@ -186,7 +191,7 @@ class _References:
             flat = _flat(names, self.shapes[operand.name])
             return {"single": f"{self.output}[{flat}]", "block": f"{RESULT}[{flat}][p]", "constant": False}
         block_names = names[1:] if self.layout.splits(operand) else names
-        return {"single": operand.name + index, "constant": False,
+        return {"single": self.single_layout.storage_name(operand.name) + index, "constant": False,
                 "block": self.layout.storage_name(operand.name) + "".join(f"[{n}]" for n in block_names) + "[p]"}
 
 
@@ -201,9 +206,9 @@ def _matrix_literal(value, literal):
 class _FunctionData:
     """Template data of one layered function."""
 
-    def __init__(self, program, printer, literal, output, matrices, layout, fused):
+    def __init__(self, program, printer, literal, output, matrices, layout, single_layout, fused):
         self.program, self.printer, self.literal, self.fused = program, printer, literal, fused
-        self.ref = _References(program, output, layout)
+        self.ref = _References(program, output, layout, single_layout)
         self.matrices, self.blocks, self.layout = matrices, layout is not None, self.ref.layout
 
     def steps(self):
@@ -410,12 +415,6 @@ def vector_math(real):
 _BYTES = {"double": 8, "float": 4}
 
 
-def _work_doubles(program, result_size):
-    """Numbers in the work arrays of one point (the result counted as ``result_size``)."""
-    return result_size + sum(int(np.prod(shape)) for operand, shape in program.arrays
-                             if operand.name != program.result.name)
-
-
 def stack_text(functions):
     """One line on the stack use of the layered functions (for the source's comment)."""
     single = max(f["stack_bytes"] for f in functions)
@@ -453,13 +452,15 @@ def layered_functions(request, printer, literal, real, base):
         layout = BlockLayout.compact(program)
         block_doubles = _block_doubles(layout, function["size"], request.network.n_inputs)
         block = _block_size(block_doubles, what)
+        single_layout = BlockLayout.plain(program)
+        if single_layout.doubles() * _BYTES[real] > SINGLE_UNIONS_FROM:
+            single_layout = BlockLayout.compact(program, split=False)
         data = _FunctionData(program, printer, literal, function["output"], matrices,
-                             layout if block else None, vector_math(real))
+                             layout if block else None, single_layout, vector_math(real))
         function.update({
             "body": "c/layered_body.c.j2",
             "steps": data.steps(),
-            "arrays": [{"name": operand.name, "dims": "".join(f"[{n}]" for n in shape)}
-                       for operand, shape in program.arrays if operand.name != program.result.name],
+            "arrays": single_layout.declarations(),
             "block": block,
             "block_arrays": layout.declarations(),
             "split": layout.split and {"var": AXIS_VARIABLES[layout.split[0]], "count": layout.split[1],
@@ -467,7 +468,7 @@ def layered_functions(request, printer, literal, real, base):
             "context": {"real": real, "zero": literal(0.0), "half": literal(0.5)},
         })
         function["batch_body"] = "c/layered_batch.c.j2" if function["block"] else None
-        function["stack_bytes"] = _work_doubles(program, 0) * _BYTES[real]
+        function["stack_bytes"] = single_layout.doubles() * _BYTES[real]
         function["block_stack_bytes"] = block_doubles * (block or 0) * _BYTES[real]
         functions.append(function)
     constants = {}
