@@ -53,12 +53,14 @@ RESULT = "result"
 
 @dataclasses.dataclass(frozen=True)
 class BlockLayout:
-    """Where the batch kernel keeps a block's arrays.
+    """Where a layered function keeps its arrays: the batch kernel's block, or (without
+    a split) a large single-point function's.
 
     ``split``: (axis, count, first step) when every step from ``first`` on is a
-    product or scaling along one leading axis (the adjoints of every output row
-    in reverse mode).  Those steps then run inside one loop over that axis, and
-    their arrays hold a single value of it: the block is that many times smaller.
+    product or scaling along one leading axis (the adjoints of every output row in
+    reverse mode, the tangents of every input column in forward mode).  Those steps
+    then run inside one loop over that axis, and their arrays hold a single value of
+    it: the block is that many times smaller.
     ``unions``: arrays whose lifetimes do not overlap share one C union, one group
     of (name, per-point dims) each; a group of one is a plain array."""
     split: Optional[tuple]
