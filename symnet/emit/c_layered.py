@@ -251,7 +251,8 @@ class _FunctionData:
                           "source_size": term.source_size})
         offset = None if step.offset is None else self.ref(step.offset, "j")
         return {"out": self.ref(step.out, "j"), "lead": self.lead(step.out), "block_lead": self.block_lead(step.out),
-                "size": step.size, "offset": offset, "terms": terms, "groups": self.unit_groups(step, terms) if self.blocks else [],
+                "size": step.size, "offset": offset, "terms": terms,
+                "groups": self.unit_groups(step, terms) if self.blocks else [],
                 "outer_lead": self.lead(step.out)[:-1], "lead_groups": self.lead_groups(step)}
 
     def lead_groups(self, step):
