@@ -11,7 +11,7 @@ import pytest
 
 import symnet
 from symnet.emit import c_layered
-from symnet.emit.c_layered import BlockLayout
+from symnet.emit.c_layered import ArrayLayout
 from symnet.emit.layered_common import layered_programs
 from symnet.layered import layered_network
 from symnet.layered_steps import reads, written
@@ -230,7 +230,7 @@ def live_at_each_step(program, split):
 def test_arrays_sharing_a_union_are_never_live_together(seed):
     net = random_network(seed, transfers=ALL_TRANSFERS)
     for what, program in layered_programs(net, tuple(WHAT)):
-        for layout in (BlockLayout.compact(program), BlockLayout.compact(program, split=False)):   # batch, single
+        for layout in (ArrayLayout.compact(program), ArrayLayout.compact(program, split=False)):   # batch, single
             names = [name for members in layout.unions for name, _ in members]
             assert sorted(names) == sorted(o.name for o, _ in program.arrays if o.name != program.result.name)
             for here in live_at_each_step(program, layout.split):
@@ -249,7 +249,7 @@ def test_one_output_row_or_input_column_at_a_time_keeps_blocks_in_a_small_stack(
     and unions of arrays never live together."""
     net = mlp(sizes)
     program = dict(layered_programs(net, ("jacobian",)))["jacobian"]
-    compact, plain = BlockLayout.compact(program), BlockLayout.plain(program)
+    compact, plain = ArrayLayout.compact(program), ArrayLayout.plain(program)
     assert compact.split[:2] == (axis, sizes[0] if axis == "in" else sizes[-1])
     extra = sizes[0] * sizes[-1] + sizes[0] + 64   # result, inputs and slack per point
     budget = (compact.doubles() + extra) * 8 * c_layered.MIN_BLOCK

@@ -10,6 +10,7 @@ templates c/layered_*.j2 lay out the loops.
 
 import copy
 import dataclasses
+import functools
 from typing import Optional
 
 import numpy as np
@@ -52,7 +53,7 @@ RESULT = "result"
 
 
 @dataclasses.dataclass(frozen=True)
-class BlockLayout:
+class ArrayLayout:
     """Where a layered function keeps its arrays: the batch kernel's block, or (without
     a split) a large single-point function's.
 
@@ -74,9 +75,8 @@ class BlockLayout:
     @classmethod
     def compact(cls, program, split=True):
         split = _split_axis(program) if split else None
-        shapes = {operand.name: tuple(shape) for operand, shape in program.arrays}
-        dims = {name: shape[1:] if split and _has_axis(program, name, split[0]) else shape
-                for name, shape in shapes.items()}
+        dims = {operand.name: tuple(shape[1:] if split and operand.axes[:1] == (split[0],) else shape)
+                for operand, shape in program.arrays}
         groups = []   # [last step reading a member, size, [(name, dims)...]]
         for name, (start, end) in _lifetimes(program, split).items():
             if name == program.result.name:
@@ -98,16 +98,19 @@ class BlockLayout:
     def splits(self, operand):
         return bool(self.split) and operand.axes[:1] == (self.split[0],)
 
+    @functools.cached_property
     def union_names(self):
         """The C name of each group: work0, work1, ... for unions, None for plain arrays."""
         shared = [members for members in self.unions if len(members) > 1]
         return [f"work{shared.index(members)}" if len(members) > 1 else None for members in self.unions]
 
+    @functools.cached_property
+    def _storage(self):
+        return {name: f"{union}.{name}" for union, members in zip(self.union_names, self.unions) if union
+                for name, _ in members}
+
     def storage_name(self, name):
-        for union, members in zip(self.union_names(), self.unions):
-            if union and name in dict(members):
-                return f"{union}.{name}"
-        return name
+        return self._storage.get(name, name)
 
     def doubles(self):
         """Numbers per point in the arrays (the result and the inputs not counted)."""
@@ -116,16 +119,11 @@ class BlockLayout:
     def declarations(self):
         return [{"union": union, "members": [{"name": name, "dims": "".join(f"[{n}]" for n in dims)}
                                              for name, dims in members]}
-                for union, members in zip(self.union_names(), self.unions)]
-
-
-def _has_axis(program, name, axis):
-    operand = next(operand for operand, _ in program.arrays if operand.name == name)
-    return operand.axes[:1] == (axis,)
+                for union, members in zip(self.union_names, self.unions)]
 
 
 def _split_axis(program):
-    """(axis, count, first step) for BlockLayout.split, or None.  The steps from the first
+    """(axis, count, first step) for ArrayLayout.split, or None.  The steps from the first
     with a leading axis on must be products and scalings along it (the adjoints of reverse
     mode, the tangents of forward mode), the last may be the transposed gather of forward
     mode's Jacobian (one input column of the result per tangent)."""
@@ -176,8 +174,8 @@ class _References:
 
     def __init__(self, program, output, layout=None, single_layout=None):
         self.program, self.output = program, output
-        self.layout = layout or BlockLayout.plain(program)
-        self.single_layout = single_layout or BlockLayout.plain(program)
+        self.layout = layout or ArrayLayout.plain(program)
+        self.single_layout = single_layout or ArrayLayout.plain(program)
         self.shapes = {operand.name: shape for operand, shape in program.arrays}
 
     def __call__(self, operand, unit, lead=None):
@@ -452,12 +450,12 @@ def layered_functions(request, printer, literal, real, base):
     matrices, functions = {}, []
     for what, program in programs:
         function = base(what, program.shape)
-        layout = BlockLayout.compact(program)
+        layout = ArrayLayout.compact(program)
         block_doubles = _block_doubles(layout, function["size"], request.network.n_inputs)
         block = _block_size(block_doubles, what)
-        single_layout = BlockLayout.plain(program)
+        single_layout = ArrayLayout.plain(program)
         if single_layout.doubles() * _BYTES[real] > SINGLE_UNIONS_FROM:
-            single_layout = BlockLayout.compact(program, split=False)
+            single_layout = ArrayLayout.compact(program, split=False)
         data = _FunctionData(program, printer, literal, function["output"], matrices,
                              layout if block else None, single_layout, vector_math(real))
         function.update({
