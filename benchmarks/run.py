@@ -97,11 +97,11 @@ def run_net(label, build, include, rounds):
         checked.append((backend, row))
     for _ in range(rounds):
         for backend, row in checked:
-            if not row.get("wrong"):
-                times = backend.times()
-                row["single_ns"], row["batch_ns"] = (
-                    times if "single_ns" not in row else
-                    [None if t is None else min(t, old) for t, old in zip(times, (row["single_ns"], row["batch_ns"]))])
+            if row.get("wrong"):
+                continue
+            for key, nanoseconds in zip(("single_ns", "batch_ns"), backend.times()):
+                best = row.get(key)
+                row[key] = nanoseconds if best is None else min(best, nanoseconds)
     for backend, row in checked:
         print(f"  {backend.label:34s} error {row['error']:.1e}  single {report.ns(row.get('single_ns'))}"
               f"  batch {report.ns(row.get('batch_ns'))}", flush=True)
