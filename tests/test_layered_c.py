@@ -264,11 +264,15 @@ def test_one_output_row_or_input_column_at_a_time_keeps_blocks_in_a_small_stack(
     assert_close(single, mlp_jacobian(net, X))
 
 
-def test_hessian_batch_in_blocks_of_eight_points(tmp_path):
+def test_hessian_batch_in_blocks_of_eight_points(tmp_path, monkeypatch):
     """A Hessian whose block of 16 points exceeds the stack budget runs in blocks of 8
     (faster than single-point calls there, unlike a Jacobian's), bit-identical to the
     single-point function and matching finite differences of the Jacobian by hand."""
     net = mlp((8, 32, 32, 6))
+    program = dict(layered_programs(net, ("hessian",)))["hessian"]
+    layout = c_layered._smaller_for_hessian(program, ArrayLayout.compact(program))
+    doubles = c_layered._block_doubles(layout, 6 * 8 * 8, 8) + 64
+    monkeypatch.setattr(c_layered, "BLOCK_BYTES", doubles * 8 * 8)
     X = points_for(net, count=19)
     results = compile_and_run(net, tmp_path, X, ["-O3", "-march=native"])
     assert "enum { BLOCK = 8 };" in (tmp_path / "model.c").read_text().split("void model_hessian_batch(")[1]
@@ -280,6 +284,29 @@ def test_hessian_batch_in_blocks_of_eight_points(tmp_path):
         shift[:, i] = step[:, i]
         central = (mlp_jacobian(net, X + shift) - mlp_jacobian(net, X - shift)) / (2 * step[:, i, None, None])
         assert_close(single[:, :, :, i], central, rtol=1e-6)
+
+
+def test_hessian_one_output_row_at_a_time(tmp_path, monkeypatch):
+    """A Hessian's adjoints and their tangents run one output row at a time, in the batch
+    kernel and (here forced) the single-point function: each holds one row of the
+    second-order arrays instead of all of them, batch and single-point results stay
+    bit-identical, and both match the unrolled closed form."""
+    monkeypatch.setattr(c_layered, "SINGLE_UNIONS_FROM", 0)
+    net = mlp((9, 40, 36, 6))
+    program = dict(layered_programs(net, ("hessian",)))["hessian"]
+    split, whole = ArrayLayout.compact(program), ArrayLayout.compact(program, split=False)
+    assert split.split[:2] == ("out", 6) and 2 * split.doubles() < whole.doubles()
+    X = points_for(net, count=37)
+    results = compile_and_run(net, tmp_path, X, ["-O3", "-march=native"])
+    source = (tmp_path / "model.c").read_text()
+    loop = "for (int o = 0; o < 6; ++o) {   /* one output row at a time */"
+    single_body = source.split("void model_hessian(")[1].split("\n}")[0]
+    batch_body = source.split("void model_hessian_batch(")[1].split("\n}")[0]
+    assert loop in single_body and loop in batch_body
+    assert "double gnt1[9][40];" in single_body   # one row of (outputs, inputs, units)
+    single, batch = results["hessian"]
+    np.testing.assert_array_equal(batch, single)
+    assert_close(single, symnet.derive(net, "hessian")(X))
 
 
 @pytest.mark.parametrize("seed", range(3))

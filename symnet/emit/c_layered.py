@@ -16,8 +16,8 @@ from typing import Optional
 import numpy as np
 import sympy as sp
 
-from ..layered_steps import (Elementwise, Gather, Linear, Operand, Scale, constant_names, reads,
-                             without_unread_temporaries, written)
+from ..layered_steps import (Elementwise, Gather, Linear, Operand, Scale, SecondOrder, Symmetrize,
+                             constant_names, reads, without_unread_temporaries, written)
 from .common import grouped
 from .layered_common import layered_programs, print_elementwise
 
@@ -50,16 +50,18 @@ TANH_SLOPE = sp.Function("symnet_tanh_slope")
 #: Loop variable of each axis: output row, input column (tangent direction).
 AXIS_VARIABLES = {"out": "o", "in": "m"}
 RESULT = "result"
+#: The steps that may run inside the loop over a split axis.
+SPLIT_STEPS = (Linear, Scale, SecondOrder, Symmetrize)
 
 
 @dataclasses.dataclass(frozen=True)
 class ArrayLayout:
-    """Where a layered function keeps its arrays: the batch kernel's block, or (without
-    a split) a large single-point function's.
+    """Where a layered function keeps its arrays: the batch kernel's block, or a large
+    single-point function's.
 
-    ``split``: (axis, count, first step) when every step from ``first`` on is a
-    product or scaling along one leading axis (the adjoints of every output row in
-    reverse mode, the tangents of every input column in forward mode).  Those steps
+    ``split``: (axis, count, first step) when every step from ``first`` on works along
+    one leading axis (the adjoints of every output row in reverse mode and, in a Hessian,
+    their tangents; the tangents of every input column in forward mode).  Those steps
     then run inside one loop over that axis, and their arrays hold a single value of
     it: the block is that many times smaller.
     ``unions``: arrays whose lifetimes do not overlap share one C union, one group
@@ -123,24 +125,35 @@ class ArrayLayout:
 
 
 def _split_axis(program):
-    """(axis, count, first step) for ArrayLayout.split, or None.  The steps from the first
-    with a leading axis on must be products and scalings along it (the adjoints of reverse
-    mode, the tangents of forward mode), the last may be the transposed gather of forward
-    mode's Jacobian (one input column of the result per tangent)."""
+    """(axis, count, first step) for ArrayLayout.split, or None.  From the first step whose
+    output leads with the axis on, every step must be a product, scaling, second-order
+    step or symmetrization along it (the adjoints of reverse mode and, in a Hessian, their
+    tangents; the tangents of forward mode); the last may be the transposed gather of
+    forward mode's Jacobian (one input column of the result per tangent).  What they
+    read leads with the axis or lacks it (computed before the loop: a Hessian's forward
+    tangents).  The leading axes are tried in the order they first appear."""
     steps = program.steps
-    first = next((i for i, step in enumerate(steps) if not isinstance(step, Elementwise) and step.out.axes), None)
-    if first is None:
-        return None
-    axis = steps[first].out.axes[0]
+    axes = [step.out.axes[0] for step in steps if not isinstance(step, Elementwise) and step.out.axes]
+    for axis in dict.fromkeys(axes):
+        first = next(i for i, step in enumerate(steps) if step.out.axes[:1] == (axis,))
+        if _splits_from(program, axis, first):
+            count = dict((operand.name, shape) for operand, shape in program.arrays)[steps[first].out.name][0]
+            return axis, count, first
+    return None
+
+
+def _splits_from(program, axis, first):
+    steps = program.steps
+    if any(axis in step.out.axes for step in steps[:first]):
+        return False
     for index, step in enumerate(steps[first:], first):
         last_gather = (isinstance(step, Gather) and step.transposed and index == len(steps) - 1
                        and step.out.name == program.result.name)
-        if not (last_gather or isinstance(step, (Linear, Scale)) and step.out.axes[:1] == (axis,)):
-            return None
-        if any(operand.axes and operand.axes[:1] != (axis,) for operand in reads(step)):
-            return None
-    count = dict((operand.name, shape) for operand, shape in program.arrays)[steps[first].out.name][0]
-    return axis, count, first
+        if not (last_gather or isinstance(step, SPLIT_STEPS) and step.out.axes[:1] == (axis,)):
+            return False
+        if any(axis in operand.axes[1:] for operand in reads(step)):
+            return False
+    return True
 
 
 def _lifetimes(program, split):
@@ -190,9 +203,11 @@ class _References:
         if operand.name == self.program.result.name:
             flat = _flat(names, self.shapes[operand.name])
             return {"single": f"{self.output}[{flat}]", "block": f"{RESULT}[{flat}][p]", "constant": False}
+        single_names = names[1:] if self.single_layout.splits(operand) else names
         block_names = names[1:] if self.layout.splits(operand) else names
-        return {"single": self.single_layout.storage_name(operand.name) + index, "constant": False,
-                "block": self.layout.storage_name(operand.name) + "".join(f"[{n}]" for n in block_names) + "[p]"}
+        return {"single": self.single_layout.storage_name(operand.name) + "".join(f"[{n}]" for n in single_names),
+                "block": self.layout.storage_name(operand.name) + "".join(f"[{n}]" for n in block_names) + "[p]",
+                "constant": False}
 
 
 def _matrix_literal(value, literal):
@@ -221,12 +236,16 @@ class _FunctionData:
     def shape(self, operand):
         return self.ref.shapes[operand.name]
 
-    def lead(self, operand):
-        return [(AXIS_VARIABLES[a], n) for a, n in zip(operand.axes, self.shape(operand)[:-1])]
+    def lead(self, operand, layout):
+        """The leading loops of ``operand`` in ``layout`` (the split axis' loop encloses the step)."""
+        loops = [(AXIS_VARIABLES[a], n) for a, n in zip(operand.axes, self.shape(operand)[:-1])]
+        return loops[1:] if layout.splits(operand) else loops
+
+    def single_lead(self, operand):
+        return self.lead(operand, self.ref.single_layout)
 
     def block_lead(self, operand):
-        """The leading loops of the block form (the split axis' loop encloses the step)."""
-        return self.lead(operand)[1:] if self.layout.splits(operand) else self.lead(operand)
+        return self.lead(operand, self.layout)
 
     def shift(self, step):
         return {"out": self.ref(step.out, "k"), "source": self.ref(Operand("x", ()), "k"), "offset": step.offset,
@@ -248,10 +267,10 @@ class _FunctionData:
             terms.append({"matrix": single, "block_matrix": block, "source": self.ref(term.source, "k"),
                           "source_size": term.source_size})
         offset = None if step.offset is None else self.ref(step.offset, "j")
-        return {"out": self.ref(step.out, "j"), "lead": self.lead(step.out), "block_lead": self.block_lead(step.out),
-                "size": step.size, "offset": offset, "terms": terms,
+        return {"out": self.ref(step.out, "j"), "lead": self.single_lead(step.out),
+                "block_lead": self.block_lead(step.out), "size": step.size, "offset": offset, "terms": terms,
                 "groups": self.unit_groups(step, terms) if self.blocks else [],
-                "outer_lead": self.lead(step.out)[:-1], "lead_groups": self.lead_groups(step)}
+                "outer_lead": self.single_lead(step.out)[:-1], "lead_groups": self.lead_groups(step)}
 
     def lead_groups(self, step):
         """The single-point form's register tiles where the output has a leading axis (the
@@ -261,7 +280,7 @@ class _FunctionData:
         None for the result (written through the caller's pointer), one leading value, or
         fewer than LEAD_TILES_FROM units (the scalar remainder of the vector loop over j
         then costs more than the tiles save)."""
-        lead = self.lead(step.out)
+        lead = self.single_lead(step.out)
         if (not lead or lead[-1][1] < 2 or step.out.name == self.program.result.name
                 or step.size < LEAD_TILES_FROM):
             return []
@@ -333,7 +352,7 @@ class _FunctionData:
                 "size": step.size, "exp": exp_text.split("(")[0]}
 
     def scale(self, step):
-        common = {"out": self.ref(step.out, "j"), "lead": self.lead(step.out),
+        common = {"out": self.ref(step.out, "j"), "lead": self.single_lead(step.out),
                   "block_lead": self.block_lead(step.out), "size": step.size,
                   "source": self.ref(step.source, "j"), "source_k": self.ref(step.source, "k")}
         if step.slope is not None:
@@ -343,7 +362,8 @@ class _FunctionData:
 
     def secondorder(self, step):
         ref = self.ref
-        data = {"out": ref(step.out, "j"), "lead": self.lead(step.out), "block_lead": self.block_lead(step.out),
+        data = {"out": ref(step.out, "j"), "lead": self.single_lead(step.out),
+                "block_lead": self.block_lead(step.out),
                 "size": step.size,
                 "adjoint_tangent": None if step.adjoint_tangent is None else ref(step.adjoint_tangent, "j"),
                 "adjoint_tangent_k": None if step.adjoint_tangent is None else ref(step.adjoint_tangent, "k"),
@@ -373,12 +393,14 @@ class _FunctionData:
         fills = [{"out": self.ref(step.out, "m" if step.transposed else str(row), [str(row)] if step.transposed
                                   else []), "value": self.literal(value)} for row, value in step.fill]
         return {"rows": rows, "fills": fills, "transposed": step.transposed, "size": step.size,
-                "block_across": step.transposed and not self.layout.split}
+                "block_across": step.transposed and not self.layout.split,
+                "single_across": step.transposed and not self.ref.single_layout.split}
 
     def symmetrize(self, step):
         n_out, n_in, _ = self.shape(step.out)
         return {"upper": self.ref(step.out, "m", ["o", "k"]), "lower": self.ref(step.out, "k", ["o", "m"]),
-                "n_out": n_out, "n_in": n_in}
+                "n_out": n_out, "n_in": n_in,
+                "single_rows": not self.ref.single_layout.splits(step.out), "block_rows": not self.layout.splits(step.out)}
 
 
 def _lane(reference, lane):
@@ -439,6 +461,26 @@ def _block_size(doubles, what):
     return block if block >= smallest else None
 
 
+def _smaller_for_hessian(program, layout):
+    """``layout``, or for a Hessian the smaller of the compact layouts with and without the
+    split (the loop over output rows keeps the forward tangents live through it, which
+    costs more than it saves with few outputs).  A Jacobian's batch kernel keeps its
+    split and its single-point function none: the loop would undo the single-point tiles
+    over output rows, while a Hessian's tile over input columns inside it."""
+    if program.what != "hessian":
+        return layout
+    split, whole = ArrayLayout.compact(program), ArrayLayout.compact(program, split=False)
+    return split if split.doubles() < whole.doubles() else whole
+
+
+def _split_loop(layout):
+    """The template data of the loop over a layout's split axis, or None."""
+    if not layout.split:
+        return None
+    axis, count, first = layout.split
+    return {"var": AXIS_VARIABLES[axis], "count": count, "first": first}
+
+
 def layered_functions(request, printer, literal, real, base):
     """(functions, constants): template data of every requested function (``base``:
     the fields the unrolled form has too, as a function of (what, size)) and the
@@ -450,12 +492,12 @@ def layered_functions(request, printer, literal, real, base):
     matrices, functions = {}, []
     for what, program in programs:
         function = base(what, program.shape)
-        layout = ArrayLayout.compact(program)
+        layout = _smaller_for_hessian(program, ArrayLayout.compact(program))
         block_doubles = _block_doubles(layout, function["size"], request.network.n_inputs)
         block = _block_size(block_doubles, what)
         single_layout = ArrayLayout.plain(program)
         if single_layout.doubles() * _BYTES[real] > SINGLE_UNIONS_FROM:
-            single_layout = ArrayLayout.compact(program, split=False)
+            single_layout = _smaller_for_hessian(program, ArrayLayout.compact(program, split=False))
         data = _FunctionData(program, printer, literal, function["output"], matrices,
                              layout if block else None, single_layout, vector_math(real))
         function.update({
@@ -464,8 +506,8 @@ def layered_functions(request, printer, literal, real, base):
             "arrays": single_layout.declarations(),
             "block": block,
             "block_arrays": layout.declarations(),
-            "split": layout.split and {"var": AXIS_VARIABLES[layout.split[0]], "count": layout.split[1],
-                                       "first": layout.split[2]},
+            "split": _split_loop(layout),
+            "single_split": _split_loop(single_layout),
             "context": {"real": real, "zero": literal(0.0), "half": literal(0.5)},
         })
         function["batch_body"] = "c/layered_batch.c.j2" if function["block"] else None
