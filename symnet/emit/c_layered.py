@@ -100,6 +100,10 @@ class ArrayLayout:
     def splits(self, operand):
         return bool(self.split) and operand.axes[:1] == (self.split[0],)
 
+    def kept(self, operand, items):
+        """``items`` (one per axis of ``operand``) without the split axis' (its loop encloses the step)."""
+        return items[1:] if self.splits(operand) else items
+
     @functools.cached_property
     def union_names(self):
         """The C name of each group: work0, work1, ... for unions, None for plain arrays."""
@@ -203,11 +207,9 @@ class _References:
         if operand.name == self.program.result.name:
             flat = _flat(names, self.shapes[operand.name])
             return {"single": f"{self.output}[{flat}]", "block": f"{RESULT}[{flat}][p]", "constant": False}
-        single_names = names[1:] if self.single_layout.splits(operand) else names
-        block_names = names[1:] if self.layout.splits(operand) else names
-        return {"single": self.single_layout.storage_name(operand.name) + "".join(f"[{n}]" for n in single_names),
-                "block": self.layout.storage_name(operand.name) + "".join(f"[{n}]" for n in block_names) + "[p]",
-                "constant": False}
+        def element(layout):
+            return layout.storage_name(operand.name) + "".join(f"[{n}]" for n in layout.kept(operand, names))
+        return {"single": element(self.single_layout), "block": element(self.layout) + "[p]", "constant": False}
 
 
 def _matrix_literal(value, literal):
@@ -237,9 +239,8 @@ class _FunctionData:
         return self.ref.shapes[operand.name]
 
     def lead(self, operand, layout):
-        """The leading loops of ``operand`` in ``layout`` (the split axis' loop encloses the step)."""
-        loops = [(AXIS_VARIABLES[a], n) for a, n in zip(operand.axes, self.shape(operand)[:-1])]
-        return loops[1:] if layout.splits(operand) else loops
+        """The leading loops of ``operand`` in ``layout``."""
+        return layout.kept(operand, [(AXIS_VARIABLES[a], n) for a, n in zip(operand.axes, self.shape(operand)[:-1])])
 
     def single_lead(self, operand):
         return self.lead(operand, self.ref.single_layout)
@@ -461,16 +462,18 @@ def _block_size(doubles, what):
     return block if block >= smallest else None
 
 
-def _smaller_for_hessian(program, layout):
-    """``layout``, or for a Hessian the smaller of the compact layouts with and without the
-    split (the loop over output rows keeps the forward tangents live through it, which
-    costs more than it saves with few outputs).  A Jacobian's batch kernel keeps its
-    split and its single-point function none: the loop would undo the single-point tiles
-    over output rows, while a Hessian's tile over input columns inside it."""
-    if program.what != "hessian":
-        return layout
+def _compact_layouts(program):
+    """(the batch kernel's layout, a large single-point function's): a Jacobian's batch
+    kernel splits where it can and its single-point function does not (the loop would
+    undo the single-point tiles over output rows); a Hessian's tiles run over input
+    columns inside the loop, and both its functions take the smaller of the layouts with
+    and without it (the loop over output rows keeps the forward tangents live through
+    it, which costs more than it saves with few outputs)."""
     split, whole = ArrayLayout.compact(program), ArrayLayout.compact(program, split=False)
-    return split if split.doubles() < whole.doubles() else whole
+    if program.what != "hessian":
+        return split, whole
+    smaller = split if split.doubles() < whole.doubles() else whole
+    return smaller, smaller
 
 
 def _split_loop(layout):
@@ -492,12 +495,12 @@ def layered_functions(request, printer, literal, real, base):
     matrices, functions = {}, []
     for what, program in programs:
         function = base(what, program.shape)
-        layout = _smaller_for_hessian(program, ArrayLayout.compact(program))
+        layout, large_single_layout = _compact_layouts(program)
         block_doubles = _block_doubles(layout, function["size"], request.network.n_inputs)
         block = _block_size(block_doubles, what)
         single_layout = ArrayLayout.plain(program)
         if single_layout.doubles() * _BYTES[real] > SINGLE_UNIONS_FROM:
-            single_layout = _smaller_for_hessian(program, ArrayLayout.compact(program, split=False))
+            single_layout = large_single_layout
         data = _FunctionData(program, printer, literal, function["output"], matrices,
                              layout if block else None, single_layout, vector_math(real))
         function.update({
