@@ -3,11 +3,8 @@ a description of the model for file headers, and how a program is printed."""
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 import jinja2
-
-TEMPLATE_DIR = Path(__file__).resolve().parent.parent.parent / "templates"
 
 _SAFE_COMMENT_CHARS = re.compile(r"[^A-Za-z0-9 _.,:;=+\-()\[\]<>|^~@$&!?]")
 _IDENTIFIER_CHARS = re.compile(r"[^A-Za-z0-9_]")
@@ -34,9 +31,11 @@ lpt8 lpt9
 
 def environment():
     """The one jinja environment: strict, layout-preserving, no autoescape
-    (nothing from a model file reaches a template unsanitized)."""
+    (nothing from a model file reaches a template unsanitized).  The templates are the
+    package data of ``symnet.templates``, found through importlib wherever symnet is
+    installed (wheel, editable, a checkout on PYTHONPATH)."""
     return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
+        loader=jinja2.PackageLoader("symnet", "templates"),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
