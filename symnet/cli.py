@@ -1,6 +1,8 @@
 """Command line: ``symnet inspect | check | generate``."""
 
 import argparse
+import math
+import re
 import sys
 import traceback
 
@@ -11,6 +13,7 @@ from .describe import describe
 from .emit import target_names
 from .emit.layered_common import STRATEGIES
 from .errors import MAX_PROBLEM, SymnetError, printable
+from .importers import user_module
 
 
 def main(argv=None):
@@ -48,9 +51,11 @@ def _parser():
 
     check = commands.add_parser("check", help="compare symbolic derivatives with finite differences")
     _model_arguments(check)
-    check.add_argument("--points", type=int, default=5, help="random points in the training range")
-    check.add_argument("--seed", type=int, default=0)
-    check.add_argument("--tolerance", type=float, default=1e-6, help="largest relative error accepted")
+    check.add_argument("--points", type=_point_count, default=5,
+                       help=f"random points in the training range (1 to {MAX_POINTS}; default 5)")
+    check.add_argument("--seed", type=_seed, default=0, help="seed of the random points (a whole number >= 0)")
+    check.add_argument("--tolerance", type=_tolerance, default=1e-6,
+                       help="largest relative error accepted (a finite number >= 0; default 1e-6)")
     check.add_argument("--derivatives", default="jacobian", type=_derivative_list,
                        help="comma-separated: jacobian, hessian")
     check.set_defaults(run=run_check)
@@ -62,7 +67,7 @@ def _parser():
     generate.add_argument("--derivatives", type=_derivative_list, default=None,
                           help="comma-separated from: " + ", ".join(DERIVATIVES))
     generate.add_argument("--name", default=None, help="base name of the generated files and functions")
-    generate.add_argument("--out", default="generated", help="output folder")
+    generate.add_argument("--out", required=True, help="output folder (created if missing)")
     generate.add_argument("--precision", choices=("double", "float"), default="double")
     generate.add_argument("--strategy", choices=STRATEGIES, default="auto",
                           help="unrolled scalar expressions, layered weight arrays and loops, or auto"
@@ -76,22 +81,69 @@ def _model_arguments(command):
     command.add_argument("--trust-pickle", action="store_true",
                          help="allow a pickled model (.pkl, .joblib, a whole torch module): unpickling runs"
                               " code from the file, so use it only for files you trust")
+    command.add_argument("--module", type=_module_spec, default=None, metavar="MODULE:CLASS",
+                         help="for a torch state dict (.pt, .pth): the class it belongs to, as package.module:Class"
+                              " or path/to/file.py:Class; this imports and runs that code of yours (the current"
+                              " folder is searched) and builds Class() with no arguments")
     command.add_argument("--input-size", action="append", type=_input_size, default=[], metavar="NAME=N",
                          help="raw size of an input whose size the model file does not state (MATLAB"
                               " genFunction files that list only the kept rows); repeatable")
 
 
+def _module_spec(text):
+    try:
+        user_module.split_spec(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
+
+
 def _input_size(text):
     name, _, size = text.partition("=")
-    if not name or not size.isdigit() or int(size) < 1:
+    if not name.strip() or _whole_number(size) is None or int(size) < 1:
         raise argparse.ArgumentTypeError(f"expected NAME=N with a positive whole number N, got {text!r}")
     return name.strip(), int(size)
+
+
+#: the most points ``check`` samples (each costs several network evaluations per input)
+MAX_POINTS = 100_000
+
+
+def _whole_number(text):
+    """The whole number written in ``text`` (ASCII digits, optional sign), else None."""
+    return int(text) if re.fullmatch(r"\s*[+-]?[0-9]+\s*", text) else None
+
+
+def _point_count(text):
+    count = _whole_number(text)
+    if count is None or not 1 <= count <= MAX_POINTS:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 1 to {MAX_POINTS}, got {text!r}")
+    return count
+
+
+def _seed(text):
+    seed = _whole_number(text)
+    if seed is None or seed < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    return seed
+
+
+def _tolerance(text):
+    try:
+        tolerance = float(text)
+    except ValueError:
+        tolerance = math.nan
+    if not math.isfinite(tolerance) or tolerance < 0:
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}")
+    return tolerance
 
 
 def _load(args):
     options = {"trust_pickle": True} if args.trust_pickle else {}
     if args.input_size:
         options["input_sizes"] = dict(args.input_size)
+    if args.module is not None:
+        options["module"] = user_module.instantiate(args.module)
     return api.load(args.model, **options)
 
 

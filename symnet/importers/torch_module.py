@@ -18,7 +18,7 @@ from ..errors import MissingExtraError, ModelFormatError, UnsupportedError
 from .dataflow import NetworkBuilder
 
 _STATE_DICT_HELP = ("save model.state_dict() with torch.save and load it with"
-                    " symnet.load(path, module=YourModule())")
+                    " symnet.load(path, module=YourModule()), or on the command line with --module package.module:Class")
 
 
 def _torch():
@@ -34,6 +34,9 @@ def load_torch_file(path, module=None, trust_pickle=False):
     """A Network from a ``torch.save``d file: a state dict loaded into ``module``,
     or (only with ``trust_pickle``) a whole pickled module."""
     torch = _torch()
+    if module is not None and not isinstance(module, torch.nn.Module):
+        raise UnsupportedError(f"module= takes the torch.nn.Module the state dict belongs to (module=YourModule()),"
+                               f" not a {type(module).__name__}; on the command line: --module package.module:Class")
     try:
         data = torch.load(str(path), map_location="cpu", weights_only=not trust_pickle)
     except Exception as error:  # torch raises pickle, zip and runtime errors alike
@@ -50,7 +53,7 @@ def load_torch_file(path, module=None, trust_pickle=False):
         raise ModelFormatError(f"expected a state dict, found a {type(data).__name__}")
     try:
         module.load_state_dict(data)
-    except RuntimeError as error:
+    except (RuntimeError, TypeError, ValueError, KeyError, AttributeError) as error:   # torch's refusals
         problem = " ".join(str(error).split())
         raise ModelFormatError(f"the state dict does not fit {type(module).__name__}: {problem}") from None
     return load_module(module, name=Path(path).stem)
