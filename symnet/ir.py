@@ -100,6 +100,7 @@ class MapMinMax:
     ymin: np.ndarray
     kind = "mapminmax"
     numeric_fields = ("xoffset", "gain", "ymin")
+    range_is_exact = True   # its normalized range is the image of the training data
 
     def __post_init__(self):
         size = np.size(self.xoffset)
@@ -134,6 +135,7 @@ class MapStd:
     ymean: np.ndarray
     kind = "mapstd"
     numeric_fields = ("xoffset", "gain", "ymean")
+    range_is_exact = False   # mean +- 2 std: an estimate of where the training data lay
 
     def __post_init__(self):
         size = np.size(self.xoffset)
@@ -155,6 +157,7 @@ class MapStd:
         return [bind(y - m) / g + o for y, o, g, m in zip(rows, self.xoffset, self.gain, self.ymean)]
 
     def normalized_range(self):
+        """Mean +- 2 standard deviations (MATLAB's default ystd is 1)."""
         return np.stack([self.ymean - 2.0, self.ymean + 2.0], axis=1)
 
 
@@ -166,6 +169,7 @@ class Affine:
     shift: np.ndarray
     kind = "affine"
     numeric_fields = ("scale", "shift")
+    range_is_exact = False   # states no range
 
     def __post_init__(self):
         size = np.size(self.scale)
@@ -186,6 +190,7 @@ class Affine:
         return [bind(y - t) / s for y, s, t in zip(rows, self.scale, self.shift)]
 
     def normalized_range(self):
+        """None: this step does not tell where its output lies."""
         return None
 
 
@@ -202,6 +207,7 @@ class RemoveConstantRows:
     constants: tuple = ()
     kind = "removeconstantrows"
     numeric_fields = ("constants",)
+    range_is_exact = False   # states no range
 
     def __post_init__(self):
         n_rows = _check_size(self.n_rows, "removeconstantrows row count")
@@ -247,6 +253,7 @@ class RemoveConstantRows:
         return [kept[k] if k in kept else _constant_like(values[k], like) for k in range(self.n_rows)]
 
     def normalized_range(self):
+        """None: this step does not tell where its output lies."""
         return None
 
 

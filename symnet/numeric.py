@@ -93,27 +93,48 @@ def input_range(net):
     return np.concatenate(ranges, axis=0)
 
 
+#: the range assumed where nothing states one: the scale normalization brings inputs to
+UNIT_RANGE = (-1.0, 1.0)
+
+
 def _range_from_steps(inp):
-    """Map the normalized range of the last range-defining step back to raw units."""
-    pairs = [(-1.0, 1.0)] * inp.size
-    for position, step in enumerate(inp.steps):
-        normalized = step.normalized_range()
-        if normalized is None:
-            continue
-        low, high = list(normalized[:, 0]), list(normalized[:, 1])
-        for earlier in reversed(inp.steps[:position + 1]):
-            low, high = _reverse_known(earlier, low), _reverse_known(earlier, high)
-        pairs = [(-1.0, 1.0) if lo is None else (float(min(lo, hi)), float(max(lo, hi)))
-                 for lo, hi in zip(low, high)]
-    return np.array(pairs, dtype=float)
+    """The raw range whose image, through the input's steps, is the normalized range that
+    the steps state.  Which step's range counts: an exact one (mapminmax maps the training
+    data onto [ymin, 1]) before an estimate (mapstd's mean +- 2 std), and of those the last,
+    the one whose output the weights were trained on.  Without any, the network's processed
+    input is taken to lie in [-1, 1].  Raw rows that removeconstantrows drops were constant
+    in training; they get [-1, 1]."""
+    steps = inp.steps
+    stated = [(step.range_is_exact, position) for position, step in enumerate(steps)
+              if step.normalized_range() is not None]
+    if stated:
+        position = max(stated)[1]
+        normalized = steps[position].normalized_range()
+        steps = steps[:position + 1]
+    else:
+        normalized = np.tile(UNIT_RANGE, (inp.processed_size, 1))
+    return raw_range(steps, normalized)
 
 
-def _reverse_known(step, values):
-    """Reverse a step on values where some rows are unknown (None)."""
+def raw_range(steps, normalized):
+    """(raw rows, 2): the interval of raw values that ``steps``, applied in order, map onto
+    the intervals ``normalized`` (rows of the last step's output).  Every step is an
+    element-wise affine map or a row selection, so each interval maps back exactly through
+    its two ends (a negative gain swaps them); rows no step keeps get ``UNIT_RANGE``."""
+    intervals = [tuple(map(float, row)) for row in np.asarray(normalized, dtype=float)]
+    for step in reversed(steps):
+        intervals = _reverse_intervals(step, intervals)
+    return np.array([UNIT_RANGE if interval is None else interval for interval in intervals], dtype=float)
+
+
+def _reverse_intervals(step, intervals):
+    """The intervals of a step's input that it maps onto ``intervals`` (None: not known)."""
     if step.kind == "removeconstantrows":
         expanded = [None] * step.n_rows
-        for row, value in zip(step.keep, values):
-            expanded[row] = value
+        for row, interval in zip(step.keep, intervals):
+            expanded[row] = interval
         return expanded
-    reversed_values = step.reverse([0.0 if v is None else v for v in values])
-    return [None if v is None else r for v, r in zip(values, reversed_values)]
+    ends = [step.reverse([np.nan if interval is None else interval[end] for interval in intervals])
+            for end in (0, 1)]
+    return [None if interval is None else tuple(sorted((float(low), float(high))))
+            for interval, low, high in zip(intervals, *ends)]

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..errors import ModelFormatError, UnsupportedError
 from ..ir import Affine, Input, Layer, MapStd, Network, Output
+from ..numeric import raw_range
 
 #: scikit-learn activation -> (transfer function, parameters); "exp" is the Poisson loss's output
 _ACTIVATIONS = {"identity": ("purelin", ()), "logistic": ("logsig", ()), "tanh": ("tansig", ()),
@@ -26,9 +27,10 @@ def load_estimator(estimator, name=None):
     _require_fitted(model)
     layers = _layers(model)
     n_inputs = model.coefs_[0].shape[0]
-    input_steps = [step for where, scaler in scalers for step in _scaler_steps(scaler, where)]
-    value_range = _training_range(scalers[0][1]) if scalers else None
-    inputs = [Input("x", n_inputs, _broadcast(input_steps, n_inputs), value_range)]
+    steps_per_scaler = [_broadcast(_scaler_steps(scaler, where), n_inputs) for where, scaler in scalers]
+    input_steps = [step for steps in steps_per_scaler for step in steps]
+    value_range = _training_range([scaler for _, scaler in scalers], steps_per_scaler)
+    inputs = [Input("x", n_inputs, input_steps, value_range)]
     outputs = [Output("y", len(layers) - 1, output_steps)]
     return Network(inputs, layers, outputs, name=name or kind)
 
@@ -90,8 +92,20 @@ def _scaler_steps(scaler, where):
                            " MaxAbsScaler and RobustScaler")
 
 
-def _training_range(scaler):
-    """The raw training range a min-max or max-abs scaler saw (others imply one through mapstd)."""
+def _training_range(scalers, steps_per_scaler):
+    """The raw training range, from the first scaler that saw the range of its input: a
+    MinMaxScaler (exact) before a MaxAbsScaler (a bound), mapped back exactly through the
+    scalers before it; None when none did (the mapstd steps then imply a range)."""
+    seen = [(type(scaler).__name__ != "MinMaxScaler", index, known) for index, scaler in enumerate(scalers)
+            if (known := _scaler_range(scaler)) is not None]
+    if not seen:
+        return None
+    _, index, known = min(seen, key=lambda item: item[:2])
+    return raw_range([step for steps in steps_per_scaler[:index] for step in steps], known)
+
+
+def _scaler_range(scaler):
+    """The range of its input a min-max or max-abs scaler saw (others only imply one)."""
     kind = type(scaler).__name__
     if kind == "MinMaxScaler" and hasattr(scaler, "data_min_"):
         return np.stack([scaler.data_min_, scaler.data_max_], axis=1)
