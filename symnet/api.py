@@ -98,9 +98,10 @@ class Derivative:
         try:
             return layered_numpy_function(self.network, self.what)
         except UnsupportedError:
-            # The layered form refuses a few networks the closed form holds (an output's
-            # removeconstantrows without the removed rows' values): those evaluate the
-            # closed form, slowly on large nets but exactly.
+            # Today the layered form holds every network the closed form does (both refuse an
+            # output's removeconstantrows without the removed values); a processing step or
+            # transfer function added to the IR before the layered form learns it would land
+            # here and still evaluate, through the closed form: exact, slow on large nets.
             return self._closed_form
 
     @cached_property
