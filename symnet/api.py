@@ -146,8 +146,9 @@ def derive(net, what):
     """The ``what`` ("gradient", "jacobian", "hessian" or "value") of ``net``.
 
     Returns:
-        Derivative: holds the sympy expressions, the simplified program, and
-        evaluates numerically when called with a batch X.
+        Derivative: evaluates numerically when called with a batch X (through the
+        layered NumPy code); builds the sympy expressions and the simplified
+        program when they are first asked for.
     """
     return Derivative(net, what)
 
