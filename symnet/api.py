@@ -102,10 +102,10 @@ class Derivative:
             # output's removeconstantrows without the removed values); a processing step or
             # transfer function added to the IR before the layered form learns it would land
             # here and still evaluate, through the closed form: exact, slow on large nets.
-            return self._closed_form
+            return self._closed_form_evaluator
 
     @cached_property
-    def _closed_form(self):
+    def _closed_form_evaluator(self):
         """The unrolled closed form, evaluated by sympy's lambdify: a path independent of
         symnet's layered steps, printers and templates (the tests' reference)."""
         program = self.unsimplified
@@ -139,7 +139,7 @@ def _closed_form(net, what):
     """``f(X)`` evaluating ``what`` through the unrolled closed form (sympy's lambdify) instead
     of the layered code: slow from a few thousand weights on, kept as an independent reference."""
     derivative = Derivative(net, what)
-    return lambda X: _evaluate_batch(derivative._closed_form, net, X)
+    return lambda X: _evaluate_batch(derivative._closed_form_evaluator, net, X)
 
 
 def derive(net, what):
