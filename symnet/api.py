@@ -17,8 +17,9 @@ from .emit.layered_common import resolve_strategy
 from .emit.numpy_target import ExactNumPyPrinter
 from .errors import ModelFormatError, UnsupportedError
 from .importers import load as _load
+from .layered_numpy_function import layered_numpy_function
 from .simplify import live_assignments, simplify
-from .symbolic import SymbolicOptions, forward_program
+from .symbolic import SymbolicOptions, forward_program, input_symbols
 
 
 def load(source, **options):
@@ -39,11 +40,19 @@ def load(source, **options):
 class Derivative:
     """A derivative of a network's raw outputs with respect to its raw inputs.
 
+    Calling it evaluates the layered NumPy code that ``symnet generate`` writes for
+    the NumPy target, compiled in process once per Derivative (see
+    ``symnet.layered_numpy_function``): no sympy at call time, and a 2-512-512-1
+    Jacobian builds in a fraction of a second.  The closed form is built only when
+    ``program`` or ``expressions`` is asked for.
+
     Attributes:
         what: "value", "gradient", "jacobian" or "hessian".
         network: the Network.
-        program: the simplified straight-line program (after CSE).
-        expressions: sympy Array of the closed-form expressions (no CSE).
+        shape: the derivative's shape for one point, e.g. (n_outputs, n_inputs).
+        inputs: the sympy symbols x_0 ... of the raw inputs.
+        program: the simplified straight-line program (after CSE); built on first use.
+        expressions: sympy Array of the closed-form expressions (no CSE); built on first use.
     """
 
     def __init__(self, net, what, options=SymbolicOptions()):
@@ -56,56 +65,90 @@ class Derivative:
         self.what = what
         self.network = net
         self.options = options
-        self.unsimplified = derivative_program(forward_program(net, options), what)
+
+    @cached_property
+    def unsimplified(self):
+        """The unrolled derivative program before simplification (the closed form's source)."""
+        return derivative_program(forward_program(self.network, self.options), self.what)
 
     @cached_property
     def program(self):
         return simplify(self.unsimplified)
-
-    @property
-    def shape(self):
-        return self.unsimplified.blocks[0].shape
-
-    @property
-    def inputs(self):
-        return self.unsimplified.inputs
 
     @cached_property
     def expressions(self):
         block = self.unsimplified.inlined()[0]
         return sp.Array(list(block.entries), block.shape)
 
+    @property
+    def shape(self):
+        n_in, n_out = self.network.n_inputs, self.network.n_outputs
+        return {"value": (n_out,), "gradient": (n_in,), "jacobian": (n_out, n_in),
+                "hessian": (n_out, n_in, n_in)}[self.what]
+
+    @property
+    def inputs(self):
+        return input_symbols(self.network.n_inputs)
+
     @cached_property
-    def _numeric(self):
+    def _evaluator(self):
+        """X (n_samples, n_inputs) -> (n_samples,) + shape."""
         if self.options.weights != "numeric":
             raise UnsupportedError("numeric evaluation needs numeric weights")
-        # sympy's lambdify prints the unsimplified straight-line program itself:
-        # an evaluation path independent of symnet's printers and templates.
+        try:
+            return layered_numpy_function(self.network, self.what)
+        except UnsupportedError:
+            # Today the layered form holds every network the closed form does (both refuse an
+            # output's removeconstantrows without the removed values); a processing step or
+            # transfer function added to the IR before the layered form learns it would land
+            # here and still evaluate, through the closed form: exact, slow on large nets.
+            return self._closed_form_evaluator
+
+    @cached_property
+    def _closed_form_evaluator(self):
+        """The unrolled closed form, evaluated by sympy's lambdify: a path independent of
+        symnet's layered steps, printers and templates (the tests' reference)."""
         program = self.unsimplified
         assignments = [(a.target, a.expr) for a in live_assignments(program)]
-        return sp.lambdify([list(self.inputs)], list(program.blocks[0].entries), modules=["numpy", {"math": math}],
-                           printer=ExactNumPyPrinter, cse=lambda expressions: (assignments, list(expressions)))
+        function = sp.lambdify([list(self.inputs)], list(program.blocks[0].entries),
+                               modules=["numpy", {"math": math}], printer=ExactNumPyPrinter,
+                               cse=lambda expressions: (assignments, list(expressions)))
+
+        def evaluate(X):
+            columns = [np.broadcast_to(np.asarray(e, dtype=float), (X.shape[0],)) for e in function(list(X.T))]
+            return np.stack(columns, axis=1).reshape((X.shape[0],) + tuple(self.shape))
+        return evaluate
 
     def __call__(self, X):
         """Evaluate for a batch X of shape (n_samples, n_inputs).
 
         Returns: (n_samples,) + shape, e.g. (n_samples, n_outputs, n_inputs) for the Jacobian.
         """
-        X = np.asarray(X, dtype=float)
-        if X.ndim != 2 or X.shape[1] != self.network.n_inputs:
-            raise ModelFormatError(f"expected X of shape (n_samples, {self.network.n_inputs}), got {X.shape}")
-        with np.errstate(over="ignore", under="ignore"):
-            entries = self._numeric(list(X.T))
-        columns = [np.broadcast_to(np.asarray(e, dtype=float), (X.shape[0],)) for e in entries]
-        return np.stack(columns, axis=1).reshape((X.shape[0],) + tuple(self.shape))
+        return _evaluate_batch(self._evaluator, self.network, X)
+
+
+def _evaluate_batch(evaluator, net, X):
+    X = np.asarray(X, dtype=float)
+    if X.ndim != 2 or X.shape[1] != net.n_inputs:
+        raise ModelFormatError(f"expected X of shape (n_samples, {net.n_inputs}), got {X.shape}")
+    with np.errstate(over="ignore", under="ignore"):
+        return evaluator(X)
+
+
+def _closed_form(net, what):
+    """``f(X)`` evaluating ``what`` through the unrolled closed form (sympy's lambdify) instead
+    of the layered code: slow from a few thousand weights on, kept as an independent reference."""
+    derivative = Derivative(net, what)
+    return lambda X: _evaluate_batch(derivative._closed_form_evaluator, net, X)
 
 
 def derive(net, what):
     """The ``what`` ("gradient", "jacobian", "hessian" or "value") of ``net``.
 
     Returns:
-        Derivative: holds the sympy expressions, the simplified program, and
-        evaluates numerically when called with a batch X.
+        Derivative: evaluates numerically when called with a batch X (through the
+        layered NumPy code); builds the sympy expressions and the simplified
+        program when they are first asked for.
     """
     return Derivative(net, what)
 

@@ -1,9 +1,18 @@
 """Numerical checks of symbolic derivatives against central finite differences
-of the network's direct numeric evaluation (an independent path)."""
+of the network's direct numeric evaluation (an independent path).
+
+The differences are taken of ``symnet.numeric.evaluate``, named here on purpose
+(not ``Network.evaluate``, not ``derive(net, "value")``): it walks the IR layer by
+layer with the registry's transfer functions and shares nothing with the layered
+steps, printers and templates that ``symnet.derive`` evaluates, so a Jacobian is
+never checked against differences of its own code.
+"""
 
 from dataclasses import dataclass
 
 import numpy as np
+
+from .numeric import evaluate
 
 
 def sample_points(net, count, seed=0, margin=0.05):
@@ -38,11 +47,19 @@ def _central(function, X, k, h):
 
 
 def finite_difference_jacobian(net, X, relative_step=1e-4):
-    return central_jacobian(net.evaluate, X, _steps(net, relative_step))
+    """Jacobian by central differences of the direct numeric evaluation (see the module doc)."""
+    return central_jacobian(lambda points: evaluate(net, points), X, _steps(net, relative_step))
 
 
 def finite_difference_hessian(jacobian, net, X, relative_step=1e-4):
-    """Hessian by central differences of an exact Jacobian function."""
+    """Hessian by central differences of an exact Jacobian function.
+
+    Differencing a Jacobian (second differences of the values would lose half the
+    digits) still checks the Hessian independently: the Jacobian is a different
+    program (forward or reverse accumulation) from the Hessian (forward-over-reverse,
+    with the transfer functions' second derivatives), and it is itself checked against
+    differences of the direct evaluation first (``symnet check``, the tests).
+    """
     return central_jacobian(jacobian, X, _steps(net, relative_step))
 
 

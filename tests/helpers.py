@@ -123,3 +123,11 @@ def random_network(seed, depth=None, transfers=ALL_TRANSFERS, max_width=5, casca
 def points_for(net, count=4, seed=1):
     from symnet.check import sample_points
     return sample_points(net, count, seed=seed)
+
+
+def closed_form(net, what):
+    """``f(X)``: ``what`` of ``net`` from the unrolled closed form, printed by sympy's own
+    lambdify: the reference for generated code, independent of the layered steps,
+    symnet's printers and templates (``symnet.derive`` evaluates the layered NumPy code)."""
+    from symnet.api import _closed_form
+    return _closed_form(net, what)

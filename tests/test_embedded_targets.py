@@ -3,7 +3,7 @@ is compiled with strict warnings and run, the MATLAB files run in GNU Octave on
 a batch, the LaTeX compiles with pdflatex, and every shipped self-check passes
 and fails when one of its expected numbers is corrupted.
 
-Reference for every comparison: ``symnet.derive(net, what)(X)``, sympy's own
+Reference for every comparison: ``closed_form(net, what)(X)`` (tests/helpers.py), sympy's own
 NumPy printing of the unsimplified program (no symnet printer or template).
 """
 
@@ -22,7 +22,7 @@ from symnet import transfer
 from symnet.check import compare, sample_points
 
 from conftest import REPO
-from helpers import random_network, require_tool
+from helpers import closed_form, random_network, require_tool
 
 STRICT = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-O2"]
 DOUBLE_BOUND = 1e-12
@@ -49,7 +49,7 @@ class Case:
     X: np.ndarray       # a batch of raw inputs (rows)
 
     def reference(self, what, X=None):
-        return symnet.derive(self.net, what)(self.X if X is None else X)
+        return closed_form(self.net, what)(self.X if X is None else X)
 
     def shape(self, what):
         n_in, n_out = self.net.n_inputs, self.net.n_outputs
@@ -354,7 +354,7 @@ def test_high_precision_reference_agrees_with_the_symbolic_path(seed):
     net = random_network(seed, transfers=EVERY_TRANSFER) if seed in (3, 8) else random_network(seed)
     X = sample_points(net, 3, seed=5)
     for what in ("value", "jacobian", "hessian"):
-        error = compare(reference_values(net, what, X), symnet.derive(net, what)(X)).max_rel_error
+        error = compare(reference_values(net, what, X), closed_form(net, what)(X)).max_rel_error
         assert error <= 1e-12, (seed, what, error)
 
 

@@ -13,7 +13,7 @@ from symnet.importers.json_format import save_json
 from symnet.emit.layered_common import LAYERED_FROM_PARAMETERS, resolve_strategy
 from symnet.layered import layered_network
 
-from helpers import ALL_TRANSFERS, SMOOTH_TRANSFERS, import_file, points_for, random_network
+from helpers import closed_form, ALL_TRANSFERS, SMOOTH_TRANSFERS, import_file, points_for, random_network
 
 SEEDS = range(16)
 WHAT = (("value", "evaluate"), ("jacobian", "jacobian"), ("hessian", "hessian"))
@@ -35,7 +35,7 @@ def test_layered_numpy_matches_unrolled_and_finite_differences(seed, tmp_path):
     module = layered_module(net, tmp_path)
     X = points_for(net, count=4, seed=seed)
     for what, function in WHAT:
-        assert_close(getattr(module, function)(X), symnet.derive(net, what)(X))
+        assert_close(getattr(module, function)(X), closed_form(net, what)(X))
     assert_close(module.evaluate(X), net.evaluate(X))
     if all(layer.transfer in SMOOTH_TRANSFERS + ("softmax",) for layer in net.layers):
         assert compare(module.jacobian(X), finite_difference_jacobian(net, X)).max_rel_error < 1e-6
@@ -75,7 +75,7 @@ def test_forward_and_reverse_accumulation_of_an_mlp(sizes, tmp_path):
     module = layered_module(net, tmp_path)
     X = points_for(net, count=5)
     for what, function in WHAT:
-        assert_close(getattr(module, function)(X), symnet.derive(net, what)(X))
+        assert_close(getattr(module, function)(X), closed_form(net, what)(X))
     assert compare(module.jacobian(X), finite_difference_jacobian(net, X)).max_rel_error < 1e-6
     assert compare(module.hessian(X), finite_difference_hessian(module.jacobian, net, X)).max_rel_error < 1e-6
 
@@ -96,7 +96,7 @@ def test_inputs_far_from_zero_lose_no_digits(tmp_path):
     module = layered_module(net, tmp_path)
     X = points_for(net, count=5)
     for what, function in WHAT:
-        assert_close(getattr(module, function)(X), symnet.derive(net, what)(X), rtol=1e-11)
+        assert_close(getattr(module, function)(X), closed_form(net, what)(X), rtol=1e-11)
 
 
 def test_a_linear_network_has_a_constant_jacobian(tmp_path):
@@ -108,7 +108,7 @@ def test_a_linear_network_has_a_constant_jacobian(tmp_path):
     X = points_for(net, count=3)
     J = module.jacobian(X)
     assert np.all(J == J[0])
-    assert_close(J, symnet.derive(net, "jacobian")(X))
+    assert_close(J, closed_form(net, "jacobian")(X))
     assert np.all(module.hessian(X) == 0.0)
 
 
@@ -126,7 +126,7 @@ def test_gradient_of_a_single_output_network(tmp_path):
     net = mlp((4, 5, 1))
     module = layered_module(net, tmp_path, derivatives=("gradient",))
     X = points_for(net, count=3)
-    assert_close(module.gradient(X), symnet.derive(net, "gradient")(X))
+    assert_close(module.gradient(X), closed_form(net, "gradient")(X))
 
 
 def test_generation_is_deterministic(tmp_path):

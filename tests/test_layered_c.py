@@ -16,7 +16,7 @@ from symnet.emit.layered_common import layered_programs
 from symnet.layered import layered_network
 from symnet.layered_steps import reads, written
 
-from helpers import ALL_TRANSFERS, points_for, random_network, require_tool
+from helpers import closed_form, ALL_TRANSFERS, points_for, random_network, require_tool
 from test_layered import assert_close, mlp
 
 STRICT = ("-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic")
@@ -85,7 +85,7 @@ def test_layered_c_matches_the_unrolled_form_one_point_and_in_blocks(seed, tmp_p
     X = points_for(net, count=37, seed=seed)   # 37: a full block and a short one
     results = compile_and_run(net, tmp_path, X, ["-O2"])
     for what, (single, batch) in results.items():
-        expected = symnet.derive(net, what)(X)
+        expected = closed_form(net, what)(X)
         assert_close(single, expected)
         assert_close(batch, expected)
 
@@ -97,7 +97,7 @@ def test_forward_and_reverse_accumulation_vectorized_and_with_the_c_library(size
     assert layered_network(net).jacobian_mode == ("forward" if sizes[0] <= sizes[-1] else "reverse")
     X = points_for(net, count=40)
     for what, (single, batch) in compile_and_run(net, tmp_path, X, list(flags)).items():
-        expected = symnet.derive(net, what)(X)
+        expected = closed_form(net, what)(X)
         assert_close(single, expected)
         np.testing.assert_array_equal(batch, single)   # the same sums in the same order
 
@@ -306,7 +306,7 @@ def test_hessian_one_output_row_at_a_time(tmp_path, monkeypatch):
     assert "double gnt1[9][40];" in single_body   # one row of (outputs, inputs, units)
     single, batch = results["hessian"]
     np.testing.assert_array_equal(batch, single)
-    assert_close(single, symnet.derive(net, "hessian")(X))
+    assert_close(single, closed_form(net, "hessian")(X))
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -320,6 +320,6 @@ def test_single_point_functions_with_arrays_in_unions(seed, tmp_path, monkeypatc
     body = (tmp_path / "model.c").read_text().split("void model_jacobian(")[1].split("\n}")[0]
     assert "union {" in body
     for what, (single, batch) in results.items():
-        expected = symnet.derive(net, what)(X)
+        expected = closed_form(net, what)(X)
         assert_close(single, expected)
         assert_close(batch, expected)

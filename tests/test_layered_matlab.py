@@ -18,7 +18,7 @@ from symnet.emit.python_target import FUNCTION_NAMES
 from symnet.importers.json_format import save_json
 from symnet.layered import layered_network
 
-from helpers import ALL_TRANSFERS, SMOOTH_TRANSFERS, import_file, points_for, random_network, require_tool
+from helpers import closed_form, ALL_TRANSFERS, SMOOTH_TRANSFERS, import_file, points_for, random_network, require_tool
 from octave_runner import FiniteDifferencePlan, OctaveJob, run_octave
 from test_hostile_names import assert_nothing_injected, hostile_network
 from test_layered import assert_close, mlp
@@ -180,7 +180,7 @@ def test_layered_matlab_matches_the_numeric_and_symbolic_references(key, runs):
     assert_close(run.layered["value"], reference.evaluate(run.X))
     for what in run.case.derivatives:
         if what != "hessian" or run.case.symbolic_hessian:
-            assert_close(run.layered[what], symnet.derive(reference, what)(run.X))
+            assert_close(run.layered[what], closed_form(reference, what)(run.X))
 
 
 @pytest.mark.parametrize("key", list(CASES))

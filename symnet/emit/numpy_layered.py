@@ -208,7 +208,16 @@ def _array_literal(value):
 
 def render_layered(request, printer, docs, function_names):
     """{file name: text} of the layered NumPy module for ``request``."""
-    programs = layered_programs(request.network, request.derivatives)
+    text, _ = layered_module_text(request.network, request.derivatives, printer, docs, function_names,
+                                  header=request.header)
+    return {f"{request.name}_numpy.py": text}
+
+
+def layered_module_text(net, derivatives, printer, docs, function_names, header=(), literal_constants=True):
+    """(text of the layered NumPy module, {constant name: array}).  With ``literal_constants``
+    False the text leaves out the weight arrays' literals (the caller binds the arrays
+    themselves): printing and parsing 17-digit literals is most of the cost of a large net."""
+    programs = layered_programs(net, derivatives)
     functions = []
     for what, program in programs:
         functions.append({
@@ -218,9 +227,9 @@ def render_layered(request, printer, docs, function_names):
             "result": program.result.name,
             "shape": tuple(program.shape),
         })
-    constants = [(name, _array_literal(value)) for name, value in merged_constants(programs)]
-    net = request.network
-    text = render("numpy/layered.py.j2", header=request.header, functions=functions, constants=constants,
+    constants = merged_constants(programs)
+    literals = [(name, _array_literal(value)) for name, value in constants] if literal_constants else []
+    text = render("numpy/layered.py.j2", header=header, functions=functions, constants=literals,
                   n_inputs=net.n_inputs, n_outputs=net.n_outputs, helpers=_helpers_used(functions),
                   imports_math="math" in printer.module_imports)
-    return {f"{request.name}_numpy.py": text}
+    return text, dict(constants)
