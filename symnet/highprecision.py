@@ -28,6 +28,7 @@ import mpmath
 import numpy as np
 import sympy as sp
 
+from .errors import UnsupportedError
 from .fixedpoint import Dyadic, affine
 from .jets import UnsupportedNode
 from .jets import evaluate as jets_of
@@ -240,10 +241,14 @@ def _activate_elementwise(layer, nets, layout):
     table = _transfer_functions(layer.transfer, layer.transfer_params, 1, max(layout.order, 1))
     values = nets[..., 0].to_mpf()
     tables = np.empty(values.shape + (3,), dtype=object)
-    for index, n in np.ndenumerate(values):
-        result = table([n])
-        tables[index] = [_mpf(result[0][0]), _mpf(result[1][0][0]),
-                         _mpf(result[2][0][0][0]) if layout.order > 1 else mpmath.mpf(0)]
+    try:
+        for index, n in np.ndenumerate(values):
+            result = table([n])
+            tables[index] = [_mpf(result[0][0]), _mpf(result[1][0][0]),
+                             _mpf(result[2][0][0][0]) if layout.order > 1 else mpmath.mpf(0)]
+    except OverflowError:   # mpmath's exponent itself overflows (exp nested in exp)
+        tables.fill(mpmath.inf)
+    _require_double_range(layer, tables)
     value, slope, curvature = (Dyadic.from_mpf(tables[..., i:i + 1]) for i in range(3))
     grad = nets[..., layout.first]
     parts = [value, slope * grad]
@@ -251,6 +256,20 @@ def _activate_elementwise(layer, nets, layout):
         ks, ms = (list(i) for i in zip(*layout.pairs))
         parts.append(slope * nets[..., layout.second] + curvature * grad[..., ks] * grad[..., ms])
     return Dyadic.concatenate(parts, axis=-1)
+
+
+#: the largest finite double: transfer-function values beyond it have no double to check against
+_DOUBLE_MAX = mpmath.mpf(np.finfo(float).max)
+
+
+def _require_double_range(layer, tables):
+    """A transfer function whose value or derivatives leave the double range at the self-check
+    points (exp nested in exp: 1e434294 at 30 digits) makes every test vector inf: refused."""
+    worst = max((abs(v) for v in tables.reshape(-1)), default=0)
+    if worst > _DOUBLE_MAX:
+        raise UnsupportedError(f"layer {layer.name!r}: transfer function {layer.transfer!r} or its"
+                               f" derivatives reach {mpmath.nstr(worst, 3)} inside the training range,"
+                               " beyond the double range")
 
 
 def _activate_whole(layer, nets, layout):

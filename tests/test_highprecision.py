@@ -239,3 +239,19 @@ def test_softmax_reference_does_not_build_sympys_derivatives(monkeypatch):
     hessian = np.array(reference_numbers(net, "hessian", points), dtype=float)
     jacobian = lambda X: np.array(reference_numbers(net, "jacobian", X), dtype=float)   # noqa: E731
     assert compare(hessian, finite_difference_hessian(jacobian, net, points)).max_rel_error < 1e-7
+
+
+@pytest.mark.parametrize("depth", [4, 40])
+def test_a_transfer_function_beyond_the_double_range_is_refused_in_one_line(depth):
+    """exp nested in exp: at depth 4 the value is about 10^1600000, a finite mpf but no double;
+    at depth 40 mpmath's own exponent overflows (an internal error before)."""
+    from symnet.errors import UnsupportedError
+    formula = "n"
+    for _ in range(depth):
+        formula = f"exp({formula})"
+    net = Network([Input("x", 1, [])],
+                  [Layer(1, "expression", [1.0], [(0, [[1.0]])], [], (("expression", formula),), name="wild")],
+                  [Output("y", 0, [])])
+    with pytest.raises(UnsupportedError, match=r"^layer 'wild': transfer function 'expression' or its derivatives"
+                                               r" reach .* inside the training range, beyond the double range$"):
+        reference_numbers(net, "jacobian", [[0.5]])
