@@ -17,7 +17,8 @@ exactly too.  Rounding happens only where f, f' and f'' are evaluated
 (mpmath, at the working precision, from the net input rounded to it), where
 a layer's activations are put on one exponent per column (exact unless a
 column spans more than the working precision plus GUARD_BITS), and in the output steps (mpmath).  Softmax, a
-function of the whole layer, is differentiated in mpmath unit by unit.
+function of the whole layer, is differentiated in mpmath by forward mode over its expression graph
+(symnet.jets), whose cost follows the graph, not the size of sympy's derivatives of it.
 """
 
 from dataclasses import dataclass
@@ -27,7 +28,10 @@ import mpmath
 import numpy as np
 import sympy as sp
 
+from .errors import UnsupportedError
 from .fixedpoint import Dyadic, affine
+from .jets import UnsupportedNode
+from .jets import evaluate as jets_of
 from .transfer import lookup
 
 DIGITS = 30
@@ -193,6 +197,27 @@ def _transfer_functions(name, params, size, order):
     return sp.lambdify([ns], _without_delta(tables), modules="mpmath")
 
 
+@lru_cache(maxsize=64)
+def _whole_layer_graph(name, params, size):
+    ns = [sp.Symbol(f"n{j}", real=True) for j in range(size)]
+    return list(lookup(name).build(ns, **dict(params))), ns
+
+
+def _whole_layer_tables(layer, values, order):
+    """[outputs, first partials, second partials] of a function of the whole layer at one point:
+    by forward mode over its expression graph (the cost of sympy's symbolic derivatives grows
+    with the layer's width to the fourth), else by those derivatives."""
+    outputs, ns = _whole_layer_graph(layer.transfer, layer.transfer_params, len(values))
+    try:
+        jets = jets_of(outputs, ns, values, order)
+    except UnsupportedNode:
+        return _transfer_functions(layer.transfer, layer.transfer_params, len(values), order)(values)
+    tables = [[j.value for j in jets], [list(j.grad) for j in jets]]
+    if order > 1:
+        tables.append([[list(row) for row in j.hess] for j in jets])
+    return tables
+
+
 def _without_delta(nested):
     """Derivatives of |n| and of comparisons hold DiracDelta: zero away from the kink."""
     if isinstance(nested, list):
@@ -216,10 +241,14 @@ def _activate_elementwise(layer, nets, layout):
     table = _transfer_functions(layer.transfer, layer.transfer_params, 1, max(layout.order, 1))
     values = nets[..., 0].to_mpf()
     tables = np.empty(values.shape + (3,), dtype=object)
-    for index, n in np.ndenumerate(values):
-        result = table([n])
-        tables[index] = [_mpf(result[0][0]), _mpf(result[1][0][0]),
-                         _mpf(result[2][0][0][0]) if layout.order > 1 else mpmath.mpf(0)]
+    try:
+        for index, n in np.ndenumerate(values):
+            result = table([n])
+            tables[index] = [_mpf(result[0][0]), _mpf(result[1][0][0]),
+                             _mpf(result[2][0][0][0]) if layout.order > 1 else mpmath.mpf(0)]
+    except OverflowError:   # mpmath's exponent itself overflows (exp nested in exp)
+        tables.fill(mpmath.inf)
+    _require_double_range(layer, tables)
     value, slope, curvature = (Dyadic.from_mpf(tables[..., i:i + 1]) for i in range(3))
     grad = nets[..., layout.first]
     parts = [value, slope * grad]
@@ -229,12 +258,25 @@ def _activate_elementwise(layer, nets, layout):
     return Dyadic.concatenate(parts, axis=-1)
 
 
+#: the largest finite double: transfer-function values beyond it have no double to check against
+_DOUBLE_MAX = mpmath.mpf(np.finfo(float).max)
+
+
+def _require_double_range(layer, tables):
+    """A transfer function whose value or derivatives leave the double range at the self-check
+    points (exp nested in exp: 1e434294 at 30 digits) makes every test vector inf: refused."""
+    worst = max((abs(v) for v in tables.reshape(-1)), default=0)
+    if worst > _DOUBLE_MAX:
+        raise UnsupportedError(f"layer {layer.name!r}: transfer function {layer.transfer!r} or its"
+                               f" derivatives reach {mpmath.nstr(worst, 3)} inside the training range,"
+                               " beyond the double range")
+
+
 def _activate_whole(layer, nets, layout):
     """A function of the whole layer (softmax) at one point, in mpf: ``nets`` (units, components).
     a_j' = sum_i df_j/dn_i n_i', a_j'' = sum_i df_j/dn_i n_i'' + sum_il d2f_j/dn_i dn_l n_i'_k n_l'_m."""
     size = nets.shape[0]
-    tables = _transfer_functions(layer.transfer, layer.transfer_params, size, max(layout.order, 1))(
-        list(nets[:, 0]))
+    tables = _whole_layer_tables(layer, list(nets[:, 0]), max(layout.order, 1))
     result = _zeros(nets.shape)
     result[:, 0] = [_mpf(a) for a in tables[0]]
     jacobian = np.array(tables[1], dtype=object).reshape(size, size)

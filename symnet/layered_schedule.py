@@ -47,9 +47,10 @@ def layered_program(layered, what):
         raise ValueError(f"unknown derivative {what!r}")
     steps = live_steps(builder.steps, result)
     used = {operand.name for step in steps for operand in reads(step)} | weight_names(steps)
+    names = written(steps)
     return LayeredProgram(what, shape, steps,
                           tuple((name, value) for name, value in builder.constants.items() if name in used),
-                          result, tuple((a, shape) for a, shape in builder.arrays if a.name in written(steps)))
+                          result, tuple((a, shape) for a, shape in builder.arrays if a.name in names))
 
 
 class _Builder:

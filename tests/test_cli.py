@@ -1,6 +1,7 @@
 """The command line, run as a user runs it: a separate process."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -78,6 +79,18 @@ def test_missing_file_and_unknown_suffix(tmp_path):
         result = symnet("inspect", path)
         assert result.returncode == 2
         assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_special_files_are_named_for_what_they_are(tmp_path):
+    fifo = tmp_path / "pipe.json"
+    os.mkfifo(fifo)
+    device = tmp_path / "zero.json"
+    device.symlink_to("/dev/zero")
+    folder = tmp_path / "folder.json"
+    folder.mkdir()
+    for path, kind in ((fifo, "a FIFO (named pipe)"), (device, "a character device"), (folder, "a folder")):
+        result = symnet("inspect", path)
+        assert (result.returncode, result.stderr) == (2, f"symnet: error: {path}: is {kind}, not a model file\n")
 
 
 def test_gradient_of_multi_output_is_a_clear_error(tmp_path):

@@ -167,12 +167,49 @@ def test_c_files_keep_their_contract(cases):
     macro = case.name.upper()
     for text in (f"#ifndef {macro}_H", f"#define {macro}_N_INPUTS 3", f"#define {macro}_N_OUTPUTS 1",
                  'extern "C" {', f"void {case.name}_jacobian(const double *x, double *jac);",
-                 f"void {case.name}_hessian_batch(size_t n, const double *x, double *hess);"):
+                 f"void {case.name}_hessian_batch(size_t n, const double *{macro}_RESTRICT x,"
+                 f" double *{macro}_RESTRICT hess);", "must not overlap x"):
         assert text in header
+    assert f"#define {macro}_RESTRICT restrict" in header
+    # the header's batch prototypes say what the definitions say
+    for function in re.findall(r"void (\w+_batch)\(", source):
+        assert re.search(rf"void {function}\(size_t n, const double \*restrict x, double \*restrict \w+\)", source)
     assert "malloc" not in source and "#include <math.h>" in source
     # no file-scope variables: every top-level line is a directive, comment, brace or a function head
     top_level = [line for line in source.splitlines() if line and not line[0].isspace()]
     assert all(re.match(r"(#|/\*| \*|\*/|[{}]|void \w+\()", line) for line in top_level), top_level
+
+
+CPP_DRIVER = """#include <cstdio>
+#include "{name}.h"
+
+int main()
+{{
+    double x[{points} * {macro}_N_INPUTS] = {{ {values} }};
+    double jac[{points} * {macro}_N_OUTPUTS * {macro}_N_INPUTS];
+    {name}_jacobian_batch({points}, x, jac);
+    for (double v : jac) std::printf("%.17g\\n", v);
+    return 0;
+}}
+"""
+
+
+def test_cpp_includes_the_header_and_links_the_c_compiled_as_c(cases):
+    """C++ has no restrict keyword: the header drops it there, so C++ code can call the C functions."""
+    case = cases[0]
+    gxx = require_tool("g++")
+    compile_object = run([require_tool("gcc"), *STRICT, "-c", f"{case.name}.c", "-o", "model.o"], case.folder)
+    assert compile_object.returncode == 0, compile_object.stderr[-3000:]
+    values = ", ".join(repr(float(v)) for v in case.X.reshape(-1))
+    driver = CPP_DRIVER.format(name=case.name, macro=case.name.upper(), points=len(case.X), values=values)
+    (case.folder / "driver.cpp").write_text(driver)
+    build = run([gxx, "-std=c++11", "-Wall", "-Wextra", "-Werror", "-pedantic", "driver.cpp", "model.o", "-lm",
+                 "-o", "cpp_driver"], case.folder)
+    assert build.returncode == 0, build.stderr[-3000:]
+    result = run([str(case.folder / "cpp_driver")], case.folder, timeout=60)
+    assert result.returncode == 0, result.stderr
+    jacobian = np.array([float(v) for v in result.stdout.split()]).reshape((len(case.X),) + case.shape("jacobian"))
+    assert compare(jacobian, case.reference("jacobian")).max_rel_error <= DOUBLE_BOUND
 
 
 # --- MATLAB / Octave -------------------------------------------------------------------------

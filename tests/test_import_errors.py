@@ -96,6 +96,33 @@ def test_onnx_file_problems(tmp_path, capsys):
     assert code == 2 and "initializer 'W' keeps its data in an external file" in err
 
 
+def test_onnx_opset_newer_than_the_onnx_package_knows(tmp_path, capsys):
+    newest = onnx.defs.onnx_opset_version()
+    future = onnx_file(tmp_path, [gemm("y")], opset=100000, name="future")
+    code, err = run_cli(future, capsys)
+    assert (code, err) == (2, f"symnet: error: {future}: opset 100000 is newer than the newest the installed"
+                              f" onnx package defines, {newest} (upgrade onnx, or export with an older opset)\n")
+    assert run_cli(onnx_file(tmp_path, [gemm("y")], opset=newest, name="newest"), capsys) == (0, "")
+
+
+def nan_weights_module():
+    model = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 1))
+    with torch.no_grad():
+        model[0].weight[1, 1] = float("nan")
+    return model
+
+
+def test_nan_in_a_weight_matrix_is_named_as_the_weights_not_the_bias(tmp_path, capsys):
+    with pytest.raises(symnet.ModelFormatError, match=r"^module '0' \(Linear\): NaN or Inf in the weights$"):
+        symnet.load(nan_weights_module())
+    nan_gemm = onnx_file(tmp_path, [gemm("y")], {"W": np.where(W == W[1, 1], np.nan, W).astype(np.float32)})
+    code, err = run_cli(nan_gemm, capsys)
+    assert (code, err) == (2, f"symnet: error: {nan_gemm}: node 'gemm_y' (Gemm): NaN or Inf in the weights\n")
+    nan_bias = onnx_file(tmp_path, [gemm("y")], {"B": np.float32([0, np.inf, 0, 0])}, name="nan_bias")
+    code, err = run_cli(nan_bias, capsys)
+    assert (code, err) == (2, f"symnet: error: {nan_bias}: node 'gemm_y' (Gemm): NaN or Inf in the bias\n")
+
+
 class Convolutional(nn.Module):
     def __init__(self):
         super().__init__()

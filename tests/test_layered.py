@@ -12,6 +12,7 @@ from symnet.cli import main
 from symnet.importers.json_format import save_json
 from symnet.emit.layered_common import LAYERED_FROM_PARAMETERS, resolve_strategy
 from symnet.layered import layered_network
+from symnet.layered_steps import written
 
 from helpers import closed_form, ALL_TRANSFERS, SMOOTH_TRANSFERS, import_file, points_for, random_network
 
@@ -175,3 +176,18 @@ def test_a_step_the_layered_form_cannot_hold_is_refused_or_left_unrolled():
     assert resolve_strategy("auto", odd) == "unrolled"
     with pytest.raises(symnet.UnsupportedError, match="does not support the processing step 'odd'"):
         resolve_strategy("layered", odd)
+
+
+def test_scheduling_a_deep_network_scans_its_steps_once(monkeypatch):
+    """Which arrays a program writes was worked out again for every array, quadratic in the depth
+    (3000 one-unit layers: over 100 s per target); it is worked out once per program."""
+    import symnet.layered_schedule as schedule
+    from symnet.layered_schedule import layered_program
+    calls = []
+    monkeypatch.setattr(schedule, "written", lambda steps: calls.append(len(steps)) or written(steps))
+    rng = np.random.default_rng(0)
+    layers = [Layer(1, "tansig", rng.normal(size=1), [(0, rng.normal(size=(1, 2)))], [])]
+    layers += [Layer(1, "tansig", rng.normal(size=1), [], [(i, rng.normal(size=(1, 1)))]) for i in range(59)]
+    net = Network([Input("x", 2, [])], layers, [Output("y", 59, [])])
+    program = layered_program(layered_network(net), "jacobian")
+    assert len(program.steps) > 100 and len(calls) == 1

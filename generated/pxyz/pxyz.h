@@ -14,7 +14,9 @@
  * Every array is row-major; batch variants take n points one after the
  * other (x[s*PXYZ_N_INPUTS + k]) and write the n results likewise.
  * Needs only <math.h> (link with -lm); no allocation, no global state:
- * every function is reentrant.
+ * every function is reentrant.  The output array must not overlap x (the
+ * batch functions say so with restrict).  From C++, include this header and
+ * compile pxyz.c as C.
  */
 #ifndef PXYZ_H
 #define PXYZ_H
@@ -22,7 +24,10 @@
 #include <stddef.h>
 
 #ifdef __cplusplus
+#define PXYZ_RESTRICT
 extern "C" {
+#else
+#define PXYZ_RESTRICT restrict
 #endif
 
 #define PXYZ_N_INPUTS 3
@@ -31,22 +36,22 @@ extern "C" {
 /* y[i] = output i (PXYZ_N_OUTPUTS values). */
 void pxyz_evaluate(const double *x, double *y);
 /* The same for n points: x holds n*PXYZ_N_INPUTS values, y n*PXYZ_N_OUTPUTS. */
-void pxyz_evaluate_batch(size_t n, const double *x, double *y);
+void pxyz_evaluate_batch(size_t n, const double *PXYZ_RESTRICT x, double *PXYZ_RESTRICT y);
 
 /* grad[k] = dy/dx_k of the single output (PXYZ_N_INPUTS values). */
 void pxyz_gradient(const double *x, double *grad);
 /* The same for n points: x holds n*PXYZ_N_INPUTS values, grad n*PXYZ_N_INPUTS. */
-void pxyz_gradient_batch(size_t n, const double *x, double *grad);
+void pxyz_gradient_batch(size_t n, const double *PXYZ_RESTRICT x, double *PXYZ_RESTRICT grad);
 
 /* jac[i*PXYZ_N_INPUTS + k] = dy_i/dx_k (row-major, PXYZ_N_OUTPUTS x PXYZ_N_INPUTS). */
 void pxyz_jacobian(const double *x, double *jac);
 /* The same for n points: x holds n*PXYZ_N_INPUTS values, jac n*PXYZ_N_OUTPUTS * PXYZ_N_INPUTS. */
-void pxyz_jacobian_batch(size_t n, const double *x, double *jac);
+void pxyz_jacobian_batch(size_t n, const double *PXYZ_RESTRICT x, double *PXYZ_RESTRICT jac);
 
 /* hess[(i*PXYZ_N_INPUTS + k)*PXYZ_N_INPUTS + m] = d2y_i/dx_k dx_m (row-major, PXYZ_N_OUTPUTS x PXYZ_N_INPUTS x PXYZ_N_INPUTS). */
 void pxyz_hessian(const double *x, double *hess);
 /* The same for n points: x holds n*PXYZ_N_INPUTS values, hess n*PXYZ_N_OUTPUTS * PXYZ_N_INPUTS * PXYZ_N_INPUTS. */
-void pxyz_hessian_batch(size_t n, const double *x, double *hess);
+void pxyz_hessian_batch(size_t n, const double *PXYZ_RESTRICT x, double *PXYZ_RESTRICT hess);
 
 #ifdef __cplusplus
 }

@@ -6,6 +6,7 @@ Importers with heavy dependencies are imported only when used.
 
 import importlib
 import inspect
+import stat
 from pathlib import Path
 
 from ..errors import ModelFormatError, SymnetError, UnsupportedError
@@ -54,14 +55,34 @@ def _load_file(path, options):
     if suffix not in FILE_IMPORTERS:
         known = ", ".join(sorted(FILE_IMPORTERS))
         raise UnsupportedError(f"unknown model file type {suffix or '(no suffix)'!r} (supported: {known})", path)
-    if not path.is_file():
-        raise ModelFormatError("is a folder, not a model file" if path.is_dir() else "no such file", path)
+    problem = _not_a_regular_file(path)
+    if problem:
+        raise ModelFormatError(problem, path)
     module, function = FILE_IMPORTERS[suffix]
     try:
         importer = _importer(module, function)
         return importer(path, **_accepted(importer, options, f"{suffix} files"))
     except SymnetError as error:
         raise error.with_source(path)
+
+
+#: what a path is when it is not a regular file, by the stat test that says so
+_SPECIAL_FILES = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+                  (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                  (stat.S_ISSOCK, "a socket"))
+
+
+def _not_a_regular_file(path):
+    """Why ``path`` (after links) cannot be read as a model file, or None. Only regular files are
+    read: a FIFO would block and a device such as /dev/zero never ends."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return "no such file"
+    if stat.S_ISREG(mode):
+        return None
+    kind = next((name for test, name in _SPECIAL_FILES if test(mode)), "a special file")
+    return f"is {kind}, not a model file"
 
 
 def _accepted(importer, options, what):

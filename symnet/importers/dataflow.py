@@ -175,6 +175,10 @@ class NetworkBuilder:
         weights = np.asarray(weights, dtype=float)
         if weights.ndim != 2:
             raise ModelFormatError(f"{where}: weights must be a matrix, got shape {weights.shape}")
+        # Checked here, before the weights meet the source's offset: a NaN would otherwise
+        # surface first in the composed bias and be reported there.
+        _require_finite(weights, where, "weights")
+        _require_finite(bias, where, "bias")
         if value.size is not None and value.size != weights.shape[1]:
             raise ModelFormatError(f"{where}: weights take {weights.shape[1]} features but receive {value.size}")
         source = self.materialize(value, where, weights.shape[1])
@@ -313,6 +317,11 @@ class NetworkBuilder:
             raise UnsupportedError(f"{where}: a constant of shape {array.shape} does not act per feature"
                                    f" on {size or 'the'} features")
         return array.reshape(-1)
+
+
+def _require_finite(values, where, what):
+    if not np.all(np.isfinite(np.asarray(values, dtype=float))):
+        raise ModelFormatError(f"{where}: NaN or Inf in the {what}")
 
 
 def _affine_expr(scale, shift, expr):

@@ -52,17 +52,22 @@ def load_model_proto(model, name=None):
     onnx = _onnx()
     if not isinstance(model, onnx.ModelProto):
         raise UnsupportedError(f"expected an onnx.ModelProto, got {type(model).__name__}")
-    opset = _opset(model)
+    opset = _opset(model, onnx.defs.onnx_opset_version())
     graph = model.graph
     return _GraphReader(onnx, opset, name or graph.name or "onnx_model").read(graph)
 
 
-def _opset(model):
+def _opset(model, newest):
+    """The model's standard opset, between the oldest symnet reads and the newest the installed
+    onnx package defines (an operator's meaning in a later opset is unknown to both)."""
     versions = [entry.version for entry in model.opset_import if entry.domain in ("", "ai.onnx")]
     if not versions:
         raise ModelFormatError("the model imports no version of the standard ONNX operator set")
     if versions[0] < MIN_OPSET:
         raise UnsupportedError(f"opset {versions[0]} is older than the oldest supported, {MIN_OPSET}")
+    if versions[0] > newest:
+        raise UnsupportedError(f"opset {versions[0]} is newer than the newest the installed onnx package"
+                               f" defines, {newest} (upgrade onnx, or export with an older opset)")
     return versions[0]
 
 
