@@ -22,7 +22,8 @@ import numpy as np
 
 from ..errors import ModelFormatError, SymnetError, UnsupportedError
 from ..ir import Input, Layer, MapMinMax, MapStd, Network, Output, RemoveConstantRows
-from .matlab_functions import check_signature, defined_functions, main_function
+from .matlab_functions import check_signature, main_function, module_functions
+from .matlab_helpers import check_helper_calls
 from .matlab_lines import at_line, statements
 from .matlab_simulation import Simulation
 from .matlab_syntax import function_header, parse_statement
@@ -54,12 +55,14 @@ def read_genfunction(text, name="network", input_sizes=None):
     header, body = main_function(lines)
     _, outputs, params = function_header(header)
     cell_form = check_signature(header, outputs, params, body)
-    simulation = Simulation(params, outputs, cell_form, defined_functions(lines))
+    helpers = module_functions(lines)
+    simulation = Simulation(params, outputs, cell_form, frozenset(helpers))
     for line, piece in body:
         try:
             simulation.run(parse_statement(line, piece))
         except SymnetError as error:
             raise at_line(error, line)
+    check_helper_calls(helpers, simulation.helper_calls)
     return _Assembly(simulation, header.line, _help_sizes(text), input_sizes).network(name)
 
 
