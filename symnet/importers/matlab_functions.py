@@ -47,7 +47,7 @@ def _check_module_functions(lines, position, closed):
         if not re.match(r"function\b", piece):
             raise at_line(ModelFormatError(f"unexpected {piece!r} between functions"), line)
         body, ends = _function_body(lines, position + 1)
-        if ends != closed and (ends or position + 1 + len(body) < len(lines)):
+        if ends != closed:
             raise at_line(ModelFormatError("some functions of the file end with 'end' and some do not"), line)
         position += 1 + len(body) + ends
 

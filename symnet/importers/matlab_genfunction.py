@@ -5,8 +5,9 @@ shallow network as a standalone function: constants first (``b1``, ``IW1_1``,
 ``LW2_1``, processing settings ``x1_step1`` ...), then a simulation. This
 reader splits the text into statements (matlab_lines), parses that subset of
 MATLAB (matlab_syntax), finds the main function (matlab_functions), follows the
-simulation's data flow (matlab_simulation, over matlab_values) and builds the
-IR here. It never runs MATLAB, and refuses what it does not understand.
+simulation's data flow (matlab_simulation, over matlab_values), checks that
+every helper it calls computes what its name says (matlab_helpers) and builds
+the IR here. It never runs MATLAB, and refuses what it does not understand.
 
 Options (``symnet.load(path, input_sizes=...)``): ``input_sizes`` maps an
 input (name such as ``"x1"``, or 1-based number) to its raw row count, or is

@@ -39,12 +39,22 @@ _NUMPY_RELATIONS = {"==": np.equal, "~=": np.not_equal, "!=": np.not_equal, "<":
                     ">": np.greater, ">=": np.greater_equal}
 
 
+def _max(*args):
+    # Not simplified when built: sympy's pairwise search for the largest argument is slow,
+    # and the proof does not need it (a softmax's shift cancels whatever it is).
+    return sp.Max(*args, evaluate=False) if len(set(args)) > 1 else args[0]
+
+
+def _min(*args):
+    return sp.Min(*args, evaluate=False) if len(set(args)) > 1 else args[0]
+
+
 class ExactMath:
     """Real numbers as sympy expressions, each literal as the exact rational of its double."""
 
     exact = True
     functions = {"exp": sp.exp, "log": sp.log, "sqrt": sp.sqrt, "tanh": sp.tanh, "sinh": sp.sinh,
-                 "cosh": sp.cosh, "abs": sp.Abs, "sign": sp.sign, "erf": sp.erf, "max": sp.Max, "min": sp.Min}
+                 "cosh": sp.cosh, "abs": sp.Abs, "sign": sp.sign, "erf": sp.erf, "max": _max, "min": _min}
     nan, inf = sp.nan, sp.oo
 
     def __init__(self):
@@ -84,16 +94,16 @@ class ExactMath:
         return Logical(self.apply(lambda e: sp.true if e in (sp.oo, -sp.oo, sp.zoo) else sp.false, array))
 
     def reduce(self, what, array, axis):
-        combine = {"max": sp.Max, "min": sp.Min, "sum": sp.Add}[what]
+        combine = {"max": _max, "min": _min, "sum": sp.Add}[what]
         columns = array if axis == 0 else array.T
         result = np.array([[combine(*columns[:, k]) for k in range(columns.shape[1])]], dtype=object)
         return result if axis == 0 else result.T
 
     def where(self, mask, new, old):
         def pick(condition, a, b):
-            if condition in (True, sp.true):
+            if condition is True or condition is sp.true:
                 return a
-            if condition in (False, sp.false):
+            if condition is False or condition is sp.false:
                 return b
             return sp.Piecewise((a, condition), (b, True))
         return self.apply(pick, mask.array, new, old)
@@ -101,9 +111,9 @@ class ExactMath:
     def truth(self, logical):
         """True or False where every element says so, else the one undecided condition (or refuse)."""
         values = list(logical.array.reshape(-1))
-        if values and all(v in (True, sp.true) for v in values):
+        if values and all(v is True or v is sp.true for v in values):
             return True
-        if not values or any(v in (False, sp.false) for v in values):
+        if not values or any(v is False or v is sp.false for v in values):
             return False
         if len(values) == 1:
             return values[0]

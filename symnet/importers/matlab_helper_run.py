@@ -115,7 +115,8 @@ class HelperRun:
             env[target.target.id] = self.assigned(env[target.target.id], target.args, value, env)
         else:
             refuse("unsupported assignment")
-        if isinstance(target, Name) and target.id in self.functions[name].outputs[:1]:
+        variable = target if isinstance(target, Name) else target.target
+        if variable.id in self.functions[name].outputs[:1]:
             self.output_lines[name] = statement.line
 
     def assigned(self, array, args, value, env):
