@@ -12,6 +12,10 @@ from .matlab_helper_math import Logical
 from .matlab_syntax import Handle
 
 
+#: the largest row or column count a helper may build (the stand-in values have a few)
+MAX_SIZE = 1000
+
+
 def refuse(problem):
     raise UnsupportedError(problem)
 
@@ -27,9 +31,15 @@ def _count(value, what="a size"):
     if not isinstance(value, np.ndarray) or value.shape != (1, 1):
         refuse(f"{what} must be one whole number")
     number = float(value[0, 0])
-    if number != int(number) or number < 0:
-        refuse(f"{what} must be a whole number, not {number:g}")
+    if not 0 <= number <= MAX_SIZE or number != int(number):
+        refuse(f"{what} must be a whole number up to {MAX_SIZE}, not {number:g}")
     return int(number)
+
+
+def _shape(rows, columns):
+    if rows * columns > MAX_SIZE * 10:
+        refuse(f"an array of {rows}x{columns} is larger than a helper needs")
+    return rows, columns
 
 
 def _dimension(value):
@@ -119,8 +129,7 @@ def _filled(name):
         if len(args) > 2 or any(isinstance(a, str) for a in args):
             refuse(f"unsupported use of {name}")
         sizes = [_count(a) for a in args] or [1]
-        shape = (sizes[0], sizes[-1])
-        return run.math.full(shape, run.math.number(value))
+        return run.math.full(_shape(sizes[0], sizes[-1]), run.math.number(value))
     return filled
 
 
@@ -129,7 +138,9 @@ def _repmat(run, args):
         args = [args[0]] + [args[1][:, :1], args[1][:, 1:]]
     if len(args) != 3:
         refuse("repmat is read as repmat(a,rows,columns)")
-    return np.tile(_array(run, args[0]), (_count(args[1]), _count(args[2])))
+    array, rows, columns = _array(run, args[0]), _count(args[1]), _count(args[2])
+    _shape(array.shape[0] * rows, array.shape[1] * columns)
+    return np.tile(array, (rows, columns))
 
 
 def _bsxfun(run, args):

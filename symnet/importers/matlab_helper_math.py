@@ -19,6 +19,7 @@ import scipy.special
 import sympy as sp
 
 from ..errors import UnsupportedError
+from ..expression_text import MAX_EXPONENT
 
 
 @dataclass(frozen=True, eq=False)
@@ -49,12 +50,20 @@ def _min(*args):
     return sp.Min(*args, evaluate=False) if len(set(args)) > 1 else args[0]
 
 
+def _power(base, exponent):
+    # An exact power of a number (2^1e300) or a power to expand later could take sympy for ever.
+    if exponent.is_Number and abs(exponent) > MAX_EXPONENT:
+        raise UnsupportedError(f"an exponent larger than {MAX_EXPONENT} is not read")
+    return base ** exponent
+
+
 class ExactMath:
     """Real numbers as sympy expressions, each literal as the exact rational of its double."""
 
     exact = True
     functions = {"exp": sp.exp, "log": sp.log, "sqrt": sp.sqrt, "tanh": sp.tanh, "sinh": sp.sinh,
-                 "cosh": sp.cosh, "abs": sp.Abs, "sign": sp.sign, "erf": sp.erf, "max": _max, "min": _min}
+                 "cosh": sp.cosh, "abs": sp.Abs, "sign": sp.sign, "erf": sp.erf, "max": _max, "min": _min,
+                 "power": _power}
     nan, inf = sp.nan, sp.oo
 
     def __init__(self):
@@ -132,7 +141,7 @@ class DoubleMath:
     exact = False
     functions = {"exp": np.exp, "log": np.log, "sqrt": np.sqrt, "tanh": np.tanh, "sinh": np.sinh,
                  "cosh": np.cosh, "abs": np.abs, "sign": np.sign, "erf": scipy.special.erf, "max": np.fmax,
-                 "min": np.fmin}
+                 "min": np.fmin, "power": np.power}
     nan, inf = math.nan, math.inf
 
     def number(self, value):

@@ -19,7 +19,7 @@ from .matlab_lines import at_line
 from .matlab_syntax import (Binary, Call, Colon, Field, Handle, Literal, Name, Text, Transpose, Unary,
                             parse_expression, parse_statement)
 
-_ELEMENTWISE = {"+": np.add, "-": np.subtract, ".*": np.multiply, "./": np.divide, ".^": np.power}
+_ELEMENTWISE = {"+": np.add, "-": np.subtract, ".*": np.multiply, "./": np.divide}
 _HANDLE_OPERATORS = {"plus": "+", "minus": "-", "times": ".*", "rdivide": "./", "power": ".^", "eq": "==",
                      "ne": "~=", "lt": "<", "le": "<=", "gt": ">", "ge": ">=", "max": "max", "min": "min"}
 _MAX_DEPTH = 8
@@ -218,6 +218,8 @@ class HelperRun:
         return self.math.apply(function, *values)
 
     def binary(self, op, left, right):
+        if op == ".^":
+            return self.elementwise(self.math.functions["power"], left, right)
         if op in _ELEMENTWISE:
             return self.elementwise(_ELEMENTWISE[op], left, right)
         if op in ("==", "~=", "!=", "<", "<=", ">", ">="):

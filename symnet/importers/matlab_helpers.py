@@ -21,6 +21,7 @@ MATLAB's own. Results are cached by the helpers' text, so a file is checked once
 """
 
 import itertools
+import math
 import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -44,6 +45,8 @@ _KEEP, _REMOVE = (1, 3, 4), (2, 5)
 _TEST_POINTS = np.array([0, 1e-300, 1e-20, 1e-8, 1e-3, 0.1, 0.5, 0.9, 1, 1.5, 2, 3, 5, 10, 20, 40, 100, 300,
                          700, 710, 745, 800, 1e5, 1e10, 1e100, 1e300])
 _MAX_FLAGS = 4
+#: the most terms an expansion in a proof may make (MATLAB's helpers need a few dozen)
+_MAX_TERMS = 5000
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,7 @@ def _checked(functions, call):
     functions = {f.name: f for f in functions}
     header = functions[call.helper].line
     run = HelperRun(functions, ExactMath())
+    line = header
     try:
         instance, expected = _instance(call, run.math)
         value = run.call(call.helper, instance)
@@ -98,7 +102,7 @@ def _checked(functions, call):
             detail = _difference(run, result, expected, call)
     except SymnetError as error:
         return f"helper {call.helper!r} is not read as {call.claim} ({error.problem})", getattr(
-            error, "line", None) or header
+            error, "line", None) or line
     if detail is None:
         return None
     return f"helper {call.helper!r} does not compute {call.claim} ({detail})", line
@@ -207,12 +211,21 @@ def _one_per_form(pairs, shape):
 
 
 def proven_equal(a, b):
-    """Whether sympy proves a - b zero for every real value of the symbols."""
-    difference = sp.sympify(a - b)
+    """Whether sympy proves a - b zero for every real value of the symbols (a failure of sympy's is no proof)."""
+    try:
+        return _proven_zero(sp.sympify(a - b))
+    except (ArithmeticError, ValueError, TypeError, AttributeError, NotImplementedError, RecursionError,
+            sp.PolynomialError):
+        return False
+
+
+def _proven_zero(difference):
     if difference == 0:
         return True
     if difference.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
         return False
+    if _expanded_terms(difference) > _MAX_TERMS:
+        raise UnsupportedError("its maths is too large to check")
     if difference.has(sp.tanh, sp.sinh, sp.cosh):
         difference = difference.rewrite(sp.exp)
     if sp.expand(sp.numer(sp.together(sp.expand(difference)))) == 0:
@@ -220,6 +233,18 @@ def proven_equal(a, b):
     if difference.is_rational_function():
         return False        # a rational function is zero exactly when its expanded numerator is
     return sp.simplify(sp.piecewise_fold(difference.rewrite(sp.Piecewise))) == 0
+
+
+def _expanded_terms(expr):
+    """An upper bound of the terms that expanding ``expr`` makes (capped past the limit)."""
+    if expr.is_Add:
+        return min(sum(_expanded_terms(a) for a in expr.args), _MAX_TERMS + 1)
+    if expr.is_Mul:
+        return min(math.prod(_expanded_terms(a) for a in expr.args), _MAX_TERMS + 1)
+    if expr.is_Pow and expr.exp.is_Integer and expr.exp > 0:
+        base = _expanded_terms(expr.base)
+        return 1 if base == 1 else min(base ** min(int(expr.exp), 64), _MAX_TERMS + 1)
+    return max([1] + [_expanded_terms(a) for a in expr.args if isinstance(a, sp.Expr)])
 
 
 def _shown(expr, limit=100):
