@@ -1,7 +1,8 @@
 """The functions of a genFunction file: the main function's body, the module
-functions after it (checked, not read), and what the main function's signature says."""
+functions after it (the helpers it calls), and what the main function's signature says."""
 
 import re
+from dataclasses import dataclass
 
 from ..errors import ModelFormatError, UnsupportedError
 from .matlab_lines import at_line
@@ -46,18 +47,36 @@ def _check_module_functions(lines, position, closed):
         if not re.match(r"function\b", piece):
             raise at_line(ModelFormatError(f"unexpected {piece!r} between functions"), line)
         body, ends = _function_body(lines, position + 1)
-        if ends != closed and (ends or position + 1 + len(body) < len(lines)):
+        if ends != closed:
             raise at_line(ModelFormatError("some functions of the file end with 'end' and some do not"), line)
         position += 1 + len(body) + ends
 
 
-def defined_functions(lines):
-    """Names of the functions the file defines (the helpers genFunction appends)."""
-    names = set()
-    for line, piece in lines:
-        if re.match(r"function\b", piece):
-            names.add(function_header(parse_statement(line, piece))[0])
-    return frozenset(names)
+@dataclass(frozen=True)
+class ModuleFunction:
+    """A function after the main one: its header's line, names, and body statements (line, text)."""
+    name: str
+    line: int
+    outputs: tuple
+    params: tuple
+    body: tuple
+
+
+def module_functions(lines):
+    """{name: ModuleFunction} of the functions after the main one (the helpers genFunction appends)."""
+    found, position = {}, 1 + len(_function_body(lines, 1)[0])
+    while position < len(lines):
+        line, piece = lines[position]
+        if not re.match(r"function\b", piece):
+            position += 1       # the main function's 'end'
+            continue
+        name, outputs, params = function_header(parse_statement(line, piece))
+        if name in found:
+            raise at_line(ModelFormatError(f"the file defines {name!r} twice"), line)
+        body = tuple(_function_body(lines, position + 1)[0])
+        found[name] = ModuleFunction(name, line, outputs, params, body)
+        position += 1 + len(body)
+    return found
 
 
 def check_signature(header, outputs, params, body):

@@ -5,8 +5,9 @@ shallow network as a standalone function: constants first (``b1``, ``IW1_1``,
 ``LW2_1``, processing settings ``x1_step1`` ...), then a simulation. This
 reader splits the text into statements (matlab_lines), parses that subset of
 MATLAB (matlab_syntax), finds the main function (matlab_functions), follows the
-simulation's data flow (matlab_simulation, over matlab_values) and builds the
-IR here. It never runs MATLAB, and refuses what it does not understand.
+simulation's data flow (matlab_simulation, over matlab_values), checks that
+every helper it calls computes what its name says (matlab_helpers) and builds
+the IR here. It never runs MATLAB, and refuses what it does not understand.
 
 Options (``symnet.load(path, input_sizes=...)``): ``input_sizes`` maps an
 input (name such as ``"x1"``, or 1-based number) to its raw row count, or is
@@ -22,7 +23,8 @@ import numpy as np
 
 from ..errors import ModelFormatError, SymnetError, UnsupportedError
 from ..ir import Input, Layer, MapMinMax, MapStd, Network, Output, RemoveConstantRows
-from .matlab_functions import check_signature, defined_functions, main_function
+from .matlab_functions import check_signature, main_function, module_functions
+from .matlab_helpers import check_helper_calls
 from .matlab_lines import at_line, statements
 from .matlab_simulation import Simulation
 from .matlab_syntax import function_header, parse_statement
@@ -54,12 +56,14 @@ def read_genfunction(text, name="network", input_sizes=None):
     header, body = main_function(lines)
     _, outputs, params = function_header(header)
     cell_form = check_signature(header, outputs, params, body)
-    simulation = Simulation(params, outputs, cell_form, defined_functions(lines))
+    helpers = module_functions(lines)
+    simulation = Simulation(params, outputs, cell_form, frozenset(helpers))
     for line, piece in body:
         try:
             simulation.run(parse_statement(line, piece))
         except SymnetError as error:
             raise at_line(error, line)
+    check_helper_calls(helpers, simulation.helper_calls)
     return _Assembly(simulation, header.line, _help_sizes(text), input_sizes).network(name)
 
 

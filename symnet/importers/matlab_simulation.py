@@ -13,6 +13,7 @@ import re
 from dataclasses import replace
 
 from ..errors import ModelFormatError, UnsupportedError
+from .matlab_helpers import HelperCall
 from .matlab_syntax import (Binary, Call, CellIndex, CellLiteral, Field, Handle, Literal, Name, Transpose, Unary,
                             parse_expression)
 from .matlab_values import (NOT_FINITE, STEP_FIELDS, Boilerplate, Constant, InputSignal, LayerSignal, LayerSpec,
@@ -25,6 +26,7 @@ TRANSFER_NAMES = ("purelin", "tansig", "logsig", "poslin", "satlin", "satlins", 
                   "softmax")
 TRANSFER_HELPERS = {name + suffix: name for name in TRANSFER_NAMES for suffix in ("_apply", "")}
 BOILERPLATE_CALLS = frozenset(("iscell", "isempty", "cell", "cell2mat", "numel"))
+BUILTIN_CALLS = BOILERPLATE_CALLS | {"repmat", "bsxfun", "size"}
 TIME_SERIES = re.compile(r"(Xi|Ai|[XxAa]d\d*|tapdelay\d*|[xa]dts|mod)\Z")
 TIME_SERIES_MESSAGE = ("time-series networks (input or layer delays, initial states Xi/Ai) are not"
                        " supported: symnet reads static feed-forward networks")
@@ -47,6 +49,7 @@ class Simulation:
         self.cell_inputs, self.cell_outputs = {}, {}
         self.output_lines, self.input_chains = {}, {}
         self.seen_inputs = set()
+        self.helper_calls = []      # what each helper the file defines is taken to compute
         self.samples_as_rows = None
         self.line, self.blocks = 0, []
 
@@ -202,6 +205,8 @@ class Simulation:
         name, args = node.target.id, node.args
         if name in self.env or name in self.constants or name in self.params:
             refuse(f"indexing into {name!r} is not supported")
+        if name in self.defined and name in BUILTIN_CALLS:
+            refuse(f"the file defines its own {name!r}; symnet reads only MATLAB's")
         if name.endswith(("_apply", "_reverse")) and name not in self.defined and (
                 name in APPLY_HELPERS or name in REVERSE_HELPERS or name in TRANSFER_HELPERS):
             raise ModelFormatError(f"{name} is called but the file does not define it")
@@ -286,7 +291,7 @@ class Simulation:
         signal = self.value(args[0]) if args else None
         if not isinstance(signal, InputSignal):
             refuse(f"{helper} must be applied to a network input")
-        spec = self.settings(kind, helper, args[1:])
+        spec = self.settings(kind, helper, args[1:], reverse=False)
         self.observations.append(Observation(self.line, f"input {signal.input + 1}", signal.transposed))
         return InputSignal(signal.input, signal.steps + (spec,), signal.transposed)
 
@@ -294,7 +299,7 @@ class Simulation:
         if not args:
             refuse(f"{helper} needs an argument")
         layer = self.as_layer(self.value(args[0]))
-        spec = self.settings(kind, helper, args[1:])
+        spec = self.settings(kind, helper, args[1:], reverse=True)
         return LayerSignal(layer.layer, layer.undone + (spec,), layer.transposed)
 
     def transfer(self, name, helper, args):
@@ -306,16 +311,19 @@ class Simulation:
         if not isinstance(total, WeightedSum):
             refuse(f"{helper} must be applied to a weighted sum such as repmat(b1,1,Q) + IW1_1*xp1")
         self.layers.append(LayerSpec(name, total, self.line, ""))
+        self.helper_calls.append(HelperCall(helper, name))
         return LayerSignal(len(self.layers) - 1)
 
-    def settings(self, kind, helper, nodes):
-        """The settings of one step, matched to their fields by name, never by position."""
+    def settings(self, kind, helper, nodes, reverse):
+        """The settings of one step, matched to their fields by name; the helper's body is
+        then checked (matlab_helpers) with each argument in the position it is passed."""
         if not nodes:
             refuse(f"{helper} needs its settings")
-        found, owners = {}, set()
+        found, owners, roles = {}, set(), []
         for node in nodes:
-            owner = self.read_setting(kind, helper, node, found)
+            owner, role = self.read_setting(kind, helper, node, found)
             owners.add(owner)
+            roles.append(role)
         if len(owners) != 1:
             refuse(f"{helper} mixes settings of different steps: {', '.join(sorted(o[1] for o in owners))}")
         style, prefix = owners.pop()
@@ -325,18 +333,19 @@ class Simulation:
                          else self.constants.get(f"{prefix}_{name}"))
                 if value is not None:
                     found[name] = value
+        self.helper_calls.append(HelperCall(helper, kind, True, reverse, tuple(roles), tuple(sorted(found))))
         return StepSpec(kind, found, prefix, self.line)
 
     def read_setting(self, kind, helper, node, found):
         if isinstance(node, Name) and node.id in self.structs:
             found.update({k: v for k, v in self.structs[node.id].items() if k in STEP_FIELDS[kind]})
-            return ("struct", node.id)
+            return ("struct", node.id), "struct"
         if isinstance(node, Field) and isinstance(node.target, Name) and node.target.id in self.structs:
             fields = self.structs[node.target.id]
             if node.name not in fields:
                 raise ModelFormatError(f"{node.target.id}.{node.name} is never set")
             found[node.name] = fields[node.name]
-            return ("struct", node.target.id)
+            return ("struct", node.target.id), node.name
         if isinstance(node, Name) and node.id in self.constants:
             name = setting_field(kind, node.id)
             if name is None:
@@ -346,7 +355,7 @@ class Simulation:
             if name in found:
                 raise ModelFormatError(f"{helper} is given its {name} twice")
             found[name] = self.constants[node.id]
-            return ("flat", node.id[:-len(name) - 1])
+            return ("flat", node.id[:-len(name) - 1]), name
         if isinstance(node, Name) and node.id in NOT_FINITE | set(self.env):
             self.name_value(node.id)
         refuse(f"cannot read the settings passed to {helper}: expected constants such as x1_step1")
