@@ -82,9 +82,10 @@ def _sensitivity_parser(commands):
     command = commands.add_parser(
         "sensitivity", help="how strongly each output responds to each input (exact Jacobian)",
         description="Mean |dy/dx| and mean dy/dx of each raw output y with respect to each raw input x"
-                    " over a set of points, and both times the width of x's training range"
-                    " (dy/dx*range: the change of y, in y's units, per full training range of x,"
-                    " which ranks inputs measured on different scales).")
+                    " over a set of points, and both multiplied by the width (high - low) of x's training"
+                    " range, as stated in the model or implied by its normalization: the '*range' columns"
+                    " are the change of y, in y's units, per full training range of x, which ranks inputs"
+                    " measured on different scales.")
     _model_arguments(command)
     where = command.add_mutually_exclusive_group()
     where.add_argument("--data", metavar="X.csv|X.npy", default=None,
