@@ -46,7 +46,7 @@ def _read_csv(path, n_inputs):
     except (UnicodeDecodeError, csv.Error) as error:
         raise DataFileError(f"not a readable CSV file: {error}") from None
     if rows and not all(_is_number(cell) for cell in rows[0]):
-        _check_width(rows[0], n_inputs, "the header row")
+        _check_width(rows[0], n_inputs, "the first row (not numbers, so read as a header of names)")
         rows = rows[1:]
     if not rows:
         raise DataFileError("has no data rows")
@@ -59,7 +59,12 @@ def _read_csv(path, n_inputs):
 
 def _check_width(row, n_inputs, what):
     if len(row) != n_inputs:
-        raise DataFileError(f"{what} has {len(row)} columns; the model has {n_inputs} raw inputs")
+        raise DataFileError(f"{what} has {_count(len(row), 'column')}; the model has"
+                            f" {_count(n_inputs, 'raw input')}")
+
+
+def _count(number, noun):
+    return f"{number} {noun}" + ("" if number == 1 else "s")
 
 
 def _is_number(cell):

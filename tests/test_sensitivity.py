@@ -1,6 +1,9 @@
 """Sensitivities: the numbers against a Jacobian derived by hand, the table, and the
 points file reader with each of its errors."""
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -160,7 +163,8 @@ def _write_npy(path, array):
 
 @pytest.mark.parametrize("name, content, message", [
     ("columns.csv", "1,2,3\n4,5\n", "data row 2 has 2 columns; the model has 3 raw inputs"),
-    ("header.csv", "a,b\n1,2\n", "the header row has 2 columns; the model has 3 raw inputs"),
+    ("header.csv", "a,b\n1,2\n", "the first row (not numbers, so read as a header of names) has 2 columns"),
+    ("spaces.csv", "1 2 3\n", "header of names) has 1 column; the model has 3 raw inputs"),
     ("word.csv", "1,2,3\n4,five,6\n", "data row 2, column 2: 'five' is not a number"),
     ("nan.csv", "1,2,3\n4,nan,6\n", "data row 2, column 2 is nan (every value must be finite)"),
     ("inf.csv", "1,2,inf\n", "data row 1, column 3 is inf"),
@@ -213,3 +217,12 @@ def test_cli_refuses_data_with_points_and_non_positive_points(capsys):
             main(["sensitivity", str(EXAMPLE), *argv])
         assert caught.value.code == 2
     assert "not allowed with argument" in capsys.readouterr().err
+
+
+def test_a_bad_model_is_one_line_exit_2_from_a_separate_process(tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text('{"format_version": 1, "inputs": [], "layers": [], "outputs": []}')
+    result = subprocess.run([sys.executable, "-m", "symnet", "sensitivity", str(path)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.startswith(f"symnet: error: {path}: ") and result.stderr.count("\n") == 1
