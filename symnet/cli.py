@@ -12,7 +12,7 @@ from .emit import target_names
 from .emit.layered_common import STRATEGIES
 from .errors import MAX_PROBLEM, SymnetError, printable
 from .points_file import read_points
-from .sensitivities import DEFAULT_POINTS, element_names, sensitivity, table_lines
+from .sensitivities import DEFAULT_POINTS, input_names, output_names, sensitivity, table_lines
 
 
 def main(argv=None):
@@ -60,8 +60,6 @@ def _parser():
                             " (needs matplotlib: pip install symnet[plot])")
     check.set_defaults(run=run_check)
 
-    _sensitivity_parser(commands)
-
     generate = commands.add_parser("generate", help="write derivative code")
     _model_arguments(generate)
     generate.add_argument("--target", action="append", choices=target_names() + ("all",), required=True,
@@ -75,6 +73,8 @@ def _parser():
                           help="unrolled scalar expressions, layered weight arrays and loops, or auto"
                                " (layered from a size measured in benchmarks/; see README)")
     generate.set_defaults(run=run_generate)
+
+    _sensitivity_parser(commands)
     return parser
 
 
@@ -163,8 +163,7 @@ def run_check(args):
         print(f"{what}: {args.points} points, max abs error {result.max_abs_error:.3e},"
               f" max rel error {result.max_rel_error:.3e} (tolerance {args.tolerance:g}) {verdict}")
     if args.plot:
-        plots.plot_check(net, jacobian, X, args.plot, element_names(net.inputs, "x"),
-                         element_names(net.outputs, "y", net.output_size))
+        plots.plot_check(net, jacobian, X, args.plot, input_names(net), output_names(net))
         print(f"plot: {printable(args.plot)}")
     return 1 if failed else 0
 

@@ -80,11 +80,20 @@ def sensitivity(net, X=None, points=DEFAULT_POINTS, seed=0):
     """
     X = sample_points(net, points, seed=seed) if X is None else np.asarray(X, dtype=float)
     return Sensitivity(points=X, jacobian=derive(net, "jacobian")(X), input_range=net.input_range(),
-                       input_names=element_names(net.inputs, "x"),
-                       output_names=element_names(net.outputs, "y", net.output_size))
+                       input_names=input_names(net), output_names=output_names(net))
 
 
-def element_names(items, fallback, size_of=lambda item: item.size):
+def input_names(net):
+    """One name per raw input element: ``XYZ[0]`` for element 0 of input XYZ, ``T`` for a scalar input T."""
+    return _element_names(net.inputs, "x", lambda item: item.size)
+
+
+def output_names(net):
+    """One name per raw output element, as ``input_names``."""
+    return _element_names(net.outputs, "y", net.output_size)
+
+
+def _element_names(items, fallback, size_of):
     """One name per raw element: an item's name alone when it has one element, else with its index."""
     names = []
     for number, item in enumerate(items, start=1):

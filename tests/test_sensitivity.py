@@ -11,7 +11,7 @@ import symnet
 from symnet import Input, Layer, MapMinMax, Network, Output
 from symnet.cli import main
 from symnet.points_file import DataFileError, read_points
-from symnet.sensitivities import element_names, table_lines
+from symnet.sensitivities import input_names, output_names, table_lines
 from symnet.slices import axis_line, derivative_slice, partial_dependence
 
 from conftest import REPO
@@ -79,9 +79,13 @@ def test_default_points_are_a_seeded_sample_of_the_training_range():
 
 def test_element_names_index_inputs_with_several_elements():
     net = symnet.load(EXAMPLE)
-    assert element_names(net.inputs, "x") == ("XYZ[0]", "XYZ[1]", "XYZ[2]")
-    assert element_names(net.outputs, "y", net.output_size) == ("P",)
+    assert input_names(net) == ("XYZ[0]", "XYZ[1]", "XYZ[2]")
+    assert output_names(net) == ("P",)
     assert symnet.sensitivity(tiny_net(), POINTS).output_names == ("y[0]", "y[1]")
+    unnamed = Network([Input("", 1), Input("", 2)], [Layer(2, "tansig", [0.0, 0.0], [(0, [[1.0], [2.0]])])],
+                      [Output("", 0)])
+    assert input_names(unnamed) == ("x1", "x2[0]", "x2[1]")
+    assert output_names(unnamed) == ("y1[0]", "y1[1]")
 
 
 def test_partial_dependence_follows_each_input_through_the_centre():
