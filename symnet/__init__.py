@@ -7,9 +7,10 @@
 from .api import Derivative, derive, generate, load
 from .errors import ModelFormatError, SizeLimitError, SymnetError, UnsupportedError
 from .ir import Affine, Input, Layer, MapMinMax, MapStd, Network, Output, RemoveConstantRows
+from .sensitivities import Sensitivity, sensitivity
 
 __all__ = [
     "Affine", "Derivative", "Input", "Layer", "MapMinMax", "MapStd", "ModelFormatError", "Network",
-    "Output", "RemoveConstantRows", "SizeLimitError", "SymnetError", "UnsupportedError",
-    "derive", "generate", "load",
+    "Output", "RemoveConstantRows", "Sensitivity", "SizeLimitError", "SymnetError", "UnsupportedError",
+    "derive", "generate", "load", "sensitivity",
 ]

@@ -1,4 +1,4 @@
-"""Command line: ``symnet inspect | check | generate``."""
+"""Command line: ``symnet inspect | check | generate | sensitivity``."""
 
 import argparse
 import math
@@ -6,7 +6,7 @@ import re
 import sys
 import traceback
 
-from . import api
+from . import api, plots
 from .check import compare, finite_difference_hessian, finite_difference_jacobian, sample_points
 from .derive import DERIVATIVES
 from .describe import describe
@@ -14,6 +14,8 @@ from .emit import target_names
 from .emit.layered_common import STRATEGIES
 from .errors import MAX_PROBLEM, SymnetError, printable
 from .importers import user_module
+from .points_file import read_points
+from .sensitivities import DEFAULT_POINTS, input_names, output_names, sensitivity, table_lines
 
 
 def main(argv=None):
@@ -58,6 +60,9 @@ def _parser():
                        help="largest relative error accepted (a finite number >= 0; default 1e-6)")
     check.add_argument("--derivatives", default="jacobian", type=_derivative_list,
                        help="comma-separated: jacobian, hessian")
+    check.add_argument("--plot", metavar="OUT.png", default=None,
+                       help="also draw the derivative and finite differences along each input's range"
+                            " (needs matplotlib: pip install symnet[plot])")
     check.set_defaults(run=run_check)
 
     generate = commands.add_parser("generate", help="write derivative code")
@@ -73,7 +78,37 @@ def _parser():
                           help="unrolled scalar expressions, layered weight arrays and loops, or auto"
                                " (layered from a size measured in benchmarks/; see README)")
     generate.set_defaults(run=run_generate)
+
+    _sensitivity_parser(commands)
     return parser
+
+
+def _sensitivity_parser(commands):
+    command = commands.add_parser(
+        "sensitivity", help="how strongly each output responds to each input (exact Jacobian)",
+        description="Mean |dy/dx| and mean dy/dx of each raw output y with respect to each raw input x"
+                    " over a set of points, and both multiplied by the width (high - low) of x's training"
+                    " range, as stated in the model or implied by its normalization: the '*range' columns"
+                    " are the change of y, in y's units, per full training range of x, which ranks inputs"
+                    " measured on different scales.")
+    _model_arguments(command)
+    where = command.add_mutually_exclusive_group()
+    where.add_argument("--data", metavar="X.csv|X.npy", default=None,
+                       help="points to evaluate at: one row per point, one column per raw input"
+                            " (CSV may start with a header row of names)")
+    where.add_argument("--points", type=_positive_int, default=DEFAULT_POINTS,
+                       help=f"random points in the training range when there is no --data (default {DEFAULT_POINTS})")
+    command.add_argument("--seed", type=int, default=0, help="seed of the random points")
+    command.add_argument("--plot", metavar="OUT.png", default=None,
+                         help="also draw a bar chart per output and partial-dependence slices through the"
+                              " median point (needs matplotlib: pip install symnet[plot])")
+    command.set_defaults(run=run_sensitivity)
+
+
+def _positive_int(text):
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
+    return int(text)
 
 
 def _model_arguments(command):
@@ -164,6 +199,8 @@ def run_inspect(args):
 
 
 def run_check(args):
+    if args.plot:
+        plots.require_matplotlib()
     net = _load(args)
     X = sample_points(net, args.points, seed=args.seed)
     jacobian = api.derive(net, "jacobian")
@@ -177,7 +214,28 @@ def run_check(args):
         failed |= verdict != "ok"
         print(f"{what}: {args.points} points, max abs error {result.max_abs_error:.3e},"
               f" max rel error {result.max_rel_error:.3e} (tolerance {args.tolerance:g}) {verdict}")
+    if args.plot:
+        plots.plot_check(net, jacobian, X, args.plot, input_names(net), output_names(net))
+        print(f"plot: {printable(args.plot)}")
     return 1 if failed else 0
+
+
+def run_sensitivity(args):
+    if args.plot:
+        plots.require_matplotlib()
+    net = _load(args)
+    X = read_points(args.data, net.n_inputs) if args.data else None
+    result = sensitivity(net, X, points=args.points, seed=args.seed)
+    where = printable(args.data) if args.data else f"random in the training range, seed {args.seed}"
+    if args.plot:
+        plots.plot_sensitivity(net, result, args.plot)
+    print(f"{printable(net.name)}: Jacobian at {len(result.points)} points ({where});"
+          " range = width of the input's training range")
+    for line in table_lines(result, clean=printable):   # names from the file reach the terminal escaped
+        print(line)
+    if args.plot:
+        print(f"plot: {printable(args.plot)}")
+    return 0
 
 
 def run_generate(args):
