@@ -19,6 +19,7 @@ from .errors import ModelFormatError, UnsupportedError
 from .importers import load as _load
 from .simplify import live_assignments, simplify
 from .symbolic import SymbolicOptions, forward_program
+from .unrolled_size import require_unrolled_fits
 
 
 def load(source, **options):
@@ -46,7 +47,7 @@ class Derivative:
         expressions: sympy Array of the closed-form expressions (no CSE).
     """
 
-    def __init__(self, net, what, options=SymbolicOptions()):
+    def __init__(self, net, what, options=SymbolicOptions(), allow_large_unrolled=False):
         if what not in DERIVATIVES:
             raise UnsupportedError(f"unknown derivative {what!r} (choose from {', '.join(DERIVATIVES)})")
         if what == "gradient" and net.n_outputs != 1:
@@ -56,10 +57,12 @@ class Derivative:
         self.what = what
         self.network = net
         self.options = options
+        self.allow_large_unrolled = allow_large_unrolled
         self.unsimplified = derivative_program(forward_program(net, options), what)
 
     @cached_property
     def program(self):
+        require_unrolled_fits(self.network, (self.what,), self.allow_large_unrolled)
         return simplify(self.unsimplified)
 
     @property
@@ -72,6 +75,7 @@ class Derivative:
 
     @cached_property
     def expressions(self):
+        require_unrolled_fits(self.network, (self.what,), self.allow_large_unrolled)
         block = self.unsimplified.inlined()[0]
         return sp.Array(list(block.entries), block.shape)
 
@@ -100,26 +104,32 @@ class Derivative:
         return np.stack(columns, axis=1).reshape((X.shape[0],) + tuple(self.shape))
 
 
-def derive(net, what):
+def derive(net, what, allow_large_unrolled=False):
     """The ``what`` ("gradient", "jacobian", "hessian" or "value") of ``net``.
+
+    ``allow_large_unrolled``: build ``.program`` and ``.expressions`` even when their
+    estimated size is over ``symnet.unrolled_size.UNROLLED_OPERATION_LIMIT``.
 
     Returns:
         Derivative: holds the sympy expressions, the simplified program, and
         evaluates numerically when called with a batch X.
     """
-    return Derivative(net, what)
+    return Derivative(net, what, allow_large_unrolled=allow_large_unrolled)
 
 
 def default_derivatives(net):
     return ("value", "gradient", "jacobian") if net.n_outputs == 1 else ("value", "jacobian")
 
 
-def generate(net, targets, out_dir, derivatives=None, name=None, precision="double", strategy="auto"):
+def generate(net, targets, out_dir, derivatives=None, name=None, precision="double", strategy="auto",
+             allow_large_unrolled=False):
     """Generate derivative code for ``net`` into ``out_dir``; returns the written paths in order.
 
     ``strategy``: "unrolled" (one scalar expression per entry), "layered" (weight arrays
     and loops or matrix products, for targets that have that form; the others stay
     unrolled) or "auto" (layered from ``LAYERED_FROM_PARAMETERS`` weights and biases on).
+    The unrolled form is refused (SizeLimitError) when its estimated size is over
+    ``symnet.unrolled_size.UNROLLED_OPERATION_LIMIT``, unless ``allow_large_unrolled``.
     """
     derivatives = tuple(_ordered(tuple(derivatives or default_derivatives(net)), net))
     targets = tuple(target_names()) if "all" in targets else tuple(targets)
@@ -127,7 +137,8 @@ def generate(net, targets, out_dir, derivatives=None, name=None, precision="doub
     chosen = resolve_strategy(strategy, net)
     strategies = [chosen if chosen in target.strategies else "unrolled" for target in renderers]
     if "unrolled" in strategies:
-        programs = tuple((what, Derivative(net, what).program) for what in derivatives)
+        require_unrolled_fits(net, derivatives, allow_large_unrolled)
+        programs = tuple((what, Derivative(net, what, allow_large_unrolled=True).program) for what in derivatives)
     else:
         programs = tuple((what, None) for what in derivatives)
     request = GenerationRequest(

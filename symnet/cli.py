@@ -67,6 +67,8 @@ def _parser():
     generate.add_argument("--strategy", choices=STRATEGIES, default="auto",
                           help="unrolled scalar expressions, layered weight arrays and loops, or auto"
                                " (layered from a size measured in benchmarks/; see README)")
+    generate.add_argument("--allow-large-unrolled", action="store_true",
+                          help="build the unrolled form even when its estimated size is over the limit (see README)")
     generate.set_defaults(run=run_generate)
     return parser
 
@@ -132,7 +134,7 @@ def run_generate(args):
     net = _load(args)
     paths = api.generate(net, args.target, args.out, derivatives=args.derivatives,
                          name=args.name, precision=args.precision,
-                         strategy=args.strategy)
+                         strategy=args.strategy, allow_large_unrolled=args.allow_large_unrolled)
     for path in paths:
         print(path)
     return 0
