@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import sympy as sp
 
+from . import progress
 from .derive import DERIVATIVES, derivative_program
 from .describe import describe
 from .emit import GenerationRequest, get_target, target_names
@@ -138,7 +139,8 @@ def generate(net, targets, out_dir, derivatives=None, name=None, precision="doub
     strategies = [chosen if chosen in target.strategies else "unrolled" for target in renderers]
     if "unrolled" in strategies:
         require_unrolled_fits(net, derivatives, allow_large_unrolled)
-        programs = tuple((what, Derivative(net, what, allow_large_unrolled=True).program) for what in derivatives)
+        programs = tuple((what, Derivative(net, what, allow_large_unrolled=True).program)
+                         for what in progress.over(derivatives, "unrolled form"))
     else:
         programs = tuple((what, None) for what in derivatives)
     request = GenerationRequest(
@@ -153,7 +155,8 @@ def generate(net, targets, out_dir, derivatives=None, name=None, precision="doub
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for target, target_strategy in zip(renderers, strategies):
-        rendered = target.render(dataclasses.replace(request, strategy=target_strategy))
+        with progress.stage(f"{target.name}: {target_strategy}"):
+            rendered = target.render(dataclasses.replace(request, strategy=target_strategy))
         for file_name, text in sorted(rendered.items()):
             path = out_dir / file_name
             path.write_text(text, encoding="utf-8")

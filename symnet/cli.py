@@ -4,7 +4,7 @@ import argparse
 import sys
 import traceback
 
-from . import api
+from . import api, progress
 from .check import compare, finite_difference_hessian, finite_difference_jacobian, sample_points
 from .derive import DERIVATIVES
 from .describe import describe
@@ -16,6 +16,7 @@ from .errors import MAX_PROBLEM, SymnetError, printable
 def main(argv=None):
     parser = _parser()
     args = parser.parse_args(argv)
+    progress.set_quiet(getattr(args, "quiet", False))
     try:
         return args.run(args)
     except SymnetError as error:
@@ -75,6 +76,7 @@ def _parser():
 
 def _model_arguments(command):
     command.add_argument("model")
+    command.add_argument("--quiet", action="store_true", help="no progress line on a terminal")
     command.add_argument("--trust-pickle", action="store_true",
                          help="allow a pickled model (.pkl, .joblib, a whole torch module): unpickling runs"
                               " code from the file, so use it only for files you trust")
@@ -116,11 +118,12 @@ def run_inspect(args):
 def run_check(args):
     net = _load(args)
     X = sample_points(net, args.points, seed=args.seed)
-    jacobian = api.derive(net, "jacobian")
-    results = {"jacobian": compare(jacobian(X), finite_difference_jacobian(net, X))}
-    if "hessian" in args.derivatives:
-        hessian = api.derive(net, "hessian")
-        results["hessian"] = compare(hessian(X), finite_difference_hessian(jacobian, net, X))
+    with progress.stage("check"):   # closed before anything is printed
+        jacobian = api.derive(net, "jacobian")
+        results = {"jacobian": compare(jacobian(X), finite_difference_jacobian(net, X))}
+        if "hessian" in args.derivatives:
+            hessian = api.derive(net, "hessian")
+            results["hessian"] = compare(hessian(X), finite_difference_hessian(jacobian, net, X))
     failed = False
     for what, result in results.items():
         verdict = "ok" if result.within(args.tolerance) else "FAILED"
@@ -132,9 +135,10 @@ def run_check(args):
 
 def run_generate(args):
     net = _load(args)
-    paths = api.generate(net, args.target, args.out, derivatives=args.derivatives,
-                         name=args.name, precision=args.precision,
-                         strategy=args.strategy, allow_large_unrolled=args.allow_large_unrolled)
+    with progress.stage("generate"):   # closed before the paths are printed
+        paths = api.generate(net, args.target, args.out, derivatives=args.derivatives,
+                             name=args.name, precision=args.precision,
+                             strategy=args.strategy, allow_large_unrolled=args.allow_large_unrolled)
     for path in paths:
         print(path)
     return 0

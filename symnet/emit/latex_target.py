@@ -15,6 +15,7 @@ import re
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
+from .. import progress
 from ..unrolled_size import estimate, rounded
 from . import Target
 from .common import render, unravel
@@ -190,7 +191,7 @@ def closed_form(what, program, net):
     printer = BreakableLatexPrinter(definitions)
     block = program.blocks[0]
     entries = []
-    for flat, entry in enumerate(block.entries):
+    for flat, entry in progress.over(list(enumerate(block.entries)), f"LaTeX closed form ({what})"):
         index = unravel(flat, block.shape)
         if what == "hessian" and index[2] < index[1]:
             continue  # symmetric: the entries with m >= k are shown
