@@ -110,8 +110,8 @@ class _Shape:
     """A unit of one vector of the forward program (every unit of a layer alike).
 
     deps: raw inputs it depends on (reach: the network inputs they belong to); value,
-    tangent, second, slope: closed-form nodes of the unit, one tangent, one second
-    tangent, f'(n); constant_tangent, zero_second: its first derivatives are
+    tangent, second: closed-form nodes of the unit, of one tangent and of one second
+    tangent; constant_tangent, zero_second: its first derivatives are
     numbers, its second derivatives are all zero (affine steps, piecewise-linear
     transfer functions)."""
 
@@ -120,7 +120,6 @@ class _Shape:
     value: float
     tangent: float = 1.0
     second: float = 1.0
-    slope: float = 1.0
     constant_tangent: bool = True
     zero_second: bool = True
 
@@ -208,7 +207,7 @@ class _Walk:
                   else 3 + n.tangent + slope_tangent + slope + n.second)
         if flat:
             second = 1.0 if n.zero_second else 2 + slope + n.second
-        return _Shape(deps, n.reach, value, tangent, second, slope, constant_tangent=False,
+        return _Shape(deps, n.reach, value, tangent, second, constant_tangent=False,
                       zero_second=flat and n.zero_second)
 
     def _whole_layer(self, size, n, deps, pairs):
