@@ -16,14 +16,16 @@ Calibration (``python benchmarks/unrolled_size.py``; a shared 2-core machine
 under load, so the times are upper bounds): against sympy's ``count_ops`` of the
 unsimplified program the estimate was 0.91x to 1.07x on tanh, logsig, poslin,
 softmax-output and cascade MLPs from 3-10-1 to 10-50-50-5, value to Hessian
-(0.77x with softplus); on random networks mixing every transfer function it
-stays within 0.5x to 3.4x (hidden softmax layers and piecewise-linear Hessians
-are overestimated, swish underestimated).  Building, simplifying and printing
-one target (C) took 0.3 to 1.2 ms per estimated operation (5-20-20-3 Hessian:
-25,279 estimated, 21 s; 2-64-64-64-1 Jacobian: 54,025, 66 s), up to 4 ms on
-10-50-50-5 (whose CSE is slower per operation); a whole ``generate`` with every
-target prints each program five times: 5-20-20-3 value, Jacobian and Hessian
-(34,132) took 62 s for C alone and 162 s for all targets under the same load.
+(0.77x with softplus); on 30 random networks mixing every transfer function,
+several inputs and outputs and cascades it stayed within 0.5x to 2.2x
+(piecewise-linear Hessians are overestimated, swish underestimated).  Building,
+simplifying and printing one target (C) took 0.3 to 1.2 ms per estimated
+operation (5-20-20-3 Hessian: 25,279 estimated, 21 s; 2-64-64-64-1 Jacobian:
+54,025, 66 s); under heavier load 3.6 to 5 ms, for 10-25-25-5 and 2-32-32-32-1
+alike: the time per operation follows the machine, not the network's shape.  A
+whole ``generate`` with every target prints each program five times: 5-20-20-3
+value, Jacobian and Hessian (34,132) took 62 s for C alone and 162 s for all
+targets under load.
 The closed-form estimate was within 1.0x to 1.3x of the measured node count on
 the MLPs above.
 """
@@ -212,12 +214,18 @@ class _Walk:
 
     def _whole_layer(self, size, n, deps, pairs):
         """Softmax: a_j = exp(n_j - m)/sum_i exp(n_i - m), m = max(n): each unit has
-        ``size`` partials, each a product of two such quotients."""
+        ``size`` partials, each a product of two such quotients.  One unit alone is the
+        constant 1."""
+        if size == 1:
+            return _Shape(deps, n.reach, 1.0)
         counts = self.counts
         partial = 3 * size + 5
         counts["value"] += size * (3 * size + 2)
         counts["jacobian"] += size * deps * size * (partial + 2)
-        counts["hessian"] += size * pairs * size * (size * (2 * partial + 4) + partial + 2)
+        if n.constant_tangent:   # d2a = sum of f'' dn dn only
+            counts["hessian"] += size * pairs * size * size * (partial + 2)
+        else:
+            counts["hessian"] += size * pairs * size * (size * (2 * partial + 4) + partial + 2)
         value = (size + 1) ** 2 * n.value + 6 * (size + 1)
         tangent = size * (1.5 * value + n.tangent + 2)
         second = size * (size * (3 * value + 2 * n.tangent) + 1.5 * value + n.second)
