@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import sympy as sp
 
+from . import progress
 from .derive import DERIVATIVES, derivative_program
 from .describe import describe
 from .emit import GenerationRequest, get_target, target_names
@@ -20,6 +21,7 @@ from .importers import load as _load
 from .layered_numpy_function import layered_numpy_function
 from .simplify import live_assignments, simplify
 from .symbolic import SymbolicOptions, forward_program, input_symbols
+from .unrolled_size import require_unrolled_fits
 
 
 def load(source, **options):
@@ -55,7 +57,7 @@ class Derivative:
         expressions: sympy Array of the closed-form expressions (no CSE); built on first use.
     """
 
-    def __init__(self, net, what, options=SymbolicOptions()):
+    def __init__(self, net, what, options=SymbolicOptions(), allow_large_unrolled=False):
         if what not in DERIVATIVES:
             raise UnsupportedError(f"unknown derivative {what!r} (choose from {', '.join(DERIVATIVES)})")
         if what == "gradient" and net.n_outputs != 1:
@@ -65,6 +67,7 @@ class Derivative:
         self.what = what
         self.network = net
         self.options = options
+        self.allow_large_unrolled = allow_large_unrolled
 
     @cached_property
     def unsimplified(self):
@@ -73,10 +76,12 @@ class Derivative:
 
     @cached_property
     def program(self):
+        require_unrolled_fits(self.network, (self.what,), self.allow_large_unrolled)
         return simplify(self.unsimplified)
 
     @cached_property
     def expressions(self):
+        require_unrolled_fits(self.network, (self.what,), self.allow_large_unrolled)
         block = self.unsimplified.inlined()[0]
         return sp.Array(list(block.entries), block.shape)
 
@@ -142,27 +147,33 @@ def _closed_form(net, what):
     return lambda X: _evaluate_batch(derivative._closed_form_evaluator, net, X)
 
 
-def derive(net, what):
+def derive(net, what, allow_large_unrolled=False):
     """The ``what`` ("gradient", "jacobian", "hessian" or "value") of ``net``.
+
+    ``allow_large_unrolled``: build ``.program`` and ``.expressions`` even when their
+    estimated size is over ``symnet.unrolled_size.UNROLLED_OPERATION_LIMIT``.
 
     Returns:
         Derivative: evaluates numerically when called with a batch X (through the
         layered NumPy code); builds the sympy expressions and the simplified
         program when they are first asked for.
     """
-    return Derivative(net, what)
+    return Derivative(net, what, allow_large_unrolled=allow_large_unrolled)
 
 
 def default_derivatives(net):
     return ("value", "gradient", "jacobian") if net.n_outputs == 1 else ("value", "jacobian")
 
 
-def generate(net, targets, out_dir, derivatives=None, name=None, precision="double", strategy="auto"):
+def generate(net, targets, out_dir, derivatives=None, name=None, precision="double", strategy="auto",
+             allow_large_unrolled=False):
     """Generate derivative code for ``net`` into ``out_dir``; returns the written paths in order.
 
     ``strategy``: "unrolled" (one scalar expression per entry), "layered" (weight arrays
     and loops or matrix products, for targets that have that form; the others stay
     unrolled) or "auto" (layered from ``LAYERED_FROM_PARAMETERS`` weights and biases on).
+    The unrolled form is refused (SizeLimitError) when its estimated size is over
+    ``symnet.unrolled_size.UNROLLED_OPERATION_LIMIT``, unless ``allow_large_unrolled``.
     """
     derivatives = tuple(_ordered(tuple(derivatives or default_derivatives(net)), net))
     targets = tuple(target_names()) if "all" in targets else tuple(targets)
@@ -170,7 +181,9 @@ def generate(net, targets, out_dir, derivatives=None, name=None, precision="doub
     chosen = resolve_strategy(strategy, net)
     strategies = [chosen if chosen in target.strategies else "unrolled" for target in renderers]
     if "unrolled" in strategies:
-        programs = tuple((what, Derivative(net, what).program) for what in derivatives)
+        require_unrolled_fits(net, derivatives, allow_large_unrolled)
+        programs = tuple((what, Derivative(net, what, allow_large_unrolled=True).program)
+                         for what in progress.over(derivatives, "unrolled form"))
     else:
         programs = tuple((what, None) for what in derivatives)
     request = GenerationRequest(
@@ -185,7 +198,8 @@ def generate(net, targets, out_dir, derivatives=None, name=None, precision="doub
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for target, target_strategy in zip(renderers, strategies):
-        rendered = target.render(dataclasses.replace(request, strategy=target_strategy))
+        with progress.stage(f"{target.name}: {target_strategy}"):
+            rendered = target.render(dataclasses.replace(request, strategy=target_strategy))
         for file_name, text in sorted(rendered.items()):
             path = out_dir / file_name
             path.write_text(text, encoding="utf-8")

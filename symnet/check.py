@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import progress
 from .numeric import evaluate
 
 
@@ -33,7 +34,7 @@ def central_jacobian(function, X, steps):
     """(n_samples, n_out, n_in) derivatives of ``function``: (n, n_in) -> (n, ...) by central
     differences with one Richardson step (error O(h^4) instead of O(h^2))."""
     columns = []
-    for k, h in enumerate(steps):
+    for k, h in progress.over(list(enumerate(steps)), "finite differences"):
         coarse, fine = _central(function, X, k, h), _central(function, X, k, h / 2)
         columns.append((4 * fine - coarse) / 3)
     return np.stack(columns, axis=-1)

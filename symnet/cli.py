@@ -6,7 +6,7 @@ import re
 import sys
 import traceback
 
-from . import api, plots
+from . import api, plots, progress
 from .check import compare, finite_difference_hessian, finite_difference_jacobian, sample_points
 from .derive import DERIVATIVES
 from .describe import describe
@@ -21,6 +21,7 @@ from .sensitivities import DEFAULT_POINTS, input_names, output_names, sensitivit
 def main(argv=None):
     parser = _parser()
     args = parser.parse_args(argv)
+    progress.set_quiet(getattr(args, "quiet", False))
     try:
         return args.run(args)
     except SymnetError as error:
@@ -77,6 +78,8 @@ def _parser():
     generate.add_argument("--strategy", choices=STRATEGIES, default="auto",
                           help="unrolled scalar expressions, layered weight arrays and loops, or auto"
                                " (layered from a size measured in benchmarks/; see README)")
+    generate.add_argument("--allow-large-unrolled", action="store_true",
+                          help="build the unrolled form even when its estimated size is over the limit (see README)")
     generate.set_defaults(run=run_generate)
 
     _sensitivity_parser(commands)
@@ -113,6 +116,7 @@ def _positive_int(text):
 
 def _model_arguments(command):
     command.add_argument("model")
+    command.add_argument("--quiet", action="store_true", help="no progress line on a terminal")
     command.add_argument("--trust-pickle", action="store_true",
                          help="allow a pickled model (.pkl, .joblib, a whole torch module): unpickling runs"
                               " code from the file, so use it only for files you trust")
@@ -203,11 +207,12 @@ def run_check(args):
         plots.require_matplotlib()
     net = _load(args)
     X = sample_points(net, args.points, seed=args.seed)
-    jacobian = api.derive(net, "jacobian")
-    results = {"jacobian": compare(jacobian(X), finite_difference_jacobian(net, X))}
-    if "hessian" in args.derivatives:
-        hessian = api.derive(net, "hessian")
-        results["hessian"] = compare(hessian(X), finite_difference_hessian(jacobian, net, X))
+    with progress.stage("check"):   # closed before anything is printed
+        jacobian = api.derive(net, "jacobian")
+        results = {"jacobian": compare(jacobian(X), finite_difference_jacobian(net, X))}
+        if "hessian" in args.derivatives:
+            hessian = api.derive(net, "hessian")
+            results["hessian"] = compare(hessian(X), finite_difference_hessian(jacobian, net, X))
     failed = False
     for what, result in results.items():
         verdict = "ok" if result.within(args.tolerance) else "FAILED"
@@ -240,9 +245,10 @@ def run_sensitivity(args):
 
 def run_generate(args):
     net = _load(args)
-    paths = api.generate(net, args.target, args.out, derivatives=args.derivatives,
-                         name=args.name, precision=args.precision,
-                         strategy=args.strategy)
+    with progress.stage("generate"):   # closed before the paths are printed
+        paths = api.generate(net, args.target, args.out, derivatives=args.derivatives,
+                             name=args.name, precision=args.precision,
+                             strategy=args.strategy, allow_large_unrolled=args.allow_large_unrolled)
     for path in paths:
         print(path)
     return 0

@@ -28,6 +28,7 @@ import mpmath
 import numpy as np
 import sympy as sp
 
+from . import progress
 from .errors import UnsupportedError
 from .fixedpoint import Dyadic, affine
 from .jets import UnsupportedNode
@@ -158,7 +159,7 @@ def forward(net, points, order=2):
         parts = np.array([r.parts for r in rows], dtype=object).reshape(len(rows), len(points), layout.size)
         processed.append(Dyadic.from_mpf(parts))
     activations = []
-    for layer in net.layers:
+    for layer in progress.over(net.layers, "layer"):
         sources = [processed[s] for s, _ in layer.input_weights]
         sources += [activations[s] for s, _ in layer.layer_weights]
         activations.append(_activate(layer, _net_inputs(layer, sources, layout, len(points)), layout))

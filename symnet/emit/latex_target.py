@@ -5,7 +5,9 @@ it that compiles with pdflatex from texlive-latex-base.
 It holds the model and its derivatives in compact index form, normalization
 written out (``latex_form``), a table of every constant, and, while it stays
 under ``CLOSED_FORM_LIMIT``, the fully numeric closed form of each requested
-derivative (the generated program with every intermediate substituted).
+derivative (the generated program with every intermediate substituted).  Its
+size is estimated from the network's shape first (symnet.unrolled_size), so a
+closed form far too large is never measured or printed.
 """
 
 import re
@@ -13,6 +15,8 @@ import re
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
+from .. import progress
+from ..unrolled_size import estimate, rounded
 from . import Target
 from .common import render, unravel
 from .latex_form import IndexForm
@@ -168,23 +172,30 @@ def _entry_name(what, index, n_outputs):
     return rf"\partial^2 y_{{{i + 1}}} / \partial x_{{{k + 1}}}\, \partial x_{{{m + 1}}}"
 
 
-def closed_form(what, program, n_outputs):
-    """Template data: the closed form's entries, or the reason it is left out
-    (too large, or no program: the layered strategy is for large networks)."""
+def closed_form(what, program, net):
+    """Template data: the closed form's entries, or the reason it is left out (too
+    large by the estimate or, near the limit, by measure; or no program: the layered
+    strategy is for large networks)."""
     title = TITLES[what]
-    size = closed_form_size(program) if program is not None else None
-    if size is None or size > CLOSED_FORM_LIMIT:
-        return {"title": title, "size": size, "limit": CLOSED_FORM_LIMIT, "entries": ()}
+    left_out = {"title": title, "size": None, "limit": CLOSED_FORM_LIMIT, "entries": ()}
+    if program is None:
+        return left_out
+    estimated = estimate(net, (what,)).closed_form[what]
+    if estimated > CLOSED_FORM_LIMIT:
+        return {**left_out, "size": f"about {rounded(estimated)}"}
+    size = closed_form_size(program)
+    if size > CLOSED_FORM_LIMIT:
+        return {**left_out, "size": size}
     definitions = {a.target: a.expr for a in program.assignments}
     definitions.update({x: sp.Symbol(f"x_{k + 1}", real=True) for k, x in enumerate(program.inputs)})
     printer = BreakableLatexPrinter(definitions)
     block = program.blocks[0]
     entries = []
-    for flat, entry in enumerate(block.entries):
+    for flat, entry in progress.over(list(enumerate(block.entries)), f"LaTeX closed form ({what})"):
         index = unravel(flat, block.shape)
         if what == "hessian" and index[2] < index[1]:
             continue  # symmetric: the entries with m >= k are shown
-        entries.append((_entry_name(what, index, n_outputs), printer.doprint(sp.sympify(entry))))
+        entries.append((_entry_name(what, index, net.n_outputs), printer.doprint(sp.sympify(entry))))
     return {"title": title, "size": size, "limit": CLOSED_FORM_LIMIT, "entries": tuple(entries)}
 
 
@@ -204,7 +215,7 @@ def render_latex(request):
         "derivatives": ", ".join(TITLES[what].lower() for what in whats),
         "tables": form.tables if constants <= TABLE_LIMIT else (),
         "constants": constants, "table_limit": TABLE_LIMIT,
-        "closed_forms": tuple(closed_form(what, program, net.n_outputs) for what, program in programs),
+        "closed_forms": tuple(closed_form(what, program, net) for what, program in programs),
     }
     return {f"{request.name}_equations.tex": render("latex/equations.tex.j2", **context),
             f"{request.name}.tex": render("latex/document.tex.j2", equations=f"{request.name}_equations",

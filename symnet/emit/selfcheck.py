@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import progress
 from ..check import sample_points
 from ..highprecision import reference_values
 
@@ -97,7 +98,7 @@ def _check_vectors(network, derivatives, precision):
     if precision == "float":
         points = points.astype(np.float32).astype(float)
     blocks = []
-    for what in derivatives:
+    for what in progress.over(derivatives, "self-check vectors"):
         expected = reference_values(network, what, points)
         blocks.append(CheckBlock(what, expected.shape[1:], expected, entry_scale(what, expected),
                                  TOLERANCE[precision][what]))

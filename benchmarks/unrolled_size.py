@@ -1,0 +1,111 @@
+"""How well symnet.unrolled_size predicts the unrolled form: estimate against the
+measured size (sympy's count_ops of the straight-line program before and after
+CSE, closed-form nodes) and the time to build, simplify and print it (C printer).
+
+    python benchmarks/unrolled_size.py [--quick]
+
+A measurement, not a test: the calibration in symnet/unrolled_size.py's
+docstring comes from its output.  ``--quick`` leaves out the nets that take
+more than a few seconds.
+"""
+
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+
+from symnet import Input, Layer, MapMinMax, Network, Output  # noqa: E402
+from symnet.derive import derivative_program  # noqa: E402
+from symnet.emit.c_target import ExactCPrinter  # noqa: E402
+from symnet.emit.common import print_program  # noqa: E402
+from symnet.emit.latex_target import closed_form_size  # noqa: E402
+from symnet.simplify import simplify  # noqa: E402
+from symnet.symbolic import forward_program  # noqa: E402
+from symnet.unrolled_size import estimate  # noqa: E402
+
+#: (label, layer sizes, hidden transfer, last transfer, cascade, derivative); quick ones first.
+CASES = (
+    ("3-10-1 tansig", (3, 10, 1), "tansig", "purelin", False, "jacobian"),
+    ("3-10-1 tansig", (3, 10, 1), "tansig", "purelin", False, "hessian"),
+    ("4-12-2 logsig", (4, 12, 2), "logsig", "purelin", False, "jacobian"),
+    ("4-12-2 logsig", (4, 12, 2), "logsig", "purelin", False, "hessian"),
+    ("4-8-3 softmax", (4, 8, 3), "tansig", "softmax", False, "jacobian"),
+    ("4-8-3 softmax", (4, 8, 3), "tansig", "softmax", False, "hessian"),
+    ("3-10-10-1 poslin", (3, 10, 10, 1), "poslin", "purelin", False, "jacobian"),
+    ("3-8-8-1 cascade", (3, 8, 8, 1), "tansig", "purelin", True, "jacobian"),
+    ("3-8-8-1 cascade", (3, 8, 8, 1), "tansig", "purelin", True, "hessian"),
+    ("5-20-3 tansig", (5, 20, 3), "tansig", "purelin", False, "hessian"),
+    ("5-20-20-3 tansig", (5, 20, 20, 3), "tansig", "purelin", False, "value"),
+    ("5-20-20-3 tansig", (5, 20, 20, 3), "tansig", "purelin", False, "jacobian"),
+    ("4-32-32-2 tansig", (4, 32, 32, 2), "tansig", "purelin", False, "jacobian"),
+    ("2-16-16-1 softplus", (2, 16, 16, 1), "softplus", "purelin", False, "hessian"),
+    ("5-20-20-3 tansig", (5, 20, 20, 3), "tansig", "purelin", False, "hessian"),
+    ("2-64-64-64-1 tansig", (2, 64, 64, 64, 1), "tansig", "purelin", False, "jacobian"),
+    ("10-50-50-5 tansig", (10, 50, 50, 5), "tansig", "purelin", False, "jacobian"),
+)
+
+QUICK = 10
+
+
+def network(sizes, hidden, last, cascade, seed=0):
+    rng = np.random.default_rng(seed)
+    n_in = sizes[0]
+    layers = []
+    for k in range(1, len(sizes)):
+        bias = rng.normal(size=sizes[k])
+        transfer = last if k == len(sizes) - 1 else hidden
+        weights = rng.normal(size=(sizes[k], sizes[k - 1]))
+        inputs = [(0, weights)] if k == 1 else []
+        sources = [] if k == 1 else [(k - 2, weights)]
+        if cascade and k > 1:
+            inputs = [(0, rng.normal(size=(sizes[k], n_in)))]
+        layers.append(Layer(sizes[k], transfer, bias, inputs, sources))
+    steps = [MapMinMax(rng.uniform(-5, 5, n_in), rng.uniform(0.1, 2, n_in), -1.0)]
+    out_steps = [MapMinMax(rng.uniform(-5, 5, sizes[-1]), rng.uniform(0.1, 2, sizes[-1]), -1.0)]
+    return Network([Input("x", n_in, steps)], layers, [Output("y", len(layers) - 1, out_steps)])
+
+
+def measure(net, what):
+    start = time.perf_counter()
+    predicted = estimate(net, (what,))
+    estimate_ms = (time.perf_counter() - start) * 1e3
+    start = time.perf_counter()
+    program = derivative_program(forward_program(net), what)
+    built = time.perf_counter()
+    simplified = simplify(program)
+    simplified_at = time.perf_counter()
+    print_program(simplified, ExactCPrinter())
+    printed = time.perf_counter()
+    nodes = closed_form_size(simplified) if predicted.closed_form[what] < 1e6 else None
+    return {"estimate": predicted.operations, "estimate_ms": estimate_ms, "ops": program.operation_count(),
+            "cse_ops": simplified.operation_count(), "closed_estimate": predicted.closed_form[what],
+            "closed": nodes, "build": built - start, "simplify": simplified_at - built,
+            "print": printed - simplified_at}
+
+
+def main(quick):
+    print("| net | derivative | estimate (ms) | ops before CSE | ratio | ops after CSE | closed form est. / actual"
+          " | build + simplify + print s | s per 1000 est. ops |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for label, sizes, hidden, last, cascade, what in CASES[:QUICK] if quick else CASES:
+        row = measure(network(sizes, hidden, last, cascade), what)
+        total = row["build"] + row["simplify"] + row["print"]
+        closed = "-" if row["closed"] is None else f"{row['closed']:,}"
+        print(f"| {label} | {what} | {row['estimate']:,} ({row['estimate_ms']:.2f}) | {row['ops']:,}"
+              f" | {row['estimate'] / row['ops']:.2f} | {row['cse_ops']:,}"
+              f" | {row['closed_estimate']:,} / {closed}"
+              f" | {row['build']:.1f} + {row['simplify']:.1f} + {row['print']:.1f} = {total:.1f}"
+              f" | {1000 * total / row['estimate']:.3f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main("--quick" in sys.argv[1:])

@@ -1,0 +1,281 @@
+"""How large the unrolled form of a network would be, predicted from its shape
+alone, and the refusal of one too large to build in reasonable time.
+
+The unrolled strategy (symbolic -> derive -> simplify -> printers) spends its
+time in proportion to the arithmetic operations of the straight-line
+derivative program before CSE: every stage walks each of them once or a few
+times.  That count follows from the layer sizes, the connections and the
+transfer functions: a layer's net input adds one product per weight; its
+tangents add, per raw input the source depends on, one product per weight
+(first-layer tangents are constants: the input steps are affine); the Hessian's
+second tangents add one per weight and pair of inputs (k <= m).  The walk below
+counts those per layer in closed form, so estimating takes well under a
+millisecond even for 20-256-256-10.
+
+Calibration (``python benchmarks/unrolled_size.py``; a shared 2-core machine
+under load, so the times are upper bounds): against sympy's ``count_ops`` of the
+unsimplified program the estimate was 0.91x to 1.07x on tanh, logsig, poslin,
+softmax-output and cascade MLPs from 3-10-1 to 10-50-50-5, value to Hessian
+(0.77x with softplus); on 30 random networks mixing every transfer function,
+several inputs and outputs and cascades it stayed within 0.5x to 2.2x
+(piecewise-linear Hessians are overestimated, swish underestimated).  Building,
+simplifying and printing one target (C) took 0.3 to 1.2 ms per estimated
+operation (5-20-20-3 Hessian: 25,279 estimated, 21 s; 2-64-64-64-1 Jacobian:
+54,025, 66 s); under heavier load 3.6 to 5 ms, for 10-25-25-5 and 2-32-32-32-1
+alike: the time per operation follows the machine, not the network's shape.  A
+whole ``generate`` with every target prints each program five times: 5-20-20-3
+value, Jacobian and Hessian (34,132) took 62 s for C alone and 162 s for all
+targets under load.
+The closed-form estimate was within 1.0x to 1.3x of the measured node count on
+the MLPs above.
+"""
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import sympy as sp
+
+from .errors import SizeLimitError
+
+#: Most estimated operations (all requested derivatives together) built without
+#: ``allow_large``: about a minute of build, simplify and print (see above).  It
+#: passes 5-20-20-3 up to the Hessian (34,132) and 2-64-64-64-1's Jacobian (54,025),
+#: and refuses 2-64-64-64-1's Hessian (107,596) and 20-256-256-10's Jacobian (3 million).
+UNROLLED_OPERATION_LIMIT = 60_000
+
+#: Rough seconds per estimated operation for build, simplify and print (see above).
+SECONDS_PER_OPERATION = 1e-3
+
+#: The option that builds a large unrolled form anyway.
+INSIST_FLAG = "--allow-large-unrolled"
+
+
+@dataclass(frozen=True)
+class UnrolledSize:
+    """The predicted size of the unrolled form of some derivatives of a network.
+
+    Attributes:
+        operations: arithmetic operations of the straight-line programs before CSE.
+        closed_form: expression-tree nodes of each derivative's closed form (every
+            intermediate substituted), ``{what: nodes}``.
+    """
+
+    operations: int
+    closed_form: dict
+
+    @property
+    def seconds(self):
+        """Rough time to build, simplify and print it (see SECONDS_PER_OPERATION)."""
+        return self.operations * SECONDS_PER_OPERATION
+
+
+def estimate(net, derivatives):
+    """The size of the unrolled form of ``derivatives`` (names from symnet.derive.DERIVATIVES)."""
+    walk = _Walk(net)
+    operations = sum(walk.operations(what) for what in derivatives)
+    return UnrolledSize(int(operations), {what: int(walk.closed_form(what)) for what in derivatives})
+
+
+def require_unrolled_fits(net, derivatives, allow_large=False, limit=None):
+    """Raise SizeLimitError, before anything is built, when the unrolled form of
+    ``derivatives`` is estimated above ``limit`` (UNROLLED_OPERATION_LIMIT) and
+    ``allow_large`` is false.  Returns the estimate."""
+    size = estimate(net, derivatives)
+    limit = UNROLLED_OPERATION_LIMIT if limit is None else limit
+    if size.operations > limit and not allow_large:
+        raise SizeLimitError(
+            f"the unrolled form of the {_listed(derivatives)} would have about {rounded(size.operations):,}"
+            f" operations (about {_duration(size.seconds)} to generate), more than the limit of {limit:,}:"
+            f" use the layered strategy (--strategy layered), or {INSIST_FLAG}"
+            " (allow_large_unrolled=True) to build it anyway")
+    return size
+
+
+def _listed(names):
+    names = list(names)
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def rounded(count):
+    """``count`` to two significant digits: what an estimate can tell."""
+    return int(float(f"{count:.2g}"))
+
+
+def _duration(seconds):
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} min" if seconds < 7200 else f"{seconds / 3600:.0f} h"
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """A unit of one vector of the forward program (every unit of a layer alike).
+
+    deps: raw inputs it depends on (reach: the network inputs they belong to); value,
+    tangent, second: closed-form nodes of the unit, of one tangent and of one second
+    tangent; constant_tangent, zero_second: its first derivatives are
+    numbers, its second derivatives are all zero (affine steps, piecewise-linear
+    transfer functions)."""
+
+    deps: int
+    reach: frozenset
+    value: float
+    tangent: float = 1.0
+    second: float = 1.0
+    constant_tangent: bool = True
+    zero_second: bool = True
+
+
+class _Walk:
+    """One pass over the layers, input to output, counting per layer in closed form."""
+
+    def __init__(self, net):
+        self.net = net
+        self.counts = {"value": 0.0, "jacobian": 0.0, "hessian": 0.0}
+        processed = [self._input(index, inp) for index, inp in enumerate(net.inputs)]
+        self.layers = []
+        for layer in net.layers:
+            self.layers.append(self._layer(layer, processed))
+        self.outputs = [self._output(output) for output in net.outputs]
+
+    def operations(self, what):
+        order = {"value": ("value",), "gradient": ("value", "jacobian"),
+                 "jacobian": ("value", "jacobian"), "hessian": ("value", "jacobian", "hessian")}[what]
+        return sum(self.counts[part] for part in order)
+
+    def closed_form(self, what):
+        n_in = self.net.n_inputs
+        per_output = {"value": lambda s: s.value, "gradient": lambda s: n_in * s.tangent,
+                      "jacobian": lambda s: n_in * s.tangent, "hessian": lambda s: n_in * n_in * s.second}[what]
+        return sum(units * per_output(shape) for units, shape in self.outputs)
+
+    def _input(self, index, inp):
+        nodes = 1 + sum(4 if step.kind == "affine" else 6 for step in inp.steps if step.kind != "removeconstantrows")
+        self.counts["value"] += inp.size * 2 * len(inp.steps)
+        return inp.processed_size, _Shape(1, frozenset([index]), nodes)
+
+    def _layer(self, layer, processed):
+        sources = [processed[s] for s, _ in layer.input_weights] + [self.layers[s] for s, _ in layer.layer_weights]
+        size, fanins = layer.size, [w.shape[1] for _, w in layer.input_weights + layer.layer_weights]
+        reach = frozenset().union(*(shape.reach for _, shape in sources))
+        deps = sum(self.net.inputs[i].size for i in reach)
+        pairs = deps * (deps + 1) / 2
+        n = self._net_input(size, sources, fanins, reach, deps)
+        entry = layer.transfer_function
+        if not entry.elementwise:
+            return size, self._whole_layer(size, n, deps, pairs)
+        cost = _unit_cost(layer.transfer, layer.transfer_params)
+        if cost.identity:
+            return size, n
+        return size, self._elementwise(size, n, cost, deps, pairs)
+
+    def _net_input(self, size, sources, fanins, reach, deps):
+        """Counts n = b + sum w*v; its shape.  Tangents from layer sources cost one product per
+        weight and input; input sources only add constants."""
+        counts = self.counts
+        counts["value"] += size * 2 * sum(fanins)
+        value = tangent = second = 2.0
+        constant = zero = True
+        for fanin, (units, shape) in zip(fanins, sources):
+            value += fanin * (2 + shape.value)
+            if not shape.constant_tangent:
+                constant = False
+                counts["jacobian"] += size * 2 * fanin * shape.deps
+                tangent += fanin * (2 + shape.tangent)
+            if not shape.zero_second:
+                zero = False
+                counts["hessian"] += size * 2 * fanin * shape.deps * (shape.deps + 1) / 2
+                second += fanin * (2 + shape.second)
+        return _Shape(deps, reach, value, 1.0 if constant else tangent, 1.0 if zero else second,
+                      constant_tangent=constant, zero_second=zero)
+
+    def _elementwise(self, size, n, cost, deps, pairs):
+        """a = f(n), g = f'(n) as their own quantities; da_k = g*dn_k; d2a = dg*dn + g*d2n."""
+        counts = self.counts
+        counts["value"] += size * (cost.value_ops + cost.slope_ops)
+        counts["jacobian"] += size * deps * (2 + cost.curvature_ops)
+        flat = cost.curvature_nodes == 1 and cost.curvature_ops == 0   # f'' = 0
+        if not flat:
+            counts["hessian"] += size * pairs * (4 + cost.curvature_ops)
+        elif not n.zero_second:
+            counts["hessian"] += size * pairs * 2
+        value = cost.value_nodes + cost.value_n * (n.value - 1)
+        slope = cost.slope_nodes + cost.slope_n * (n.value - 1) + cost.slope_a * (value - 1)
+        curvature = (cost.curvature_nodes + cost.curvature_n * (n.value - 1) + cost.curvature_a * (value - 1)
+                     + cost.curvature_g * (slope - 1))
+        slope_tangent = 1 + curvature + n.tangent
+        tangent = 1 + slope + n.tangent
+        second = (2 + slope_tangent if n.constant_tangent
+                  else 3 + n.tangent + slope_tangent + slope + n.second)
+        if flat:
+            second = 1.0 if n.zero_second else 2 + slope + n.second
+        return _Shape(deps, n.reach, value, tangent, second, constant_tangent=False,
+                      zero_second=flat and n.zero_second)
+
+    def _whole_layer(self, size, n, deps, pairs):
+        """Softmax: a_j = exp(n_j - m)/sum_i exp(n_i - m), m = max(n): each unit has
+        ``size`` partials, each a product of two such quotients.  One unit alone is the
+        constant 1."""
+        if size == 1:
+            return _Shape(deps, n.reach, 1.0)
+        counts = self.counts
+        partial = 3 * size + 5
+        counts["value"] += size * (3 * size + 2)
+        counts["jacobian"] += size * deps * size * (partial + 2)
+        if n.constant_tangent:   # d2a = sum of f'' dn dn only
+            counts["hessian"] += size * pairs * size * size * (partial + 2)
+        else:
+            counts["hessian"] += size * pairs * size * (size * (2 * partial + 4) + partial + 2)
+        value = (size + 1) ** 2 * n.value + 6 * (size + 1)
+        tangent = size * (1.5 * value + n.tangent + 2)
+        second = size * (size * (3 * value + 2 * n.tangent) + 1.5 * value + n.second)
+        return _Shape(deps, n.reach, value, tangent, second, constant_tangent=False, zero_second=False)
+
+    def _output(self, output):
+        units, shape = self.layers[output.layer]
+        steps = len(output.steps)
+        self.counts["value"] += units * 3 * steps
+        self.counts["jacobian"] += units * shape.deps * steps
+        self.counts["hessian"] += units * shape.deps * (shape.deps + 1) / 2 * steps
+        grow = 6 * steps
+        return units, _Shape(shape.deps, shape.reach, shape.value + grow, shape.tangent + 2 * steps,
+                             shape.second + 2 * steps, zero_second=shape.zero_second)
+
+
+@dataclass(frozen=True)
+class _UnitCost:
+    """Operations and tree nodes of one element-wise transfer function, with how often
+    n, a = f(n) and g = f'(n) occur in f, f' and f'' (to substitute subtree sizes)."""
+
+    identity: bool
+    value_ops: int
+    slope_ops: int
+    curvature_ops: int
+    value_nodes: int
+    value_n: int
+    slope_nodes: int
+    slope_n: int
+    slope_a: int
+    curvature_nodes: int
+    curvature_n: int
+    curvature_a: int
+    curvature_g: int
+
+
+@lru_cache(maxsize=64)
+def _unit_cost(transfer, params):
+    """Measured once per transfer function and parameters on a single symbol (milliseconds)."""
+    from .transfer import lookup
+    entry = lookup(transfer)
+    n, a, g = (sp.Symbol(name, real=True) for name in ("n", "a", "g"))
+    value = sp.sympify(entry.expression(n, params))
+    slope = sp.sympify(entry.derivative(n, a, params))
+    curvature = sp.sympify(entry.curvature(n, a, g, params)) if not slope.is_Number else sp.Integer(0)
+
+    def nodes(expr):
+        return list(sp.preorder_traversal(expr))
+
+    v, s, c = nodes(value), nodes(slope), nodes(curvature)
+    return _UnitCost(value == n, int(sp.count_ops(value)), int(sp.count_ops(slope)), int(sp.count_ops(curvature)),
+                     len(v), v.count(n), len(s), s.count(n), s.count(a), len(c), c.count(n), c.count(a), c.count(g))
+

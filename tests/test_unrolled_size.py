@@ -1,0 +1,171 @@
+"""The unrolled form's size, predicted from the network's shape, and the refusal
+of one too large: before anything is built, with the estimate, the bound and the
+layered strategy named, unless the caller insists."""
+
+import numpy as np
+import pytest
+
+import symnet
+import symnet.api
+import symnet.unrolled_size as unrolled_size
+from symnet import Input, Layer, MapMinMax, Network, Output, cli
+from symnet.derive import derivative_program
+from symnet.emit import GenerationRequest, get_target
+from symnet.emit import latex_target
+from symnet.errors import SizeLimitError
+from symnet.importers.json_format import save_json
+from symnet.simplify import simplify
+from symnet.symbolic import forward_program
+
+from conftest import REPO
+from helpers import random_network
+
+EXAMPLE = REPO / "examples" / "pxyz.json"
+
+
+def mlp(sizes, hidden="tansig", last="purelin", seed=0):
+    rng = np.random.default_rng(seed)
+    layers = []
+    for k in range(1, len(sizes)):
+        weights = rng.normal(size=(sizes[k], sizes[k - 1]))
+        transfer = last if k == len(sizes) - 1 else hidden
+        connection = {"input_weights": [(0, weights)]} if k == 1 else {"layer_weights": [(k - 2, weights)]}
+        layers.append(Layer(sizes[k], transfer, rng.normal(size=sizes[k]), **connection))
+    steps = [MapMinMax(rng.uniform(-5, 5, sizes[0]), rng.uniform(0.1, 2, sizes[0]), -1.0)]
+    return Network([Input("x", sizes[0], steps)], layers, [Output("y", len(layers) - 1)], name="mlp")
+
+
+BIG = mlp((20, 256, 256, 10))
+
+
+def measured(net, what, closed_form=True):
+    """Operations before CSE and closed-form nodes of the real unrolled program."""
+    program = derivative_program(forward_program(net), what)
+    nodes = latex_target.closed_form_size(simplify(program)) if closed_form else None
+    return program.operation_count(), nodes
+
+
+@pytest.mark.parametrize("sizes, hidden, last, what", [
+    ((3, 10, 1), "tansig", "purelin", "jacobian"),
+    ((3, 10, 1), "tansig", "purelin", "hessian"),
+    ((3, 5, 4, 2), "logsig", "purelin", "hessian"),
+    ((3, 6, 3), "tansig", "softmax", "jacobian"),
+    ((2, 5, 5, 1), "softplus", "tansig", "value"),
+])
+def test_estimate_follows_the_measured_program_of_mlps(sizes, hidden, last, what):
+    net = mlp(sizes, hidden, last)
+    operations, nodes = measured(net, what)
+    size = unrolled_size.estimate(net, (what,))
+    assert 0.75 <= size.operations / operations <= 1.25, (size.operations, operations)
+    assert 0.75 <= size.closed_form[what] / nodes <= 1.25, (size.closed_form[what], nodes)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_estimate_is_the_right_order_on_random_networks(seed):
+    """Every transfer function, several inputs and outputs, cascades, every step."""
+    net = random_network(seed, max_width=4)
+    operations, _ = measured(net, "hessian", closed_form=False)
+    estimated = unrolled_size.estimate(net, ("hessian",)).operations
+    assert operations / 2.5 <= estimated <= operations * 4, (estimated, operations)
+
+
+def test_estimate_grows_with_width_depth_and_derivative_order():
+    small, wide, deep = mlp((3, 10, 1)), mlp((3, 40, 1)), mlp((3, 10, 10, 1))
+    for what in ("value", "jacobian", "hessian"):
+        base = unrolled_size.estimate(small, (what,)).operations
+        assert unrolled_size.estimate(wide, (what,)).operations > 3 * base
+        assert unrolled_size.estimate(deep, (what,)).operations > 2 * base
+    orders = [unrolled_size.estimate(deep, (what,)).operations for what in ("value", "jacobian", "hessian")]
+    assert orders == sorted(orders) and orders[0] < orders[2] / 5
+
+
+@pytest.fixture
+def no_unrolled_build(monkeypatch):
+    """Every way into the unrolled form fails the test if it is taken."""
+    def forbidden(*args, **kwargs):
+        raise AssertionError("the unrolled form was built")
+    for name in ("forward_program", "derivative_program", "simplify"):
+        monkeypatch.setattr(symnet.api, name, forbidden)
+    monkeypatch.setattr(symnet.program.Program, "inlined", forbidden)
+
+
+def test_generate_refuses_a_large_unrolled_form_before_building_it(tmp_path, no_unrolled_build):
+    with pytest.raises(SizeLimitError) as caught:
+        symnet.generate(BIG, ["c"], tmp_path, derivatives=["value", "jacobian"], strategy="unrolled")
+    message = str(caught.value)
+    assert "\n" not in message
+    estimate = unrolled_size.estimate(BIG, ("value", "jacobian")).operations
+    assert f"about {unrolled_size.rounded(estimate):,} operations" in message
+    assert f"limit of {unrolled_size.UNROLLED_OPERATION_LIMIT:,}" in message
+    assert "--strategy layered" in message and "--allow-large-unrolled" in message
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_command_line_refuses_with_one_line_and_exit_code_2(tmp_path, no_unrolled_build, capsys):
+    model = tmp_path / "big.json"
+    save_json(BIG, model)
+    code = cli.main(["generate", str(model), "--target", "c", "--strategy", "unrolled", "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("symnet: error: ") and "layered" in err
+
+
+def test_derivative_program_and_expressions_refuse_before_building(monkeypatch):
+    monkeypatch.setattr(unrolled_size, "UNROLLED_OPERATION_LIMIT", 100)
+    jacobian = symnet.derive(mlp((3, 10, 1)), "jacobian")
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("the unrolled form was built")
+    monkeypatch.setattr(symnet.api, "simplify", forbidden)
+    monkeypatch.setattr(symnet.program.Program, "inlined", forbidden)
+    for attribute in ("program", "expressions"):
+        with pytest.raises(SizeLimitError, match="limit of 100"):
+            getattr(jacobian, attribute)
+
+
+def test_derivative_builds_when_the_caller_insists(monkeypatch):
+    monkeypatch.setattr(unrolled_size, "UNROLLED_OPERATION_LIMIT", 100)
+    net = mlp((3, 10, 1))
+    jacobian = symnet.derive(net, "jacobian", allow_large_unrolled=True)
+    assert jacobian.program.operation_count() > 0
+    assert jacobian.expressions.shape == (1, 3)
+
+
+def test_generate_and_command_line_build_when_the_caller_insists(tmp_path, monkeypatch):
+    monkeypatch.setattr(unrolled_size, "UNROLLED_OPERATION_LIMIT", 100)
+    with pytest.raises(SizeLimitError):
+        symnet.generate(symnet.load(EXAMPLE), ["python"], tmp_path / "a", strategy="unrolled")
+    paths = symnet.generate(symnet.load(EXAMPLE), ["python"], tmp_path / "b", strategy="unrolled",
+                            allow_large_unrolled=True)
+    assert paths
+    code = cli.main(["generate", str(EXAMPLE), "--target", "python", "--strategy", "unrolled",
+                     "--allow-large-unrolled", "--out", str(tmp_path / "c")])
+    assert code == 0 and (tmp_path / "c" / "pxyz.py").exists()
+
+
+def test_layered_generation_of_a_large_network_is_not_refused(tmp_path, no_unrolled_build, monkeypatch):
+    monkeypatch.setattr(unrolled_size, "UNROLLED_OPERATION_LIMIT", 100)
+    net = mlp((3, 12, 12, 2))
+    assert symnet.generate(net, ["numpy"], tmp_path, derivatives=["value", "jacobian"], strategy="auto")
+
+
+def test_latex_skips_a_closed_form_estimated_too_large_without_measuring_or_printing_it(monkeypatch):
+    net = mlp((3, 10, 1))
+    assert unrolled_size.estimate(net, ("hessian",)).closed_form["hessian"] > latex_target.CLOSED_FORM_LIMIT
+    program = symnet.derive(net, "hessian").program
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("the closed form was built")
+    monkeypatch.setattr(latex_target, "closed_form_size", forbidden)
+    monkeypatch.setattr(latex_target.BreakableLatexPrinter, "doprint", forbidden)
+    form = latex_target.closed_form("hessian", program, net)
+    assert form["entries"] == () and form["size"].startswith("about ")
+
+
+def test_latex_message_states_the_estimate(monkeypatch):
+    net = mlp((3, 10, 1))
+    request = GenerationRequest(net, "m", (("hessian", symnet.derive(net, "hessian").program),), (),
+                                derivatives=("hessian",))
+    text = get_target("latex").render(request)["m_equations.tex"]
+    estimate = unrolled_size.rounded(unrolled_size.estimate(net, ("hessian",)).closed_form["hessian"])
+    assert f"hessian has about {estimate} expression nodes, more than" in text
