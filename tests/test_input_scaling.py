@@ -14,7 +14,7 @@ from scipy.io import loadmat, savemat
 
 import symnet
 from conftest import REPO
-from hostile_inputs import write_mat_bomb
+from hostile_inputs import chain_model, clip, node, write_mat_bomb
 from symnet.errors import ModelFormatError, SizeLimitError
 from symnet.importers import mat_reader, mat_sizes
 from test_fuzz_importers import EXAMPLE, mat_struct
@@ -93,3 +93,72 @@ def test_data_larger_than_the_limit_is_refused_at_its_tag(tmp_path, monkeypatch)
     write_mat_bomb(path, 40, 40)
     with pytest.raises(SizeLimitError, match="more than 1,000 bytes of data .at symnet_network.IW"):
         mat_sizes.check_variable_size(path, "symnet_network")
+
+
+# --- ONNX and torch element-wise chains ----------------------------------------------------
+
+def matches_onnxruntime(net, model, points=50):
+    ort = pytest.importorskip("onnxruntime")
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    X = np.random.default_rng(1).normal(scale=2.0, size=(points, 3))
+    expected = session.run(None, {"x": X.astype(np.float32)})[0].astype(float)
+    # the graph computes in float32, symnet in double: agree to float32's precision
+    return np.max(np.abs(net.evaluate(X) - expected)) <= 1e-5 * max(1.0, np.max(np.abs(expected)))
+
+
+def test_consecutive_relus_are_one_relu():
+    pytest.importorskip("onnx")
+    model = chain_model([node("Relu"), node("Relu")])
+    net = symnet.load(model)
+    assert [layer.transfer for layer in net.layers] == ["poslin", "purelin"]
+    assert matches_onnxruntime(net, model)
+
+
+def test_consecutive_torch_relus_are_one_relu():
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    module = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.ReLU(), torch.nn.Linear(4, 1))
+    net = symnet.load(module.double())
+    assert [layer.transfer for layer in net.layers] == ["poslin", "purelin"]
+    X = np.random.default_rng(2).normal(size=(20, 3))
+    with torch.no_grad():
+        expected = module(torch.from_numpy(X)).numpy()
+    assert np.allclose(net.evaluate(X), expected, rtol=1e-13, atol=1e-13)
+
+
+def test_a_chain_of_piecewise_operators_composes_exactly():
+    """Every kind of kink after every other, 10 rounds: before, each one doubled the expression
+    (and a piecewise function of a piecewise one was refused, 'ITE' in the message)."""
+    pytest.importorskip("onnx")
+    kinds = [node("Relu"), clip, node("Abs"), node("LeakyRelu", alpha=0.2),
+             node("Neg"), node("HardSigmoid", alpha=0.3, beta=0.4), node("Tanh")]
+    model = chain_model(kinds * 10)
+    net = symnet.load(model)
+    assert matches_onnxruntime(net, model)
+
+
+LONG_CHAINS = """
+    import numpy as np
+    import symnet
+    from onnx import helper
+    from hostile_inputs import chain_model, node
+    # 3000 ReLUs: one ReLU (before: the expression doubled with each, 30 took a minute)
+    net = symnet.load(chain_model([node("Relu")] * 3000))
+    assert [layer.transfer for layer in net.layers] == ["poslin", "purelin"]
+    # 3000 tanh: several layers of composed tanh (before: a RecursionError, an internal error)
+    net = symnet.load(chain_model([node("Tanh")] * 3000, n_inputs=1, n_units=1))
+    x = np.linspace(-2, 2, 9)[:, None]
+    h = x * net.layers[0].input_weights[0][1][0, 0] + net.layers[0].bias[0]
+    for _ in range(3000):
+        h = np.tanh(h)
+    expected = h * net.layers[-1].layer_weights[0][1][0, 0] + net.layers[-1].bias[0]
+    assert np.allclose(net.evaluate(x), expected, rtol=1e-12, atol=1e-12)
+    assert 3000 // 40 < len(net.layers) < 3000
+    print("ok")
+    """
+
+
+def test_chains_of_thousands_of_operations_load_in_linear_time():
+    pytest.importorskip("onnx")
+    result = run_python(LONG_CHAINS, timeout=300)
+    assert result.returncode == 0 and "ok" in result.stdout, result.stderr[-2000:]
