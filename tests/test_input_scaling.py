@@ -162,3 +162,16 @@ def test_chains_of_thousands_of_operations_load_in_linear_time():
     pytest.importorskip("onnx")
     result = run_python(LONG_CHAINS, timeout=300)
     assert result.returncode == 0 and "ok" in result.stdout, result.stderr[-2000:]
+
+
+def test_composition_folds_piecewise_branches_and_stops_at_its_limits():
+    import sympy as sp
+    from symnet.expression_text import MAX_COMPOSED_DEPTH, SYMBOL, composed
+    from symnet import transfer
+    relu = transfer.lookup("poslin").reference_expression
+    assert composed(relu, relu(SYMBOL)) == relu(SYMBOL)
+    assert not composed(relu, relu(SYMBOL)).has(sp.ITE)
+    deep = SYMBOL
+    for _ in range(MAX_COMPOSED_DEPTH - 2):
+        deep = composed(sp.tanh, deep)
+    assert deep is not None and composed(sp.tanh, composed(sp.tanh, deep)) is None

@@ -30,15 +30,11 @@ import sympy as sp
 
 from .. import transfer as transfer_registry
 from ..errors import ModelFormatError, UnsupportedError
+from ..expression_text import composed
 from ..ir import Affine, Input, Layer, MapStd, Network, Output
 
 N = transfer_registry.elementwise_symbol()
 AFFINE_OPS = ("add", "sub", "rsub", "mul", "div")
-
-#: Largest element-wise expression built by composing operations (well inside what an
-#: ``expression`` transfer takes, see expression_text); a longer chain becomes several layers.
-MAX_COMPOSED_NODES = 200
-MAX_COMPOSED_DEPTH = 40
 
 
 @dataclass(frozen=True, eq=False)
@@ -144,14 +140,14 @@ class NetworkBuilder:
     def unary(self, value, function, where, label=None):
         """An element-wise function (sympy expression -> sympy expression) of ``value``.
 
-        It composes into ``E`` while that stays small (``_composed``); otherwise ``E`` so far
+        It composes into ``E`` while that stays small (``expression_text.composed``); otherwise ``E`` so far
         becomes a layer and the function starts a new ``E`` on that layer's output (exact
         either way), so a chain of any length costs the same per operation."""
         value = self._normalized(self.as_value(value, where))
         argument = self._applied_post(value, where, "an activation")
         key = (sp.sympify(function(N)), argument)   # a chain of one operation repeats its compositions
         if key not in self._compositions:
-            self._compositions[key] = _composed(function, argument)
+            self._compositions[key] = composed(function, argument)
         expr = self._compositions[key]
         if expr is None:
             value = Value.of(self.materialize(value, where))
@@ -329,38 +325,6 @@ class NetworkBuilder:
             raise UnsupportedError(f"{where}: a constant of shape {array.shape} does not act per feature"
                                    f" on {size or 'the'} features")
         return array.reshape(-1)
-
-
-def _composed(function, argument):
-    """``function(argument)`` as one expression of N, or None where that would grow past
-    ``MAX_COMPOSED_NODES`` / ``MAX_COMPOSED_DEPTH``, or past the sizes of its two parts.
-
-    A piecewise argument is composed branch by branch and folded (``piecewise_fold``): applied
-    directly, a piecewise function would hold its argument's ``Piecewise`` twice (in a
-    condition, as ``ITE``, and in a value), doubling the expression with each ReLU or clip.
-    Branch by branch, relu(relu(n)) folds back to relu(n)."""
-    if argument.has(sp.Piecewise):
-        folded = sp.piecewise_fold(argument)
-        pieces = folded.args if isinstance(folded, sp.Piecewise) else ((folded, sp.true),)
-        expr = sp.piecewise_fold(sp.Piecewise(*[(function(piece), condition) for piece, condition in pieces]))
-        if _nodes(expr, MAX_COMPOSED_NODES) > _nodes(argument, MAX_COMPOSED_NODES) + _nodes(function(N)):
-            return None   # the branches multiplied: cheaper as two layers
-    else:
-        expr = sp.sympify(function(argument))
-    return expr if _nodes(expr, MAX_COMPOSED_NODES, MAX_COMPOSED_DEPTH) <= MAX_COMPOSED_NODES else None
-
-
-def _nodes(expr, limit=None, max_depth=None):
-    """The number of nodes of ``expr`` (no recursion), counting stops past ``limit``;
-    past ``max_depth`` levels the count is ``limit + 1``."""
-    stack, count = [(expr, 1)], 0
-    while stack:
-        node, depth = stack.pop()
-        count += 1
-        if limit is not None and (count > limit or (max_depth is not None and depth > max_depth)):
-            return limit + 1
-        stack.extend((arg, depth + 1) for arg in node.args)
-    return count
 
 
 def _affine_expr(scale, shift, expr):
