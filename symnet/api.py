@@ -4,7 +4,6 @@ import -> symbolic -> derive -> simplify -> emit."""
 import dataclasses
 import math
 from functools import cached_property
-from pathlib import Path
 
 import numpy as np
 import sympy as sp
@@ -19,6 +18,7 @@ from .emit.numpy_target import ExactNumPyPrinter
 from .errors import ModelFormatError, UnsupportedError
 from .importers import load as _load
 from .layered_numpy_function import layered_numpy_function
+from .output import write_files
 from .simplify import live_assignments, simplify
 from .symbolic import SymbolicOptions, forward_program, input_symbols
 from .unrolled_size import require_unrolled_fits
@@ -194,17 +194,12 @@ def generate(net, targets, out_dir, derivatives=None, name=None, precision="doub
         precision=precision,
         derivatives=derivatives,
     )
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
+    files = {}   # every target rendered before the first write: a failure leaves no partial output
     for target, target_strategy in zip(renderers, strategies):
         with progress.stage(f"{target.name}: {target_strategy}"):
             rendered = target.render(dataclasses.replace(request, strategy=target_strategy))
-        for file_name, text in sorted(rendered.items()):
-            path = out_dir / file_name
-            path.write_text(text, encoding="utf-8")
-            written.append(path)
-    return written
+        files.update(sorted(rendered.items()))
+    return write_files(out_dir, files)
 
 
 def _ordered(derivatives, net):

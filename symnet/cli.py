@@ -1,6 +1,7 @@
 """Command line: ``symnet inspect | check | generate | sensitivity``."""
 
 import argparse
+import logging
 import math
 import re
 import sys
@@ -22,6 +23,7 @@ def main(argv=None):
     parser = _parser()
     args = parser.parse_args(argv)
     progress.set_quiet(getattr(args, "quiet", False))
+    _notices_on_stderr()
     try:
         return args.run(args)
     except SymnetError as error:
@@ -40,6 +42,19 @@ def main(argv=None):
         if args.debug:
             traceback.print_exc()
         return 3
+
+
+class _NoticeHandler(logging.Handler):
+    """A library notice (files replaced) as one line, ``symnet: <notice>``, on the current stderr."""
+
+    def emit(self, record):
+        print(f"symnet: {printable(record.getMessage())}", file=sys.stderr)
+
+
+def _notices_on_stderr():
+    logger = logging.getLogger("symnet")
+    if not any(isinstance(handler, _NoticeHandler) for handler in logger.handlers):
+        logger.addHandler(_NoticeHandler(logging.WARNING))
 
 
 def _parser():

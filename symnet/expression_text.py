@@ -37,6 +37,11 @@ MAX_TEXT = 20_000
 MAX_NODES = 2_000
 MAX_EXPONENT = 64
 
+#: Largest expression ``composed`` builds, well inside what ``from_text`` takes: importers
+#: continue a longer chain of element-wise operations as a new layer.
+MAX_COMPOSED_NODES = 200
+MAX_COMPOSED_DEPTH = 40
+
 
 class _ExactPrinter(StrPrinter):
     def _print_Float(self, expr):
@@ -75,6 +80,38 @@ def canonical_text(text):
     """Parse and print again: the stored form of an expression given as text or sympy."""
     expr = text if isinstance(text, sp.Basic) else from_text(text)
     return to_text(expr)
+
+
+def composed(function, argument):
+    """``function(argument)`` as one expression of ``n``, or None where that would grow past
+    ``MAX_COMPOSED_NODES`` / ``MAX_COMPOSED_DEPTH``, or past the sizes of its two parts.
+
+    A piecewise argument is composed branch by branch and folded (``piecewise_fold``): applied
+    directly, a piecewise function would hold its argument's ``Piecewise`` twice (in a
+    condition, as ``ITE``, and in a value), doubling the expression with each ReLU or clip.
+    Branch by branch, relu(relu(n)) folds back to relu(n)."""
+    if argument.has(sp.Piecewise):
+        folded = sp.piecewise_fold(argument)
+        pieces = folded.args if isinstance(folded, sp.Piecewise) else ((folded, sp.true),)
+        expr = sp.piecewise_fold(sp.Piecewise(*[(function(piece), condition) for piece, condition in pieces]))
+        if _nodes(expr, MAX_COMPOSED_NODES) > _nodes(argument, MAX_COMPOSED_NODES) + _nodes(function(SYMBOL)):
+            return None   # the branches multiplied: the caller makes two layers of it
+    else:
+        expr = sp.sympify(function(argument))
+    return expr if _nodes(expr, MAX_COMPOSED_NODES, MAX_COMPOSED_DEPTH) <= MAX_COMPOSED_NODES else None
+
+
+def _nodes(expr, limit=None, max_depth=None):
+    """The number of nodes of ``expr`` (no recursion), counting stops past ``limit``;
+    past ``max_depth`` levels the count is ``limit + 1``."""
+    stack, count = [(expr, 1)], 0
+    while stack:
+        node, depth = stack.pop()
+        count += 1
+        if limit is not None and (count > limit or (max_depth is not None and depth > max_depth)):
+            return limit + 1
+        stack.extend((arg, depth + 1) for arg in node.args)
+    return count
 
 
 def _short(text):

@@ -30,6 +30,7 @@ import sympy as sp
 
 from .. import transfer as transfer_registry
 from ..errors import ModelFormatError, UnsupportedError
+from ..expression_text import composed
 from ..ir import Affine, Input, Layer, MapStd, Network, Output
 
 N = transfer_registry.elementwise_symbol()
@@ -104,6 +105,7 @@ class NetworkBuilder:
         self._committed = {}   # id(value) -> (value, layer index)
         self._absorbed_values = {}   # id(value) -> (value, value with its uniform post in E)
         self._input_values = {}  # id(input value) -> (input value, Value)
+        self._compositions = {}  # (function(N), argument) -> function(argument) or None
 
     # --- values -----------------------------------------------------------------
 
@@ -136,11 +138,21 @@ class NetworkBuilder:
         return replace(value, post_scale=scale, post_shift=shift, label=None)
 
     def unary(self, value, function, where, label=None):
-        """An element-wise function (sympy expression -> sympy expression) of ``value``."""
+        """An element-wise function (sympy expression -> sympy expression) of ``value``.
+
+        It composes into ``E`` while that stays small (``expression_text.composed``); otherwise ``E`` so far
+        becomes a layer and the function starts a new ``E`` on that layer's output (exact
+        either way), so a chain of any length costs the same per operation."""
         value = self._normalized(self.as_value(value, where))
         argument = self._applied_post(value, where, "an activation")
+        key = (sp.sympify(function(N)), argument)   # a chain of one operation repeats its compositions
+        if key not in self._compositions:
+            self._compositions[key] = composed(function, argument)
+        expr = self._compositions[key]
+        if expr is None:
+            value = Value.of(self.materialize(value, where))
+            expr = sp.sympify(function(N))
         plain = value.expr == N and _identity(value.post_scale, value.post_shift)
-        expr = sp.sympify(function(argument))
         ones, zeros = np.ones(value.size), np.zeros(value.size)
         return replace(value, expr=expr, post_scale=ones, post_shift=zeros, label=label if plain else None)
 

@@ -7,6 +7,7 @@ The schema is documented in docs/json-format.md.
 
 import json
 import math
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -57,11 +58,13 @@ def parse(text):
 
 
 def _unique_keys(pairs):
-    keys = [key for key, _ in pairs]
-    repeated = sorted({key for key in keys if keys.count(key) > 1})
-    if repeated:
-        raise ModelFormatError(f"the key {_short(repeated[0])!r} appears twice in one object")
-    return dict(pairs)
+    """``dict(pairs)``, refusing a repeated key (in linear time: files can hold many keys)."""
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        counts = Counter(key for key, _ in pairs)
+        repeated = min(key for key, count in counts.items() if count > 1)
+        raise ModelFormatError(f"the key {_short(repeated)!r} appears twice in one object")
+    return result
 
 
 def _short(text, limit=60):

@@ -14,6 +14,7 @@ import subprocess
 import sys
 
 from ..errors import ModelFormatError
+from .mat_sizes import check_variable_size
 
 #: seconds the child may take (a MAT-file of a network is small)
 TIMEOUT_S = 120
@@ -44,7 +45,10 @@ class _MatUnpickler(pickle.Unpickler):
 
 
 def read_variable(path, variable):
-    """(status, value): ("found", value), ("missing", None), ("version 7.3", None) or ("error", text)."""
+    """(status, value): ("found", value), ("missing", None), ("version 7.3", None) or ("error", text).
+
+    The variable's declared sizes are checked first (SizeLimitError), before scipy inflates anything."""
+    check_variable_size(path, variable)
     try:
         child = subprocess.run([sys.executable, "-c", _CHILD, str(path), variable], capture_output=True,
                                timeout=TIMEOUT_S)
