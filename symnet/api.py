@@ -138,15 +138,16 @@ def generate(net, targets, out_dir, derivatives=None, name=None, precision="doub
         precision=precision,
         derivatives=derivatives,
     )
+    rendered = {}   # every target rendered before a file is written: a refusal leaves nothing behind
+    for target, target_strategy in zip(renderers, strategies):
+        rendered.update(sorted(target.render(dataclasses.replace(request, strategy=target_strategy)).items()))
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    for target, target_strategy in zip(renderers, strategies):
-        rendered = target.render(dataclasses.replace(request, strategy=target_strategy))
-        for file_name, text in sorted(rendered.items()):
-            path = out_dir / file_name
-            path.write_text(text, encoding="utf-8")
-            written.append(path)
+    for file_name, text in rendered.items():
+        path = out_dir / file_name
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
     return written
 
 

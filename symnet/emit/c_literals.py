@@ -61,7 +61,7 @@ def c_literals(values, precision="double"):
         raise ValueError(f"no C literal for {values[~np.isfinite(values)][0]!r}")
     if precision == "float":
         if (np.abs(values) > FLOAT_MAX).any():
-            raise UnsupportedError(f"the constant {values[np.abs(values) > FLOAT_MAX][0]!r} of the generated"
+            raise UnsupportedError(f"the constant {float(values[np.abs(values) > FLOAT_MAX][0])!r} of the generated"
                                    f" code does not fit a float; use --precision double")
         values = values.astype(np.float32).astype(float)
     texts = _decimal_texts(values, precision)
@@ -106,7 +106,7 @@ def check_float_range(net):
         if len(outside):
             index = "".join(f"[{i}]" for i in outside[0])
             raise UnsupportedError(
-                f"{where}{index} = {values[tuple(outside[0])]!r} does not fit a float"
+                f"{where}{index} = {float(values[tuple(outside[0])])!r} does not fit a float"
                 f" (largest {FLOAT_MAX:.8g}); use --precision double")
 
 
