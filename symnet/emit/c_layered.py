@@ -45,8 +45,8 @@ LANES = 2
 LEAD_TILES_FROM = 32
 #: From this many weights and biases on, every weight matrix is stored once, as the
 #: network has it (the source and gcc's time grow with the number of literals: 5.3M
-#: weights take 25 s of gcc's CPU time to parse); below, single-point products read a transposed copy
-#: where they need one, to run over contiguous memory.
+#: weights take 25 s of gcc's CPU time to parse); below, single-point products read a
+#: transposed copy where they need one, to run over contiguous memory.
 ONE_COPY_FROM = 1 << 17
 #: Functions printed as the branch-free versions of c/vector_math.c.j2 (double precision).
 VECTOR_FUNCTIONS = {"exp": "symnet_exp", "tanh": "symnet_tanh", "symnet_tanh_slope": "symnet_tanh_slope"}
