@@ -20,7 +20,7 @@ at a time; to keep the Python-level operations at units x sources rather
 than units x sources x columns, each row of the right-hand side is packed
 into one large integer (Kronecker substitution: column c in bits
 [c*width, (c+1)*width)) and the exact sums are unpacked afterwards.  Where the
-weights of a row span at most MAX_LIMB_WEIGHT_BITS bits (every trained network),
+weights of a row span at most MAX_LIMB_WEIGHT_BITS bits (a trained network's rows span far fewer),
 ``limb_products`` computes the same sums faster, by 16-bit limbs in floating-point
 matrix products.
 """
