@@ -219,6 +219,18 @@ def _whole_layer_tables(layer, values, order):
     return tables
 
 
+@lru_cache(maxsize=256)
+def _elementwise_functions(name, params, order):
+    """An mpmath callable of one net input n giving [f(n), f'(n)] (and f''(n), order 2) of
+    an element-wise transfer function, its common subexpressions computed once (tanh(n)
+    once rather than for each: most of the reference's time on a deep tanh network)."""
+    n = sp.Symbol("n0", real=True)
+    derivatives = [lookup(name).reference_expression(n, params)]
+    while len(derivatives) <= order:
+        derivatives.append(sp.diff(derivatives[-1], n))
+    return sp.lambdify([n], _without_delta(derivatives), modules="mpmath", cse=True)
+
+
 def _without_delta(nested):
     """Derivatives of |n| and of comparisons hold DiracDelta: zero away from the kink."""
     if isinstance(nested, list):
@@ -239,14 +251,14 @@ def _activate(layer, nets, layout):
 def _activate_elementwise(layer, nets, layout):
     """Per unit: a = f(n), a' = f'(n) n', a'' = f'(n) n'' + f''(n) n'_k n'_m, with f, f' and
     f'' rounded to the working precision and the products and sums exact."""
-    table = _transfer_functions(layer.transfer, layer.transfer_params, 1, max(layout.order, 1))
+    table = _elementwise_functions(layer.transfer, layer.transfer_params, max(layout.order, 1))
     values = nets[..., 0].to_mpf()
     tables = np.empty(values.shape + (3,), dtype=object)
     try:
         for index, n in np.ndenumerate(values):
-            result = table([n])
-            tables[index] = [_mpf(result[0][0]), _mpf(result[1][0][0]),
-                             _mpf(result[2][0][0][0]) if layout.order > 1 else mpmath.mpf(0)]
+            results = table(n)
+            tables[index] = [_mpf(results[0]), _mpf(results[1]),
+                             _mpf(results[2]) if layout.order > 1 else mpmath.mpf(0)]
     except OverflowError:   # mpmath's exponent itself overflows (exp nested in exp)
         tables.fill(mpmath.inf)
     _require_double_range(layer, tables)
@@ -297,18 +309,22 @@ def reference_numbers(net, what, points, digits=DIGITS):
     as mpf numbers computed with ``digits`` significant digits: an object array of
     shape (points,) + the derivative's shape.  Call inside ``mpmath.workdps(digits)``
     to use the numbers at that precision."""
+    return reference_numbers_of(net, (what,), points, digits)[what]
+
+
+def reference_numbers_of(net, whats, points, digits=DIGITS):
+    """{what: reference_numbers(net, what, points, digits)} for each of ``whats``, from
+    one forward pass at the highest order they need (the value and the first
+    derivatives sit at the same places in every layout)."""
     points = np.asarray(points, dtype=float).reshape(-1, net.n_inputs)
+    layout = Layout(net.n_inputs, max(ORDER[what] for what in whats))
     with mpmath.workdps(digits):
-        outputs = forward(net, points, ORDER[what])
-    layout = Layout(net.n_inputs, ORDER[what])
+        outputs = forward(net, points, layout.order)
     by_point = outputs.transpose(1, 0, 2)          # (points, outputs, components)
-    if what == "value":
-        return by_point[:, :, 0]
-    if what == "gradient":
-        return by_point[:, 0, layout.first]
-    if what == "jacobian":
-        return by_point[:, :, layout.first]
-    return _symmetric(by_point[:, :, layout.second], layout)
+    selected = {"value": lambda: by_point[:, :, 0], "gradient": lambda: by_point[:, 0, layout.first],
+                "jacobian": lambda: by_point[:, :, layout.first],
+                "hessian": lambda: _symmetric(by_point[:, :, layout.second], layout)}
+    return {what: selected[what]() for what in whats}
 
 
 def _symmetric(packed, layout):
@@ -324,5 +340,11 @@ def reference_values(net, what, points, digits=DIGITS):
     """``what`` (value, gradient, jacobian or hessian) at each raw input in ``points``,
     computed with ``digits`` significant digits and rounded to the nearest double;
     shape (points,) + the derivative's shape."""
-    numbers = reference_numbers(net, what, points, digits)
-    return np.array([float(x) for x in numbers.reshape(-1)], dtype=float).reshape(numbers.shape)
+    return reference_values_of(net, (what,), points, digits)[what]
+
+
+def reference_values_of(net, whats, points, digits=DIGITS):
+    """{what: reference_values(net, what, points, digits)} from one forward pass."""
+    numbers = reference_numbers_of(net, whats, points, digits)
+    return {what: np.array([float(x) for x in values.reshape(-1)], dtype=float).reshape(values.shape)
+            for what, values in numbers.items()}

@@ -18,7 +18,7 @@ import sympy as sp
 
 from ..layered_steps import (Elementwise, Gather, Linear, Operand, Scale, SecondOrder, Symmetrize,
                              constant_names, reads, without_unread_temporaries, written)
-from .common import grouped
+from .c_literals import array_literal
 from .layered_common import layered_programs, print_elementwise
 
 #: Stack budget of the batch kernel's block of points (every array times the block size).
@@ -43,6 +43,11 @@ LANES = 2
 #: The single-point form tiles products over a leading axis from this many units on (at
 #: 20 units, 5-20-20-3's adjoints, the untiled loops are faster; at 256, 40% slower).
 LEAD_TILES_FROM = 32
+#: From this many weights and biases on, every weight matrix is stored once, as the
+#: network has it (the source and gcc's time grow with the number of literals: 5.3M
+#: weights take 25 s of gcc's CPU time to parse); below, single-point products read a
+#: transposed copy where they need one, to run over contiguous memory.
+ONE_COPY_FROM = 1 << 17
 #: Functions printed as the branch-free versions of c/vector_math.c.j2 (double precision).
 VECTOR_FUNCTIONS = {"exp": "symnet_exp", "tanh": "symnet_tanh", "symnet_tanh_slope": "symnet_tanh_slope"}
 #: tanh'(n) written as one call of c/vector_math.c.j2, which shares its division with tanh(n).
@@ -212,19 +217,12 @@ class _References:
         return {"single": element(self.single_layout), "block": element(self.layout) + "[p]", "constant": False}
 
 
-def _matrix_literal(value, literal):
-    if value.ndim == 1:
-        rows = grouped([literal(v) for v in value])
-        return "{\n    " + ",\n    ".join(rows) + "\n}"
-    inner = [_matrix_literal(row, literal).replace("\n", "\n    ") for row in value]
-    return "{\n    " + ",\n    ".join(inner) + "\n}"
-
-
 class _FunctionData:
     """Template data of one layered function."""
 
-    def __init__(self, program, printer, literal, output, matrices, layout, single_layout, fused):
+    def __init__(self, program, printer, literal, output, matrices, layout, single_layout, fused, one_copy):
         self.program, self.printer, self.literal, self.fused = program, printer, literal, fused
+        self.one_copy = one_copy
         self.ref = _References(program, output, layout, single_layout)
         self.matrices, self.blocks, self.layout = matrices, layout is not None, self.ref.layout
 
@@ -256,22 +254,46 @@ class _FunctionData:
         """One point: out[j] += M[k][j]·src[k] over k, j (M = Wᵀ forward, W reverse: j contiguous).
         A block: out[j][p] = Σ_k M'[j][k]·src[k][p] (M' = W forward, Wᵀ reverse: k contiguous)
         in register tiles (unit_groups); the sums run in the same order, with the same
-        multiply-adds (SYMNET_MADD), so both forms give the same numbers."""
-        terms = []
-        for term in step.terms:
-            weights = np.asarray(dict(self.program.constants)[term.weights])
-            transposed = f"{term.weights}_T"
-            single, block = (term.weights, transposed) if term.transpose else (transposed, term.weights)
-            self.matrices.setdefault(single, weights if single == term.weights else weights.T)
-            if self.blocks:
-                self.matrices.setdefault(block, weights if block == term.weights else weights.T)
-            terms.append({"matrix": single, "block_matrix": block, "source": self.ref(term.source, "k"),
-                          "source_size": term.source_size})
+        multiply-adds (SYMNET_MADD), so both forms give the same numbers.  With one copy
+        of each weight (``self.one_copy``) only W is stored: the block reads Wᵀ[j][k] as
+        W[k][j] (the tile's units side by side), and a single-point product with W in
+        the other orientation sums its units one by one in tiles (row_groups)."""
+        terms = [self.term(term) for term in step.terms]
+        rows = any(term["matrix"] is None for term in terms)
         offset = None if step.offset is None else self.ref(step.offset, "j")
         return {"out": self.ref(step.out, "j"), "lead": self.single_lead(step.out),
                 "block_lead": self.block_lead(step.out), "size": step.size, "offset": offset, "terms": terms,
                 "groups": self.unit_groups(step, terms) if self.blocks else [],
-                "outer_lead": self.single_lead(step.out)[:-1], "lead_groups": self.lead_groups(step)}
+                "outer_lead": self.single_lead(step.out)[:-1],
+                "lead_groups": [] if rows else self.lead_groups(step),
+                "row_groups": self.row_groups(step, terms) if rows else []}
+
+    def term(self, term):
+        """Template data of one term: ``matrix``, the array the single-point form reads as
+        M[k][j] (None: it reads ``row``, the weights of unit j at k, j a format field
+        ``{unit}``); ``block_weight``, the same in the block form."""
+        weights = np.asarray(dict(self.program.constants)[term.weights])
+        name, transposed = term.weights, f"{term.weights}_T"
+        if self.one_copy:
+            self.matrices.setdefault(name, weights)
+            row = f"{name}[k][{{unit}}]" if term.transpose else f"{name}[{{unit}}][k]"
+            return {"matrix": name if term.transpose else None, "row": row, "block_weight": row,
+                    "source": self.ref(term.source, "k"), "source_size": term.source_size}
+        single, block = (name, transposed) if term.transpose else (transposed, name)
+        self.matrices.setdefault(single, weights if single == name else weights.T)
+        if self.blocks:
+            self.matrices.setdefault(block, weights if block == name else weights.T)
+        return {"matrix": single, "row": None, "block_weight": f"{block}[{{unit}}][k]",
+                "source": self.ref(term.source, "k"), "source_size": term.source_size}
+
+    def row_groups(self, step, terms):
+        """The single-point form's register tiles where a term's weights are stored rows
+        first: UNITS output units at a time, one accumulator each while k runs."""
+        return [{"loop": loop, "units": [
+            {"sum": f"s{i}", "out": self.ref(step.out, unit)["single"],
+             "offset": self.literal(0.0) if step.offset is None else self.ref(step.offset, unit)["single"],
+             "weights": [term["row"].format(unit=unit) for term in terms]} for i, unit in enumerate(units)]}
+            for loop, units in _unit_tiles(step.size)]
 
     def lead_groups(self, step):
         """The single-point form's register tiles where the output has a leading axis (the
@@ -310,26 +332,19 @@ class _FunctionData:
         element read once per group.  The group's outputs are written through one
         pointer (``tile``): gcc vectorizes the loop over the points around the loop over
         k only when it can tell the output rows apart."""
-        full = step.size - step.size % UNITS
-        groups = []
-        if full:
-            groups.append((f"for (int j = 0; j < {full}; j += {UNITS}) ",
-                           ["j"] + [f"j + {i}" for i in range(1, UNITS)]))
-        if full < step.size:
-            groups.append(("", [str(unit) for unit in range(full, step.size)]))
         sources = [[_lane(self.ref(term.source, "k")["block"], lane) for lane in range(LANES)]
                    for term in step.terms]
         return [{"loop": loop, "tile": "&" + self.ref(step.out, units[0])["block"][:-len("[p]")],
                  "points": "BLOCK" if LANES == 1 else f"BLOCK / {LANES}", "sources": sources,
                  "units": [self.tile_unit(step, terms, i, unit) for i, unit in enumerate(units)]}
-                for loop, units in groups]
+                for loop, units in _unit_tiles(step.size)]
 
     def tile_unit(self, step, terms, i, unit):
         offset = None if step.offset is None else self.ref(step.offset, unit)["block"]
         return {"sums": [f"s{i}" + "abcd"[lane] for lane in range(LANES)],
                 "outs": [_lane(f"tile[{i}][p]", lane) for lane in range(LANES)],
                 "offsets": [self.literal(0.0) if offset is None else _lane(offset, lane) for lane in range(LANES)],
-                "weights": [f"{term['block_matrix']}[{unit}][k]" for term in terms]}
+                "weights": [term["block_weight"].format(unit=unit) for term in terms]}
 
     def elementwise(self, step):
         if self.fused:
@@ -402,6 +417,18 @@ class _FunctionData:
         return {"upper": self.ref(step.out, "m", ["o", "k"]), "lower": self.ref(step.out, "k", ["o", "m"]),
                 "n_out": n_out, "n_in": n_in,
                 "single_rows": not self.ref.single_layout.splits(step.out), "block_rows": not self.layout.splits(step.out)}
+
+
+def _unit_tiles(size):
+    """(loop header, units) of UNITS units at a time: a loop over j in steps of UNITS,
+    then one group of the remaining units."""
+    full = size - size % UNITS
+    groups = []
+    if full:
+        groups.append((f"for (int j = 0; j < {full}; j += {UNITS}) ", ["j"] + [f"j + {i}" for i in range(1, UNITS)]))
+    if full < size:
+        groups.append(("", [str(unit) for unit in range(full, size)]))
+    return groups
 
 
 def _lane(reference, lane):
@@ -501,8 +528,8 @@ def layered_functions(request, printer, literal, real, base):
         single_layout = ArrayLayout.plain(program)
         if single_layout.doubles() * _BYTES[real] > SINGLE_UNIONS_FROM:
             single_layout = large_single_layout
-        data = _FunctionData(program, printer, literal, function["output"], matrices,
-                             layout if block else None, single_layout, vector_math(real))
+        data = _FunctionData(program, printer, literal, function["output"], matrices, layout if block else None,
+                             single_layout, vector_math(real), one_copy(request.network))
         function.update({
             "body": "c/layered_body.c.j2",
             "steps": data.steps(),
@@ -524,6 +551,10 @@ def layered_functions(request, printer, literal, real, base):
             constants.setdefault(name, values[name])
     constants.update(matrices)
     return functions, [{"name": name, "dims": "".join(f"[{n}]" for n in np.shape(value)),
-                        "value": _matrix_literal(np.asarray(value, dtype=float), literal)}
-                       for name, value in constants.items()]
+                        "value": array_literal(value, real)} for name, value in constants.items()]
+
+
+def one_copy(net):
+    """True when every weight matrix is stored once (see ONE_COPY_FROM)."""
+    return net.parameter_count >= ONE_COPY_FROM
 

@@ -16,7 +16,8 @@ from sympy.printing.c import C99CodePrinter
 from sympy.printing.precedence import PRECEDENCE
 
 from . import Target
-from .c_layered import layered_functions, stack_text, vector_math
+from .c_layered import layered_functions, one_copy, stack_text, vector_math
+from .c_literals import c_literal, c_literals, check_float_range
 from .common import print_program, render
 from .printer_tools import NumericConstantsMixin
 from .python_target import FUNCTION_NAMES
@@ -48,17 +49,6 @@ class CPrecision:
 
 
 PRECISIONS = {"double": CPrecision("double", "double"), "float": CPrecision("float", "float")}
-
-
-def c_literal(value, precision="double"):
-    """A C floating literal that is exactly ``value`` (double), or exactly the
-    float32 nearest to it, with the ``f`` suffix (float)."""
-    if not np.isfinite(value):
-        raise ValueError(f"no C literal for {value!r}")
-    text = str(np.float32(value)) if precision == "float" else repr(float(value))
-    if not any(mark in text for mark in ".e"):
-        text += ".0"
-    return text + ("f" if precision == "float" else "")
 
 
 class ExactCPrinter(NumericConstantsMixin, C99CodePrinter):
@@ -124,17 +114,19 @@ def check_data(request, precision):
     vectors = check_vectors(request, precision.name)
     blocks = [{"what": block.what,
                "size": block.size,
-               "expected": tuple(c_literal(v) for v in block.expected_flat()),
-               "scale": tuple(c_literal(v) for v in block.scale_flat()),
+               "expected": tuple(c_literals(block.expected_flat())),
+               "scale": tuple(c_literals(block.scale_flat())),
                "tolerance": c_literal(block.tolerance)}
               for block in vectors.blocks]
     return {"points": vectors.point_count,
-            "x": tuple(c_literal(v, precision.name) for v in vectors.points_flat()),
+            "x": tuple(c_literals(vectors.points_flat(), precision.name)),
             "blocks": blocks}
 
 
 def render_c(request):
     precision = PRECISIONS[request.precision]
+    if precision.name == "float":
+        check_float_range(request.network)
     printer = ExactCPrinter(precision.name)
     name = request.name
     if request.strategy == "layered":
@@ -149,6 +141,7 @@ def render_c(request):
                "precision": precision.name, "functions": functions, "check": checks, "constants": constants,
                "vector_math": request.strategy == "layered" and vector_math(precision.ctype),
                "stack_text": stack_text(functions) if constants else "",
+               "one_copy": request.strategy == "layered" and one_copy(request.network),
                "n_inputs": request.network.n_inputs, "n_outputs": request.network.n_outputs}
     return {f"{name}.h": render("c/header.h.j2", **context),
             f"{name}.c": render("c/source.c.j2", **context),

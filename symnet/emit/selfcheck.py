@@ -22,7 +22,7 @@ import numpy as np
 
 from .. import progress
 from ..check import sample_points
-from ..highprecision import reference_values
+from ..highprecision import reference_values_of
 
 POINT_COUNT = 5
 POINT_SEED = 0
@@ -98,8 +98,10 @@ def _check_vectors(network, derivatives, precision):
     if precision == "float":
         points = points.astype(np.float32).astype(float)
     blocks = []
-    for what in progress.over(derivatives, "self-check vectors"):
-        expected = reference_values(network, what, points)
+    with progress.stage("self-check vectors"):
+        references = reference_values_of(network, derivatives, points)
+    for what in derivatives:
+        expected = references[what]
         blocks.append(CheckBlock(what, expected.shape[1:], expected, entry_scale(what, expected),
                                  TOLERANCE[precision][what]))
     return CheckVectors(points, tuple(blocks), precision)
