@@ -114,19 +114,13 @@ def _sensitivity_parser(commands):
     where.add_argument("--data", metavar="X.csv|X.npy", default=None,
                        help="points to evaluate at: one row per point, one column per raw input"
                             " (CSV may start with a header row of names)")
-    where.add_argument("--points", type=_positive_int, default=DEFAULT_POINTS,
+    where.add_argument("--points", type=_point_count, default=DEFAULT_POINTS,
                        help=f"random points in the training range when there is no --data (default {DEFAULT_POINTS})")
-    command.add_argument("--seed", type=int, default=0, help="seed of the random points")
+    command.add_argument("--seed", type=_seed, default=0, help="seed of the random points (a whole number >= 0)")
     command.add_argument("--plot", metavar="OUT.png", default=None,
                          help="also draw a bar chart per output and partial-dependence slices through the"
                               " median point (needs matplotlib: pip install symnet[plot])")
     command.set_defaults(run=run_sensitivity)
-
-
-def _positive_int(text):
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
-    return int(text)
 
 
 def _model_arguments(command):
