@@ -3,6 +3,7 @@ a description of the model for file headers, and how a program is printed."""
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import jinja2
 
@@ -29,11 +30,13 @@ lpt8 lpt9
 """.split())
 
 
+@lru_cache(maxsize=None)
 def environment():
     """The one jinja environment: strict, layout-preserving, no autoescape
     (nothing from a model file reaches a template unsanitized).  The templates are the
     package data of ``symnet.templates``, found through importlib wherever symnet is
-    installed (wheel, editable, a checkout on PYTHONPATH)."""
+    installed (wheel, editable, a checkout on PYTHONPATH).  Made once per process, so
+    each template is compiled once (``symnet.derive`` renders its NumPy code in process)."""
     return jinja2.Environment(
         loader=jinja2.PackageLoader("symnet", "templates"),
         undefined=jinja2.StrictUndefined,
