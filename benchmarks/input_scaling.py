@@ -5,6 +5,7 @@ the growth is linear), and a baseline measured in the same run.
 * JSON: an object of n keys through symnet's parser (repeated keys refused) against plain
   ``json.loads``;
 * ONNX: a Gemm followed by a chain of n ReLUs, n Abs and n tanh, loaded as a Network;
+* depth: a chain of n one-unit tanh layers generated as layered C, self-check included;
 * MAT-file: the header walk over a compressed double array of n values (read up to the size
   limit), against ``scipy.io.loadmat`` of the same file; and the refusal of arrays over the
   limit, whose time does not depend on what they declare.
@@ -64,6 +65,20 @@ def onnx_chain(operator):
     return measure
 
 
+def deep_chain(folder):
+    import numpy as np
+
+    def measure(depth):
+        rng = np.random.default_rng(0)
+        layers = [symnet.Layer(1, "tansig", rng.normal(size=1), [(0, rng.normal(size=(1, 2)))], [])]
+        layers += [symnet.Layer(1, "tansig", rng.normal(size=1), [], [(i, rng.normal(size=(1, 1)))])
+                   for i in range(depth - 1)]
+        net = symnet.Network([symnet.Input("x", 2, [])], layers, [symnet.Output("y", depth - 1, [])])
+        out = Path(folder) / f"deep{depth}"
+        return best_time(lambda: symnet.generate(net, ["c"], out, strategy="layered"), rounds=1), None
+    return measure
+
+
 def mat_walk(folder):
     from scipy.io import loadmat
 
@@ -101,6 +116,8 @@ def main():
         report(f"ONNX Gemm followed by n {operator} (symnet.load)", "operators",
                [250 * scale * k for k in (1, 2, 4)], onnx_chain(operator))
     with tempfile.TemporaryDirectory() as folder:
+        report("n one-unit layers generated as layered C (symnet.generate)", "layers",
+               [125 * scale * k for k in (1, 2, 4)], deep_chain(folder))
         report("MAT-file header walk over n values (baseline: scipy.io.loadmat of the file)", "values",
                [1_000_000 * k for k in (1, 2, 4, 8)], mat_walk(folder))
         over = mat_sizes.MAX_VALUES

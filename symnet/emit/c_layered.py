@@ -223,6 +223,7 @@ class _FunctionData:
     def __init__(self, program, printer, literal, output, matrices, layout, single_layout, fused, one_copy):
         self.program, self.printer, self.literal, self.fused = program, printer, literal, fused
         self.one_copy = one_copy
+        self.constants = dict(program.constants)   # looked up by every step: built once
         self.ref = _References(program, output, layout, single_layout)
         self.matrices, self.blocks, self.layout = matrices, layout is not None, self.ref.layout
 
@@ -272,7 +273,7 @@ class _FunctionData:
         """Template data of one term: ``matrix``, the array the single-point form reads as
         M[k][j] (None: it reads ``row``, the weights of unit j at k, j a format field
         ``{unit}``); ``block_weight``, the same in the block form."""
-        weights = np.asarray(dict(self.program.constants)[term.weights])
+        weights = np.asarray(self.constants[term.weights])
         name, transposed = term.weights, f"{term.weights}_T"
         if self.one_copy:
             self.matrices.setdefault(name, weights)
@@ -397,8 +398,8 @@ class _FunctionData:
     def gather(self, step):
         rows = []
         for source, out_rows, units, scale, shift in step.blocks:
-            scales = dict(self.program.constants).get(scale)
-            shifts = dict(self.program.constants).get(shift)
+            scales = self.constants.get(scale)
+            shifts = self.constants.get(shift)
             for i, (row, unit) in enumerate(zip(out_rows, units)):
                 lead = ["m"] if step.transposed else []
                 rows.append({"out": self.ref(step.out, "m" if step.transposed else str(row),
