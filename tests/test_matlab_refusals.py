@@ -149,3 +149,26 @@ def test_command_line_checks_a_genfunction_file_and_takes_input_sizes():
     shown = subprocess.run([sys.executable, "-m", "symnet", "inspect", str(fixture), "--input-size", "x1=5"],
                            capture_output=True, text=True, timeout=120)
     assert "keeps 2 of 5 rows" in shown.stdout
+
+
+@pytest.mark.parametrize("nesting", ["(" * 100_000 + "0.3" + ")" * 100_000, "- " * 100_000 + "0.3",
+                                     "0.3" + " + 0" * 1_000_000, "-(" * 120 + "0.3" + " + 0" * 90 + ")" * 120])
+def test_nesting_past_the_reader_s_depth_is_one_line(nesting, tmp_path):
+    """100k parentheses or minus signs, a million-term sum, or depth from both together exhausted
+    Python's recursion (an internal error); the reader refuses past 200 levels of one expression."""
+    path = tmp_path / "net.m"
+    path.write_text(BASE.replace("b2 = 0.3;", f"b2 = {nesting};"))
+    line = BASE.splitlines().index("b2 = 0.3;") + 1
+    with pytest.raises(symnet.SymnetError, match=rf"^{path}:{line}: expression nested more than 200 deep$"):
+        symnet.load(path)
+
+
+def test_nesting_within_the_reader_s_depth_loads(tmp_path):
+    """199 levels, in parentheses and in a sum: as deep as the reader goes, and it reads them."""
+    for nesting in ("(" * 198 + "0.3" + ")" * 198, "0.3" + " + 0" * 198):
+        path = tmp_path / "net.m"
+        path.write_text(BASE.replace("b2 = 0.3;", f"b2 = {nesting};"))
+        reference = tmp_path / "base.m"
+        reference.write_text(BASE)
+        X = [[0.1, 0.2, 0.3]]
+        assert symnet.load(path).evaluate(X).tolist() == symnet.load(reference).evaluate(X).tolist()

@@ -194,9 +194,25 @@ _BINARY = {"||": 1, "&&": 2, "|": 3, "&": 4, "<": 5, "<=": 5, ">": 5, ">=": 5, "
 _UNARY_PRECEDENCE = 9
 
 
+#: deepest expression tree read: genFunction files nest a few levels; past this a hostile file
+#: (100k parentheses, a million-term sum) would exhaust the recursion of the parser and reader
+MAX_DEPTH = 200
+
+
 class _Parser:
+    """Recursive descent that carries each node's depth, refusing one deeper than MAX_DEPTH."""
+
     def __init__(self, tokens, line):
         self.tokens, self.position, self.line = tokens, 0, line
+        self.depths = {}   # id(node) -> depth of its tree, for nodes built here
+
+    def deeper(self, node, *children):
+        """``node`` after checking that it, one above its deepest child, stays within MAX_DEPTH."""
+        depth = 1 + max((self.depths.get(id(child), 1) for child in children), default=0)
+        if depth > MAX_DEPTH:
+            raise SyntaxProblem(f"expression nested more than {MAX_DEPTH} deep", self.line)
+        self.depths[id(node)] = depth
+        return node
 
     def peek(self):
         return self.tokens[self.position] if self.position < len(self.tokens) else (None, None)
@@ -212,27 +228,30 @@ class _Parser:
     def done(self):
         return self.position >= len(self.tokens)
 
-    def expression(self, floor=0):
-        left = self.unary()
+    def expression(self, floor=0, nesting=0):
+        if nesting > MAX_DEPTH:
+            raise SyntaxProblem(f"expression nested more than {MAX_DEPTH} deep", self.line)
+        left = self.unary(nesting)
         while True:
             kind, _ = self.peek()
             precedence = _BINARY.get(kind)
             if precedence is None or precedence <= floor:
                 return left
             self.take()
-            left = Binary(kind, left, self.expression(precedence))
+            right = self.expression(precedence, nesting + 1)
+            left = self.deeper(Binary(kind, left, right), left, right)
 
-    def unary(self):
+    def unary(self, nesting):
         kind, _ = self.peek()
         if kind in ("-", "+", "~", "!"):
             self.take()
-            operand = self.expression(_UNARY_PRECEDENCE)
+            operand = self.expression(_UNARY_PRECEDENCE, nesting + 1)
             if kind in "+-" and isinstance(operand, Literal):
                 return Literal(operand.value if kind == "+" else -operand.value)
-            return Unary("~" if kind == "!" else kind, operand)
-        return self.postfix(self.primary())
+            return self.deeper(Unary("~" if kind == "!" else kind, operand), operand)
+        return self.postfix(self.primary(nesting), nesting)
 
-    def primary(self):
+    def primary(self, nesting):
         kind, value = self.take()
         if kind == "number":
             return Literal(np.array([[number(value, self.line)]]))
@@ -243,11 +262,11 @@ class _Parser:
         if kind == "name":
             return Name(value)
         if kind == "(":
-            inner = self.expression()
+            inner = self.expression(nesting=nesting + 1)
             self.take(")")
             return inner
         if kind == "{":
-            return CellLiteral(self.arguments("}"))
+            return self.arguments_node(CellLiteral, (), "}", nesting)
         if kind == "@":
             if self.peek()[0] == "name":
                 return Handle(self.take()[1])
@@ -255,25 +274,30 @@ class _Parser:
         found = "the end of the statement" if kind is None else repr(value)
         raise SyntaxProblem(f"unexpected {found}", self.line)
 
-    def postfix(self, node):
+    def postfix(self, node, nesting):
         while True:
             kind, _ = self.peek()
             if kind == "(":
                 self.take()
-                node = Call(node, self.arguments(")"))
+                node = self.arguments_node(Call, (node,), ")", nesting)
             elif kind == "{":
                 self.take()
-                node = CellIndex(node, self.arguments("}"))
+                node = self.arguments_node(CellIndex, (node,), "}", nesting)
             elif kind == "." and self.position + 1 < len(self.tokens) and self.tokens[self.position + 1][0] == "name":
                 self.take()
-                node = Field(node, self.take("name")[1])
+                node = self.deeper(Field(node, self.take("name")[1]), node)
             elif kind in ("'", ".'"):
                 self.take()
-                node = Transpose(node)
+                node = self.deeper(Transpose(node), node)
             else:
                 return node
 
-    def arguments(self, closing):
+    def arguments_node(self, kind, leading, closing, nesting):
+        """``kind(*leading, arguments)`` for the arguments up to ``closing``, its depth checked."""
+        args = self.arguments(closing, nesting + 1)
+        return self.deeper(kind(*leading, args), *leading, *args)
+
+    def arguments(self, closing, nesting=0):
         args = []
         if self.peek()[0] == closing:
             self.take()
@@ -283,7 +307,7 @@ class _Parser:
                 self.take()
                 args.append(Colon())
             else:
-                args.append(self.expression())
+                args.append(self.expression(nesting=nesting))
             kind, _ = self.take()
             if kind == closing:
                 return tuple(args)
