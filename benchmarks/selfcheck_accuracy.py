@@ -10,7 +10,7 @@ derivative, the worst and the median of
   compare error:    symnet.check.compare(C, reference), the bound the tests use.
 
 The self-check tolerances in symnet/emit/selfcheck.py and the float bound in the
-tests and README come from these numbers.
+tests and docs/targets.md (Self-check) come from these numbers.
 
 Run:  python benchmarks/selfcheck_accuracy.py [first_seed] [last_seed]   (default 0 40)
 """

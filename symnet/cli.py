@@ -92,9 +92,10 @@ def _parser():
     generate.add_argument("--precision", choices=("double", "float"), default="double")
     generate.add_argument("--strategy", choices=STRATEGIES, default="auto",
                           help="unrolled scalar expressions, layered weight arrays and loops, or auto"
-                               " (layered from a size measured in benchmarks/; see README)")
+                               " (layered from a size measured in benchmarks/; see docs/targets.md)")
     generate.add_argument("--allow-large-unrolled", action="store_true",
-                          help="build the unrolled form even when its estimated size is over the limit (see README)")
+                          help="build the unrolled form even when its estimated size is over the limit"
+                               " (see docs/targets.md)")
     generate.set_defaults(run=run_generate)
 
     _sensitivity_parser(commands)

@@ -26,8 +26,8 @@ from helpers import closed_form, random_network, require_tool
 
 STRICT = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-O2"]
 DOUBLE_BOUND = 1e-12
-#: Documented in README: float C code against the double reference at the same
-#: (float32) points, relative error as measured by symnet.check.compare.
+#: Documented in docs/targets.md (Self-check): float C code against the double
+#: reference at the same (float32) points, relative error as measured by symnet.check.compare.
 FLOAT_BOUND = 1e-3
 FUNCTIONS = {"value": "evaluate", "gradient": "gradient", "jacobian": "jacobian", "hessian": "hessian"}
 EVERY_TRANSFER = tuple(name for name in sorted(transfer.REGISTRY) if name != "expression")

@@ -32,7 +32,7 @@ ROW_FLOOR = 1e-3
 #: derivative, 40x (double) and 4x to 13x (float) the worst measured on 40 random
 #: networks (benchmarks/selfcheck_accuracy.py).  The float bounds cover the rounding
 #: of every weight to float32 as well as float32 arithmetic, which each
-#: differentiation amplifies; see README ("Self-check").
+#: differentiation amplifies; see docs/targets.md ("Self-check").
 TOLERANCE = {
     "double": {"value": 1e-9, "gradient": 1e-9, "jacobian": 1e-9, "hessian": 1e-9},
     "float": {"value": 1e-4, "gradient": 2e-3, "jacobian": 2e-3, "hessian": 5e-2},
