@@ -4,7 +4,7 @@ sequence of input steps.
 Expected ranges are checked forward, through each step's ``apply`` (the direction the
 network computes, not the ``reverse`` the derivation uses): the ends of the derived
 range must land on the ends of the intended normalized range, and points sampled
-inside it must land inside that range.  The intended range is the one the README
+inside it must land inside that range.  The intended range is the one docs/cli.md
 states: an exact one (mapminmax's [ymin, 1]) before an estimate (mapstd's mean ± 2 std),
 the last of them; [-1, 1] at the network's side when no step states one.
 """
