@@ -22,7 +22,8 @@ into one large integer (Kronecker substitution: column c in bits
 [c*width, (c+1)*width)) and the exact sums are unpacked afterwards.  Where the
 weights of a row span at most MAX_LIMB_WEIGHT_BITS bits (a trained network's rows span far fewer),
 ``limb_products`` computes the same sums faster, by 16-bit limbs in floating-point
-matrix products.
+matrix products.  Reverse mode (symnet.highprecision_reverse) carries adjoints back
+through the transposed weights the same way (``transposed_affine``).
 """
 
 from functools import lru_cache
@@ -104,13 +105,29 @@ def mpf_parts(x):
 @lru_cache(maxsize=32)
 def weight_parts(layer):
     """The rows [W_1 | W_2 | ... | bias] of ``layer`` (sources in the order input_weights,
-    layer_weights, as ``affine`` expects them) as (mantissas, shifts, exponents, bits):
-    entry (j, s) is mantissas[j, s] * 2**(shifts[j, s] + exponents[j]) exactly (int64
-    arrays: a double's 53-bit significand, its shift above the row's smallest exponent),
-    and ``bits`` the largest bit length of mantissa << shift.  Computed with numpy: a
-    network of 5.3M weights takes 6 s one weight at a time."""
-    blocks = [w for _, w in layer.input_weights] + [w for _, w in layer.layer_weights]
-    matrix = np.hstack(blocks + [np.asarray(layer.bias, dtype=float).reshape(-1, 1)])
+    layer_weights, as ``affine`` expects them) as ``matrix_parts`` has them."""
+    blocks = _weight_blocks(layer)
+    return matrix_parts(np.hstack(blocks + [np.asarray(layer.bias, dtype=float).reshape(-1, 1)]))
+
+
+@lru_cache(maxsize=32)
+def transposed_weight_parts(layer):
+    """The rows of [W_1 | W_2 | ...]^T of ``layer`` (no bias) as ``matrix_parts`` has them:
+    row s holds the weights leaving source unit s, for ``transposed_affine``."""
+    blocks = _weight_blocks(layer)
+    return matrix_parts(np.hstack(blocks).T if blocks else np.zeros((0, layer.size)))
+
+
+def _weight_blocks(layer):
+    return [np.asarray(w, dtype=float) for _, w in layer.input_weights + layer.layer_weights]
+
+
+def matrix_parts(matrix):
+    """The rows of a float matrix as (mantissas, shifts, exponents, bits): entry (j, s) is
+    mantissas[j, s] * 2**(shifts[j, s] + exponents[j]) exactly (int64 arrays: a double's
+    53-bit significand, its shift above the row's smallest exponent), and ``bits`` the
+    largest bit length of mantissa << shift.  Computed with numpy: a network of 5.3M
+    weights takes 6 s one weight at a time."""
     fractions, powers = np.frexp(matrix)
     mantissas = np.ldexp(fractions, 53).astype(np.int64)    # exact, subnormals included
     powers = powers.astype(np.int64) - 53
@@ -125,7 +142,12 @@ def weight_parts(layer):
 def weight_rows(layer):
     """The rows of ``weight_parts`` as (integer rows, row exponents), exactly: row j is
     ints[j] * 2**exponents[j]."""
-    mantissas, shifts, exponents, _ = weight_parts(layer)
+    return integer_rows(weight_parts(layer))
+
+
+def integer_rows(parts):
+    """The rows of ``matrix_parts`` as (integer rows, row exponents), exactly."""
+    mantissas, shifts, exponents, _ = parts
     return (mantissas.astype(object) << shifts.astype(object)).tolist(), exponents.tolist()
 
 
@@ -150,16 +172,31 @@ def affine(layer, columns):
     """b + sum W·a of ``layer`` for every column: ``columns`` is a Dyadic (source units,
     columns), the units of all sources stacked in the order of ``weight_parts`` and, last,
     the constant 1 the bias multiplies (0 in derivative columns).  Returns the exact
-    sums as a Dyadic (layer.size, columns), by limbs in floating point (``limb_products``)
-    unless the weights of a row span too many binary orders of magnitude."""
-    mantissas, shifts, row_exponents, weight_bits = weight_parts(layer)
+    sums as a Dyadic (layer.size, columns)."""
+    return matrix_products(weight_parts(layer), columns)
+
+
+def transposed_affine(layer, columns):
+    """W^T·v of ``layer`` for every column, the map reverse mode carries adjoints back by:
+    ``columns`` is a Dyadic (layer.size, columns); returns the exact sums as a Dyadic
+    (source units, columns), the units of all sources stacked in the order of
+    ``transposed_weight_parts`` (the bias takes no part)."""
+    return matrix_products(transposed_weight_parts(layer), columns)
+
+
+def matrix_products(parts, columns):
+    """The exact products of the rows of ``matrix_parts`` and a 2-D Dyadic ``columns``
+    (put on one exponent per column by ``to_fixed_columns``): a Dyadic (rows, columns),
+    by limbs in floating point (``limb_products``) unless the rows span too many binary
+    orders of magnitude or are too long."""
+    mantissas, shifts, row_exponents, weight_bits = parts
     ints, column_exponents = to_fixed_columns(columns)
     units, sources = mantissas.shape
     if sources < MAX_LIMB_SOURCES and weight_bits <= MAX_LIMB_WEIGHT_BITS:
         sums = limb_products(mantissas, shifts, weight_bits, ints)
     else:
         sums = np.empty((units, len(column_exponents)), dtype=object)
-        sums[...] = exact_products(weight_rows(layer)[0], ints)
+        sums[...] = exact_products(integer_rows(parts)[0], ints)
     return Dyadic(sums, np.add.outer(row_exponents, column_exponents))
 
 
@@ -195,7 +232,7 @@ def _slot_bytes(weight_bits, columns):
 
 
 def limb_products(mantissas, shifts, weight_bits, columns):
-    """The exact products as in ``exact_products`` of the rows of ``weight_parts`` and
+    """The exact products as in ``exact_products`` of the rows of ``matrix_parts`` and
     integer ``columns``, as a (units, columns) object array, through floating-point
     matrix products: both sides split into signed LIMB_BITS-bit limbs, every product
     of a weight limb matrix and a column limb matrix is an exact integer in a double

@@ -67,7 +67,7 @@ class Layout:
         return slice(1 + self.n_inputs, self.size)
 
 
-def _mpf(value):
+def mpf_of(value):
     """An mpf of a number from numpy, sympy (a constant row) or lambdify (ints for constants)."""
     if isinstance(value, mpmath.mpf):
         return value
@@ -94,14 +94,14 @@ class Jet:
     @classmethod
     def constant(cls, value, shape):
         parts = _zeros(shape)
-        parts[:, 0] = _mpf(value)
+        parts[:, 0] = mpf_of(value)
         return cls(parts)
 
     def _shifted(self, offset):
         if isinstance(offset, Jet):
             return NotImplemented
         parts = self.parts.copy()
-        parts[:, 0] = parts[:, 0] + _mpf(offset)
+        parts[:, 0] = parts[:, 0] + mpf_of(offset)
         return Jet(parts)
 
     def __add__(self, other):
@@ -119,12 +119,12 @@ class Jet:
         return Jet(-self.parts)
 
     def __mul__(self, other):
-        return NotImplemented if isinstance(other, Jet) else Jet(self.parts * _mpf(other))
+        return NotImplemented if isinstance(other, Jet) else Jet(self.parts * mpf_of(other))
 
     __rmul__ = __mul__
 
     def __truediv__(self, other):
-        return NotImplemented if isinstance(other, Jet) else Jet(self.parts / _mpf(other))
+        return NotImplemented if isinstance(other, Jet) else Jet(self.parts / mpf_of(other))
 
 
 def _as_jet(row, shape):
@@ -137,7 +137,7 @@ def _raw_inputs(points, layout):
     jets = []
     for k in range(layout.n_inputs):
         parts = _zeros((len(points), layout.size))
-        parts[:, 0] = [_mpf(x) for x in points[:, k]]
+        parts[:, 0] = [mpf_of(x) for x in points[:, k]]
         if layout.order > 0:
             parts[:, 1 + k] = mpmath.mpf(1)
         jets.append(Jet(parts))
@@ -162,7 +162,7 @@ def forward(net, points, order=2):
     for layer in progress.over(net.layers, "layer"):
         sources = [processed[s] for s, _ in layer.input_weights]
         sources += [activations[s] for s, _ in layer.layer_weights]
-        activations.append(_activate(layer, _net_inputs(layer, sources, layout, len(points)), layout))
+        activations.append(_activate(layer, net_inputs(layer, sources, layout, len(points)), layout))
     outputs = []
     for output in net.outputs:
         rows = [Jet(a) for a in activations[output.layer].to_mpf()]
@@ -172,7 +172,7 @@ def forward(net, points, order=2):
     return np.array(outputs, dtype=object).reshape(len(outputs), len(points), layout.size)
 
 
-def _net_inputs(layer, sources, layout, count):
+def net_inputs(layer, sources, layout, count):
     """n = b + sum W·a for every unit, point and component, exactly: a Dyadic (units, points,
     components) from the sources' Dyadic activations."""
     one = _zeros((1, count, layout.size))
@@ -204,7 +204,7 @@ def _whole_layer_graph(name, params, size):
     return list(lookup(name).build(ns, **dict(params))), ns
 
 
-def _whole_layer_tables(layer, values, order):
+def whole_layer_tables(layer, values, order):
     """[outputs, first partials, second partials] of a function of the whole layer at one point:
     by forward mode over its expression graph (the cost of sympy's symbolic derivatives grows
     with the layer's width to the fourth), else by those derivatives."""
@@ -251,17 +251,7 @@ def _activate(layer, nets, layout):
 def _activate_elementwise(layer, nets, layout):
     """Per unit: a = f(n), a' = f'(n) n', a'' = f'(n) n'' + f''(n) n'_k n'_m, with f, f' and
     f'' rounded to the working precision and the products and sums exact."""
-    table = _elementwise_functions(layer.transfer, layer.transfer_params, max(layout.order, 1))
-    values = nets[..., 0].to_mpf()
-    tables = np.empty(values.shape + (3,), dtype=object)
-    try:
-        for index, n in np.ndenumerate(values):
-            results = table(n)
-            tables[index] = [_mpf(results[0]), _mpf(results[1]),
-                             _mpf(results[2]) if layout.order > 1 else mpmath.mpf(0)]
-    except OverflowError:   # mpmath's exponent itself overflows (exp nested in exp)
-        tables.fill(mpmath.inf)
-    _require_double_range(layer, tables)
+    tables = elementwise_tables(layer, nets[..., 0].to_mpf(), layout.order)
     value, slope, curvature = (Dyadic.from_mpf(tables[..., i:i + 1]) for i in range(3))
     grad = nets[..., layout.first]
     parts = [value, slope * grad]
@@ -269,6 +259,23 @@ def _activate_elementwise(layer, nets, layout):
         ks, ms = (list(i) for i in zip(*layout.pairs))
         parts.append(slope * nets[..., layout.second] + curvature * grad[..., ks] * grad[..., ms])
     return Dyadic.concatenate(parts, axis=-1)
+
+
+def elementwise_tables(layer, values, order):
+    """[f(n), f'(n), f''(n)] of an element-wise layer at each net input of ``values`` (an
+    object array of mpf), rounded to the working precision: an object array values.shape
+    + (3,), f'' zero below ``order`` 2.  Refused where they leave the double range."""
+    table = _elementwise_functions(layer.transfer, layer.transfer_params, max(order, 1))
+    tables = np.empty(values.shape + (3,), dtype=object)
+    try:
+        for index, n in np.ndenumerate(values):
+            results = table(n)
+            tables[index] = [mpf_of(results[0]), mpf_of(results[1]),
+                             mpf_of(results[2]) if order > 1 else mpmath.mpf(0)]
+    except OverflowError:   # mpmath's exponent itself overflows (exp nested in exp)
+        tables.fill(mpmath.inf)
+    _require_double_range(layer, tables)
+    return tables
 
 
 #: the largest finite double: transfer-function values beyond it have no double to check against
@@ -289,9 +296,9 @@ def _activate_whole(layer, nets, layout):
     """A function of the whole layer (softmax) at one point, in mpf: ``nets`` (units, components).
     a_j' = sum_i df_j/dn_i n_i', a_j'' = sum_i df_j/dn_i n_i'' + sum_il d2f_j/dn_i dn_l n_i'_k n_l'_m."""
     size = nets.shape[0]
-    tables = _whole_layer_tables(layer, list(nets[:, 0]), max(layout.order, 1))
+    tables = whole_layer_tables(layer, list(nets[:, 0]), max(layout.order, 1))
     result = _zeros(nets.shape)
-    result[:, 0] = [_mpf(a) for a in tables[0]]
+    result[:, 0] = [mpf_of(a) for a in tables[0]]
     jacobian = np.array(tables[1], dtype=object).reshape(size, size)
     grad = nets[:, layout.first]
     result[:, layout.first] = jacobian.dot(grad)
@@ -304,27 +311,67 @@ def _activate_whole(layer, nets, layout):
     return result
 
 
-def reference_numbers(net, what, points, digits=DIGITS):
+#: how reference_numbers_of computes derivatives: "auto" picks the cheaper of the two
+MODES = ("auto", "forward", "reverse")
+
+
+def reference_numbers(net, what, points, digits=DIGITS, mode="auto"):
     """``what`` (value, gradient, jacobian or hessian) at each raw input in ``points``
     as mpf numbers computed with ``digits`` significant digits: an object array of
     shape (points,) + the derivative's shape.  Call inside ``mpmath.workdps(digits)``
-    to use the numbers at that precision."""
-    return reference_numbers_of(net, (what,), points, digits)[what]
+    to use the numbers at that precision.  ``mode``: as for ``reference_numbers_of``."""
+    return reference_numbers_of(net, (what,), points, digits, mode)[what]
 
 
-def reference_numbers_of(net, whats, points, digits=DIGITS):
+def reference_numbers_of(net, whats, points, digits=DIGITS, mode="auto"):
     """{what: reference_numbers(net, what, points, digits)} for each of ``whats``, from
-    one forward pass at the highest order they need (the value and the first
-    derivatives sit at the same places in every layout)."""
+    one pass at the highest order they need (the value and the first derivatives sit at
+    the same places in every layout).
+
+    Args:
+        mode: "forward" (this module: every order), "reverse"
+            (symnet.highprecision_reverse: values and first derivatives, at a cost that
+            follows the output rows rather than the inputs) or "auto" (``chosen_mode``).
+            Both give the same digits.
+    """
     points = np.asarray(points, dtype=float).reshape(-1, net.n_inputs)
     layout = Layout(net.n_inputs, max(ORDER[what] for what in whats))
+    mode = _checked_mode(net, whats, mode)
     with mpmath.workdps(digits):
-        outputs = forward(net, points, layout.order)
+        if mode == "reverse":
+            from .highprecision_reverse import value_and_jacobian   # it builds on this module
+            outputs = value_and_jacobian(net, points, _rows_needed(net, whats))
+        else:
+            outputs = forward(net, points, layout.order)
     by_point = outputs.transpose(1, 0, 2)          # (points, outputs, components)
     selected = {"value": lambda: by_point[:, :, 0], "gradient": lambda: by_point[:, 0, layout.first],
                 "jacobian": lambda: by_point[:, :, layout.first],
                 "hessian": lambda: _symmetric(by_point[:, :, layout.second], layout)}
     return {what: selected[what]() for what in whats}
+
+
+def chosen_mode(net, whats):
+    """The cheaper mode for ``whats``: forward mode carries 1 + n_inputs components per
+    point through every layer, reverse mode one forward (the value) and one back per
+    output row whose derivatives are asked for.  Reverse where first derivatives are asked
+    for, no Hessian, and fewer such rows than inputs; forward otherwise."""
+    order = max(ORDER[what] for what in whats)
+    return "reverse" if order == 1 and len(_rows_needed(net, whats)) < net.n_inputs else "forward"
+
+
+def _rows_needed(net, whats):
+    """The output rows whose derivatives ``whats`` read: the gradient is the first row's."""
+    return list(range(net.n_outputs)) if "jacobian" in whats or "hessian" in whats else [0]
+
+
+def _checked_mode(net, whats, mode):
+    if mode not in MODES:
+        raise ValueError(f"unknown reference mode {mode!r} (supported: {', '.join(MODES)})")
+    if mode == "auto":
+        return chosen_mode(net, whats)
+    if mode == "reverse" and "hessian" in whats:
+        raise ValueError("the reverse-mode reference gives values and first derivatives; Hessians take mode 'forward'")
+    return mode
 
 
 def _symmetric(packed, layout):
@@ -336,15 +383,16 @@ def _symmetric(packed, layout):
     return full
 
 
-def reference_values(net, what, points, digits=DIGITS):
+def reference_values(net, what, points, digits=DIGITS, mode="auto"):
     """``what`` (value, gradient, jacobian or hessian) at each raw input in ``points``,
     computed with ``digits`` significant digits and rounded to the nearest double;
     shape (points,) + the derivative's shape."""
-    return reference_values_of(net, (what,), points, digits)[what]
+    return reference_values_of(net, (what,), points, digits, mode)[what]
 
 
-def reference_values_of(net, whats, points, digits=DIGITS):
-    """{what: reference_values(net, what, points, digits)} from one forward pass."""
-    numbers = reference_numbers_of(net, whats, points, digits)
+def reference_values_of(net, whats, points, digits=DIGITS, mode="auto"):
+    """{what: reference_values(net, what, points, digits)} from one pass (``mode`` as for
+    ``reference_numbers_of``)."""
+    numbers = reference_numbers_of(net, whats, points, digits, mode)
     return {what: np.array([float(x) for x in values.reshape(-1)], dtype=float).reshape(values.shape)
             for what, values in numbers.items()}
