@@ -115,7 +115,8 @@ def transposed_weight_parts(layer):
     """The rows of [W_1 | W_2 | ...]^T of ``layer`` (no bias) as ``matrix_parts`` has them:
     row s holds the weights leaving source unit s, for ``transposed_affine``."""
     blocks = _weight_blocks(layer)
-    return matrix_parts(np.hstack(blocks).T if blocks else np.zeros((0, layer.size)))
+    # contiguous: the limbs of a transposed view took twice as long (strided access)
+    return matrix_parts(np.ascontiguousarray(np.hstack(blocks).T) if blocks else np.zeros((0, layer.size)))
 
 
 def _weight_blocks(layer):

@@ -135,7 +135,7 @@ def _processed_rows(inp, points, start):
 def _value_pass(net, inputs, count):
     """The forward mode at order 0, keeping what the way back needs: per layer the net
     inputs (a Dyadic (units, points, 1)), the activations, and the local derivative,
-    f'(n) (units, points) of mpf for an element-wise layer, else per point the Jacobian
+    f'(n) (a Dyadic (units, points)) for an element-wise layer, else per point the Jacobian
     of the whole layer (units, units)."""
     processed = [Dyadic.from_mpf(np.array([r.values for r in rows], dtype=object).reshape(len(rows), count, 1))
                  for rows in inputs]
@@ -146,7 +146,7 @@ def _value_pass(net, inputs, count):
         values = nets[-1][..., 0].to_mpf()
         if lookup(layer.transfer).elementwise:
             tables = elementwise_tables(layer, values, 1)
-            activation, slope = tables[..., 0], tables[..., 1]
+            activation, slope = tables[..., 0], Dyadic.from_mpf(tables[..., 1])
         else:
             by_point = [whole_layer_tables(layer, list(values[:, p]), 1) for p in range(count)]
             activation = np.array([[mpf_of(a) for a in tables[0]] for tables in by_point], dtype=object).T
@@ -204,8 +204,8 @@ def _through_transfer(layer, slope, adjoints, count):
     (exact) for an element-wise layer; the whole layer's Jacobian transposed times them,
     in mpmath, for softmax.  Columns are (seed, point), seed-major."""
     seeds = adjoints.shape[1] // count
-    if isinstance(slope, np.ndarray):
-        return Dyadic.from_mpf(np.tile(slope, (1, seeds))) * adjoints
+    if isinstance(slope, Dyadic):
+        return Dyadic(np.tile(slope.mantissas, (1, seeds)), np.tile(slope.exponents, (1, seeds))) * adjoints
     values = adjoints.to_mpf()
     result = np.empty(values.shape, dtype=object)
     for p, jacobian in enumerate(slope):

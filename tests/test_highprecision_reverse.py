@@ -20,7 +20,8 @@ import symnet.highprecision as highprecision
 from symnet import Input, Layer, Network, Output, transfer
 from symnet.check import compare, finite_difference_jacobian, sample_points
 from symnet.fixedpoint import Dyadic, transposed_affine
-from symnet.highprecision import chosen_mode, forward, reference_numbers, reference_numbers_of, reference_values
+from symnet.highprecision import (REVERSE_PASS_COLUMNS, chosen_mode, forward, reference_numbers, reference_numbers_of,
+                                  reference_values)
 from symnet.highprecision_reverse import value_and_jacobian
 
 from helpers import SMOOTH_TRANSFERS, random_network, random_output_steps, random_steps
@@ -182,7 +183,7 @@ def test_auto_picks_reverse_for_many_inputs_and_few_outputs(monkeypatch):
     """A 784-like shape: the reference runs without the forward mode and gives its digits."""
     net = dense((60, 8, 8, 3))
     X = sample_points(net, 2, seed=0)
-    assert chosen_mode(net, ("value", "jacobian")) == "reverse"
+    assert chosen_mode(net, ("value", "jacobian"), 2) == "reverse"
     expected = first_order(net, X, 60, "forward")
 
     def refuse(*args, **kwargs):
@@ -193,13 +194,17 @@ def test_auto_picks_reverse_for_many_inputs_and_few_outputs(monkeypatch):
 
 
 def test_auto_picks_forward_for_hessians_values_and_few_inputs():
-    wide, narrow, single = dense((60, 8, 8, 3)), dense((2, 8, 8, 3)), dense((4, 8, 1))
-    assert chosen_mode(wide, ("value", "jacobian", "hessian")) == "forward"
-    assert chosen_mode(wide, ("hessian",)) == "forward"
-    assert chosen_mode(wide, ("value",)) == "forward"
-    assert chosen_mode(narrow, ("value", "jacobian")) == "forward"
-    assert chosen_mode(dense((3, 4, 3)), ("jacobian",)) == "forward"   # a tie: the forward mode
-    assert chosen_mode(single, ("value", "gradient")) == "reverse"   # the gradient: one row back
+    wide = dense((60, 8, 8, 3))
+    assert chosen_mode(wide, ("value", "jacobian", "hessian"), 5) == "forward"
+    assert chosen_mode(wide, ("hessian",), 5) == "forward"
+    assert chosen_mode(wide, ("value",), 5) == "forward"
+    assert chosen_mode(dense((2, 8, 8, 3)), ("value", "jacobian"), 5) == "forward"
+    # the way back costs a second pass: worth it from REVERSE_PASS_COLUMNS saved columns on
+    assert REVERSE_PASS_COLUMNS == 25
+    assert chosen_mode(dense((8, 8, 3)), ("jacobian",), 5) == "forward"      # 25 columns saved
+    assert chosen_mode(dense((9, 8, 3)), ("jacobian",), 5) == "reverse"      # 30
+    assert chosen_mode(dense((9, 8, 3)), ("jacobian",), 1) == "forward"      # 6
+    assert chosen_mode(dense((7, 8, 1)), ("value", "gradient"), 5) == "reverse"   # the gradient: one row back
     X = sample_points(wide, 1, seed=0)
     hessian = reference_numbers(wide, "hessian", X)   # auto: forward, the only mode with Hessians
     assert hessian.shape == (1, 3, 60, 60)
