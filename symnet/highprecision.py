@@ -19,6 +19,11 @@ a layer's activations are put on one exponent per column (exact unless a
 column spans more than the working precision plus GUARD_BITS), and in the output steps (mpmath).  Softmax, a
 function of the whole layer, is differentiated in mpmath by forward mode over its expression graph
 (symnet.jets), whose cost follows the graph, not the size of sympy's derivatives of it.
+
+Where many inputs meet few outputs and no Hessian is asked for, reverse mode
+(symnet.highprecision_reverse) gives the value and the Jacobian with the same digits
+at a cost that follows the output rows instead of the inputs; ``reference_numbers_of``
+picks the cheaper mode (``chosen_mode``).
 """
 
 from dataclasses import dataclass
