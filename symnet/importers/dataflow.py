@@ -168,6 +168,11 @@ class NetworkBuilder:
 
     def binary(self, a, op, b, where):
         """``a op b`` for two graph values (not constants), op in add, sub, mul, div."""
+        if op in ("mul", "div") and isinstance(a, InputValue) and isinstance(b, InputValue) \
+                and (a.index != b.index or not _same_ops(a.ops, b.ops)):
+            raise UnsupportedError(f"{where}: multiplies or divides two inputs (or two scalings of one, as a"
+                                   " hard boundary condition x*(1-x)*net(x) does); such products are not"
+                                   " supported yet")
         a, b = self.as_value(a, where, getattr(b, "size", None)), self.as_value(b, where, getattr(a, "size", None))
         if a.size != b.size:
             raise ModelFormatError(f"{where}: operands have {a.size} and {b.size} features")

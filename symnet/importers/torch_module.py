@@ -129,7 +129,7 @@ class _Reader:
     def _node(self, node):
         if node.op == "placeholder":
             self.data.add(node)
-            return self.builder.add_input(node.name, next(self.sizes))
+            return self.builder.add_input(str(node.target).lstrip("*"), next(self.sizes))
         if node.op == "output":
             return self._output(node, "the result")
         if node.op == "get_attr":
