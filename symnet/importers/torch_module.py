@@ -23,6 +23,7 @@ from .. import transfer as transfer_registry
 from ..errors import MissingExtraError, ModelFormatError, SymnetError, UnsupportedError
 from . import torch_trace
 from .dataflow import NetworkBuilder
+from .feature_picking import Numbering
 from .torch_activations import function_transfer, method_function, module_transfer
 
 _STATE_DICT_HELP = ("save model.state_dict() with torch.save and load it with"
@@ -278,76 +279,40 @@ class _Reader:
     # --- operations that only move features: run by torch on feature numbers --------------
 
     def _index_op(self, node, where, call):
-        """Run ``call`` on tensors of feature numbers in place of the data: the numbers in its
-        result say which features of which argument it picks, in what order."""
+        """Run ``call`` with tensors of feature numbers in place of the data (``feature_picking``)."""
         if node not in self.concrete:
             raise UnsupportedError(f"{where}: cannot tell the shapes it acts on, since the forward fails when run"
                                    f" on a small batch ({_SIZE_HELP})")
-        leaves = []
+        numbering = Numbering(self.builder, where)
+        torch = self.torch
+
+        def numbered(value, tensor):
+            if isinstance(value, tuple):
+                return type(tensor)(numbered(v, t) for v, t in zip(value, tensor))
+            return torch.from_numpy(numbering.numbered(value, tensor.shape))
 
         def converted(arg):
-            if isinstance(arg, self.torch.fx.Node):
+            if isinstance(arg, torch.fx.Node):
                 if arg not in self.data:
                     constant = self.concrete.get(arg)
-                    if isinstance(constant, self.torch.Tensor) and constant.is_floating_point():
+                    if isinstance(constant, torch.Tensor) and constant.is_floating_point():
                         raise UnsupportedError(f"{where}: joins the data with a constant tensor, which is not"
                                                " supported")
                     return constant
-                return self._numbered(self.values[arg], self.concrete[arg], leaves, where)
+                return numbered(self.values[arg], self.concrete[arg])
             if isinstance(arg, (list, tuple)):
                 return type(arg)(converted(a) for a in arg)
             if isinstance(arg, dict):
                 return {key: converted(a) for key, a in arg.items()}
             return arg
-        result = call(converted(node.args), converted(dict(node.kwargs)))
-        return self._decoded(result, leaves, where)
 
-    def _numbered(self, value, tensor, leaves, where):
-        """A tensor shaped like ``tensor`` whose entries number the features of ``value`` (after those
-        of the values numbered before), plus the sample's index times STRIDE."""
-        if isinstance(value, tuple):
-            return type(tensor)(self._numbered(v, t, leaves, where) for v, t in zip(value, tensor))
-        shape = tuple(tensor.shape)
-        if not shape or shape[0] != torch_trace.PROBE_BATCH:
-            raise UnsupportedError(f"{where}: a tensor of shape {shape} has no batch axis first")
-        features = int(np.prod(shape[1:], dtype=np.int64))
-        start = sum(size for _, size in leaves)
-        leaves.append((value, features))
-        torch = self.torch
-        numbers = torch.arange(start, start + features, dtype=torch.int64).reshape(shape[1:])
-        samples = torch.arange(torch_trace.PROBE_BATCH, dtype=torch.int64) * _STRIDE
-        return numbers.unsqueeze(0) + samples.reshape((-1,) + (1,) * (len(shape) - 1))
-
-    def _decoded(self, result, leaves, where):
-        if isinstance(result, (tuple, list)):
-            return tuple(self._decoded(part, leaves, where) for part in result)
-        batch = torch_trace.PROBE_BATCH
-        if not isinstance(result, self.torch.Tensor) or result.dim() == 0 or result.shape[0] != batch:
-            raise UnsupportedError(f"{where}: moves the batch axis; only the features of (batch, features)"
-                                   " may be rearranged")
-        rows = result.reshape(batch, -1) - (self.torch.arange(batch, dtype=self.torch.int64) * _STRIDE)[:, None]
-        if rows.shape[1] == 0:
-            raise UnsupportedError(f"{where}: picks no features")
-        if bool((rows < 0).any() or (rows >= _STRIDE).any() or (rows != rows[0]).any()):
-            raise UnsupportedError(f"{where}: mixes samples of the batch; only the features of (batch, features)"
-                                   " may be rearranged")
-        return self._gathered(leaves, rows[0].numpy(), where)
-
-    def _gathered(self, leaves, picked, where):
-        """The value whose features are ``picked`` (numbers over all leaves, in order)."""
-        starts = np.cumsum([0] + [size for _, size in leaves])
-        used = sorted(set(int(i) for i in np.searchsorted(starts, picked, side="right") - 1))
-        offsets = np.zeros(len(leaves), dtype=int)
-        position = 0
-        for index in used:
-            offsets[index] = position - starts[index]
-            position += leaves[index][1]
-        local = picked + offsets[np.searchsorted(starts, picked, side="right") - 1]
-        values = [leaves[index][0] for index in used]
-        joined = values[0] if len(values) == 1 else self.builder.concat(values, where)
-        if np.array_equal(local, np.arange(position)):
-            return joined
-        return self.builder.select(joined, local, where)
+        def decoded(result):
+            if isinstance(result, (tuple, list)):
+                return tuple(decoded(part) for part in result)
+            if not isinstance(result, torch.Tensor):
+                raise UnsupportedError(f"{where}: gives a {type(result).__name__}, not a tensor")
+            return numbering.decoded(result.numpy(), torch_trace.PROBE_BATCH)
+        return decoded(call(converted(node.args), converted(dict(node.kwargs))))
 
     def _output(self, node, where):
         named = []
@@ -415,9 +380,6 @@ def _require_last_dim(dim, where):
 
 
 _SIZE_HELP = "pass input_size=, one number per argument; on the command line --input-size"
-
-#: a sample's feature numbers lie in [index * _STRIDE, (index + 1) * _STRIDE)
-_STRIDE = 1 << 32
 
 _ARITHMETIC = {operator.add: "add", operator.sub: "sub", operator.mul: "mul", operator.truediv: "div",
                operator.iadd: "add", operator.isub: "sub", operator.imul: "mul", operator.itruediv: "div"}
