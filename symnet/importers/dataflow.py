@@ -197,6 +197,31 @@ class NetworkBuilder:
         name = left.name or right.name
         return Value.of(Linear(_merge_terms(left.terms, right.terms), left.offset + right.offset, name))
 
+    def piecewise(self, subject, relation, bound, chosen, otherwise, where):
+        """``chosen`` where ``subject relation bound`` holds, else ``otherwise`` (ONNX Where of a
+        comparison with a constant: a threshold, a ReLU written as a choice).  The three are values
+        of one net input, or scalar constants; the choice composes into E."""
+        bound = float(_scalar_constant(bound, where))
+        parts = [subject, chosen, otherwise]
+        values = [self._normalized(self.as_value(p, where)) for p in parts if not isinstance(p, np.ndarray)]
+        if any(v.root is not values[0].root for v in values):
+            raise UnsupportedError(f"{where}: chooses between values of different layers, which is not supported")
+        if not all(_same_pre(values[0], v) for v in values) and \
+                _uniform(*[a for v in values for a in (v.pre_scale, v.pre_shift)]):
+            values = [_absorb_pre(v) for v in values]
+        if not all(_same_pre(values[0], v) for v in values) or \
+                not _uniform(*[a for v in values for a in (v.post_scale, v.post_shift)]):
+            raise UnsupportedError(f"{where}: per-unit constants inside a choice cannot be folded")
+        exprs, remaining = [], iter(values)
+        for part in parts:
+            exprs.append(sp.Float(_scalar_constant(part, where)) if isinstance(part, np.ndarray)
+                         else self._applied_post(next(remaining), where))
+        condition = {"greater": exprs[0] > bound, "less": exprs[0] < bound,
+                     "greater_equal": exprs[0] >= bound, "less_equal": exprs[0] <= bound}[relation]
+        expr = sp.Piecewise((exprs[1], condition), (exprs[2], True))
+        ones, zeros = np.ones(values[0].size), np.zeros(values[0].size)
+        return replace(values[0], expr=expr, post_scale=ones, post_shift=zeros, label=None)
+
     def linear(self, value, weights, bias, where, name=""):
         """weights (units x features) @ value + bias: a matrix product (Gemm, MatMul, Linear);
         ``name`` becomes the layer's name."""
@@ -373,6 +398,13 @@ class NetworkBuilder:
             raise UnsupportedError(f"{where}: a constant of shape {array.shape} does not act per feature"
                                    f" on {size or 'the'} features")
         return array.reshape(-1)
+
+
+def _scalar_constant(array, where):
+    array = np.asarray(array, dtype=float)
+    if array.size != 1 and not np.all(array == array.flat[0]):
+        raise UnsupportedError(f"{where}: needs a single constant, got {array.size} different values")
+    return float(array.flat[0])
 
 
 def _require_finite(values, where, what):
