@@ -202,3 +202,103 @@ def test_input_size_settles_an_ambiguous_forward():
     X = models.sample_inputs((2, 1))
     assert compare(symnet.derive(net, "jacobian")(X.numpy()), models.jacobians(module, (2, 1), X)).max_rel_error \
         <= TOLERANCE
+
+
+# --- the same models exported to ONNX ---------------------------------------------------------
+
+onnx = require_module("onnx")
+onnxruntime = require_module("onnxruntime")
+require_module("onnxscript")   # the dynamo exporter needs it
+
+#: how each model is exported: the dynamo exporter (torch's default, weights in a .data file),
+#: and the torchscript exporter at opsets 11 and 17.  torch.hstack exports as sequence operators
+#: and an If, which symnet does not read; the guarded forward's .double() does not export in
+#: torchscript
+EXPORTS = ("dynamo", 11, 17)
+SAMPLES = 5   # the exporters fix the batch size
+#: onnxruntime has no float64 kernel of Softplus, Erf or Mish: the values of these are compared with torch's
+NO_FLOAT64_KERNEL = {"neural_ode", "stacked_coordinates", "guarded"}
+#: the torchscript exporter drops an argument the forward does not use (the neural ODE's t, the first)
+DROPPED_FIRST_ARGUMENT = {("neural_ode", 11), ("neural_ode", 17)}
+ONNX_CASES = [(name, how) for name in sorted(models.MODELS) for how in EXPORTS
+              if name != "navier_stokes_pinn" and not (name == "guarded" and how != "dynamo")]
+
+
+def export(module, sizes, path, how):
+    import contextlib
+    import io
+    arguments = tuple(torch.rand(SAMPLES, size, dtype=torch.float64) for size in sizes)
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        if how == "dynamo":
+            torch.onnx.export(module, arguments, str(path))
+        else:
+            torch.onnx.export(module, arguments, str(path), dynamo=False, opset_version=how)
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("onnx")
+    paths = {}
+    for name, how in ONNX_CASES:
+        module, sizes = models.build(name)
+        paths[name, how] = folder / f"{name}_{how}.onnx"
+        export(module, sizes, paths[name, how], how)
+    return paths
+
+
+def onnxruntime_values(path, sizes, X):
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    feeds, start = {}, 0
+    for item, size in zip(session.get_inputs(), sizes):
+        feeds[item.name] = X[:, start:start + size]
+        start += size
+    return np.concatenate([np.reshape(r, (len(X), -1)) for r in session.run(None, feeds)], axis=1)
+
+
+@pytest.mark.parametrize("name, how", ONNX_CASES, ids=[f"{name}-{how}" for name, how in ONNX_CASES])
+def test_onnx_exports_match_onnxruntime_and_jacrev(exported, name, how):
+    module, sizes = models.build(name)
+    X = models.sample_inputs(sizes, count=SAMPLES)
+    net = symnet.load(exported[name, how])
+    kept = slice(sizes[0], None) if (name, how) in DROPPED_FIRST_ARGUMENT else slice(None)
+    assert net.n_inputs == X[:, kept].shape[1]
+    if name in NO_FLOAT64_KERNEL:
+        values = models.values(module, sizes, X)
+    else:
+        values = onnxruntime_values(exported[name, how], sizes, X.numpy())
+    got = symnet.derive(net, "value")(X[:, kept].numpy())
+    assert compare(got[:, :, None], values[:, :, None]).max_rel_error <= 1e-12
+    expected = models.jacobians(module, sizes, X)
+    assert not np.any(expected[:, :, :kept.start or 0])
+    result = compare(symnet.derive(net, "jacobian")(X[:, kept].numpy()), expected[:, :, kept])
+    assert result.max_rel_error <= 1e-12, result
+
+
+def test_dynamo_export_keeps_its_weights_in_an_external_file(exported):
+    path = exported["burgers_pinn", "dynamo"]
+    model = onnx.load(str(path), load_external_data=False)
+    assert any(t.data_location == onnx.TensorProto.EXTERNAL for t in model.graph.initializer)
+
+
+@pytest.mark.parametrize("location, message", [
+    ("../outside.data", "leaves the model's folder"),
+    ("/etc/passwd", "is absolute"),
+    ("link.data", "leaves the model's folder"),
+    ("missing.data", "is not in the model's folder"),
+])
+def test_external_data_is_read_only_from_the_models_folder(exported, tmp_path, location, message):
+    source = exported["burgers_pinn", "dynamo"]
+    folder = tmp_path / "model"
+    folder.mkdir()
+    model = onnx.load(str(source), load_external_data=False)
+    data = source.with_name(source.name + ".data").read_bytes()
+    (tmp_path / "outside.data").write_bytes(data)
+    (folder / "link.data").symlink_to(tmp_path / "outside.data")
+    for tensor in model.graph.initializer:
+        for entry in tensor.external_data:
+            if entry.key == "location":
+                entry.value = location
+    path = folder / "model.onnx"
+    path.write_bytes(model.SerializeToString())
+    with pytest.raises(symnet.SymnetError, match=f"initializer '.*': its external data .*{message}"):
+        symnet.load(path)
