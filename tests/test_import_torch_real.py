@@ -302,3 +302,12 @@ def test_external_data_is_read_only_from_the_models_folder(exported, tmp_path, l
     path.write_bytes(model.SerializeToString())
     with pytest.raises(symnet.SymnetError, match=f"initializer '.*': its external data .*{message}"):
         symnet.load(path)
+
+
+def test_input_sizes_by_argument_name_from_a_state_dict_file(tmp_path):
+    module = Ambiguous().double()
+    torch.save(module.state_dict(), tmp_path / "ambiguous.pt")
+    net = symnet.load(tmp_path / "ambiguous.pt", module=Ambiguous().double(), input_sizes={"t": 1, "x": 2})
+    assert [(i.name, i.size) for i in net.inputs] == [("x", 2), ("t", 1)]
+    with pytest.raises(symnet.UnsupportedError, match="input sizes are given for 'z', but its arguments are 'x', 't'"):
+        symnet.load(tmp_path / "ambiguous.pt", module=Ambiguous().double(), input_sizes={"z": 1})

@@ -39,9 +39,11 @@ def _torch():
     return torch
 
 
-def load_torch_file(path, module=None, trust_pickle=False, input_size=None):
+def load_torch_file(path, module=None, trust_pickle=False, input_size=None, input_sizes=None):
     """A Network from a ``torch.save``d file: a state dict loaded into ``module``,
-    or (only with ``trust_pickle``) a whole pickled module."""
+    or (only with ``trust_pickle``) a whole pickled module.  ``input_sizes`` ({argument: features},
+    the command line's ``--input-size``) or ``input_size`` as in ``load_module``."""
+    input_size = input_sizes if input_sizes else input_size
     torch = _torch()
     if module is not None and not isinstance(module, torch.nn.Module):
         raise UnsupportedError(f"module= takes the torch.nn.Module the state dict belongs to (module=YourModule()),"
@@ -74,7 +76,7 @@ def load_module(module, name=None, input_size=None):
     Args:
         module: the module; its tensor arguments become the inputs, in order and by name.
         name: the network's name (default: the module's class name).
-        input_size: features of each tensor argument (one number for all, or one each);
+        input_size: features of each tensor argument (one number for all, one each, or a dict by name);
             needed only where the forward accepts several sizes, since symnet otherwise
             finds the smallest it accepts by running it on a small batch.
 

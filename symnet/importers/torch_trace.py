@@ -96,9 +96,16 @@ def probe(torch, graph_module, sizes):
 
 
 def input_sizes(torch, graph_module, given, where):
-    """The features of each tensor argument: ``given`` (one number for all, or one each),
+    """The features of each tensor argument: ``given`` (one number for all, one each, or a dict by name),
     else the smallest sizes the forward accepts, which must be unique; None if it accepts none tried."""
-    count = sum(1 for node in graph_module.graph.nodes if node.op == "placeholder")
+    names = [str(node.target).lstrip("*") for node in graph_module.graph.nodes if node.op == "placeholder"]
+    count = len(names)
+    if isinstance(given, dict):   # by argument name (the command line's --input-size NAME=N)
+        unknown = sorted(set(given) - set(names))
+        if unknown or len(given) != count:
+            raise UnsupportedError(f"{where}: input sizes are given for {', '.join(map(repr, sorted(given)))},"
+                                   f" but its arguments are {', '.join(map(repr, names))}")
+        given = [given[name] for name in names]
     if given is not None:
         sizes = (int(given),) * count if isinstance(given, int) else tuple(int(s) for s in given)
         if len(sizes) != count:
