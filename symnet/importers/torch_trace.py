@@ -126,7 +126,8 @@ def input_sizes(torch, graph_module, given, where):
             found.append(sizes)
     if len(found) <= 1:
         return found[0] if found else None
-    help_text = "pass input_size= (one number per argument; on the command line --input-size)"
+    help_text = (f"pass input_size= (one number per argument; on the command line"
+                 f" {' '.join(f'--input-size {name}=N' for name in names)})")
     raise UnsupportedError(f"{where}: the forward accepts several input sizes"
                            f" ({', '.join(map(str, found))}): {help_text}")
 
