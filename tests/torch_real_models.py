@@ -29,6 +29,22 @@ class BurgersPINN(nn.Module):
         return self.net(H)
 
 
+class ExplicitWeights(nn.Module):
+    """A PINN written with parameter lists and H @ W + b, as ports of TensorFlow PINNs are."""
+
+    def __init__(self):
+        super().__init__()
+        sizes = [2, 6, 6, 1]
+        self.weights = nn.ParameterList(nn.Parameter(torch.randn(a, b) / a**0.5) for a, b in zip(sizes, sizes[1:]))
+        self.biases = nn.ParameterList(nn.Parameter(torch.rand(1, b) - 0.5) for b in sizes[1:])
+
+    def forward(self, x, t):
+        H = torch.cat((x, t), dim=1)
+        for W, b in zip(self.weights[:-1], self.biases[:-1]):
+            H = torch.tanh(torch.add(torch.matmul(H, W), b))
+        return H @ self.weights[-1] + self.biases[-1]
+
+
 class NavierStokesPINN(nn.Module):
     """(u, v, p) of (x, y, t) joined with hstack; the results sliced and returned as a tuple."""
 
@@ -165,6 +181,7 @@ class Guarded(nn.Module):
 
 MODELS = {
     "burgers_pinn": (BurgersPINN, (1, 1)),
+    "explicit_weights": (ExplicitWeights, (1, 1)),
     "navier_stokes_pinn": (NavierStokesPINN, (1, 1, 1)),
     "stacked_coordinates": (StackedCoordinates, (3,)),
     "deepxde_fnn": (DeepXDEFNN, (2,)),

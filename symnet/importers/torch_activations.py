@@ -68,5 +68,5 @@ def method_function(torch, name):
     functions = {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu, "sin": torch.sin,
                  "cos": torch.cos, "softmax": torch.softmax, "neg": torch.neg, "add": torch.add,
                  "sub": torch.sub, "mul": torch.mul, "div": torch.div, "pow": torch.pow, "exp": torch.exp,
-                 "log": torch.log}
+                 "log": torch.log, "matmul": torch.matmul, "mm": torch.mm}
     return functions.get(name)

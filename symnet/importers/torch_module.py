@@ -233,6 +233,8 @@ class _Reader:
             return self.builder.softmax(self.arg(args[0], where), where, name=node.name)
         if target is operator.neg or target in (self.torch.neg, self.torch.negative):
             return self.builder.constant_op(self.arg(args[0], where), "rsub", np.array(0.0), where)
+        if target in _MATRIX_PRODUCTS or target is self.torch.nn.functional.linear:
+            return self._matrix_product(target, node, where)
         if target in (operator.pow, self.torch.pow):
             return self._power(self.arg(args[0], where), self.arg(args[1], where), where)
         if target in (self.torch.exp, self.torch.log):
@@ -263,6 +265,16 @@ class _Reader:
                 return self.builder.unary(right, lambda e: float(_single(left, where)) / e, where)
             return self.builder.constant_op(right, op, left, where)
         return self.builder.binary(left, op, right, where)
+
+    def _matrix_product(self, target, node, where):
+        """x @ W (matmul, mm) or F.linear(x, W, b), with W and b constants: a layer's affine map."""
+        data = self._data(node.args[0], where)
+        operands = [self.arg(a, where) for a in node.args[1:]] + [self.arg(a, where) for a in node.kwargs.values()]
+        if not all(isinstance(operand, np.ndarray) for operand in operands) or operands[0].ndim != 2:
+            raise UnsupportedError(f"{where}: only products of the data with a constant matrix are supported")
+        weights = operands[0] if target is self.torch.nn.functional.linear else operands[0].T
+        bias = operands[1] if len(operands) > 1 else np.zeros(weights.shape[0])
+        return self.builder.linear(data, weights, bias, where, name=node.name)
 
     def _power(self, base, exponent, where):
         if isinstance(base, np.ndarray) or not isinstance(exponent, np.ndarray):
@@ -385,6 +397,7 @@ _SIZE_HELP = "pass input_size=, one number per argument; on the command line --i
 
 _ARITHMETIC = {operator.add: "add", operator.sub: "sub", operator.mul: "mul", operator.truediv: "div",
                operator.iadd: "add", operator.isub: "sub", operator.imul: "mul", operator.itruediv: "div"}
+_MATRIX_PRODUCTS = [operator.matmul]
 _SOFTMAX = []
 _IDENTITY_FUNCTIONS = []
 _INDEX_FUNCTIONS = [operator.getitem]
@@ -399,6 +412,7 @@ def _register_torch_names():
     _ARITHMETIC.update({torch.add: "add", torch.sub: "sub", torch.mul: "mul", torch.div: "div",
                         torch.subtract: "sub", torch.multiply: "mul", torch.true_divide: "div"})
     _SOFTMAX.extend([torch.softmax, torch.nn.functional.softmax])
+    _MATRIX_PRODUCTS.extend([torch.matmul, torch.mm])
     _IDENTITY_FUNCTIONS.extend([torch.nn.functional.dropout, torch.clone])
     _INDEX_FUNCTIONS.extend([torch.cat, torch.concat, torch.concatenate, torch.hstack, torch.column_stack,
                              torch.stack, torch.split, torch.chunk, torch.unbind, torch.narrow, torch.select,
