@@ -1,5 +1,9 @@
-"""PyTorch's activations (modules, functions and tensor methods) as entries of the
-transfer registry: (registry name, parameters), or None for anything else."""
+"""PyTorch's operations by what the importer makes of them: activations (modules, functions
+and tensor methods) as entries of the transfer registry, (registry name, parameters) or None;
+and the functions and methods that are arithmetic, matrix products, softmax, identities, or
+that only move features."""
+
+import operator
 
 
 def module_transfer(nn, module):
@@ -70,3 +74,36 @@ def method_function(torch, name):
                  "sub": torch.sub, "mul": torch.mul, "div": torch.div, "pow": torch.pow, "exp": torch.exp,
                  "log": torch.log, "matmul": torch.matmul, "mm": torch.mm}
     return functions.get(name)
+
+
+ARITHMETIC = {operator.add: "add", operator.sub: "sub", operator.mul: "mul", operator.truediv: "div",
+               operator.iadd: "add", operator.isub: "sub", operator.imul: "mul", operator.itruediv: "div"}
+MATRIX_PRODUCTS = [operator.matmul]
+SOFTMAX = []
+IDENTITY_FUNCTIONS = []
+INDEX_FUNCTIONS = [operator.getitem]
+INDEX_METHODS = ("split", "chunk", "unbind", "narrow", "select", "view", "view_as", "reshape", "reshape_as",
+                  "flatten", "squeeze", "unsqueeze", "tensor_split", "index_select", "t", "transpose", "permute")
+
+
+def _register_torch_names():
+    """Torch functions that map onto the operations above (filled lazily, since torch may
+    not be installed)."""
+    import torch
+    ARITHMETIC.update({torch.add: "add", torch.sub: "sub", torch.mul: "mul", torch.div: "div",
+                        torch.subtract: "sub", torch.multiply: "mul", torch.true_divide: "div"})
+    SOFTMAX.extend([torch.softmax, torch.nn.functional.softmax])
+    MATRIX_PRODUCTS.extend([torch.matmul, torch.mm])
+    IDENTITY_FUNCTIONS.extend([torch.nn.functional.dropout, torch.clone])
+    INDEX_FUNCTIONS.extend([torch.cat, torch.concat, torch.concatenate, torch.hstack, torch.column_stack,
+                             torch.stack, torch.split, torch.chunk, torch.unbind, torch.narrow, torch.select,
+                             torch.reshape, torch.flatten, torch.squeeze, torch.unsqueeze, torch.tensor_split,
+                             torch.index_select, torch.t, torch.transpose, torch.permute])
+
+
+try:
+    import torch as _torch_if_installed  # noqa: F401
+except ImportError:  # the importer then stops at _torch() with the MissingExtraError
+    pass
+else:
+    _register_torch_names()

@@ -24,7 +24,8 @@ from ..errors import MissingExtraError, ModelFormatError, SymnetError, Unsupport
 from . import torch_trace
 from .dataflow import NetworkBuilder
 from .feature_picking import Numbering
-from .torch_activations import function_transfer, method_function, module_transfer
+from .torch_activations import (ARITHMETIC, IDENTITY_FUNCTIONS, INDEX_FUNCTIONS, INDEX_METHODS, MATRIX_PRODUCTS,
+                                SOFTMAX, function_transfer, method_function, module_transfer)
 
 _STATE_DICT_HELP = ("save model.state_dict() with torch.save and load it with"
                     " symnet.load(path, module=YourModule()), or on the command line with --module package.module:Class")
@@ -149,7 +150,7 @@ class _Reader:
             where = f"node {node.name!r} (Tensor.{node.target})"
             if node.target in torch_trace.CONVERSIONS:
                 return self.arg(node.args[0], where)
-            if node.target in _INDEX_METHODS:
+            if node.target in INDEX_METHODS:
                 return self._index_op(node, where, lambda args, kwargs: getattr(args[0], node.target)(
                     *args[1:], **kwargs))
             return self._call(method_function(self.torch, node.target), node, where)
@@ -218,22 +219,22 @@ class _Reader:
         args, kwargs = node.args, node.kwargs
         if target is operator.getitem and isinstance(self.values.get(args[0]), tuple):
             return self.values[args[0]][args[1]]     # one result of split, chunk or unbind
-        if target in _INDEX_FUNCTIONS:
+        if target in INDEX_FUNCTIONS:
             return self._index_op(node, where, lambda args, kwargs: target(*args, **kwargs))
-        if target in _IDENTITY_FUNCTIONS:
+        if target in IDENTITY_FUNCTIONS:
             return self.arg(args[0], where)
-        op = _ARITHMETIC.get(target)
+        op = ARITHMETIC.get(target)
         if op is not None:
             if kwargs.get("alpha", 1) != 1:
                 raise UnsupportedError(f"{where}: add/sub with alpha is not supported")
             return self._arithmetic(op, self.arg(args[0], where), self.arg(args[1], where), where)
-        if target in _SOFTMAX:
+        if target in SOFTMAX:
             dim = kwargs.get("dim", args[1] if len(args) > 1 else None)
             _require_last_dim(dim, where)
             return self.builder.softmax(self.arg(args[0], where), where, name=node.name)
         if target is operator.neg or target in (self.torch.neg, self.torch.negative):
             return self.builder.constant_op(self.arg(args[0], where), "rsub", np.array(0.0), where)
-        if target in _MATRIX_PRODUCTS or target is self.torch.nn.functional.linear:
+        if target in MATRIX_PRODUCTS or target is self.torch.nn.functional.linear:
             return self._matrix_product(target, node, where)
         if target in (operator.pow, self.torch.pow):
             return self._power(self.arg(args[0], where), self.arg(args[1], where), where)
@@ -394,35 +395,3 @@ def _require_last_dim(dim, where):
 
 
 _SIZE_HELP = "pass input_size=, one number per argument; on the command line --input-size"
-
-_ARITHMETIC = {operator.add: "add", operator.sub: "sub", operator.mul: "mul", operator.truediv: "div",
-               operator.iadd: "add", operator.isub: "sub", operator.imul: "mul", operator.itruediv: "div"}
-_MATRIX_PRODUCTS = [operator.matmul]
-_SOFTMAX = []
-_IDENTITY_FUNCTIONS = []
-_INDEX_FUNCTIONS = [operator.getitem]
-_INDEX_METHODS = ("split", "chunk", "unbind", "narrow", "select", "view", "view_as", "reshape", "reshape_as",
-                  "flatten", "squeeze", "unsqueeze", "tensor_split", "index_select", "t", "transpose", "permute")
-
-
-def _register_torch_names():
-    """Torch functions that map onto the operations above (filled lazily, since torch may
-    not be installed)."""
-    import torch
-    _ARITHMETIC.update({torch.add: "add", torch.sub: "sub", torch.mul: "mul", torch.div: "div",
-                        torch.subtract: "sub", torch.multiply: "mul", torch.true_divide: "div"})
-    _SOFTMAX.extend([torch.softmax, torch.nn.functional.softmax])
-    _MATRIX_PRODUCTS.extend([torch.matmul, torch.mm])
-    _IDENTITY_FUNCTIONS.extend([torch.nn.functional.dropout, torch.clone])
-    _INDEX_FUNCTIONS.extend([torch.cat, torch.concat, torch.concatenate, torch.hstack, torch.column_stack,
-                             torch.stack, torch.split, torch.chunk, torch.unbind, torch.narrow, torch.select,
-                             torch.reshape, torch.flatten, torch.squeeze, torch.unsqueeze, torch.tensor_split,
-                             torch.index_select, torch.t, torch.transpose, torch.permute])
-
-
-try:
-    import torch as _torch_if_installed  # noqa: F401
-except ImportError:  # the importer then stops at _torch() with the MissingExtraError
-    pass
-else:
-    _register_torch_names()

@@ -14,6 +14,7 @@ import copy
 import inspect
 import itertools
 import re
+import weakref
 from pathlib import Path
 
 from ..errors import UnsupportedError
@@ -84,8 +85,10 @@ def _users(file):
 def probe(torch, graph_module, sizes):
     """node -> its value when the forward runs on a batch of PROBE_BATCH samples of ``sizes``
     features each, in double precision; None if the forward fails on that batch."""
-    runner = _probe_class(torch)(_double_copy(graph_module), garbage_collect_values=False)
-    inputs = [torch.full((PROBE_BATCH, size), 0.25, dtype=torch.float64) for size in sizes]
+    copied = _double_copy(graph_module)
+    runner = _probe_class(torch)(copied, garbage_collect_values=False)
+    dtype = next((p.dtype for p in copied.parameters() if p.is_floating_point()), torch.float64)
+    inputs = [torch.full((PROBE_BATCH, size), 0.25, dtype=dtype) for size in sizes]
     try:
         with torch.no_grad():
             runner.run(*inputs)
@@ -156,10 +159,18 @@ def _is_elementwise(target):
 
 
 def _double_copy(graph_module):
-    try:
-        return copy.deepcopy(graph_module).double()
-    except Exception:   # a module that cannot be copied runs as it is
-        return graph_module
+    """A float64 copy of ``graph_module``, made once however many sizes are tried."""
+    copied = _DOUBLE_COPIES.get(graph_module)
+    if copied is None:
+        try:
+            copied = copy.deepcopy(graph_module).double()
+        except Exception:   # a module that cannot be copied runs as it is, in its own dtype
+            copied = graph_module
+        _DOUBLE_COPIES[graph_module] = copied
+    return copied
+
+
+_DOUBLE_COPIES = weakref.WeakKeyDictionary()
 
 
 def _probe_class(torch):
