@@ -311,3 +311,52 @@ def test_input_sizes_by_argument_name_from_a_state_dict_file(tmp_path):
     assert [(i.name, i.size) for i in net.inputs] == [("x", 2), ("t", 1)]
     with pytest.raises(symnet.UnsupportedError, match="input sizes are given for 'z', but its arguments are 'x', 't'"):
         symnet.load(tmp_path / "ambiguous.pt", module=Ambiguous().double(), input_sizes={"z": 1})
+
+
+@pytest.mark.parametrize("module, message", [
+    (LayerNormed, r"\(LayerNormalization\): operator LayerNormalization \(layer normalization, not supported yet\)"),
+    (HardBoundary, r"\(Mul\): multiplies .* hard boundary condition .* not supported yet"),
+    (SamplesMixed, r"\(Transpose\): moves the batch axis"),
+], ids=lambda value: getattr(value, "__name__", None))
+def test_onnx_refusals_name_the_node(module, message, tmp_path):
+    path = tmp_path / "model.onnx"
+    export(module().double().eval(), (1,) if module is HardBoundary else (2,), path, "dynamo")
+    with pytest.raises(symnet.UnsupportedError, match=message) as error:
+        symnet.load(path)
+    assert "\n" not in str(error.value)
+
+
+def onnx_graph(nodes, initializers=()):
+    from onnx import TensorProto, helper
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.DOUBLE, [2, 3])],
+                              [helper.make_tensor_value_info("y", TensorProto.DOUBLE, None)],
+                              [onnx.numpy_helper.from_array(np.asarray(v), k) for k, v in initializers])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+
+
+def test_onnx_where_of_a_comparison_is_one_piecewise_function():
+    from onnx import helper
+    zero = ("zero", np.zeros(1))
+    model = onnx_graph([helper.make_node("Greater", ["x", "zero"], ["positive"]),
+                        helper.make_node("Sin", ["x"], ["s"]),
+                        helper.make_node("Where", ["positive", "s", "zero"], ["y"])], [zero])
+    net = symnet.load(model)
+    X = np.array([[-1.0, 0.5, 2.0], [0.3, -0.2, 0.0]])
+    assert np.array_equal(net.evaluate(X), np.where(X > 0, np.sin(X), 0.0))
+
+
+@pytest.mark.parametrize("nodes, message", [
+    ([("Where", ["x", "x", "x"])], "Where is supported only on a comparison of the data with a constant"),
+    ([("Greater", ["x", "x"]), ("Where", ["y0", "x", "x"])], "only comparisons of the data with a constant"),
+    ([("Concat", ["x", "three"], {"axis": 1})], "joins the data with a constant tensor"),
+    ([("BatchNormalization", ["x", "three", "three", "three", "three"], {"training_mode": 1})],
+     "training mode"),
+])
+def test_onnx_refusals_of_the_new_operators(nodes, message):
+    from onnx import helper
+    made = []
+    for number, (op, inputs, *attrs) in enumerate(nodes):
+        output = "y" if number == len(nodes) - 1 else f"y{number}"
+        made.append(helper.make_node(op, inputs, [output], **(attrs[0] if attrs else {})))
+    with pytest.raises(symnet.UnsupportedError, match=message):
+        symnet.load(onnx_graph(made, [("three", np.ones((2, 3)) if nodes[0][0] == "Concat" else np.ones(3))]))

@@ -27,7 +27,8 @@ MIN_OPSET = 9
 _FLOAT_TYPES = {1, 10, 11, 16}   # float, float16, double, bfloat16
 _REFUSED = {"Conv": "convolution", "ConvTranspose": "convolution", "LSTM": "recurrence", "GRU": "recurrence",
             "RNN": "recurrence", "Loop": "control flow", "If": "control flow", "Scan": "control flow",
-            "MaxPool": "pooling", "AveragePool": "pooling", "BatchNormalization": "batch normalization"}
+            "MaxPool": "pooling", "AveragePool": "pooling",
+            "LayerNormalization": "layer normalization, not supported yet"}
 
 
 def _onnx():
