@@ -179,6 +179,77 @@ class Guarded(nn.Module):
         return out.type(torch.float64)
 
 
+# --- forwards symnet refuses, or cannot size on its own ------------------------------------
+
+class LayerNormed(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.first = nn.Linear(2, 4)
+        self.norm = nn.LayerNorm(4)
+        self.last = nn.Linear(4, 1)
+
+    def forward(self, x):
+        return self.last(self.norm(torch.tanh(self.first(x))))
+
+
+class HardBoundary(nn.Module):
+    """u(x) = x * (1 - x) * net(x): zero at both ends by construction."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = mlp([1, 4, 1])
+
+    def forward(self, x):
+        return x * (1 - x) * self.net(x)
+
+
+class Rounded(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(2, 2)
+
+    def forward(self, x, t):
+        return torch.floor(self.linear(torch.cat([x, t], 1)))
+
+
+class Branching(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(2, 1)
+
+    def forward(self, x):
+        if x.sum() > 0:
+            return self.linear(x)
+        return -self.linear(x)
+
+
+class SamplesMixed(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(2, 2)
+
+    def forward(self, x):
+        return self.linear(x).t()
+
+
+class Training(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3))
+
+    def forward(self, x):
+        return self.body(x)
+
+
+class Ambiguous(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(3, 1)
+
+    def forward(self, x, t):
+        return self.linear(torch.cat([x, t], 1))
+
+
 MODELS = {
     "burgers_pinn": (BurgersPINN, (1, 1)),
     "explicit_weights": (ExplicitWeights, (1, 1)),
