@@ -32,6 +32,9 @@ def load(source, **options):
             pickles) or a Python object (``torch.nn.Module``, a fitted scikit-learn
             MLP or pipeline, ``onnx.ModelProto``).
         options: ``module=`` the torch module a state dict belongs to;
+            ``input_size=`` the features of each tensor argument of a torch module whose
+            forward accepts several sizes (one number, one per argument, or a dict by name;
+            ``input_sizes=`` by name for files);
             ``trust_pickle=True`` to allow unpickling (runs code from the file).
     Returns:
         Network

@@ -267,6 +267,49 @@ _RADBAS_BOUND = 28
 _ELLIOT_BOUND = sp.Float(2.0**60)
 
 
+def _celu_reference(n, alpha=1.0):
+    return sp.Piecewise((alpha * (sp.exp(n / alpha) - 1), n <= 0), (n, True))
+
+
+def _celu(n, alpha=1.0):
+    """n for n > 0, alpha*expm1(n/alpha) otherwise, written with -|n| (never overflows)."""
+    return sp.Piecewise((n, n > 0), (alpha * expm1(-sp.Abs(n) / alpha), True))
+
+
+def _celu_check(alpha=1.0):
+    return "alpha must be positive" if not alpha > 0 else None
+
+
+def _log_sigmoid(n):
+    """-softplus(-n) as min(n, 0) - log1p(exp(-|n|)): no exponential of a large number."""
+    return sp.Piecewise((n, n <= 0), (0, True)) - log1p(_decay(n))
+
+
+def _mish_reference(n):
+    return n * sp.tanh(sp.log(1 + sp.exp(n)))
+
+
+#: exp(-800) is 0 in double precision: past it mish and its derivatives are their limits.
+_MISH_BOUND = 800
+
+
+def _mish(n):
+    return _guard(n * sp.tanh(_softplus(n)), n, _MISH_BOUND, 0, None)
+
+
+def _mish_slope(a, n):
+    """tanh(s) + n*tanh'(s)*logistic(n), s = softplus(n), each factor in its safe form."""
+    s = _softplus(n)
+    return _guard(sp.tanh(s) + n * tanh_slope(s) * _logistic(n), n, _MISH_BOUND, 0, 1)
+
+
+def _mish_second(a, d, n):
+    s, sigma = _softplus(n), _logistic(n)
+    slope = tanh_slope(s)
+    formula = 2 * slope * sigma + n * slope * (_logistic_slope(n) - 2 * sp.tanh(s) * sigma**2)
+    return _guard(formula, n, _MISH_BOUND, 0, 0)
+
+
 @lru_cache(maxsize=256)
 def _parsed(text):
     return expression_text.from_text(text)
@@ -343,6 +386,27 @@ _ENTRIES = [
                      reference=_gelu_tanh_reference,
                      second_derivative=_guarded_derivatives(_gelu_tanh_reference, _GELU_BOUND, _GELU_LIMITS)[1],
                      doc="n*(1+tanh(sqrt(2/pi)*(n+0.044715*n^3)))/2, GELU's tanh approximation"),
+    TransferFunction("celu", _celu,
+                     lambda a, n, alpha=1.0: sp.Piecewise((1, n > 0), (sp.exp(-sp.Abs(n) / alpha), True)),
+                     parameters=(("alpha", 1.0),), reference=_celu_reference, parameter_check=_celu_check,
+                     second_derivative=lambda a, d, n, alpha=1.0:
+                         sp.Piecewise((0, n > 0), (sp.exp(-sp.Abs(n) / alpha) / alpha, True)),
+                     doc="n for n > 0, alpha*(exp(n/alpha)-1) otherwise (continuously differentiable ELU)"),
+    TransferFunction("mish", _mish, _mish_slope, reference=_mish_reference, second_derivative=_mish_second,
+                     doc="n*tanh(softplus(n))"),
+    TransferFunction("log_sigmoid", _log_sigmoid, lambda a, n: _logistic(-n),
+                     reference=lambda n: -sp.log(1 + sp.exp(-n)),
+                     second_derivative=lambda a, d, n: -_logistic_slope(n),
+                     doc="log(logsig(n)) = -softplus(-n)"),
+    TransferFunction("tanhshrink", lambda n: n - sp.tanh(n), lambda a, n: sp.tanh(n)**2,
+                     second_derivative=lambda a, d, n: 2 * sp.tanh(n) * tanh_slope(n),
+                     doc="n - tanh(n)"),
+    TransferFunction("sin", lambda n: sp.sin(n), lambda a, n: sp.cos(n),
+                     second_derivative=lambda a, d, n: -a,
+                     doc="sine (SIREN, DeepXDE); NaN at +-inf, where it has no limit"),
+    TransferFunction("cos", lambda n: sp.cos(n), lambda a, n: -sp.sin(n),
+                     second_derivative=lambda a, d, n: -a,
+                     doc="cosine; NaN at +-inf, where it has no limit"),
     TransferFunction("hard_sigmoid", _hard_sigmoid,
                      parameters=(("alpha", 0.2), ("beta", 0.5)),
                      doc="max(0, min(1, alpha*n+beta)) (ONNX defaults; PyTorch uses alpha=1/6)"),
@@ -369,6 +433,8 @@ ALIASES = {
     "softsign": "elliotsig",
     "hardtanh": "clip",
     "hardsigmoid": "hard_sigmoid",
+    "logsigmoid": "log_sigmoid",
+    "sine": "sin",
 }
 
 

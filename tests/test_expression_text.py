@@ -60,8 +60,9 @@ def test_hostile_or_invalid_text_is_refused(text, problem):
 def test_expression_transfer_recognizes_registry_entries():
     assert transfer.expression_transfer(n * (1 / (1 + sp.exp(-n)))) == ("swish", ())
     assert transfer.expression_transfer(n * (1 + sp.erf(n / sp.sqrt(2))) / 2) == ("gelu", ())
-    name, params = transfer.expression_transfer(n * sp.tanh(sp.log(1 + sp.exp(n))))
-    assert name == "expression" and dict(params)["expression"] == "n*tanh(log(exp(n) + 1))"
+    assert transfer.expression_transfer(n * sp.tanh(sp.log(1 + sp.exp(n)))) == ("mish", ())
+    name, params = transfer.expression_transfer(n * sp.tanh(sp.log(2 + sp.exp(n))))
+    assert name == "expression" and dict(params)["expression"] == "n*tanh(log(exp(n) + 2))"
 
 
 def test_expression_transfer_needs_its_text():

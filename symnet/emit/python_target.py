@@ -34,6 +34,18 @@ class ExactPythonPrinter(PythonCodePrinter):
             return f"({product})" if exponent > 0 else f"(1/({product}))"
         return super()._print_Pow(expr, rational=rational)
 
+    def _print_sin(self, expr):
+        return self._periodic("sin", expr)
+
+    def _print_cos(self, expr):
+        return self._periodic("cos", expr)
+
+    def _periodic(self, name, expr):
+        # math.sin(inf) raises ValueError; every other target gives NaN there, and so does this one.
+        argument = self._print(expr.args[0])
+        function, isfinite, nan = (self._module_format(f"math.{word}") for word in (name, "isfinite", "nan"))
+        return f"({function}({argument}) if {isfinite}({argument}) else {nan})"
+
 
 class FloatPythonPrinter(ExactPythonPrinter):
     """Integers printed as doubles (0 -> 0.0, 2*x -> 2.0*x: the same values), so that

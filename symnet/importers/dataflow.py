@@ -45,6 +45,7 @@ class Linear:
     terms: tuple
     offset: np.ndarray
     name: str = ""
+    selection: bool = False   # every matrix row picks (and scales) at most one source element
 
     @property
     def size(self):
@@ -53,10 +54,19 @@ class Linear:
     def has_matrix(self):
         return any(weights.ndim == 2 for _, weights in self.terms)
 
+    def picks_elements(self):
+        """True when z only picks and scales source elements: a matrix product folds into it."""
+        return self.selection or not self.has_matrix()
+
     def scaled(self, scale, shift):
         """scale * z + shift, per unit."""
         terms = tuple((source, w * (scale[:, None] if w.ndim == 2 else scale)) for source, w in self.terms)
-        return Linear(terms, self.offset * scale + shift, self.name)
+        return Linear(terms, self.offset * scale + shift, self.name, self.selection)
+
+    def rows(self, indices):
+        """The units ``indices`` of z, in that order."""
+        terms = tuple((source, (np.diag(w) if w.ndim == 1 else w)[indices]) for source, w in self.terms)
+        return Linear(terms, self.offset[indices], self.name, self.picks_elements())
 
 
 @dataclass(frozen=True, eq=False)
@@ -158,6 +168,11 @@ class NetworkBuilder:
 
     def binary(self, a, op, b, where):
         """``a op b`` for two graph values (not constants), op in add, sub, mul, div."""
+        if op in ("mul", "div") and isinstance(a, InputValue) and isinstance(b, InputValue) \
+                and (a.index != b.index or not _same_ops(a.ops, b.ops)):
+            raise UnsupportedError(f"{where}: multiplies or divides two inputs (or two scalings of one, as a"
+                                   " hard boundary condition x*(1-x)*net(x) does); such products are not"
+                                   " supported yet")
         a, b = self.as_value(a, where, getattr(b, "size", None)), self.as_value(b, where, getattr(a, "size", None))
         if a.size != b.size:
             raise ModelFormatError(f"{where}: operands have {a.size} and {b.size} features")
@@ -174,12 +189,38 @@ class NetworkBuilder:
                 return replace(a, expr=expr, post_scale=ones, post_shift=zeros, label=None)
         if op not in ("add", "sub"):
             raise UnsupportedError(f"{where}: multiplies or divides the outputs of two different layers"
-                                   " (or with different per-unit scaling), which is not a feed-forward MLP")
+                                   " (or with different per-unit scaling, or a layer by an input, as a hard"
+                                   " boundary condition x*(1-x)*net(x) does); such products are not supported yet")
         left, right = self.materialize(a, where), self.materialize(b, where)
         if op == "sub":
             right = right.scaled(-np.ones(right.size), np.zeros(right.size))
         name = left.name or right.name
         return Value.of(Linear(_merge_terms(left.terms, right.terms), left.offset + right.offset, name))
+
+    def piecewise(self, subject, relation, bound, chosen, otherwise, where):
+        """``chosen`` where ``subject relation bound`` holds, else ``otherwise`` (ONNX Where of a
+        comparison with a constant: a threshold, a ReLU written as a choice).  The three are values
+        of one net input, or scalar constants; the choice composes into E."""
+        bound = float(_scalar_constant(bound, where))
+        parts = [subject, chosen, otherwise]
+        values = [self._normalized(self.as_value(p, where)) for p in parts if not isinstance(p, np.ndarray)]
+        if any(v.root is not values[0].root for v in values):
+            raise UnsupportedError(f"{where}: chooses between values of different layers, which is not supported")
+        if not all(_same_pre(values[0], v) for v in values) and \
+                _uniform(*[a for v in values for a in (v.pre_scale, v.pre_shift)]):
+            values = [_absorb_pre(v) for v in values]
+        if not all(_same_pre(values[0], v) for v in values) or \
+                not _uniform(*[a for v in values for a in (v.post_scale, v.post_shift)]):
+            raise UnsupportedError(f"{where}: per-unit constants inside a choice cannot be folded")
+        exprs, remaining = [], iter(values)
+        for part in parts:
+            exprs.append(sp.Float(_scalar_constant(part, where)) if isinstance(part, np.ndarray)
+                         else self._applied_post(next(remaining), where))
+        condition = {"greater": exprs[0] > bound, "less": exprs[0] < bound,
+                     "greater_equal": exprs[0] >= bound, "less_equal": exprs[0] <= bound}[relation]
+        expr = sp.Piecewise((exprs[1], condition), (exprs[2], True))
+        ones, zeros = np.ones(values[0].size), np.zeros(values[0].size)
+        return replace(values[0], expr=expr, post_scale=ones, post_shift=zeros, label=None)
 
     def linear(self, value, weights, bias, where, name=""):
         """weights (units x features) @ value + bias: a matrix product (Gemm, MatMul, Linear);
@@ -194,11 +235,39 @@ class NetworkBuilder:
         if value.size is not None and value.size != weights.shape[1]:
             raise ModelFormatError(f"{where}: weights take {weights.shape[1]} features but receive {value.size}")
         source = self.materialize(value, where, weights.shape[1])
-        if source.has_matrix():
+        if not source.picks_elements():
             source = self._linear_of_layer(self._commit_layer(source, ("purelin", ()), where))
-        terms = tuple((src, weights * w[None, :]) for src, w in source.terms)
+        terms = tuple((src, weights * w[None, :] if w.ndim == 1 else weights @ w) for src, w in source.terms)
         offset = weights @ source.offset + np.broadcast_to(np.asarray(bias, dtype=float), weights.shape[:1])
         return Value.of(Linear(terms, offset, name))
+
+    def concat(self, values, where):
+        """The features of ``values`` one after the other (cat, hstack, Concat): a map that
+        picks elements of their sources, which folds into the next matrix product."""
+        linears = [self.materialize(value, where) for value in values]
+        total = sum(linear.size for linear in linears)
+        blocks, start = {}, 0
+        for linear in linears:
+            for source, weights in linear.terms:
+                matrix = np.diag(weights) if weights.ndim == 1 else weights
+                if source not in blocks:
+                    blocks[source] = np.zeros((total, matrix.shape[1]))
+                blocks[source][start:start + linear.size] = matrix
+            start += linear.size
+        offset = np.concatenate([linear.offset for linear in linears])
+        picks = all(linear.picks_elements() for linear in linears)
+        return Value.of(Linear(tuple(blocks.items()), offset, "", picks))
+
+    def select(self, value, indices, where):
+        """The features ``indices`` of ``value``, in that order (slicing, split, Gather).
+
+        The value keeps its activation and takes the rows of its net input: the units
+        picked are computed where they are used, and no layer is added for the choice."""
+        indices = np.asarray(indices, dtype=int)
+        value = self._normalized(self.as_value(value, where))
+        return replace(value, root=value.root.rows(indices), pre_scale=value.pre_scale[indices],
+                       pre_shift=value.pre_shift[indices], post_scale=value.post_scale[indices],
+                       post_shift=value.post_shift[indices])
 
     def softmax(self, value, where, name=""):
         """Softmax over the features of ``value``: a layer of its own."""
@@ -329,6 +398,13 @@ class NetworkBuilder:
             raise UnsupportedError(f"{where}: a constant of shape {array.shape} does not act per feature"
                                    f" on {size or 'the'} features")
         return array.reshape(-1)
+
+
+def _scalar_constant(array, where):
+    array = np.asarray(array, dtype=float)
+    if array.size != 1 and not np.all(array == array.flat[0]):
+        raise UnsupportedError(f"{where}: needs a single constant, got {array.size} different values")
+    return float(array.flat[0])
 
 
 def _require_finite(values, where, what):

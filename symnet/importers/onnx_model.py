@@ -19,13 +19,16 @@ import sympy as sp
 from .. import transfer as transfer_registry
 from ..errors import MissingExtraError, ModelFormatError, UnsupportedError
 from .dataflow import NetworkBuilder
+from .onnx_external_data import load_external_data
+from .onnx_features import batch_normalization, choice, comparison, or_pick_features, pick_features
 from .onnx_shapes import flatten_shape, reshape_shape, squeeze_shape, unsqueeze_shape
 
 MIN_OPSET = 9
 _FLOAT_TYPES = {1, 10, 11, 16}   # float, float16, double, bfloat16
 _REFUSED = {"Conv": "convolution", "ConvTranspose": "convolution", "LSTM": "recurrence", "GRU": "recurrence",
             "RNN": "recurrence", "Loop": "control flow", "If": "control flow", "Scan": "control flow",
-            "MaxPool": "pooling", "AveragePool": "pooling", "BatchNormalization": "batch normalization"}
+            "MaxPool": "pooling", "AveragePool": "pooling",
+            "LayerNormalization": "layer normalization, not supported yet"}
 
 
 def _onnx():
@@ -44,6 +47,7 @@ def load_onnx(path):
         model = onnx.load(str(path), load_external_data=False)
     except Exception as error:  # protobuf raises several types for malformed bytes
         raise ModelFormatError(f"not a valid ONNX model: {type(error).__name__}: {error}", path) from None
+    load_external_data(onnx, model, path)
     return load_model_proto(model, name=Path(path).stem)
 
 
@@ -99,7 +103,8 @@ class _GraphReader:
 
     def _array(self, tensor, where):
         if tensor.data_location == self.onnx.TensorProto.EXTERNAL:
-            raise UnsupportedError(f"{where} keeps its data in an external file, which symnet does not read")
+            raise UnsupportedError(f"{where} keeps its data in an external file: pass the model's path, so that"
+                                   " symnet reads the file from the model's folder")
         try:
             array = self.onnx.numpy_helper.to_array(tensor)
         except Exception as error:
@@ -144,9 +149,11 @@ class _GraphReader:
             self.tensors[node.output[0]] = np.asarray(result, dtype=float)
             return
         result, shape = handler(self, node, inputs, attrs, where)
-        self.tensors[node.output[0]] = result
-        if shape is not None:
-            self.shapes[node.output[0]] = shape
+        results, shapes = (result, shape) if isinstance(result, tuple) else ((result,), (shape,))
+        for name, result, shape in zip(node.output, results, shapes):   # Split has several outputs
+            self.tensors[name] = result
+            if shape is not None:
+                self.shapes[name] = shape
 
     def shape(self, node, position=0):
         return self.shapes.get(node.input[position])
@@ -359,13 +366,29 @@ _HANDLERS = {
     "Abs": _activation(_plain(lambda e: sp.Piecewise((-e, e < 0), (e, True)))),
     "Pow": _activation(_pow),
     "Softmax": _softmax,
-    "Flatten": _shape_op(lambda r, shape, i, attrs, where: flatten_shape(shape, attrs.get("axis", 1), where)),
-    "Reshape": _shape_op(lambda r, shape, inputs, attrs, where: reshape_shape(
-        shape, r.constant_input(inputs, where, 1), attrs.get("allowzero", 0), where)),
-    "Squeeze": _shape_op(lambda r, shape, inputs, attrs, where: squeeze_shape(
-        shape, _squeeze_axes(r, inputs, attrs, where), where)),
-    "Unsqueeze": _shape_op(lambda r, shape, inputs, attrs, where: unsqueeze_shape(
-        shape, _squeeze_axes(r, inputs, attrs, where), where)),
+    "Flatten": or_pick_features(_shape_op(lambda r, shape, i, attrs, where: flatten_shape(
+        shape, attrs.get("axis", 1), where))),
+    "Reshape": or_pick_features(_shape_op(lambda r, shape, inputs, attrs, where: reshape_shape(
+        shape, r.constant_input(inputs, where, 1), attrs.get("allowzero", 0), where))),
+    "Squeeze": or_pick_features(_shape_op(lambda r, shape, inputs, attrs, where: squeeze_shape(
+        shape, _squeeze_axes(r, inputs, attrs, where), where))),
+    "Unsqueeze": or_pick_features(_shape_op(lambda r, shape, inputs, attrs, where: unsqueeze_shape(
+        shape, _squeeze_axes(r, inputs, attrs, where), where))),
+    "Concat": pick_features,
+    "Slice": pick_features,
+    "Gather": pick_features,
+    "Split": pick_features,
+    "Transpose": pick_features,
+    "Sin": _activation(_registry("sin")),
+    "Cos": _activation(_registry("cos")),
+    "Mish": _activation(_registry("mish")),
+    "Celu": _activation(_registry("celu", alpha=("alpha", 1.0))),
+    "BatchNormalization": batch_normalization,
+    "Greater": comparison("greater"),
+    "Less": comparison("less"),
+    "GreaterOrEqual": comparison("greater_equal"),
+    "LessOrEqual": comparison("less_equal"),
+    "Where": choice,
 }
 
 #: element-wise operators evaluated directly when all their inputs are constants

@@ -3,19 +3,29 @@
 
 The module is read through ``torch.fx`` symbolic tracing, so that a forward
 written by hand (normalization constants, residual additions, functional
-activations) is seen as the graph it is, not guessed from the list of
-submodules.  Each traced node goes to the dataflow builder; a module or
-function that has no exact counterpart is refused with its name.
+activations, several arguments and results) is seen as the graph it is, not
+guessed from the list of submodules.  Each traced node goes to the dataflow
+builder.  Operations that only move features around (``cat``, ``stack``,
+slicing, ``split``, ``view``) are run by torch itself on a tensor of feature
+numbers, and the numbers that come out say which features they pick; dtype
+and device conversions are identities.  A module or function without an
+exact counterpart is refused with its node and the line of the forward.
 """
 
 import operator
+import traceback
 from pathlib import Path
 
 import numpy as np
+import sympy as sp
 
 from .. import transfer as transfer_registry
-from ..errors import MissingExtraError, ModelFormatError, UnsupportedError
+from ..errors import MissingExtraError, ModelFormatError, SymnetError, UnsupportedError
+from . import torch_trace
 from .dataflow import NetworkBuilder
+from .feature_picking import Numbering
+from .torch_activations import (ARITHMETIC, IDENTITY_FUNCTIONS, INDEX_FUNCTIONS, INDEX_METHODS, MATRIX_PRODUCTS,
+                                SOFTMAX, function_transfer, method_function, module_transfer)
 
 _STATE_DICT_HELP = ("save model.state_dict() with torch.save and load it with"
                     " symnet.load(path, module=YourModule()), or on the command line with --module package.module:Class")
@@ -30,9 +40,11 @@ def _torch():
     return torch
 
 
-def load_torch_file(path, module=None, trust_pickle=False):
+def load_torch_file(path, module=None, trust_pickle=False, input_size=None, input_sizes=None):
     """A Network from a ``torch.save``d file: a state dict loaded into ``module``,
-    or (only with ``trust_pickle``) a whole pickled module."""
+    or (only with ``trust_pickle``) a whole pickled module.  ``input_sizes`` ({argument: features},
+    the command line's ``--input-size``) or ``input_size`` as in ``load_module``."""
+    input_size = input_sizes if input_sizes else input_size
     torch = _torch()
     if module is not None and not isinstance(module, torch.nn.Module):
         raise UnsupportedError(f"module= takes the torch.nn.Module the state dict belongs to (module=YourModule()),"
@@ -46,7 +58,7 @@ def load_torch_file(path, module=None, trust_pickle=False):
                 f" Pass --trust-pickle (trust_pickle=True) only for files you trust, or {_STATE_DICT_HELP}") from None
         raise ModelFormatError(f"cannot read with torch.load: {type(error).__name__}: {error}") from None
     if isinstance(data, torch.nn.Module):
-        return load_module(data)
+        return load_module(data, input_size=input_size)
     if module is None:
         raise UnsupportedError(f"the file holds a state dict, which needs its module: {_STATE_DICT_HELP}")
     if not isinstance(data, dict):
@@ -56,111 +68,191 @@ def load_torch_file(path, module=None, trust_pickle=False):
     except (RuntimeError, TypeError, ValueError, KeyError, AttributeError) as error:   # torch's refusals
         problem = " ".join(str(error).split())
         raise ModelFormatError(f"the state dict does not fit {type(module).__name__}: {problem}") from None
-    return load_module(module, name=Path(path).stem)
+    return load_module(module, name=Path(path).stem, input_size=input_size)
 
 
 def load_module(module, name=None, input_size=None):
-    """A Network from a ``torch.nn.Module`` whose forward is a feed-forward MLP.
+    """A Network from a ``torch.nn.Module`` whose forward is a feed-forward network.
 
-    ``input_size`` is needed only when no Linear layer reveals it."""
+    Args:
+        module: the module; its tensor arguments become the inputs, in order and by name.
+        name: the network's name (default: the module's class name).
+        input_size: features of each tensor argument (one number for all, one each, or a dict by name);
+            needed only where the forward accepts several sizes, since symnet otherwise
+            finds the smallest it accepts by running it on a small batch.
+
+    Returns:
+        The Network, one output per tensor the forward returns.
+    """
     torch = _torch()
     if not isinstance(module, torch.nn.Module):
         raise UnsupportedError(f"expected a torch.nn.Module, got {type(module).__name__}")
+    label = type(module).__name__
     try:
-        graph_module = torch.fx.symbolic_trace(module)
+        graph_module = torch_trace.trace(torch, module)
     except Exception as error:  # tracing fails on data-dependent control flow and more
         problem = " ".join(str(error).split())[:300]
-        raise UnsupportedError(f"cannot trace {type(module).__name__} with torch.fx: {problem}") from None
-    reader = _Reader(torch, graph_module, name or type(module).__name__, input_size)
-    return reader.read()
+        raise UnsupportedError(f"cannot trace {label} with torch.fx{_failing_line(error)}: {problem}") from None
+    sizes = torch_trace.input_sizes(torch, graph_module, input_size, label)
+    concrete = torch_trace.probe(torch, graph_module, sizes) if sizes else None
+    if concrete is None:
+        # The forward fails when run (or takes more features than were tried): read what
+        # the graph itself tells, so that an unsupported module is named all the same.
+        count = sum(1 for node in graph_module.graph.nodes if node.op == "placeholder")
+        return _Reader(torch, module, graph_module, name or label, sizes or (None,) * count, {}).read()
+    return _Reader(torch, module, graph_module, name or label, sizes, concrete).read()
+
+
+def _failing_line(error):
+    """`` at file.py:line`` of the user's code where ``error`` was raised, or nothing."""
+    frames = [f for f in traceback.extract_tb(error.__traceback__)
+              if "/torch/" not in f.filename.replace("\\", "/") and not f.filename.endswith("torch_trace.py")]
+    return f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
 
 
 class _Reader:
-    def __init__(self, torch, graph_module, name, input_size):
+    def __init__(self, torch, module, graph_module, name, sizes, concrete):
         self.torch = torch
+        self.module = module
         self.graph_module = graph_module
         self.modules = dict(graph_module.named_modules())
         self.builder = NetworkBuilder(name)
-        self.input_size = input_size
+        self.sizes = iter(sizes)
+        self.concrete = concrete
         self.values = {}
+        self.data = set()   # nodes whose value depends on the forward's tensor arguments
 
     def read(self):
         for node in self.graph_module.graph.nodes:
-            where = f"node {node.name!r}"
-            handler = getattr(self, "_" + node.op)
-            self.values[node] = handler(node, where)
+            try:
+                self.values[node] = self._node(node)
+            except SymnetError as error:
+                raise _located(error, node, torch_trace.source_line(node, self.module)) from None
         return self.builder.network()
 
-    def arg(self, value):
+    def _node(self, node):
+        if node.op == "placeholder":
+            self.data.add(node)
+            return self.builder.add_input(str(node.target).lstrip("*"), next(self.sizes))
+        if node.op == "output":
+            return self._output(node, "the result")
+        if node.op == "get_attr":
+            return _array(self._attribute(node.target))
+        depends = any(source in self.data for source in node.all_input_nodes)
+        if node in self.concrete and not (depends and _holds_tensor(self.torch, self.concrete[node])):
+            return _constant(self.torch, self.concrete[node])   # from buffers, or a number such as x.size(0)
+        if depends:
+            self.data.add(node)
+        if node.op == "call_module":
+            module = self.modules[node.target]
+            return self._call_module(node, module, f"module {node.target!r} ({type(module).__name__})")
+        if node.op == "call_method":
+            where = f"node {node.name!r} (Tensor.{node.target})"
+            if node.target in torch_trace.CONVERSIONS:
+                return self.arg(node.args[0], where)
+            if node.target in INDEX_METHODS:
+                return self._index_op(node, where, lambda args, kwargs: getattr(args[0], node.target)(
+                    *args[1:], **kwargs))
+            return self._call(method_function(self.torch, node.target), node, where)
+        where = f"node {node.name!r} ({getattr(node.target, '__name__', node.target)})"
+        return self._call(node.target, node, where)
+
+    def _attribute(self, target):
+        value = self.graph_module
+        for part in target.split("."):
+            value = getattr(value, part)
+        return value
+
+    def arg(self, value, where):
         """A traced argument: a builder value, or a constant as a float array."""
         if isinstance(value, self.torch.fx.Node):
-            return self.values[value]
+            value = self.values[value]
         if isinstance(value, self.torch.Tensor):
             return _array(value)
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return np.array(float(value))
-        raise UnsupportedError(f"argument {value!r} of type {type(value).__name__} is not supported")
+        if not (isinstance(value, np.ndarray) or _is_value(value)):
+            raise UnsupportedError(f"{where}: an argument of type {type(value).__name__} is not supported here")
+        return value
 
-    def _placeholder(self, node, where):
-        return self.builder.add_input(node.name, self.input_size)
-
-    def _get_attr(self, node, where):
-        target = self.graph_module
-        for part in node.target.split("."):
-            target = getattr(target, part)
-        return _array(target)
-
-    def _call_module(self, node, where):
-        module = self.modules[node.target]
-        where = f"module {node.target!r} ({type(module).__name__})"
-        args = [self.arg(a) for a in node.args]
-        if isinstance(module, self.torch.nn.Linear):
+    def _call_module(self, node, module, where):
+        nn = self.torch.nn
+        if isinstance(module, (nn.Flatten, nn.Unflatten)):
+            return self._index_op(node, where, lambda args, kwargs: module(*args, **kwargs))
+        data = self.arg(node.args[0], where)
+        if isinstance(module, nn.Linear):
             bias = _array(module.bias) if module.bias is not None else np.zeros(module.out_features)
-            return self.builder.linear(args[0], _array(module.weight), bias, where, name=node.target)
-        if isinstance(module, self.torch.nn.Softmax):
+            return self.builder.linear(data, _array(module.weight), bias, where, name=node.target)
+        if isinstance(module, nn.Softmax):
             _require_last_dim(module.dim, where)
-            return self.builder.softmax(args[0], where, name=node.target)
-        if isinstance(module, (self.torch.nn.Identity, self.torch.nn.Dropout)):
-            return args[0]
-        if isinstance(module, self.torch.nn.Flatten):
-            if (module.start_dim, module.end_dim) != (1, -1):
-                raise UnsupportedError(f"{where}: only Flatten(1, -1) of (batch, features) is supported")
-            return args[0]
-        transfer = _module_transfer(self.torch.nn, module)
+            return self.builder.softmax(data, where, name=node.target)
+        if isinstance(module, (nn.Identity, nn.Dropout, nn.AlphaDropout)):
+            return data
+        if isinstance(module, nn.BatchNorm1d):
+            return self._batch_norm(module, data, where)
+        if isinstance(module, (nn.LayerNorm, nn.GroupNorm, nn.RMSNorm)):
+            raise UnsupportedError(f"{where}: {type(module).__name__} is not supported yet (it divides by"
+                                   " statistics of each sample's features)")
+        transfer = module_transfer(nn, module)
         if transfer is None:
-            raise UnsupportedError(f"{where}: this module is not supported; symnet imports feed-forward MLPs"
-                                   " (Linear and element-wise activations)")
-        return self._activation(args[0], transfer, where)
+            raise UnsupportedError(f"{where}: this module is not supported; symnet imports feed-forward networks"
+                                   " (Linear, element-wise activations, BatchNorm1d in eval mode, cat and slicing)")
+        return self._activation(data, transfer, where)
 
-    def _call_function(self, node, where):
-        where = f"node {node.name!r} ({getattr(node.target, '__name__', node.target)})"
-        return self._call(node.target, node, where)
-
-    def _call_method(self, node, where):
-        where = f"node {node.name!r} (Tensor.{node.target})"
-        return self._call(_METHODS.get(node.target), node, where)
+    def _batch_norm(self, module, value, where):
+        """Eval-mode batch normalization: a per-feature affine map that folds into the next layer."""
+        if module.training:
+            raise UnsupportedError(f"{where}: in training mode it normalizes by each batch's statistics;"
+                                   " call model.eval() before importing")
+        if module.running_mean is None:
+            raise UnsupportedError(f"{where}: without running statistics (track_running_stats=False) it"
+                                   " normalizes by each batch's statistics, which is not a function of one sample")
+        scale = 1.0 / np.sqrt(_array(module.running_var) + module.eps)
+        if module.weight is not None:
+            scale = scale * _array(module.weight)
+        shift = -_array(module.running_mean) * scale
+        if module.bias is not None:
+            shift = shift + _array(module.bias)
+        return self.builder.constant_op(self.builder.constant_op(value, "mul", scale, where), "add", shift, where)
 
     def _call(self, target, node, where):
-        args = [self.arg(a) for a in node.args]
-        kwargs = {k: v for k, v in node.kwargs.items()}
-        op = _ARITHMETIC.get(target)
+        args, kwargs = node.args, node.kwargs
+        if target is operator.getitem and isinstance(self.values.get(args[0]), tuple):
+            return self.values[args[0]][args[1]]     # one result of split, chunk or unbind
+        if target in INDEX_FUNCTIONS:
+            return self._index_op(node, where, lambda args, kwargs: target(*args, **kwargs))
+        if target in IDENTITY_FUNCTIONS:
+            return self.arg(args[0], where)
+        op = ARITHMETIC.get(target)
         if op is not None:
             if kwargs.get("alpha", 1) != 1:
                 raise UnsupportedError(f"{where}: add/sub with alpha is not supported")
-            return self._arithmetic(op, args[0], args[1], where)
-        if target in _SOFTMAX:
-            dim = kwargs.get("dim", node.args[1] if len(node.args) > 1 else None)
+            return self._arithmetic(op, self.arg(args[0], where), self.arg(args[1], where), where)
+        if target in SOFTMAX:
+            dim = kwargs.get("dim", args[1] if len(args) > 1 else None)
             _require_last_dim(dim, where)
-            return self.builder.softmax(args[0], where, name=node.name)
+            return self.builder.softmax(self.arg(args[0], where), where, name=node.name)
         if target is operator.neg or target in (self.torch.neg, self.torch.negative):
-            return self.builder.constant_op(args[0], "rsub", np.array(0.0), where)
-        if target in _IDENTITY_FUNCTIONS:
-            return args[0]
-        transfer = _function_transfer(self.torch, target, node, kwargs)
+            return self.builder.constant_op(self.arg(args[0], where), "rsub", np.array(0.0), where)
+        if target in MATRIX_PRODUCTS or target is self.torch.nn.functional.linear:
+            return self._matrix_product(target, node, where)
+        if target in (operator.pow, self.torch.pow):
+            return self._power(self.arg(args[0], where), self.arg(args[1], where), where)
+        if target in (self.torch.exp, self.torch.log):
+            function = sp.exp if target is self.torch.exp else sp.log
+            return self.builder.unary(self._data(args[0], where), function, where)
+        transfer = None if target is None else function_transfer(self.torch, target, args, kwargs)
         if transfer is None:
             raise UnsupportedError(f"{where}: this operation is not supported; symnet imports feed-forward"
-                                   " MLPs (Linear, element-wise activations, arithmetic with constants)")
-        return self._activation(args[0], transfer, where)
+                                   " networks (Linear, element-wise activations, arithmetic with constants,"
+                                   " cat and slicing)")
+        return self._activation(self._data(args[0], where), transfer, where)
+
+    def _data(self, arg, where):
+        value = self.arg(arg, where)
+        if isinstance(value, np.ndarray):
+            raise UnsupportedError(f"{where}: an activation of a constant is not supported")
+        return value
 
     def _arithmetic(self, op, left, right, where):
         if isinstance(left, np.ndarray) and isinstance(right, np.ndarray):
@@ -175,23 +267,116 @@ class _Reader:
             return self.builder.constant_op(right, op, left, where)
         return self.builder.binary(left, op, right, where)
 
+    def _matrix_product(self, target, node, where):
+        """x @ W (matmul, mm) or F.linear(x, W, b), with W and b constants: a layer's affine map."""
+        data = self._data(node.args[0], where)
+        operands = [self.arg(a, where) for a in node.args[1:]] + [self.arg(a, where) for a in node.kwargs.values()]
+        if not all(isinstance(operand, np.ndarray) for operand in operands) or operands[0].ndim != 2:
+            raise UnsupportedError(f"{where}: only products of the data with a constant matrix are supported")
+        weights = operands[0] if target is self.torch.nn.functional.linear else operands[0].T
+        bias = operands[1] if len(operands) > 1 else np.zeros(weights.shape[0])
+        return self.builder.linear(data, weights, bias, where, name=node.name)
+
+    def _power(self, base, exponent, where):
+        if isinstance(base, np.ndarray) or not isinstance(exponent, np.ndarray):
+            raise UnsupportedError(f"{where}: only a power of the data with a constant exponent is supported")
+        power = float(_single(exponent, where))
+        power = sp.Integer(int(power)) if power.is_integer() else sp.Float(power)
+        return self.builder.unary(base, lambda e: e ** power, where)
+
     def _activation(self, value, transfer, where):
-        if isinstance(value, np.ndarray):
-            raise UnsupportedError(f"{where}: an activation of a constant is not supported")
         name, params = transfer
         entry = transfer_registry.lookup(name)
         params = transfer_registry.normalize_parameters(name, params)
         return self.builder.unary(value, lambda e: entry.reference_expression(e, params), where,
                                   (entry.name, params))
 
+    # --- operations that only move features: run by torch on feature numbers --------------
+
+    def _index_op(self, node, where, call):
+        """Run ``call`` with tensors of feature numbers in place of the data (``feature_picking``)."""
+        if node not in self.concrete:
+            raise UnsupportedError(f"{where}: cannot tell the shapes it acts on, since the forward fails when run"
+                                   f" on a small batch ({_SIZE_HELP})")
+        numbering = Numbering(self.builder, where)
+        torch = self.torch
+
+        def numbered(value, tensor):
+            if isinstance(value, tuple):
+                return type(tensor)(numbered(v, t) for v, t in zip(value, tensor))
+            return torch.from_numpy(numbering.numbered(value, tensor.shape))
+
+        def converted(arg):
+            if isinstance(arg, torch.fx.Node):
+                if arg not in self.data:
+                    constant = self.concrete.get(arg)
+                    if isinstance(constant, torch.Tensor) and constant.is_floating_point():
+                        raise UnsupportedError(f"{where}: joins the data with a constant tensor, which is not"
+                                               " supported")
+                    return constant
+                return numbered(self.values[arg], self.concrete[arg])
+            if isinstance(arg, (list, tuple)):
+                return type(arg)(converted(a) for a in arg)
+            if isinstance(arg, dict):
+                return {key: converted(a) for key, a in arg.items()}
+            return arg
+
+        def decoded(result):
+            if isinstance(result, (tuple, list)):
+                return tuple(decoded(part) for part in result)
+            if not isinstance(result, torch.Tensor):
+                raise UnsupportedError(f"{where}: gives a {type(result).__name__}, not a tensor")
+            return numbering.decoded(result.numpy(), torch_trace.PROBE_BATCH)
+        return decoded(call(converted(node.args), converted(dict(node.kwargs))))
+
     def _output(self, node, where):
-        results = node.args[0]
-        results = list(results) if isinstance(results, (tuple, list)) else [results]
-        for number, result in enumerate(results, start=1):
-            value = self.arg(result)
-            if isinstance(value, np.ndarray):
-                raise UnsupportedError(f"output {number} is a constant")
-            self.builder.output(value, f"y{number}" if len(results) > 1 else "y", f"output {number}")
+        named = []
+        for name, result in _named_results(node.args[0]):
+            value = self.values.get(result) if isinstance(result, self.torch.fx.Node) else result
+            if isinstance(value, tuple):
+                named += [(f"{name}_{k}", part) for k, part in enumerate(value, start=1)]
+            else:
+                named.append((name, value))
+        for name, value in named:
+            if not _is_value(value):
+                raise UnsupportedError(f"{where}: result {name!r} does not depend on the inputs")
+            self.builder.output(value, name, f"{where}: result {name!r}")
+
+
+def _named_results(results):
+    if isinstance(results, dict):
+        return [(str(key), value) for key, value in results.items()]
+    if isinstance(results, (tuple, list)):
+        if len(results) == 1:
+            return [("y", results[0])]
+        return [(f"y{number}", value) for number, value in enumerate(results, start=1)]
+    return [("y", results)]
+
+
+def _located(error, node, line):
+    """``error`` ending with the node (unless it names it) and the line of the forward that made it."""
+    named = any(repr(str(name)) in error.problem for name in (node.name, node.target))
+    parts = ([] if named else [f"node {node.name!r}"]) + ([f"at {line}"] if line else [])
+    if not parts:
+        return error
+    located = type(error).__new__(type(error))
+    SymnetError.__init__(located, f"{error.problem} ({' '.join(parts)})", error.source)
+    return located
+
+
+def _holds_tensor(torch, value):
+    if isinstance(value, torch.Tensor):
+        return True
+    return isinstance(value, (tuple, list)) and any(_holds_tensor(torch, v) for v in value)
+
+
+def _is_value(value):
+    from .dataflow import InputValue, Value
+    return isinstance(value, (InputValue, Value))
+
+
+def _constant(torch, value):
+    return _array(value) if isinstance(value, torch.Tensor) else value
 
 
 def _array(tensor):
@@ -200,7 +385,7 @@ def _array(tensor):
 
 def _single(array, where):
     if array.size != 1:
-        raise UnsupportedError(f"{where}: dividing by a tensor of activations needs a scalar numerator")
+        raise UnsupportedError(f"{where}: needs a single number, got a tensor of {array.size}")
     return array.reshape(-1)[0]
 
 
@@ -209,85 +394,4 @@ def _require_last_dim(dim, where):
         raise UnsupportedError(f"{where}: softmax over dim {dim} is not over the features of (batch, features)")
 
 
-def _module_transfer(nn, module):
-    """(registry name, params) for an activation module, or None."""
-    if isinstance(module, nn.Hardtanh):   # ReLU6 is a Hardtanh too
-        return "clip", {"min": module.min_val, "max": module.max_val}
-    if isinstance(module, nn.LeakyReLU):
-        return "leaky_relu", {"alpha": module.negative_slope}
-    if isinstance(module, nn.ELU):
-        return "elu", {"alpha": module.alpha}
-    if isinstance(module, nn.Softplus):
-        return "softplus", {"beta": module.beta, "threshold": module.threshold}
-    if isinstance(module, nn.GELU):
-        return _gelu(module.approximate)
-    simple = {nn.Tanh: "tansig", nn.Sigmoid: "logsig", nn.ReLU: "poslin", nn.SELU: "selu",
-              nn.SiLU: "swish", nn.Softsign: "elliotsig"}
-    for kind, name in simple.items():
-        if type(module) is kind:
-            return name, {}
-    if type(module) is nn.Hardsigmoid:
-        return "hard_sigmoid", {"alpha": 1.0 / 6.0, "beta": 0.5}
-    return None
-
-
-def _gelu(approximate):
-    return {"none": ("gelu", {}), "tanh": ("gelu_tanh", {})}.get(approximate)
-
-
-def _function_transfer(torch, target, node, kwargs):
-    """(registry name, params) for a functional activation, or None."""
-    functional = torch.nn.functional
-    args = node.args
-
-    def option(name, position, default):
-        return kwargs.get(name, args[position] if len(args) > position else default)
-    simple = {torch.tanh: "tansig", functional.tanh: "tansig", torch.sigmoid: "logsig",
-              functional.sigmoid: "logsig", torch.relu: "poslin", functional.relu: "poslin",
-              functional.silu: "swish", functional.selu: "selu", torch.selu: "selu",
-              functional.softsign: "elliotsig"}
-    if target in simple:
-        return simple[target], {}
-    if target is functional.leaky_relu:
-        return "leaky_relu", {"alpha": option("negative_slope", 1, 0.01)}
-    if target is functional.elu:
-        return "elu", {"alpha": option("alpha", 1, 1.0)}
-    if target is functional.softplus:
-        return "softplus", {"beta": option("beta", 1, 1.0), "threshold": option("threshold", 2, 20.0)}
-    if target is functional.gelu:
-        return _gelu(kwargs.get("approximate", "none"))
-    if target is functional.hardtanh:
-        return "clip", {"min": option("min_val", 1, -1.0), "max": option("max_val", 2, 1.0)}
-    if target is functional.relu6:
-        return "clip", {"min": 0.0, "max": 6.0}
-    if target is functional.hardsigmoid:
-        return "hard_sigmoid", {"alpha": 1.0 / 6.0, "beta": 0.5}
-    return None
-
-
-_ARITHMETIC = {operator.add: "add", operator.sub: "sub", operator.mul: "mul", operator.truediv: "div",
-               operator.iadd: "add", operator.isub: "sub", operator.imul: "mul", operator.itruediv: "div"}
-_METHODS = {}
-_SOFTMAX = []
-_IDENTITY_FUNCTIONS = []
-
-
-def _register_torch_names():
-    """Torch functions and tensor methods that map onto the operations above (filled lazily,
-    since torch may not be installed)."""
-    import torch
-    _ARITHMETIC.update({torch.add: "add", torch.sub: "sub", torch.mul: "mul", torch.div: "div",
-                        torch.subtract: "sub", torch.multiply: "mul", torch.true_divide: "div"})
-    _SOFTMAX.extend([torch.softmax, torch.nn.functional.softmax])
-    _IDENTITY_FUNCTIONS.extend([torch.nn.functional.dropout])
-    _METHODS.update({"add": torch.add, "sub": torch.sub, "mul": torch.mul, "div": torch.div,
-                     "tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu,
-                     "softmax": torch.softmax, "neg": torch.neg})
-
-
-try:
-    import torch as _torch_if_installed  # noqa: F401
-except ImportError:  # the importer then stops at _torch() with the MissingExtraError
-    pass
-else:
-    _register_torch_names()
+_SIZE_HELP = "pass input_size=, one number per argument; on the command line --input-size"
