@@ -14,7 +14,7 @@ from .describe import describe
 from .emit import GenerationRequest, get_target, target_names
 from .emit.common import comment_text, safe_identifier
 from .emit.layered_common import resolve_strategy
-from .emit.numpy_target import ExactNumPyPrinter
+from .emit.numpy.printer import ExactNumPyPrinter
 from .errors import ModelFormatError, UnsupportedError
 from .importers import load as _load
 from .layered_numpy_function import layered_numpy_function

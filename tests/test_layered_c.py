@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 import symnet
-from symnet.emit import c_layered
-from symnet.emit.c_layered import ArrayLayout
+from symnet.emit.c import layered as c_layered
+from symnet.emit.c.layered import ArrayLayout
 from symnet.emit.layered_common import layered_programs
 from symnet.layered import layered_network
 from symnet.layered_steps import reads, written

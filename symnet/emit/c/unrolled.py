@@ -1,4 +1,4 @@
-"""The ``c`` target: a C99 header and source (``<math.h>`` only; no allocation,
+"""The ``c`` backend's driver and unrolled form: a C99 header and source (``<math.h>`` only; no allocation,
 no mutable state, reentrant), one point per call plus batch variants, in
 double or single precision, and a self-check program ``NAME_check.c``.
 
@@ -11,20 +11,12 @@ the same fields with its own ``body`` template.
 from dataclasses import dataclass
 
 import numpy as np
-from sympy.codegen.ast import float32, real
-from sympy.printing.c import C99CodePrinter
-from sympy.printing.precedence import PRECEDENCE
 
-from . import Target
-from .c_layered import layered_functions, one_copy, stack_text, vector_math
-from .c_literals import c_literal, c_literals, check_float_range
-from .common import print_program, render
-from .printer_tools import NumericConstantsMixin
-from .python_target import FUNCTION_NAMES
-from .selfcheck import check_vectors
-
-#: x**n with |n| up to this is printed as a product (exact, no pow() call).
-MAX_UNROLLED_POWER = 4
+from ..common import FUNCTION_NAMES, print_program, render
+from ..selfcheck import check_vectors
+from .layered import layered_functions, one_copy, stack_text, vector_math
+from .literals import c_literal, c_literals, check_float_range
+from .printer import ExactCPrinter
 
 OUTPUT_NAMES = {"value": "y", "gradient": "grad", "jacobian": "jac", "hessian": "hess"}
 
@@ -49,38 +41,6 @@ class CPrecision:
 
 
 PRECISIONS = {"double": CPrecision("double", "double"), "float": CPrecision("float", "float")}
-
-
-class ExactCPrinter(NumericConstantsMixin, C99CodePrinter):
-    """C99 printer with exact literals, small integer powers as products and
-    one-line ternaries for Piecewise; in float precision every literal gets an
-    ``f`` suffix and every math function its float variant (tanhf, expf)."""
-
-    def __init__(self, precision="double"):
-        super().__init__({"type_aliases": {real: float32}} if precision == "float" else {})
-        self.precision = precision
-
-    def _print_Float(self, expr):
-        return c_literal(float(expr), self.precision)
-
-    def _print_Rational(self, expr):
-        return f"({c_literal(int(expr.p), self.precision)}/{c_literal(int(expr.q), self.precision)})"
-
-    def _print_Pow(self, expr):
-        exponent = expr.exp
-        if exponent.is_Integer and 1 < abs(int(exponent)) <= MAX_UNROLLED_POWER:
-            factor = self.parenthesize(expr.base, PRECEDENCE["Mul"])
-            product = "(" + "*".join([factor] * abs(int(exponent))) + ")"
-            return product if exponent > 0 else f"{c_literal(1.0, self.precision)}/{product}"
-        return super()._print_Pow(expr)
-
-    def _print_Piecewise(self, expr):
-        if expr.args[-1].cond != True:  # noqa: E712 (sympy's true)
-            raise ValueError("a Piecewise without a final 'otherwise' branch cannot be printed")
-        text = self._print(expr.args[-1].expr)
-        for branch, condition in reversed(expr.args[:-1]):
-            text = f"(({self._print(condition)}) ? ({self._print(branch)}) : ({text}))"
-        return text
 
 
 def base_data(what, shape, name):
@@ -147,6 +107,3 @@ def render_c(request):
             f"{name}.c": render("c/source.c.j2", **context),
             f"{name}_check.c": render("c/check.c.j2", **context)}
 
-
-TARGET = Target("c", render_c, "C99 header and source (math.h only), double or float, with a self-check",
-                ("unrolled", "layered"))

@@ -11,7 +11,7 @@ scalars took about 3 µs).
 
 import numpy as np
 
-from ..errors import UnsupportedError
+from ...errors import UnsupportedError
 
 #: Largest finite float32: a larger magnitude has no float literal.
 FLOAT_MAX = float(np.finfo(np.float32).max)

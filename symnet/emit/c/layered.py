@@ -16,10 +16,10 @@ from typing import Optional
 import numpy as np
 import sympy as sp
 
-from ..layered_steps import (Elementwise, Gather, Linear, Operand, Scale, SecondOrder, Symmetrize,
+from ...layered_steps import (Elementwise, Gather, Linear, Operand, Scale, SecondOrder, Symmetrize,
                              constant_names, reads, without_unread_temporaries, written)
-from .c_literals import array_literal
-from .layered_common import layered_programs, print_elementwise
+from ..layered_common import layered_programs, print_elementwise
+from .literals import array_literal
 
 #: Stack budget of the batch kernel's block of points (every array times the block size).
 BLOCK_BYTES = 256 * 1024

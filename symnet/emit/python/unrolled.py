@@ -1,12 +1,9 @@
-"""The ``python`` target: a pure-Python module (``math`` only), one point per call."""
+"""The unrolled form of the ``python`` backend, its self-check, and what ``numpy`` shares of it."""
 
-from sympy.printing.precedence import PRECEDENCE
-from sympy.printing.pycode import PythonCodePrinter
-
-from . import Target
-from .common import print_program, render
-from .python_layered import render_layered
-from .selfcheck import check_vectors
+from ..common import FUNCTION_NAMES, print_program, render
+from ..selfcheck import check_vectors
+from .layered import render_layered
+from .printer import FloatPythonPrinter
 
 DOCS = {
     "value": "Outputs y (list of N_OUTPUTS floats) at one point x (sequence of N_INPUTS floats).",
@@ -14,34 +11,6 @@ DOCS = {
     "jacobian": "Jacobian J[i][k] = dy_i/dx_k (N_OUTPUTS lists of N_INPUTS floats) at one point x.",
     "hessian": "Hessians H[i][k][m] = d2y_i/dx_k dx_m (N_OUTPUTS x N_INPUTS x N_INPUTS nested lists) at one point x.",
 }
-
-FUNCTION_NAMES = {"value": "evaluate", "gradient": "gradient", "jacobian": "jacobian", "hessian": "hessian"}
-
-
-class ExactPythonPrinter(PythonCodePrinter):
-    """Python printer that writes every double with the shortest round-trip repr, and
-    small integer powers as products: float ** int raises OverflowError where the
-    product is inf, as it is in every other target."""
-
-    def _print_Float(self, expr):
-        return repr(float(expr))
-
-    def _print_Pow(self, expr, rational=False):
-        exponent = expr.exp
-        if exponent.is_Integer and 2 <= abs(int(exponent)) <= 4:
-            factor = self.parenthesize(expr.base, PRECEDENCE["Mul"])
-            product = "*".join([factor] * abs(int(exponent)))
-            return f"({product})" if exponent > 0 else f"(1/({product}))"
-        return super()._print_Pow(expr, rational=rational)
-
-
-class FloatPythonPrinter(ExactPythonPrinter):
-    """Integers printed as doubles (0 -> 0.0, 2*x -> 2.0*x: the same values), so that
-    every entry a function returns is a float, a constant or a branch of a kink included."""
-
-    def _print_Integer(self, expr):
-        return repr(float(expr))
-
 
 def python_function(what, program, printer, place):
     printed = print_program(program, printer)
@@ -91,6 +60,3 @@ def render_check(request, module, batch):
     return render("python/check.py.j2", header=request.header, module=module, batch=batch, check=check,
                   n_inputs=request.network.n_inputs)
 
-
-TARGET = Target("python", render_python, "pure-Python module using only math, one point per call",
-                ("unrolled", "layered"))

@@ -6,11 +6,12 @@ import dataclasses
 
 import sympy as sp
 
-from .common import grouped, render
-from .layered_common import index_run, layered_programs, merged_constants, print_elementwise
-from ..layered import N
-from ..layered_steps import Operand, reads, without_unread_temporaries
-from ..transfer import tanh_slope
+from ...layered import N
+from ...layered_steps import Operand, reads, without_unread_temporaries
+from ...transfer import tanh_slope
+from ..common import grouped, render
+from ..layered_common import index_run, layered_programs, merged_constants, print_elementwise
+from .printer import literal
 
 #: Slopes computed by a helper of the generated module instead of as printed:
 #: tanh' = 4e/(1+e)², e = exp(-2|n|), is 1/cosh(n)², which NumPy computes with one
@@ -141,7 +142,7 @@ class _LayeredStatements:
                 value += ("" if scale is None else f" * {scale}") + ("" if shift is None else f" + {shift}")
                 lines.append((f"{out}[:, {_index(rows)}]", "=", value))
         if not step.transposed:
-            lines += [(f"{out}[:, {row}]", "=", repr(float(value))) for row, value in step.fill]
+            lines += [(f"{out}[:, {row}]", "=", literal(value)) for row, value in step.fill]
         return lines
 
     def symmetrize(self, step):
@@ -195,7 +196,7 @@ def _helpers_used(functions):
 def _array_literal(value):
     """numpy.array([...]) with exact round-trip doubles, wrapped."""
     def row_text(row, indent):
-        chunks = grouped([repr(float(v)) for v in row])
+        chunks = grouped([literal(v) for v in row])
         if len(chunks) <= 1:
             return "[" + "".join(chunks) + "]"
         pad = " " * (indent + 4)

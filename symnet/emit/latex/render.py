@@ -1,9 +1,9 @@
-"""The ``latex`` target: ``NAME_equations.tex`` to ``\\input`` into a paper
+"""The ``latex`` backend's driver: ``NAME_equations.tex`` to ``\\input`` into a paper
 (needs amsmath and longtable) and ``NAME.tex``, a standalone document around
 it that compiles with pdflatex from texlive-latex-base.
 
 It holds the model and its derivatives in compact index form, normalization
-written out (``latex_form``), a table of every constant, and, while it stays
+written out (``form``), a table of every constant, and, while it stays
 under ``CLOSED_FORM_LIMIT``, the fully numeric closed form of each requested
 derivative (the generated program with every intermediate substituted).  Its
 size is estimated from the network's shape first (symnet.unrolled_size), so a
@@ -13,13 +13,12 @@ closed form far too large is never measured or printed.
 import re
 
 import sympy as sp
-from sympy.printing.latex import LatexPrinter
 
-from .. import progress
-from ..unrolled_size import estimate, rounded
-from . import Target
-from .common import render, unravel
-from .latex_form import IndexForm
+from ... import progress
+from ...unrolled_size import estimate, rounded
+from ..common import render, unravel
+from .form import IndexForm
+from .printer import ExactLatexPrinter, latex_number
 
 #: Largest closed form printed, in expression-tree nodes per derivative (about
 #: ten characters of LaTeX each); a larger one is replaced by a message.
@@ -37,25 +36,6 @@ _TEXT_ESCAPES = {"_": r"\_", "$": r"\$", "&": r"\&", "^": r"\^{}", "~": r"\~{}",
 def latex_text(text):
     """Plain text (already comment-safe) with LaTeX's special characters escaped."""
     return re.sub(r"[_$&^~<>|#%]", lambda match: _TEXT_ESCAPES[match.group(0)], str(text))
-
-
-def latex_number(value):
-    """The shortest round-trip decimal of a double, as LaTeX math."""
-    value = float(value)
-    if value.is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    text = repr(value)
-    if "e" in text:
-        mantissa, exponent = text.split("e")
-        return rf"{mantissa} \cdot 10^{{{int(exponent)}}}"
-    return text
-
-
-class ExactLatexPrinter(LatexPrinter):
-    """sympy's LaTeX printer writing every double exactly."""
-
-    def _print_Float(self, expr):
-        return latex_number(float(expr))
 
 
 class _NegativePower(sp.Function):
@@ -221,6 +201,3 @@ def render_latex(request):
             f"{request.name}.tex": render("latex/document.tex.j2", equations=f"{request.name}_equations",
                                           **context)}
 
-
-TARGET = Target("latex", render_latex, "LaTeX: index-form equations, constants, closed form (small networks)",
-                ("unrolled", "layered"))

@@ -14,8 +14,8 @@ from string import Template
 import numpy as np
 import sympy as sp
 
-from ..errors import UnsupportedError
-from ..transfer import lookup
+from ...errors import UnsupportedError
+from ...transfer import lookup
 
 #: Matrix columns per table chunk (17-digit numbers must fit the page width).
 TABLE_COLUMNS = 4

@@ -12,25 +12,16 @@ Python 3.12 on (one C loop, 3-5x faster than Python code),
 ``sum(map(operator.mul, ...))`` before (2.3x faster than a generator over ``zip``).
 """
 
-import math
-
 import numpy as np
 import sympy as sp
 
-from ..layered_steps import constant_names
-from .common import grouped, render
-from .layered_common import layered_programs, print_elementwise
+from ...layered_steps import constant_names
+from ..common import grouped, render
+from ..layered_common import layered_programs, print_elementwise
+from .printer import literal
 
 #: Loop variable of each axis: output row, input column (tangent direction).
 AXIS_VARIABLES = {"out": "o", "in": "m"}
-
-
-def literal(value):
-    """The exact round-trip text of a double (``math.inf``/``math.nan`` where repr is not Python)."""
-    value = float(value)
-    if math.isfinite(value):
-        return repr(value)
-    return "math.nan" if math.isnan(value) else ("math.inf" if value > 0 else "-math.inf")
 
 
 def _row(operand):

@@ -18,11 +18,12 @@ import textwrap
 import numpy as np
 import sympy as sp
 
-from ..layered_steps import Gather, Operand, reads
-from ..program import Assignment, Program
-from .common import grouped
-from .layered_common import index_run
-from .program_tools import hoist_piecewise
+from ...layered_steps import Gather, Operand, reads
+from ...program import Assignment, Program
+from ..common import grouped
+from ..layered_common import index_run
+from ..program_tools import hoist_piecewise
+from .printer import literal
 
 #: Order of the direction axes after (unit, point).
 AXES = ("out", "in")
@@ -36,16 +37,12 @@ def _index(indices):
     return "[" + ", ".join(str(i + 1) for i in indices) + "]"
 
 
-def _number(value):
-    return repr(float(value))
-
-
 def matrix_literal(matrix):
     """``[...]`` of a 2-D array with exact round-trip doubles: one matrix row per group
     of lines (continued with ``...``), each ended by ``;``."""
     lines = []
     for row in np.atleast_2d(matrix):
-        numbers = [_number(v) for v in row]
+        numbers = [literal(v) for v in row]
         chunks = grouped(numbers)
         lines += [f"    {chunk}, ..." for chunk in chunks[:-1]] + [f"    {chunks[-1]};"]
     return "[\n" + "\n".join(lines) + "\n]"
@@ -53,7 +50,7 @@ def matrix_literal(matrix):
 
 def vector_literal(vector):
     """``[a; b; ...]``: a column vector, wrapped."""
-    numbers = [_number(v) for v in vector]
+    numbers = [literal(v) for v in vector]
     lines = grouped(numbers, "; ")
     if len(lines) == 1:
         return f"[{lines[0]}]"
@@ -148,7 +145,7 @@ class LayeredStatements:
         return [self.assignment(a.target, a.expr, step.size) for a in hoisted.assignments]
 
     def assignment(self, target, expression, size):
-        from .matlab_target import statement_data   # here: matlab_target imports this module
+        from .unrolled import statement_data   # here: unrolled imports this module
         data = statement_data(target, expression, self.printer, rows=size)
         if data["kind"] == "plain" and not expression.free_symbols:
             data["expr"] = f"repmat({data['expr']}, {size}, Q)"
@@ -199,7 +196,7 @@ class LayeredStatements:
                 value += ("" if scale is None else f" .* {scale}") + ("" if shift is None else f" + {shift}")
                 lines.append(self.plain(f"{out}({_index(rows)}, :)", value))
         if not step.transposed:
-            lines += [self.plain(f"{out}({row + 1}, :)", _number(value)) for row, value in step.fill]
+            lines += [self.plain(f"{out}({row + 1}, :)", literal(value)) for row, value in step.fill]
         return lines
 
     def symmetrize(self, step):
@@ -271,7 +268,7 @@ def form_lines(what, program):
 
 
 def layered_function_data(what, program, printer, header):
-    """Template data of one layered function file (``header``: matlab_target.function_header)."""
+    """Template data of one layered function file (``header``: unrolled.function_header)."""
     constants = constants_data(program)
     names = [name for name, _ in constants]
     return {

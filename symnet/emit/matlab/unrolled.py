@@ -1,26 +1,23 @@
-"""The ``matlab`` target: one function file per derivative, vectorized over
+"""The ``matlab`` backend's driver and unrolled form: one function file per derivative, vectorized over
 the columns of X (MATLAB's network-function convention), in the syntax
 common to MATLAB and GNU Octave, plus a self-check function ``NAME_check``.
 
 As in the C target, ``function_data`` turns a Program into template data
 (straight-line, fully unrolled) and the templates lay it out; the layered
-form (weight matrices, one matrix product per layer) is ``matlab_layered``.
+form (weight matrices, one matrix product per layer) is ``layered``.
 In both, kinks (Piecewise) become masked assignments, never
 ``mask.*a + ~mask.*b``: a branch that is Inf where it is not selected (exp
 overflow, a pole of elliotsig) must not turn the result into NaN.
 """
 
 import sympy as sp
-from sympy.printing.octave import OctaveCodePrinter
 
-from . import Target
-from .common import render, unravel
-from .layered_common import layered_programs
-from .matlab_layered import layered_function_data
-from .printer_tools import NumericConstantsMixin
-from .program_tools import hoist_piecewise, used_symbols
-from .python_target import FUNCTION_NAMES
-from .selfcheck import check_vectors
+from ..common import FUNCTION_NAMES, render, unravel
+from ..layered_common import layered_programs
+from ..program_tools import hoist_piecewise, used_symbols
+from ..selfcheck import check_vectors
+from .layered import layered_function_data
+from .printer import ExactOctavePrinter
 
 OUTPUT_NAMES = {"value": "Y", "gradient": "G", "jacobian": "J", "hessian": "H"}
 
@@ -37,20 +34,6 @@ LAYOUTS = {
     "jacobian": "J is N_OUTPUTS-by-N_INPUTS-by-Q, J(i,k,q) = dy_i/dx_k at X(:,q).",
     "hessian": "H is N_OUTPUTS-by-N_INPUTS-by-N_INPUTS-by-Q, H(i,k,m,q) = d2y_i/dx_k dx_m at X(:,q).",
 }
-
-
-class ExactOctavePrinter(NumericConstantsMixin, OctaveCodePrinter):
-    """Element-wise Octave/MATLAB printer with exact round-trip doubles."""
-
-    def __init__(self):
-        # expm1 and log1p exist in MATLAB and in Octave, element-wise.
-        super().__init__({"user_functions": {"expm1": "expm1", "log1p": "log1p"}})
-
-    def _print_Float(self, expr):
-        return repr(float(expr))
-
-    def _print_Piecewise(self, expr):
-        raise ValueError("Piecewise must be hoisted into masked assignments before printing")
 
 
 def statement_data(target, expr, printer, rows=1):
@@ -134,7 +117,3 @@ def render_matlab(request):
     files[f"{name}_check.m"] = render("matlab/check.m.j2", **context)
     return files
 
-
-TARGET = Target("matlab", render_matlab,
-                "MATLAB/Octave function files vectorized over columns, with a self-check",
-                ("unrolled", "layered"))
