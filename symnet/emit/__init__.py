@@ -34,6 +34,7 @@ class GenerationRequest:
     precision: str = "double"
     strategy: str = "unrolled"   # "unrolled" (programs) or "layered" (network, derivatives)
     derivatives: tuple = ()      # the requested derivatives, in the order of programs
+    layered: tuple = ()          # ((what, LayeredProgram), ...): built once by the driver for every backend
 
 
 def target_names():

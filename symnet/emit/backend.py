@@ -26,6 +26,8 @@ class Backend:
             ones) does not accept as an identifier; safe names avoid every backend's.
         files: the names of the files ``render`` writes, as format strings of ``name``
             (the model's safe name) and, for one file per function, ``function``.
+        layered_emitter: the language's symnet.emit.layered_emitter.LayeredEmitter
+            subclass (None: the language has no layered form of its own).
     """
 
     name: str
@@ -37,3 +39,4 @@ class Backend:
     comment: str = "#"
     reserved_words: frozenset = frozenset()
     files: tuple = ()
+    layered_emitter: type = None

@@ -2,6 +2,7 @@
 and a self-check program."""
 
 from ..backend import Backend
+from .layered import CLayeredEmitter
 from .literals import c_literal
 from .unrolled import render_c
 
@@ -24,5 +25,6 @@ BACKEND = Backend(
     index_base=0,
     comment="//",
     reserved_words=RESERVED_WORDS,
+    layered_emitter=CLayeredEmitter,
     files=("{name}.h", "{name}.c", "{name}_check.c"),
 )

@@ -5,20 +5,21 @@ innermost index of every array, so the compiler vectorizes across points).
 
 This module turns the steps into template data (names, sizes, and every
 element reference printed for the single-point and the block form); the
-templates c/layered_*.j2 lay out the loops.
+templates c/layered_*.j2 lay out the loops.  Where the arrays live (unions, the
+split loop) is the layered stage's memory planning (symnet.layered_memory), and
+tanh's slope is fused by symnet.layered_fusion.
 """
 
 import copy
-import dataclasses
-import functools
-from typing import Optional
 
 import numpy as np
 import sympy as sp
 
-from ...layered_steps import (Elementwise, Gather, Linear, Operand, Scale, SecondOrder, Symmetrize,
-                             constant_names, reads, without_unread_temporaries, written)
-from ..layered_common import layered_programs, print_elementwise
+from ...layered_fusion import fused_tanh_slopes
+from ...layered_memory import ArrayLayout, compact_layouts
+from ...layered_steps import Operand, constant_names
+from ..layered_common import print_elementwise, request_programs
+from ..layered_emitter import LayeredEmitter
 from .literals import array_literal
 
 #: Stack budget of the batch kernel's block of points (every array times the block size).
@@ -50,136 +51,9 @@ LEAD_TILES_FROM = 32
 ONE_COPY_FROM = 1 << 17
 #: Functions printed as the branch-free versions of c/vector_math.c.j2 (double precision).
 VECTOR_FUNCTIONS = {"exp": "symnet_exp", "tanh": "symnet_tanh", "symnet_tanh_slope": "symnet_tanh_slope"}
-#: tanh'(n) written as one call of c/vector_math.c.j2, which shares its division with tanh(n).
-TANH_SLOPE = sp.Function("symnet_tanh_slope")
 #: Loop variable of each axis: output row, input column (tangent direction).
 AXIS_VARIABLES = {"out": "o", "in": "m"}
 RESULT = "result"
-#: The steps that may run inside the loop over a split axis.
-SPLIT_STEPS = (Linear, Scale, SecondOrder, Symmetrize)
-
-
-@dataclasses.dataclass(frozen=True)
-class ArrayLayout:
-    """Where a layered function keeps its arrays: the batch kernel's block, or a large
-    single-point function's.
-
-    ``split``: (axis, count, first step) when every step from ``first`` on works along
-    one leading axis (the adjoints of every output row in reverse mode and, in a Hessian,
-    their tangents; the tangents of every input column in forward mode).  Those steps
-    then run inside one loop over that axis, and their arrays hold a single value of
-    it: the block is that many times smaller.
-    ``unions``: arrays whose lifetimes do not overlap share one C union, one group
-    of (name, per-point dims) each; a group of one is a plain array."""
-    split: Optional[tuple]
-    unions: tuple
-
-    @classmethod
-    def plain(cls, program):
-        return cls(None, tuple(((operand.name, tuple(shape)),) for operand, shape in program.arrays
-                               if operand.name != program.result.name))
-
-    @classmethod
-    def compact(cls, program, split=True):
-        split = _split_axis(program) if split else None
-        dims = {operand.name: tuple(shape[1:] if split and operand.axes[:1] == (split[0],) else shape)
-                for operand, shape in program.arrays}
-        groups = []   # [last step reading a member, size, [(name, dims)...]]
-        for name, (start, end) in _lifetimes(program, split).items():
-            if name == program.result.name:
-                continue
-            size = int(np.prod(dims[name]))
-            free = [group for group in groups if group[0] < start]
-            fitting = [group for group in free if group[1] >= size]
-            if fitting:
-                group = min(fitting, key=lambda g: g[1])
-            elif free:
-                group = max(free, key=lambda g: g[1])
-            else:
-                group = [end, size, []]
-                groups.append(group)
-            group[0], group[1] = end, max(group[1], size)
-            group[2].append((name, dims[name]))
-        return cls(split, tuple(tuple(members) for _, _, members in groups))
-
-    def splits(self, operand):
-        return bool(self.split) and operand.axes[:1] == (self.split[0],)
-
-    def kept(self, operand, items):
-        """``items`` (one per axis of ``operand``) without the split axis' (its loop encloses the step)."""
-        return items[1:] if self.splits(operand) else items
-
-    @functools.cached_property
-    def union_names(self):
-        """The C name of each group: work0, work1, ... for unions, None for plain arrays."""
-        shared = [members for members in self.unions if len(members) > 1]
-        return [f"work{shared.index(members)}" if len(members) > 1 else None for members in self.unions]
-
-    @functools.cached_property
-    def _storage(self):
-        return {name: f"{union}.{name}" for union, members in zip(self.union_names, self.unions) if union
-                for name, _ in members}
-
-    def storage_name(self, name):
-        return self._storage.get(name, name)
-
-    def doubles(self):
-        """Numbers per point in the arrays (the result and the inputs not counted)."""
-        return sum(max(int(np.prod(dims)) for _, dims in members) for members in self.unions)
-
-    def declarations(self):
-        return [{"union": union, "members": [{"name": name, "dims": "".join(f"[{n}]" for n in dims)}
-                                             for name, dims in members]}
-                for union, members in zip(self.union_names, self.unions)]
-
-
-def _split_axis(program):
-    """(axis, count, first step) for ArrayLayout.split, or None.  From the first step whose
-    output leads with the axis on, every step must be a product, scaling, second-order
-    step or symmetrization along it (the adjoints of reverse mode and, in a Hessian, their
-    tangents; the tangents of forward mode); the last may be the transposed gather of
-    forward mode's Jacobian (one input column of the result per tangent).  What they
-    read leads with the axis or lacks it (computed before the loop: a Hessian's forward
-    tangents).  The leading axes are tried in the order they first appear."""
-    steps = program.steps
-    axes = [step.out.axes[0] for step in steps if not isinstance(step, Elementwise) and step.out.axes]
-    for axis in dict.fromkeys(axes):
-        first = next(i for i, step in enumerate(steps) if step.out.axes[:1] == (axis,))
-        if _splits_from(program, axis, first):
-            count = dict((operand.name, shape) for operand, shape in program.arrays)[steps[first].out.name][0]
-            return axis, count, first
-    return None
-
-
-def _splits_from(program, axis, first):
-    steps = program.steps
-    if any(axis in step.out.axes for step in steps[:first]):
-        return False
-    for index, step in enumerate(steps[first:], first):
-        last_gather = (isinstance(step, Gather) and step.transposed and index == len(steps) - 1
-                       and step.out.name == program.result.name)
-        if not (last_gather or isinstance(step, SPLIT_STEPS) and step.out.axes[:1] == (axis,)):
-            return False
-        if any(axis in operand.axes[1:] for operand in reads(step)):
-            return False
-    return True
-
-
-def _lifetimes(program, split):
-    """{array: [first step writing it, last step reading it]} in order of creation; an
-    array written before the split loop and read inside it lives to the end."""
-    spans = {}
-    for index, step in enumerate(program.steps):
-        for operand in reads(step):
-            if operand.name in spans:
-                spans[operand.name][1] = index
-        for name in written([step]):
-            spans.setdefault(name, [index, index])
-    if split:
-        for span in spans.values():
-            if span[0] < split[2] <= span[1]:
-                span[1] = len(program.steps)
-    return {operand.name: spans[operand.name] for operand, _ in program.arrays if operand.name in spans}
 
 
 def _flat(names, dims):
@@ -217,8 +91,10 @@ class _References:
         return {"single": element(self.single_layout), "block": element(self.layout) + "[p]", "constant": False}
 
 
-class _FunctionData:
+class CLayeredEmitter(LayeredEmitter):
     """Template data of one layered function."""
+
+    language = "c"
 
     def __init__(self, program, printer, literal, output, matrices, layout, single_layout, fused, one_copy):
         self.program, self.printer, self.literal, self.fused = program, printer, literal, fused
@@ -230,8 +106,7 @@ class _FunctionData:
     def steps(self):
         data = []
         for step in self.program.steps:
-            handler = getattr(self, type(step).__name__.lower())
-            data.append({"kind": type(step).__name__.lower(), **handler(step)})
+            data.append({"kind": type(step).__name__.lower(), **self.emit_step(step)})
         return data
 
     def shape(self, operand):
@@ -440,25 +315,6 @@ def _lane(reference, lane):
     return reference[:-len("[p]")] + f"[p + {offset}]"
 
 
-def fused_tanh_slopes(step):
-    """``step`` with tanh's slope as symnet.transfer writes it, 4t/(t + 1)**2 where a
-    temporary t = exp(-2|u|), written TANH_SLOPE(u) (temporaries no longer read dropped).
-    tanh(u) computes e = expm1(-2|u|) and divides by 2 + e = 1 + t; the slope is then
-    4t/(2 + e)**2, so the two cost one division where the layer needs both."""
-    wild = sp.Wild("u")
-    exponentials = {}
-    for target, expression in step.statements:
-        match = None if isinstance(target, Operand) else sp.sympify(expression).match(sp.exp(-2 * sp.Abs(wild)))
-        if match:
-            exponentials[target] = match[wild]
-    if not exponentials:
-        return step
-    slopes = {4 * t / (t + 1) ** 2: TANH_SLOPE(u) for t, u in exponentials.items()}
-    statements = [(target, sp.sympify(expression).xreplace(slopes)) for target, expression in step.statements]
-    return dataclasses.replace(step, statements=tuple(without_unread_temporaries(statements)))
-
-
-
 def vector_math(real):
     """True when the layered code uses the vectorizable exp and tanh (double precision)."""
     return real == "double"
@@ -490,18 +346,11 @@ def _block_size(doubles, what):
     return block if block >= smallest else None
 
 
-def _compact_layouts(program):
-    """(the batch kernel's layout, a large single-point function's): a Jacobian's batch
-    kernel splits where it can and its single-point function does not (the loop would
-    undo the single-point tiles over output rows); a Hessian's tiles run over input
-    columns inside the loop, and both its functions take the smaller of the layouts with
-    and without it (the loop over output rows keeps the forward tangents live through
-    it, which costs more than it saves with few outputs)."""
-    split, whole = ArrayLayout.compact(program), ArrayLayout.compact(program, split=False)
-    if program.what != "hessian":
-        return split, whole
-    smaller = split if split.doubles() < whole.doubles() else whole
-    return smaller, smaller
+def declarations(layout):
+    """Template data of the C declarations of a layout's arrays: a union per shared group."""
+    return [{"union": union, "members": [{"name": name, "dims": "".join(f"[{n}]" for n in dims)}
+                                         for name, dims in members]}
+            for union, members in zip(layout.union_names, layout.unions)]
 
 
 def _split_loop(layout):
@@ -516,27 +365,27 @@ def layered_functions(request, printer, literal, real, base):
     """(functions, constants): template data of every requested function (``base``:
     the fields the unrolled form has too, as a function of (what, size)) and the
     static const arrays they read, in order of first use."""
-    programs = layered_programs(request.network, request.derivatives)
+    programs = request_programs(request)
     if vector_math(real):
         printer = copy.copy(printer)
         printer.known_functions = {**printer.known_functions, **VECTOR_FUNCTIONS}
     matrices, functions = {}, []
     for what, program in programs:
         function = base(what, program.shape)
-        layout, large_single_layout = _compact_layouts(program)
+        layout, large_single_layout = compact_layouts(program)
         block_doubles = _block_doubles(layout, function["size"], request.network.n_inputs)
         block = _block_size(block_doubles, what)
         single_layout = ArrayLayout.plain(program)
         if single_layout.doubles() * _BYTES[real] > SINGLE_UNIONS_FROM:
             single_layout = large_single_layout
-        data = _FunctionData(program, printer, literal, function["output"], matrices, layout if block else None,
+        data = CLayeredEmitter(program, printer, literal, function["output"], matrices, layout if block else None,
                              single_layout, vector_math(real), one_copy(request.network))
         function.update({
             "body": "c/layered_body.c.j2",
             "steps": data.steps(),
-            "arrays": single_layout.declarations(),
+            "arrays": declarations(single_layout),
             "block": block,
-            "block_arrays": layout.declarations(),
+            "block_arrays": declarations(layout),
             "split": _split_loop(layout),
             "single_split": _split_loop(single_layout),
             "context": {"real": real, "zero": literal(0.0), "half": literal(0.5)},

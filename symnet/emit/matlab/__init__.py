@@ -2,6 +2,7 @@
 and a self-check function."""
 
 from ..backend import Backend
+from .layered import MatlabLayeredEmitter
 from .printer import literal
 from .unrolled import render_matlab
 
@@ -23,5 +24,6 @@ BACKEND = Backend(
     index_base=1,
     comment="%",
     reserved_words=RESERVED_WORDS,
+    layered_emitter=MatlabLayeredEmitter,
     files=("{name}_{function}.m", "{name}_check.m"),
 )

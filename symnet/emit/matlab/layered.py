@@ -22,6 +22,7 @@ from ...layered_steps import Gather, Operand, reads
 from ...program import Assignment, Program
 from ..common import grouped
 from ..layered_common import index_run
+from ..layered_emitter import LayeredEmitter
 from ..program_tools import hoist_piecewise
 from .printer import literal
 
@@ -69,8 +70,10 @@ def constant_literal(value, directions):
     return f"reshape({matrix_literal(columns)}, [{dims}])"
 
 
-class LayeredStatements:
+class MatlabLayeredEmitter(LayeredEmitter):
     """MATLAB statements (template data) for the steps of one LayeredProgram."""
+
+    language = "matlab"
 
     def __init__(self, program, printer):
         self.program, self.printer = program, printer
@@ -80,7 +83,7 @@ class LayeredStatements:
     def statements(self):
         lines = []
         for step in self.program.steps:
-            lines += getattr(self, type(step).__name__.lower())(step)
+            lines += self.emit_step(step)
         return lines
 
     # --- names and shapes -------------------------------------------------------
@@ -273,7 +276,7 @@ def layered_function_data(what, program, printer, header):
     names = [name for name, _ in constants]
     return {
         **header,
-        "statements": tuple(LayeredStatements(program, printer).statements()),
+        "statements": tuple(MatlabLayeredEmitter(program, printer).statements()),
         "result": result_statement(what, program, header["output"]),
         "constants": constants,
         "constant_names": wrapped(names),

@@ -13,7 +13,7 @@ overflow, a pole of elliotsig) must not turn the result into NaN.
 import sympy as sp
 
 from ..common import FUNCTION_NAMES, render, unravel
-from ..layered_common import layered_programs
+from ..layered_common import request_programs
 from ..program_tools import hoist_piecewise, used_symbols
 from ..selfcheck import check_vectors
 from .layered import layered_function_data
@@ -103,7 +103,7 @@ def render_matlab(request):
     net = request.network
     if request.strategy == "layered":
         functions = [layered_function_data(what, program, printer, function_header(what, name, net))
-                     for what, program in layered_programs(net, request.derivatives)]
+                     for what, program in request_programs(request)]
     else:
         functions = [function_data(what, program, printer, name, net) for what, program in request.programs]
     check = check_data(request)

@@ -1,6 +1,7 @@
 """The ``numpy`` backend: the functions of ``python``, vectorized over a batch of points."""
 
 from ..backend import Backend
+from .layered import NumPyLayeredEmitter
 from ..python import RESERVED_WORDS
 from .printer import literal
 from .unrolled import render_numpy
@@ -14,5 +15,6 @@ BACKEND = Backend(
     index_base=0,
     comment="#",
     reserved_words=RESERVED_WORDS,
+    layered_emitter=NumPyLayeredEmitter,
     files=("{name}_numpy.py", "{name}_numpy_check.py"),
 )

@@ -7,17 +7,19 @@ import dataclasses
 import sympy as sp
 
 from ...layered import N
-from ...layered_steps import Operand, reads, without_unread_temporaries
-from ...transfer import tanh_slope
+from ...layered_fusion import tanh_slope_targets
+from ...layered_lifetimes import last_reads as layered_last_reads
+from ...layered_steps import Operand, without_unread_temporaries
 from ..common import grouped, render
-from ..layered_common import index_run, layered_programs, merged_constants, print_elementwise
+from ..layered_common import index_run, layered_programs, merged_constants, print_elementwise, request_programs
+from ..layered_emitter import LayeredEmitter
 from .printer import literal
 
-#: Slopes computed by a helper of the generated module instead of as printed:
-#: tanh' = 4e/(1+e)², e = exp(-2|n|), is 1/cosh(n)², which NumPy computes with one
-#: ufunc and two in-place passes instead of seven array temporaries (the
-#: largest cost of a tanh network's Jacobian over a batch).
-HELPER_FORMS = {tanh_slope(N): "_sech_squared"}
+#: The helper of the generated module computing tanh's slope: tanh' = 4e/(1+e)²,
+#: e = exp(-2|n|), is 1/cosh(n)², which NumPy computes with one ufunc and two in-place
+#: passes instead of seven array temporaries (the largest cost of a tanh network's
+#: Jacobian over a batch).
+TANH_SLOPE_HELPER = "_sech_squared"
 
 
 def _view(operand, axes):
@@ -45,18 +47,20 @@ def _index(indices):
     return f"{run[0]}:{run[1]}" if run else "[" + ", ".join(str(i) for i in indices) + "]"
 
 
-class _LayeredStatements:
+class NumPyLayeredEmitter(LayeredEmitter):
     """NumPy statements (target, operator, expression) for the steps of a LayeredProgram."""
+
+    language = "numpy"
 
     def __init__(self, program, printer):
         self.program, self.printer = program, printer
 
     def statements(self):
         lines = [("x", "=", "X.reshape(-1, N_INPUTS)"), ("count", "=", "x.shape[0]")]
-        last_reads = _last_reads(self.program)
+        last_reads = layered_last_reads(self.program)
         for index, step in enumerate(self.program.steps):
             self.temporaries = []
-            lines += getattr(self, type(step).__name__.lower())(step)
+            lines += self.emit_step(step)
             dead = self.temporaries + last_reads.get(index, [])
             if dead:
                 # Each array is freed right after its last use, so that the next one reuses
@@ -150,33 +154,14 @@ class _LayeredStatements:
         return [(name, "=", f"0.5 * ({name} + numpy.swapaxes({name}, -1, -2))")]
 
 
-def _last_reads(program):
-    """{step index: names of the arrays that step reads last} (neither constants nor the result)."""
-    last = {}
-    for index, step in enumerate(program.steps):
-        for operand in reads(step):
-            if not operand.constant and operand.name != program.result.name:
-                last[operand.name] = index
-    by_step = {}
-    for name, index in last.items():
-        by_step.setdefault(index, []).append(name)
-    return by_step
-
-
 def _helper_calls(step):
-    """(the step without the statements HELPER_FORMS compute, lines calling the helpers);
-    the step is None when nothing is left of it."""
-    argument_of = {symbol: operand for symbol, operand in step.arguments}
-    inlined, calls = {}, []
-    for target, expression in step.statements:
-        whole = sp.sympify(expression).xreplace(inlined)
-        if not isinstance(target, Operand):
-            inlined[target] = whole
-        elif whole in HELPER_FORMS and N in argument_of:
-            calls.append((target, "=", f"{HELPER_FORMS[whole]}({argument_of[N].name})"))
+    """(the step without the outputs a helper computes, lines calling the helpers); the
+    step is None when nothing is left of it.  Which outputs are tanh's slope of the net
+    input is the shared pass symnet.layered_fusion's answer."""
+    helped = tanh_slope_targets(step, N)
+    calls = [(target, "=", f"{TANH_SLOPE_HELPER}({operand.name})") for target, operand in helped.items()]
     if not calls:
         return step, []
-    helped = {target for target, _, _ in calls}
     kept = [(t, e) for t, e in step.statements if t not in helped]
     kept = without_unread_temporaries(kept)
     if not any(isinstance(target, Operand) for target, _ in kept):
@@ -189,8 +174,8 @@ def _helper_calls(step):
 
 
 def _helpers_used(functions):
-    return sorted({name for function in functions for _, _, text in function["statements"]
-                   for name in HELPER_FORMS.values() if text.startswith(name + "(")})
+    return sorted({TANH_SLOPE_HELPER for function in functions for _, _, text in function["statements"]
+                   if text.startswith(TANH_SLOPE_HELPER + "(")})
 
 
 def _array_literal(value):
@@ -210,21 +195,23 @@ def _array_literal(value):
 def render_layered(request, printer, docs, function_names):
     """{file name: text} of the layered NumPy module for ``request``."""
     text, _ = layered_module_text(request.network, request.derivatives, printer, docs, function_names,
-                                  header=request.header)
+                                  header=request.header, programs=request_programs(request))
     return {f"{request.name}_numpy.py": text}
 
 
-def layered_module_text(net, derivatives, printer, docs, function_names, header=(), literal_constants=True):
+def layered_module_text(net, derivatives, printer, docs, function_names, header=(), literal_constants=True,
+                        programs=None):
     """(text of the layered NumPy module, {constant name: array}).  With ``literal_constants``
     False the text leaves out the weight arrays' literals (the caller binds the arrays
-    themselves): printing and parsing 17-digit literals is most of the cost of a large net."""
-    programs = layered_programs(net, derivatives)
+    themselves): printing and parsing 17-digit literals is most of the cost of a large net.
+    ``programs``: the layered programs where the caller has them already."""
+    programs = programs or layered_programs(net, derivatives)
     functions = []
     for what, program in programs:
         functions.append({
             "name": function_names[what],
             "doc": docs[what],
-            "statements": _LayeredStatements(program, printer).statements(),
+            "statements": NumPyLayeredEmitter(program, printer).statements(),
             "result": program.result.name,
             "shape": tuple(program.shape),
         })

@@ -1,6 +1,7 @@
 """The ``python`` backend: a pure-Python module (``math`` only), one point per call."""
 
 from ..backend import Backend
+from .layered import PythonLayeredEmitter
 from .printer import literal
 from .unrolled import render_python
 
@@ -22,5 +23,6 @@ BACKEND = Backend(
     index_base=0,
     comment="#",
     reserved_words=RESERVED_WORDS,
+    layered_emitter=PythonLayeredEmitter,
     files=("{name}.py", "{name}_check.py"),
 )

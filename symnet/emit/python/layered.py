@@ -17,7 +17,8 @@ import sympy as sp
 
 from ...layered_steps import constant_names
 from ..common import grouped, render
-from ..layered_common import layered_programs, print_elementwise
+from ..layered_common import print_elementwise, request_programs
+from ..layered_emitter import LayeredEmitter
 from .printer import literal
 
 #: Loop variable of each axis: output row, input column (tangent direction).
@@ -38,10 +39,12 @@ def _dot(left, right):
     return f"dot({left}, {right})"
 
 
-class _Statements:
+class PythonLayeredEmitter(LayeredEmitter):
     """Python lines (indent, text) computing the steps of one LayeredProgram; the
     weights the terms read are collected in ``weights`` (name -> array), the
     transposes they read in ``transposes`` (name -> name of the weights)."""
+
+    language = "python"
 
     def __init__(self, program, printer, weights, transposes):
         self.program, self.printer = program, printer
@@ -53,7 +56,7 @@ class _Statements:
     def statements(self):
         self.lines = [(0, "x = [float(x[k]) for k in range(N_INPUTS)]")]
         for step in self.program.steps:
-            getattr(self, type(step).__name__.lower())(step)
+            self.emit_step(step)
         return tuple(self.lines)
 
     def emit(self, indent, text):
@@ -233,10 +236,10 @@ def _returned(program):
 
 def render_layered(request, printer, docs, function_names):
     """{file name: text} of the layered pure-Python module for ``request``."""
-    programs = layered_programs(request.network, request.derivatives)
+    programs = request_programs(request)
     weights, transposes, constants, functions = {}, {}, {}, []
     for what, program in programs:
-        lines = _Statements(program, printer, weights, transposes).statements()
+        lines = PythonLayeredEmitter(program, printer, weights, transposes).statements()
         values = dict(program.constants)
         for name in constant_names(program.steps):
             constants.setdefault(name, values[name])
