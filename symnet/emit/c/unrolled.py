@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..common import FUNCTION_NAMES, print_program, render
-from ..selfcheck import check_vectors
+from ..selfcheck import check_data
 from .layered import layered_functions, one_copy, stack_text, vector_math
 from .literals import c_literal, c_literals, check_float_range
 from .printer import ExactCPrinter
@@ -69,20 +69,6 @@ def function_data(what, program, printer, name):
     }
 
 
-def check_data(request, precision):
-    """Template data of the self-check program."""
-    vectors = check_vectors(request, precision.name)
-    blocks = [{"what": block.what,
-               "size": block.size,
-               "expected": tuple(c_literals(block.expected_flat())),
-               "scale": tuple(c_literals(block.scale_flat())),
-               "tolerance": c_literal(block.tolerance)}
-              for block in vectors.blocks]
-    return {"points": vectors.point_count,
-            "x": tuple(c_literals(vectors.points_flat(), precision.name)),
-            "blocks": blocks}
-
-
 def render_c(request):
     precision = PRECISIONS[request.precision]
     if precision.name == "float":
@@ -94,7 +80,7 @@ def render_c(request):
                                                  precision.ctype, lambda what, shape: base_data(what, shape, name))
     else:
         functions, constants = [function_data(what, program, printer, name) for what, program in request.programs], []
-    checks = check_data(request, precision)
+    checks = check_data(request, c_literals, precision=precision.name)
     for function, block in zip(functions, checks["blocks"]):
         block["function"] = function
     context = {"name": name, "macro": name.upper(), "header": request.header, "real": precision.ctype,

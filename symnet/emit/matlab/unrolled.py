@@ -15,7 +15,7 @@ import sympy as sp
 from ..common import FUNCTION_NAMES, render, unravel
 from ..layered_common import request_programs
 from ..program_tools import hoist_piecewise, used_symbols
-from ..selfcheck import check_vectors
+from ..selfcheck import check_data, repr_literals
 from .layered import layered_function_data
 from .printer import ExactOctavePrinter
 
@@ -86,17 +86,6 @@ def function_data(what, program, printer, name, net):
     }
 
 
-def check_data(request):
-    vectors = check_vectors(request, "double")
-    return {"points": vectors.point_count,
-            "x": tuple(repr(v) for v in vectors.points_flat()),
-            "blocks": [{"what": block.what, "size": block.size,
-                        "expected": tuple(repr(v) for v in block.expected_flat("F")),
-                        "scale": tuple(repr(v) for v in block.scale_flat("F")),
-                        "tolerance": repr(block.tolerance)}
-                       for block in vectors.blocks]}
-
-
 def render_matlab(request):
     printer = ExactOctavePrinter()
     name = request.name
@@ -106,7 +95,7 @@ def render_matlab(request):
                      for what, program in request_programs(request)]
     else:
         functions = [function_data(what, program, printer, name, net) for what, program in request.programs]
-    check = check_data(request)
+    check = check_data(request, repr_literals, order="F")
     for function, block in zip(functions, check["blocks"]):
         block["function"] = function["name"]
     context = {"name": name, "upper": name.upper(), "header": request.header, "functions": functions,

@@ -1,7 +1,7 @@
 """The unrolled form of the ``python`` backend, its self-check, and what ``numpy`` shares of it."""
 
 from ..common import FUNCTION_NAMES, print_program, render
-from ..selfcheck import check_vectors
+from ..selfcheck import check_data, repr_literals
 from .layered import render_layered
 from .printer import FloatPythonPrinter
 
@@ -50,13 +50,7 @@ def render_python(request):
 
 def render_check(request, module, batch):
     """The self-check script of a generated Python module (``batch``: vectorized functions)."""
-    vectors = check_vectors(request)
-    blocks = [{"function": FUNCTION_NAMES[block.what],
-               "expected": tuple(repr(v) for v in block.expected_flat()),
-               "scale": tuple(repr(v) for v in block.scale_flat()),
-               "tolerance": repr(block.tolerance)}
-              for block in vectors.blocks]
-    check = {"points": vectors.point_count, "x": tuple(repr(v) for v in vectors.points_flat()), "blocks": blocks}
+    check = check_data(request, repr_literals)
     return render("python/check.py.j2", header=request.header, module=module, batch=batch, check=check,
                   n_inputs=request.network.n_inputs)
 
