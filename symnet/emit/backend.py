@@ -21,7 +21,8 @@ class Backend:
         strategies: the emission strategies the language implements ("unrolled", "layered").
         literal: ``literal(value) -> text``, the exact source text of one double.
         index_base: the index of an array's first element (0, or 1 in MATLAB).
-        comment: what starts a one-line comment.
+        comment_lines: what a line of a comment in the generated files starts with (after
+            its indentation): the tests hold every text from a model file to them.
         reserved_words: lower-case names the language (or the files next to the generated
             ones) does not accept as an identifier; safe names avoid every backend's.
         files: the names of the files ``render`` writes, as format strings of ``name``
@@ -36,7 +37,7 @@ class Backend:
     strategies: tuple = ("unrolled",)
     literal: Callable = repr
     index_base: int = 0
-    comment: str = "#"
+    comment_lines: tuple = ("#",)
     reserved_words: frozenset = frozenset()
     files: tuple = ()
     layered_emitter: type = None

@@ -12,7 +12,7 @@ BACKEND = Backend(
     strategies=("unrolled", "layered"),
     literal=latex_number,
     index_base=1,
-    comment="%",
+    comment_lines=("%",),
     reserved_words=frozenset(),
     files=("{name}_equations.tex", "{name}.tex"),
 )

@@ -19,7 +19,7 @@ BACKEND = Backend(
     strategies=("unrolled",),
     literal=literal,
     index_base=0,
-    comment="//",
+    comment_lines=("//",),
     reserved_words=RESERVED_WORDS,
     files=("{name}.js",),
 )
