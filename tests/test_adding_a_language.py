@@ -86,8 +86,9 @@ def test_the_new_language_reaches_the_command_line(extended):
 CASES = [("pxyz", None), ("classifier", None)] + [(f"random{seed}", seed) for seed in (3, 8, 21, 40)]
 
 
+@pytest.mark.parametrize("strategy", ["unrolled", "layered"])
 @pytest.mark.parametrize("label, seed", CASES, ids=[label for label, _ in CASES])
-def test_the_generated_javascript_computes_the_closed_form(extended, tmp_path, label, seed):
+def test_the_generated_javascript_computes_the_closed_form(extended, tmp_path, label, seed, strategy):
     if seed is None:
         model = REPO / "examples" / f"{label}.json"
         net = symnet.load(model)
@@ -97,8 +98,9 @@ def test_the_generated_javascript_computes_the_closed_form(extended, tmp_path, l
         save_json(net, model)
     whats = ("value", "gradient", "hessian") if net.n_outputs == 1 else ("value", "jacobian", "hessian")
     _symnet(extended, "generate", model, "--target", "javascript", "--derivatives", ",".join(whats),
-            "--name", "model", "--out", tmp_path / "out")
+            "--name", "model", "--strategy", strategy, "--out", tmp_path / "out")
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["model.js"]
+    assert ("function transpose(" in (tmp_path / "out" / "model.js").read_text()) == (strategy == "layered")
     X = points_for(net, count=4, seed=5)
     results = _run_node(tmp_path / "out" / "model.js", whats, X)
     for what in whats:

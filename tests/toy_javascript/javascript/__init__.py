@@ -1,6 +1,7 @@
 """The ``javascript`` backend: a CommonJS module for Node.js, one point per call."""
 
 from ..backend import Backend
+from .layered import JavaScriptLayeredEmitter
 from .printer import literal
 from .unrolled import render_javascript
 
@@ -16,10 +17,11 @@ BACKEND = Backend(
     name="javascript",
     render=render_javascript,
     summary="JavaScript (CommonJS) module for Node.js, one point per call",
-    strategies=("unrolled",),
+    strategies=("unrolled", "layered"),
     literal=literal,
     index_base=0,
     comment_lines=("//",),
     reserved_words=RESERVED_WORDS,
     files=("{name}.js",),
+    layered_emitter=JavaScriptLayeredEmitter,
 )
