@@ -25,9 +25,9 @@ sys.path.insert(0, str(HERE.parent))
 
 from symnet import Input, Layer, MapMinMax, Network, Output  # noqa: E402
 from symnet.derive import derivative_program  # noqa: E402
-from symnet.emit.c_target import ExactCPrinter  # noqa: E402
+from symnet.emit.c.printer import ExactCPrinter  # noqa: E402
 from symnet.emit.common import print_program  # noqa: E402
-from symnet.emit.latex_target import closed_form_size  # noqa: E402
+from symnet.emit.latex.render import closed_form_size  # noqa: E402
 from symnet.simplify import simplify  # noqa: E402
 from symnet.symbolic import forward_program  # noqa: E402
 from symnet.unrolled_size import estimate  # noqa: E402

@@ -13,8 +13,8 @@ from .derive import DERIVATIVES, derivative_program
 from .describe import describe
 from .emit import GenerationRequest, get_target, target_names
 from .emit.common import comment_text, safe_identifier
-from .emit.layered_common import resolve_strategy
-from .emit.numpy_target import ExactNumPyPrinter
+from .emit.layered_common import choose_strategy, layered_programs
+from .emit.numpy.printer import ExactNumPyPrinter
 from .errors import ModelFormatError, UnsupportedError
 from .importers import load as _load
 from .layered_numpy_function import layered_numpy_function
@@ -181,7 +181,7 @@ def generate(net, targets, out_dir, derivatives=None, name=None, precision="doub
     derivatives = tuple(_ordered(tuple(derivatives or default_derivatives(net)), net))
     targets = tuple(target_names()) if "all" in targets else tuple(targets)
     renderers = [get_target(t) for t in targets]
-    chosen = resolve_strategy(strategy, net)
+    chosen, folded = choose_strategy(strategy, net)
     strategies = [chosen if chosen in target.strategies else "unrolled" for target in renderers]
     if "unrolled" in strategies:
         require_unrolled_fits(net, derivatives, allow_large_unrolled)
@@ -196,6 +196,7 @@ def generate(net, targets, out_dir, derivatives=None, name=None, precision="doub
         header=tuple(describe(net, clean=comment_text)),
         precision=precision,
         derivatives=derivatives,
+        layered=layered_programs(net, derivatives, folded) if "layered" in strategies else (),
     )
     files = {}   # every target rendered before the first write: a failure leaves no partial output
     for target, target_strategy in zip(renderers, strategies):

@@ -3,16 +3,17 @@ layered NumPy code that ``symnet generate --target numpy`` writes.
 
 The function is the generated module's own function for that derivative: the
 same layered steps (symnet/layered_schedule.py), the same NumPy statements
-(symnet/emit/numpy_layered.py) and template, so it has the generated code's
+(symnet/emit/numpy/layered.py) and template, so it has the generated code's
 accuracy and speed.  What the file adds is left out: the self-check and its
 30-digit vectors, and the weight literals (the arrays are bound directly, the
 same doubles that the literals print to 17 digits).  Building it costs about
 as much as generating the NumPy module; nothing goes through sympy at call time.
 """
 
-from .emit.numpy_layered import layered_module_text
-from .emit.numpy_target import DOCS, ExactNumPyPrinter
-from .emit.python_target import FUNCTION_NAMES
+from .emit.common import FUNCTION_NAMES
+from .emit.numpy.layered import layered_module_text
+from .emit.numpy.printer import ExactNumPyPrinter
+from .emit.numpy.unrolled import DOCS
 
 
 def layered_numpy_function(net, what):

@@ -121,6 +121,12 @@ class Symmetrize:
     out: Operand
 
 
+#: Every kind of step, in the order a program may hold them; a layered emitter has one
+#: method per kind, named after the class in lower case (symnet.emit.layered_emitter).
+STEP_TYPES = (Shift, Linear, Elementwise, Softmax, Scale, SecondOrder, Gather, Symmetrize)
+STEP_KINDS = tuple(step_type.__name__.lower() for step_type in STEP_TYPES)
+
+
 @dataclass(frozen=True)
 class LayeredProgram:
     what: str

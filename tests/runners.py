@@ -17,7 +17,7 @@ import numpy as np
 
 import symnet
 from symnet.emit.common import safe_identifier
-from symnet.emit.python_target import FUNCTION_NAMES
+from symnet.emit.common import FUNCTION_NAMES
 
 from helpers import import_file
 

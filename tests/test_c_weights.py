@@ -13,8 +13,8 @@ import pytest
 
 import symnet
 from symnet.cli import main
-from symnet.emit import c_layered
-from symnet.emit.c_literals import array_literal, c_literals, hex_literal
+from symnet.emit.c import layered as c_layered
+from symnet.emit.c.literals import array_literal, c_literals, hex_literal
 from symnet.errors import UnsupportedError
 from symnet.importers.json_format import save_json
 from symnet.ir import Input, Layer, MapMinMax, Network, Output
@@ -140,7 +140,7 @@ GENERATE = """
 import sys
 sys.path.insert(0, {tests!r})
 import symnet
-from symnet.emit import c_layered
+from symnet.emit.c import layered as c_layered
 from test_layered import mlp
 c_layered.ONE_COPY_FROM = 0
 symnet.generate(mlp((3, 20, 20, 2)), ["c"], sys.argv[1], derivatives=("value", "jacobian", "hessian"),

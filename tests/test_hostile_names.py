@@ -13,6 +13,7 @@ import pytest
 import symnet
 from symnet import Input, Layer, MapMinMax, Network, Output
 from symnet.check import sample_points
+from symnet.emit import get_target
 from symnet.emit.common import safe_identifier
 
 from helpers import closed_form
@@ -58,13 +59,9 @@ def hostile_network(plain=False):
     return Network(inputs, layers, outputs, name=model)
 
 
-COMMENT_LINE = {
-    "python": lambda line: line.lstrip().startswith("#"),
-    "numpy": lambda line: line.lstrip().startswith("#"),
-    "c": lambda line: line.lstrip().startswith(("*", "/*")),
-    "matlab": lambda line: line.lstrip().startswith("%"),
-    "latex": lambda line: line.lstrip().startswith("%"),
-}
+def comment_line(target, line):
+    """Whether ``line`` is a comment in ``target``'s generated files (its Backend says how they start)."""
+    return line.lstrip().startswith(get_target(target).comment_lines)
 
 
 def assert_nothing_injected(target, paths, base):
@@ -83,7 +80,7 @@ def assert_nothing_injected(target, paths, base):
                 if target in DOCUMENTS:
                     assert not re.search(r"\\(input|def|include)|\$PWNED", line), f"{path.name}:{number}: {line}"
                 else:
-                    assert COMMENT_LINE[target](line), f"{path.name}:{number} is code: {line}"
+                    assert comment_line(target, line), f"{path.name}:{number} is code: {line}"
             assert all(c.isprintable() or c in "\t" for c in line), f"{path.name}:{number}: {line!r}"
 
 

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 import symnet
-from symnet.emit import c_layered
-from symnet.emit.c_layered import ArrayLayout
+from symnet.emit.c import layered as c_layered
+from symnet.layered_memory import ArrayLayout, compact_layouts
 from symnet.emit.layered_common import layered_programs
 from symnet.layered import layered_network
 from symnet.layered_steps import reads, written
@@ -270,7 +270,7 @@ def test_hessian_batch_in_blocks_of_eight_points(tmp_path, monkeypatch):
     single-point function and matching finite differences of the Jacobian by hand."""
     net = mlp((8, 32, 32, 6))
     program = dict(layered_programs(net, ("hessian",)))["hessian"]
-    layout, _ = c_layered._compact_layouts(program)
+    layout, _ = compact_layouts(program)
     doubles = c_layered._block_doubles(layout, 6 * 8 * 8, 8) + 64
     monkeypatch.setattr(c_layered, "BLOCK_BYTES", doubles * 8 * 8)
     X = points_for(net, count=19)

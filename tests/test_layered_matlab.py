@@ -14,7 +14,7 @@ from symnet import Input, Layer, MapMinMax, Network, Output, transfer
 from symnet.check import compare
 from symnet.cli import main
 from symnet.emit.common import safe_identifier
-from symnet.emit.python_target import FUNCTION_NAMES
+from symnet.emit.common import FUNCTION_NAMES
 from symnet.importers.json_format import save_json
 from symnet.layered import layered_network
 

@@ -11,7 +11,7 @@ import symnet.unrolled_size as unrolled_size
 from symnet import Input, Layer, MapMinMax, Network, Output, cli
 from symnet.derive import derivative_program
 from symnet.emit import GenerationRequest, get_target
-from symnet.emit import latex_target
+from symnet.emit.latex import render as latex_target
 from symnet.errors import SizeLimitError
 from symnet.importers.json_format import save_json
 from symnet.simplify import simplify

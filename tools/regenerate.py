@@ -1,5 +1,11 @@
 """Rebuild generated/ from the bundled example networks (examples/*.json).
 
+For each example NAME: generated/NAME/ holds every target in the strategy symnet picks
+by default, generated/NAME_<other strategy>/ every target in the other one, and
+generated/NAME_float_c/ and generated/NAME_<other strategy>_float_c/ the single-precision
+C of both.  Every emitter's output is pinned byte for byte, so a refactor of the emit
+stage is proven to change nothing by this check alone.
+
 Run:  python tools/regenerate.py          (rewrites generated/)
       python tools/regenerate.py --check  (exit 1 and print a diff when generated/ is stale)
 """
@@ -12,6 +18,7 @@ from pathlib import Path
 
 import symnet
 from symnet.api import default_derivatives
+from symnet.emit.layered_common import resolve_strategy
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
@@ -22,13 +29,22 @@ def derivatives_for(net):
     return default_derivatives(net) + ("hessian",)
 
 
+def folders(stem, net):
+    """(folder name, targets, strategy, precision) for one example, the default strategy first."""
+    default = resolve_strategy("auto", net)
+    other = "layered" if default == "unrolled" else "unrolled"
+    return ((stem, ["all"], default, "double"),
+            (f"{stem}_{other}", ["all"], other, "double"),
+            (f"{stem}_float_c", ["c"], default, "float"),
+            (f"{stem}_{other}_float_c", ["c"], other, "float"))
+
+
 def regenerate(destination):
     for model in sorted(EXAMPLES.glob("*.json")):
         net = symnet.load(model)
-        symnet.generate(net, ["all"], destination / model.stem, derivatives=derivatives_for(net), name=model.stem)
-        # the layered C form too (the examples are small enough to be unrolled by default)
-        symnet.generate(net, ["c"], destination / f"{model.stem}_layered_c", derivatives=derivatives_for(net),
-                        name=model.stem, strategy="layered")
+        for folder, targets, strategy, precision in folders(model.stem, net):
+            symnet.generate(net, targets, destination / folder, derivatives=derivatives_for(net),
+                            name=model.stem, strategy=strategy, precision=precision)
 
 
 def differences(expected_root, actual_root):

@@ -1,37 +1,25 @@
-"""Emit stage: one registry of targets.  Adding a language touches one
-module here (printer, file layout) and its templates in ``templates/``."""
+"""Emit stage: one registry of backends, one package per language.
+
+``symnet/emit/<language>/`` holds a language's printer, its unrolled and layered
+emitters and its ``BACKEND`` (symnet.emit.backend.Backend: its facts); its templates
+are in ``symnet/templates/<language>/``.  Adding a language is one such package, one
+template folder and one line in ``BACKENDS`` (docs/adding-a-language.md).
+"""
 
 import importlib
 from dataclasses import dataclass
-from typing import Callable
 
 from ..errors import UnsupportedError
+from .backend import Backend
 
-#: target name -> module in this package that defines ``TARGET``
-_TARGET_MODULES = {
-    "python": "python_target",
-    "numpy": "numpy_target",
-    "c": "c_target",
-    "matlab": "matlab_target",
-    "latex": "latex_target",
+#: backend name -> package in this package that defines ``BACKEND``
+BACKENDS = {
+    "python": "python",
+    "numpy": "numpy",
+    "c": "c",
+    "matlab": "matlab",
+    "latex": "latex",
 }
-
-
-@dataclass(frozen=True)
-class Target:
-    """A generation target.
-
-    Attributes:
-        name: the name used on the command line.
-        render: ``render(request) -> {file name: text}``.
-        summary: one line for ``--help``.
-        strategies: the emission strategies the target implements.
-    """
-
-    name: str
-    render: Callable
-    summary: str
-    strategies: tuple = ("unrolled",)   # "layered" where the target has a layer-wise form
 
 
 @dataclass(frozen=True)
@@ -46,14 +34,21 @@ class GenerationRequest:
     precision: str = "double"
     strategy: str = "unrolled"   # "unrolled" (programs) or "layered" (network, derivatives)
     derivatives: tuple = ()      # the requested derivatives, in the order of programs
+    layered: tuple = ()          # ((what, LayeredProgram), ...): built once by the driver for every backend
 
 
 def target_names():
-    return tuple(_TARGET_MODULES)
+    return tuple(BACKENDS)
 
 
 def get_target(name):
-    module_name = _TARGET_MODULES.get(name)
-    if module_name is None:
+    """The Backend called ``name``."""
+    package = BACKENDS.get(name)
+    if package is None:
         raise UnsupportedError(f"unknown target {name!r} (choose from {', '.join(target_names())}, all)")
-    return importlib.import_module(f"{__name__}.{module_name}").TARGET
+    return importlib.import_module(f"{__name__}.{package}").BACKEND
+
+
+def backends():
+    """Every registered Backend, in registry order."""
+    return tuple(get_target(name) for name in BACKENDS)

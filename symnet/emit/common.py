@@ -10,24 +10,23 @@ import jinja2
 _SAFE_COMMENT_CHARS = re.compile(r"[^A-Za-z0-9 _.,:;=+\-()\[\]<>|^~@$&!?]")
 _IDENTIFIER_CHARS = re.compile(r"[^A-Za-z0-9_]")
 
-# Words no target language accepts as an identifier (C, C++, MATLAB/Octave, Python),
-# lower case (names are compared case-insensitively); then names a generated file must
-# not take because the code next to it imports or includes them (math.py would shadow
-# Python's math, numpy.py NumPy, math.h <math.h> under -I.), or that Windows reserves.
-RESERVED_WORDS = frozenset("""
-auto break case char const continue default do double else enum extern float for goto if inline
-int long register restrict return short signed sizeof static struct switch typedef union unsigned
-void volatile while class namespace template typename this new delete operator private public
-protected virtual friend bool true false catch try throw and or not xor function end endfunction
-endif endfor endwhile endswitch end_try_catch end_unwind_protect unwind_protect global persistent
-parfor spmd otherwise elseif classdef methods properties events enumeration import from as def
-del pass lambda yield with assert async await nonlocal is in none raise except finally elif print
-exec match case type
-math cmath numpy functools sys os builtins stddef stdio stdlib string float limits errno complex
-tgmath fenv ans pi eps inf nan i j e
+#: Names no generated file may take whatever its language: those Windows reserves.
+#: Each language's own words are its Backend's ``reserved_words``.
+RESERVED_FILE_NAMES = frozenset("""
 con prn aux nul com1 com2 com3 com4 com5 com6 com7 com8 com9 lpt1 lpt2 lpt3 lpt4 lpt5 lpt6 lpt7
 lpt8 lpt9
 """.split())
+
+
+@lru_cache(maxsize=None)
+def reserved_words():
+    """Lower-case names a safe identifier avoids: every backend's reserved words (a model
+    name becomes a name in every language at once) and RESERVED_FILE_NAMES."""
+    from . import backends   # here: the backends import this module
+    words = set(RESERVED_FILE_NAMES)
+    for backend in backends():
+        words |= backend.reserved_words
+    return frozenset(words)
 
 
 @lru_cache(maxsize=None)
@@ -59,7 +58,7 @@ def safe_identifier(name, fallback="symnet_model"):
         text = fallback
     if text[0].isdigit():
         text = "net_" + text
-    if text.lower() in RESERVED_WORDS:
+    if text.lower() in reserved_words():
         text = text + "_net"
     return text[:48]
 
@@ -70,6 +69,10 @@ def comment_text(text):
     trigraphs (??/ is a backslash), at most 120 characters."""
     text = _SAFE_COMMENT_CHARS.sub("_", " ".join(str(text).split()))
     return text.replace("??", "?_")[:120]
+
+
+#: The name of the function computing each derivative, the same in every language.
+FUNCTION_NAMES = {"value": "evaluate", "gradient": "gradient", "jacobian": "jacobian", "hessian": "hessian"}
 
 
 @dataclass(frozen=True)

@@ -21,25 +21,35 @@ LAYERED_FROM_PARAMETERS = 60
 
 def resolve_strategy(strategy, net):
     """"unrolled" or "layered" for ``strategy`` (one of STRATEGIES) on ``net``."""
+    return choose_strategy(strategy, net)[0]
+
+
+def choose_strategy(strategy, net):
+    """(``resolve_strategy``'s answer, the folded LayeredNetwork where it is "layered", else
+    None): the driver folds the network once, to choose and then to build the programs."""
     if strategy not in STRATEGIES:
         raise UnsupportedError(f"unknown strategy {strategy!r} (choose from {', '.join(STRATEGIES)})")
+    if strategy == "unrolled" or (strategy == "auto" and net.parameter_count < LAYERED_FROM_PARAMETERS):
+        return "unrolled", None
     if strategy == "layered":
-        layered_network(net)   # refuses, naming the reason, what the layered form cannot hold
-    if strategy != "auto":
-        return strategy
-    if net.parameter_count < LAYERED_FROM_PARAMETERS:
-        return "unrolled"
+        return "layered", layered_network(net)   # refuses, naming the reason, what it cannot hold
     try:
-        layered_network(net)
+        return "layered", layered_network(net)
     except UnsupportedError:
-        return "unrolled"
-    return "layered"
+        return "unrolled", None
 
 
-def layered_programs(net, derivatives):
-    """((what, LayeredProgram), ...) for the requested derivatives, in the given order."""
-    folded = layered_network(net)
+def layered_programs(net, derivatives, folded=None):
+    """((what, LayeredProgram), ...) for the requested derivatives, in the given order
+    (``folded``: ``layered_network(net)`` where the caller has it already)."""
+    folded = layered_network(net) if folded is None else folded
     return tuple((what, layered_program(folded, what)) for what in derivatives)
+
+
+def request_programs(request):
+    """The layered programs of a GenerationRequest: those the driver built once for every
+    backend, or (a request made by hand) built here."""
+    return request.layered or layered_programs(request.network, request.derivatives)
 
 
 def merged_constants(programs):

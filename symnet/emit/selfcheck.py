@@ -23,6 +23,7 @@ import numpy as np
 from .. import progress
 from ..check import sample_points
 from ..highprecision import reference_values_of
+from .common import FUNCTION_NAMES
 
 POINT_COUNT = 5
 POINT_SEED = 0
@@ -84,6 +85,33 @@ class CheckVectors:
     def points_flat(self):
         """Inputs point-major: also the column-major layout of an n_inputs x points matrix."""
         return tuple(float(v) for v in self.points.reshape(-1))
+
+
+def check_data(request, literals, order="C", precision="double"):
+    """Template data of a self-check, the same in every language: the test points and, per
+    derivative, the expected entries (flattened in ``order``: "F" for MATLAB's column-major
+    layout), their scales and the tolerance, each number as the language writes it.
+
+    Args:
+        literals: ``literals(values, precision) -> [text, ...]``, the language's literals of
+            a sequence of doubles (the points in ``precision``, the rest in double).
+    """
+    vectors = check_vectors(request, precision)
+    blocks = [{"what": block.what,
+               "function": FUNCTION_NAMES[block.what],
+               "size": block.size,
+               "expected": tuple(literals(block.expected_flat(order), "double")),
+               "scale": tuple(literals(block.scale_flat(order), "double")),
+               "tolerance": literals([block.tolerance], "double")[0]}
+              for block in vectors.blocks]
+    return {"points": vectors.point_count,
+            "x": tuple(literals(vectors.points_flat(), precision)),
+            "blocks": blocks}
+
+
+def repr_literals(values, precision="double"):
+    """Python's shortest round-trip repr of each double: the literals of Python, NumPy and MATLAB."""
+    return [repr(float(value)) for value in values]
 
 
 def check_vectors(request, precision="double"):

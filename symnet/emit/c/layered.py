@@ -1,0 +1,410 @@
+"""The layered form of the ``c`` target: weights as static const arrays, one
+loop nest per step of a LayeredProgram, and a batch kernel that works on a
+block of points at a time in structure-of-arrays layout (the point is the
+innermost index of every array, so the compiler vectorizes across points).
+
+This module turns the steps into template data (names, sizes, and every
+element reference printed for the single-point and the block form); the
+templates c/layered_*.j2 lay out the loops.  Where the arrays live (unions, the
+split loop) is the layered stage's memory planning (symnet.layered_memory), and
+tanh's slope is fused by symnet.layered_fusion.
+"""
+
+import copy
+
+import numpy as np
+import sympy as sp
+
+from ...layered_fusion import fused_tanh_slopes
+from ...layered_memory import ArrayLayout, compact_layouts
+from ...layered_steps import Operand, constant_names
+from ..layered_common import print_elementwise, request_programs
+from ..layered_emitter import LayeredEmitter
+from .literals import array_literal
+
+#: Stack budget of the batch kernel's block of points (every array times the block size).
+BLOCK_BYTES = 256 * 1024
+#: Points per block: the largest power of two up to MAX_BLOCK within the budget; below
+#: MIN_BLOCK (MIN_HESSIAN_BLOCK for a Hessian) the batch function calls the single-point
+#: function point by point, which is faster there.  Measured: 16-128-128-32's Jacobian in
+#: blocks of 4 / 8 / 16 points takes 2.5x / 1.4x / 0.75x the time of single-point calls
+#: (their products vectorize over 128 units); 8-32-32-6's Hessian, 1.35x / 0.88x.
+MAX_BLOCK = 32
+MIN_BLOCK = 16
+MIN_HESSIAN_BLOCK = 8
+#: A single-point function whose arrays would take more stack than this keeps the ones
+#: never needed at the same time in unions (smaller functions keep one plain array each).
+SINGLE_UNIONS_FROM = 64 * 1024
+#: A register tile of a product in the batch kernel: UNITS output units by LANES vectors
+#: of points, one accumulator each.  12 accumulators, the two source vectors and a
+#: broadcast weight fit the 16 vector registers of SSE2 and AVX2 (8 by 2 spills there;
+#: with AVX-512's 32 it is as fast as 6 by 2, and 8 by 1 or 4 by 2 are slower on both).
+UNITS = 6
+LANES = 2
+#: The single-point form tiles products over a leading axis from this many units on (at
+#: 20 units, 5-20-20-3's adjoints, the untiled loops are faster; at 256, 40% slower).
+LEAD_TILES_FROM = 32
+#: From this many weights and biases on, every weight matrix is stored once, as the
+#: network has it (the source and gcc's time grow with the number of literals: 5.3M
+#: weights take 25 s of gcc's CPU time to parse); below, single-point products read a
+#: transposed copy where they need one, to run over contiguous memory.
+ONE_COPY_FROM = 1 << 17
+#: Functions printed as the branch-free versions of c/vector_math.c.j2 (double precision).
+VECTOR_FUNCTIONS = {"exp": "symnet_exp", "tanh": "symnet_tanh", "symnet_tanh_slope": "symnet_tanh_slope"}
+#: Loop variable of each axis: output row, input column (tangent direction).
+AXIS_VARIABLES = {"out": "o", "in": "m"}
+RESULT = "result"
+
+
+def _flat(names, dims):
+    text = names[0]
+    for name, size in zip(names[1:], dims[1:]):
+        text = f"({text}) * {size} + {name}" if " " in text else f"{text} * {size} + {name}"
+    return text
+
+
+class _References:
+    """Element references of a program's operands, single-point and block form (where
+    ``layout`` may hold an array in a union and drop its split axis; ``single_layout``
+    may hold it in a union of the single-point function)."""
+
+    def __init__(self, program, output, layout=None, single_layout=None):
+        self.program, self.output = program, output
+        self.layout = layout or ArrayLayout.plain(program)
+        self.single_layout = single_layout or ArrayLayout.plain(program)
+        self.shapes = {operand.name: shape for operand, shape in program.arrays}
+
+    def __call__(self, operand, unit, lead=None):
+        """{"single": ..., "block": ..., "constant": ...} for the element of ``operand`` at
+        the loop variables of its axes (``lead`` overrides them) and the unit ``unit``."""
+        names = list(lead if lead is not None else [AXIS_VARIABLES[a] for a in operand.axes]) + [unit]
+        index = "".join(f"[{n}]" for n in names)
+        if operand.constant:
+            return {"single": operand.name + index, "block": operand.name + index, "constant": True}
+        if operand.name == "x":   # the raw inputs: the argument, or the block of points
+            return {"single": f"x[{unit}]", "block": f"xb[{unit}][p]", "constant": False}
+        if operand.name == self.program.result.name:
+            flat = _flat(names, self.shapes[operand.name])
+            return {"single": f"{self.output}[{flat}]", "block": f"{RESULT}[{flat}][p]", "constant": False}
+        def element(layout):
+            return layout.storage_name(operand.name) + "".join(f"[{n}]" for n in layout.kept(operand, names))
+        return {"single": element(self.single_layout), "block": element(self.layout) + "[p]", "constant": False}
+
+
+class CLayeredEmitter(LayeredEmitter):
+    """Template data of one layered function."""
+
+    language = "c"
+
+    def __init__(self, program, printer, literal, output, matrices, layout, single_layout, fused, one_copy):
+        self.program, self.printer, self.literal, self.fused = program, printer, literal, fused
+        self.one_copy = one_copy
+        self.constants = dict(program.constants)   # looked up by every step: built once
+        self.ref = _References(program, output, layout, single_layout)
+        self.matrices, self.blocks, self.layout = matrices, layout is not None, self.ref.layout
+
+    def steps(self):
+        data = []
+        for step in self.program.steps:
+            data.append({"kind": type(step).__name__.lower(), **self.emit_step(step)})
+        return data
+
+    def shape(self, operand):
+        return self.ref.shapes[operand.name]
+
+    def lead(self, operand, layout):
+        """The leading loops of ``operand`` in ``layout``."""
+        return layout.kept(operand, [(AXIS_VARIABLES[a], n) for a, n in zip(operand.axes, self.shape(operand)[:-1])])
+
+    def single_lead(self, operand):
+        return self.lead(operand, self.ref.single_layout)
+
+    def block_lead(self, operand):
+        return self.lead(operand, self.layout)
+
+    def shift(self, step):
+        return {"out": self.ref(step.out, "k"), "source": self.ref(Operand("x", ()), "k"), "offset": step.offset,
+                "size": self.shape(step.out)[-1]}
+
+    def linear(self, step):
+        """One point: out[j] += M[k][j]·src[k] over k, j (M = Wᵀ forward, W reverse: j contiguous).
+        A block: out[j][p] = Σ_k M'[j][k]·src[k][p] (M' = W forward, Wᵀ reverse: k contiguous)
+        in register tiles (unit_groups); the sums run in the same order, with the same
+        multiply-adds (SYMNET_MADD), so both forms give the same numbers.  With one copy
+        of each weight (``self.one_copy``) only W is stored: the block reads Wᵀ[j][k] as
+        W[k][j] (the tile's units side by side), and a single-point product with W in
+        the other orientation sums its units one by one in tiles (row_groups)."""
+        terms = [self.term(term) for term in step.terms]
+        rows = any(term["matrix"] is None for term in terms)
+        offset = None if step.offset is None else self.ref(step.offset, "j")
+        return {"out": self.ref(step.out, "j"), "lead": self.single_lead(step.out),
+                "block_lead": self.block_lead(step.out), "size": step.size, "offset": offset, "terms": terms,
+                "groups": self.unit_groups(step, terms) if self.blocks else [],
+                "outer_lead": self.single_lead(step.out)[:-1],
+                "lead_groups": [] if rows else self.lead_groups(step),
+                "row_groups": self.row_groups(step, terms) if rows else []}
+
+    def term(self, term):
+        """Template data of one term: ``matrix``, the array the single-point form reads as
+        M[k][j] (None: it reads ``row``, the weights of unit j at k, j a format field
+        ``{unit}``); ``block_weight``, the same in the block form."""
+        weights = np.asarray(self.constants[term.weights])
+        name, transposed = term.weights, f"{term.weights}_T"
+        if self.one_copy:
+            self.matrices.setdefault(name, weights)
+            row = f"{name}[k][{{unit}}]" if term.transpose else f"{name}[{{unit}}][k]"
+            return {"matrix": name if term.transpose else None, "row": row, "block_weight": row,
+                    "source": self.ref(term.source, "k"), "source_size": term.source_size}
+        single, block = (name, transposed) if term.transpose else (transposed, name)
+        self.matrices.setdefault(single, weights if single == name else weights.T)
+        if self.blocks:
+            self.matrices.setdefault(block, weights if block == name else weights.T)
+        return {"matrix": single, "row": None, "block_weight": f"{block}[{{unit}}][k]",
+                "source": self.ref(term.source, "k"), "source_size": term.source_size}
+
+    def row_groups(self, step, terms):
+        """The single-point form's register tiles where a term's weights are stored rows
+        first: UNITS output units at a time, one accumulator each while k runs."""
+        return [{"loop": loop, "units": [
+            {"sum": f"s{i}", "out": self.ref(step.out, unit)["single"],
+             "offset": self.literal(0.0) if step.offset is None else self.ref(step.offset, unit)["single"],
+             "weights": [term["row"].format(unit=unit) for term in terms]} for i, unit in enumerate(units)]}
+            for loop, units in _unit_tiles(step.size)]
+
+    def lead_groups(self, step):
+        """The single-point form's register tiles where the output has a leading axis (the
+        adjoints of several outputs, the tangents of several inputs): UNITS values of its
+        last leading index at a time, each an accumulator over a vector of units j while
+        k runs (every weight row read once per tile, every source element broadcast).
+        None for the result (written through the caller's pointer), one leading value, or
+        fewer than LEAD_TILES_FROM units (the scalar remainder of the vector loop over j
+        then costs more than the tiles save)."""
+        lead = self.single_lead(step.out)
+        if (not lead or lead[-1][1] < 2 or step.out.name == self.program.result.name
+                or step.size < LEAD_TILES_FROM):
+            return []
+        var, count = lead[-1]
+        full = count - count % UNITS
+        groups = []
+        if full:
+            groups.append((f"for (int {var} = 0; {var} < {full}; {var} += {UNITS}) ",
+                           [var] + [f"{var} + {i}" for i in range(1, UNITS)]))
+        if full < count:
+            groups.append(("", [str(value) for value in range(full, count)]))
+
+        def at(operand, unit, value):
+            names = [value if AXIS_VARIABLES[a] == var else AXIS_VARIABLES[a] for a in operand.axes]
+            return self.ref(operand, unit, names)["single"]
+        return [{"loop": loop, "tile": "&" + at(step.out, "j", values[0])[:-len("[j]")], "units": [
+            {"sum": f"s{i}", "sources": [at(term.source, "k", value) for term in step.terms],
+             "offset": self.literal(0.0) if step.offset is None else at(step.offset, "j", value)}
+            for i, value in enumerate(values)]} for loop, values in groups]
+
+    def unit_groups(self, step, terms):
+        """The block form's register tiles: UNITS output units at a time (a loop over j in
+        steps of UNITS, then one group of the remaining units) by LANES vectors of points
+        (the points p and p + BLOCK/2 when 2), each an accumulator that stays in a
+        register while k runs: every weight is broadcast once per tile and every source
+        element read once per group.  The group's outputs are written through one
+        pointer (``tile``): gcc vectorizes the loop over the points around the loop over
+        k only when it can tell the output rows apart."""
+        sources = [[_lane(self.ref(term.source, "k")["block"], lane) for lane in range(LANES)]
+                   for term in step.terms]
+        return [{"loop": loop, "tile": "&" + self.ref(step.out, units[0])["block"][:-len("[p]")],
+                 "points": "BLOCK" if LANES == 1 else f"BLOCK / {LANES}", "sources": sources,
+                 "units": [self.tile_unit(step, terms, i, unit) for i, unit in enumerate(units)]}
+                for loop, units in _unit_tiles(step.size)]
+
+    def tile_unit(self, step, terms, i, unit):
+        offset = None if step.offset is None else self.ref(step.offset, unit)["block"]
+        return {"sums": [f"s{i}" + "abcd"[lane] for lane in range(LANES)],
+                "outs": [_lane(f"tile[{i}][p]", lane) for lane in range(LANES)],
+                "offsets": [self.literal(0.0) if offset is None else _lane(offset, lane) for lane in range(LANES)],
+                "weights": [term["block_weight"].format(unit=unit) for term in terms]}
+
+    def elementwise(self, step):
+        if self.fused:
+            step = fused_tanh_slopes(step)
+        single = print_elementwise(step, self.printer, lambda o: self.ref(o, "j")["single"])
+        block = print_elementwise(step, self.printer, lambda o: self.ref(o, "j")["block"])
+        statements = []
+        for (target, text), (_, block_text) in zip(single, block):
+            if isinstance(target, str):
+                statements.append({"temporary": target, "single": text, "block": block_text})
+            else:
+                statements.append({"temporary": None, "out": self.ref(target, "j"), "single": text,
+                                   "block": block_text})
+        return {"size": step.size, "statements": statements}
+
+    def softmax(self, step):
+        shifted = sp.Symbol("SHIFTED", real=True)
+        exp_text = self.printer.doprint(sp.exp(shifted))
+        return {"out": self.ref(step.out, "j"), "source": self.ref(step.source, "j"),
+                "source_0": self.ref(step.source, "0"), "source_k": self.ref(step.source, "k"),
+                "size": step.size, "exp": exp_text.split("(")[0]}
+
+    def scale(self, step):
+        common = {"out": self.ref(step.out, "j"), "lead": self.single_lead(step.out),
+                  "block_lead": self.block_lead(step.out), "size": step.size,
+                  "source": self.ref(step.source, "j"), "source_k": self.ref(step.source, "k")}
+        if step.slope is not None:
+            return {**common, "slope": self.ref(step.slope, "j"), "activation": None}
+        return {**common, "slope": None, "activation": self.ref(step.activation, "j"),
+                "activation_k": self.ref(step.activation, "k")}
+
+    def secondorder(self, step):
+        ref = self.ref
+        data = {"out": ref(step.out, "j"), "lead": self.single_lead(step.out),
+                "block_lead": self.block_lead(step.out),
+                "size": step.size,
+                "adjoint_tangent": None if step.adjoint_tangent is None else ref(step.adjoint_tangent, "j"),
+                "adjoint_tangent_k": None if step.adjoint_tangent is None else ref(step.adjoint_tangent, "k"),
+                "adjoint": None if step.adjoint is None else ref(step.adjoint, "j"),
+                "adjoint_k": None if step.adjoint is None else ref(step.adjoint, "k"),
+                "tangent": ref(step.tangent, "j"), "tangent_k": ref(step.tangent, "k")}
+        if step.activation is None:
+            data.update(slope=None if step.slope is None else ref(step.slope, "j"), activation=None,
+                        curvature=None if step.curvature is None else ref(step.curvature, "j"))
+        else:
+            data.update(slope=None, curvature=None, activation=ref(step.activation, "j"),
+                        activation_k=ref(step.activation, "k"))
+        return data
+
+    def gather(self, step):
+        rows = []
+        for source, out_rows, units, scale, shift in step.blocks:
+            scales = self.constants.get(scale)
+            shifts = self.constants.get(shift)
+            for i, (row, unit) in enumerate(zip(out_rows, units)):
+                lead = ["m"] if step.transposed else []
+                rows.append({"out": self.ref(step.out, "m" if step.transposed else str(row),
+                                             [str(row)] if step.transposed else []),
+                             "source": self.ref(source, str(unit), lead if step.transposed else None),
+                             "scale": None if scales is None else self.literal(scales[i]),
+                             "shift": None if shifts is None else self.literal(shifts[i])})
+        fills = [{"out": self.ref(step.out, "m" if step.transposed else str(row), [str(row)] if step.transposed
+                                  else []), "value": self.literal(value)} for row, value in step.fill]
+        return {"rows": rows, "fills": fills, "transposed": step.transposed, "size": step.size,
+                "block_across": step.transposed and not self.layout.split,
+                "single_across": step.transposed and not self.ref.single_layout.split}
+
+    def symmetrize(self, step):
+        n_out, n_in, _ = self.shape(step.out)
+        return {"upper": self.ref(step.out, "m", ["o", "k"]), "lower": self.ref(step.out, "k", ["o", "m"]),
+                "n_out": n_out, "n_in": n_in,
+                "single_rows": not self.ref.single_layout.splits(step.out), "block_rows": not self.layout.splits(step.out)}
+
+
+def _unit_tiles(size):
+    """(loop header, units) of UNITS units at a time: a loop over j in steps of UNITS,
+    then one group of the remaining units."""
+    full = size - size % UNITS
+    groups = []
+    if full:
+        groups.append((f"for (int j = 0; j < {full}; j += {UNITS}) ", ["j"] + [f"j + {i}" for i in range(1, UNITS)]))
+    if full < size:
+        groups.append(("", [str(unit) for unit in range(full, size)]))
+    return groups
+
+
+def _lane(reference, lane):
+    """The block reference (ending in [p] when it is per point) at lane ``lane`` of a tile."""
+    if lane == 0 or not reference.endswith("[p]"):
+        return reference
+    offset = f"BLOCK / {LANES}" + (f" * {lane}" if lane > 1 else "")
+    return reference[:-len("[p]")] + f"[p + {offset}]"
+
+
+def vector_math(real):
+    """True when the layered code uses the vectorizable exp and tanh (double precision)."""
+    return real == "double"
+
+
+_BYTES = {"double": 8, "float": 4}
+
+
+def stack_text(functions):
+    """One line on the stack use of the layered functions (for the source's comment)."""
+    single = max(f["stack_bytes"] for f in functions)
+    block = max(f["block_stack_bytes"] for f in functions)
+    text = f"at most {single} bytes per call of a single-point function"
+    return text + (f", {block} bytes in a batch function" if block else "")
+
+
+def _block_doubles(layout, size, n_inputs):
+    """Numbers per point of the batch kernel's block: the arrays, the result and the inputs."""
+    return layout.doubles() + size + n_inputs
+
+
+def _block_size(doubles, what):
+    """Points per block of the batch kernel, or None (call the single-point function)."""
+    doubles += 64
+    smallest = MIN_HESSIAN_BLOCK if what == "hessian" else MIN_BLOCK
+    block = MAX_BLOCK
+    while block >= smallest and doubles * block * 8 > BLOCK_BYTES:
+        block //= 2
+    return block if block >= smallest else None
+
+
+def declarations(layout):
+    """Template data of the C declarations of a layout's arrays: a union per shared group."""
+    return [{"union": union, "members": [{"name": name, "dims": "".join(f"[{n}]" for n in dims)}
+                                         for name, dims in members]}
+            for union, members in zip(layout.union_names, layout.unions)]
+
+
+def _split_loop(layout):
+    """The template data of the loop over a layout's split axis, or None."""
+    if not layout.split:
+        return None
+    axis, count, first = layout.split
+    return {"var": AXIS_VARIABLES[axis], "count": count, "first": first}
+
+
+def layered_functions(request, printer, literal, real, base):
+    """(functions, constants): template data of every requested function (``base``:
+    the fields the unrolled form has too, as a function of (what, size)) and the
+    static const arrays they read, in order of first use."""
+    programs = request_programs(request)
+    if vector_math(real):
+        printer = copy.copy(printer)
+        printer.known_functions = {**printer.known_functions, **VECTOR_FUNCTIONS}
+    matrices, functions = {}, []
+    for what, program in programs:
+        function = base(what, program.shape)
+        layout, large_single_layout = compact_layouts(program)
+        block_doubles = _block_doubles(layout, function["size"], request.network.n_inputs)
+        block = _block_size(block_doubles, what)
+        single_layout = ArrayLayout.plain(program)
+        if single_layout.doubles() * _BYTES[real] > SINGLE_UNIONS_FROM:
+            single_layout = large_single_layout
+        data = CLayeredEmitter(program, printer, literal, function["output"], matrices, layout if block else None,
+                             single_layout, vector_math(real), one_copy(request.network))
+        function.update({
+            "body": "c/layered_body.c.j2",
+            "steps": data.steps(),
+            "arrays": declarations(single_layout),
+            "block": block,
+            "block_arrays": declarations(layout),
+            "split": _split_loop(layout),
+            "single_split": _split_loop(single_layout),
+            "context": {"real": real, "zero": literal(0.0), "half": literal(0.5)},
+        })
+        function["batch_body"] = "c/layered_batch.c.j2" if function["block"] else None
+        function["stack_bytes"] = single_layout.doubles() * _BYTES[real]
+        function["block_stack_bytes"] = block_doubles * (block or 0) * _BYTES[real]
+        functions.append(function)
+    constants = {}
+    for _, program in programs:
+        values = dict(program.constants)
+        for name in constant_names(program.steps):
+            constants.setdefault(name, values[name])
+    constants.update(matrices)
+    return functions, [{"name": name, "dims": "".join(f"[{n}]" for n in np.shape(value)),
+                        "value": array_literal(value, real)} for name, value in constants.items()]
+
+
+def one_copy(net):
+    """True when every weight matrix is stored once (see ONE_COPY_FROM)."""
+    return net.parameter_count >= ONE_COPY_FROM
+

@@ -1,0 +1,20 @@
+"""The ``numpy`` backend: the functions of ``python``, vectorized over a batch of points."""
+
+from ..backend import Backend
+from .layered import NumPyLayeredEmitter
+from ..python import RESERVED_WORDS
+from .printer import literal
+from .unrolled import render_numpy
+
+BACKEND = Backend(
+    name="numpy",
+    render=render_numpy,
+    summary="NumPy module, vectorized over a batch of points",
+    strategies=("unrolled", "layered"),
+    literal=literal,
+    index_base=0,
+    comment_lines=("#",),
+    reserved_words=RESERVED_WORDS,
+    layered_emitter=NumPyLayeredEmitter,
+    files=("{name}_numpy.py", "{name}_numpy_check.py"),
+)

@@ -1,0 +1,33 @@
+"""The unrolled form of the ``numpy`` backend: the functions of ``python``, vectorized over a batch."""
+
+from ..common import FUNCTION_NAMES, render
+from ..python.unrolled import python_function, render_check
+from .layered import render_layered
+from .printer import ExactNumPyPrinter
+
+DOCS = {
+    "value": "Outputs Y of shape (..., N_OUTPUTS) for X of shape (..., N_INPUTS).",
+    "gradient": "Gradient of shape (..., N_INPUTS) of the single output for X of shape (..., N_INPUTS).",
+    "jacobian": "Jacobian J[..., i, k] = dy_i/dx_k, shape (..., N_OUTPUTS, N_INPUTS).",
+    "hessian": "Hessians H[..., i, k, m] = d2y_i/dx_k dx_m, shape (..., N_OUTPUTS, N_INPUTS, N_INPUTS).",
+}
+
+
+def render_numpy(request):
+    printer = ExactNumPyPrinter()
+    module = f"{request.name}_numpy"
+    if request.strategy == "layered":
+        files = render_layered(request, printer, DOCS, FUNCTION_NAMES)
+        return {**files, f"{module}_check.py": render_check(request, module, True)}
+    functions = []
+    for what, program in request.programs:
+        function = python_function(what, program, printer,
+                                   lambda index: "[..., " + ", ".join(str(i) for i in index) + "]")
+        function["doc"] = DOCS[what]
+        functions.append(function)
+    net = request.network
+    text = render("numpy/module.py.j2", header=request.header, functions=functions,
+                  n_inputs=net.n_inputs, n_outputs=net.n_outputs,
+                  imports_math="math" in printer.module_imports)
+    return {f"{module}.py": text, f"{module}_check.py": render_check(request, module, True)}
+

@@ -1,0 +1,255 @@
+"""The layered form of the ``python`` target: weights as module-level tuples of
+tuples, one comprehension (or a short loop) per step of a LayeredProgram, one
+point per call, standard library only (``math``, ``operator``).
+
+Every array of a step is a nested list of floats with the unit innermost:
+``name[o][m][u]`` over the axes "out" (loop variable ``o``) and "in" (``m``)
+it has.  A matrix product is a sum of products per output unit over a row of
+the matrix: forward terms read rows of W, reverse terms (source·W) rows of
+the transpose ``W*_T`` (built when the module is imported), so that every
+dot product runs over two sequences side by side: ``math.sumprod`` from
+Python 3.12 on (one C loop, 3-5x faster than Python code),
+``sum(map(operator.mul, ...))`` before (2.3x faster than a generator over ``zip``).
+"""
+
+import numpy as np
+import sympy as sp
+
+from ...layered_steps import constant_names
+from ..common import grouped, render
+from ..layered_common import print_elementwise, request_programs
+from ..layered_emitter import LayeredEmitter
+from .printer import literal
+
+#: Loop variable of each axis: output row, input column (tangent direction).
+AXIS_VARIABLES = {"out": "o", "in": "m"}
+
+
+def _row(operand):
+    """The list of ``operand``'s units at the loop variables of its axes."""
+    return operand.name + "".join(f"[{AXIS_VARIABLES[axis]}]" for axis in operand.axes)
+
+
+def _zipped(rows):
+    return rows[0] if len(rows) == 1 else f"zip({', '.join(rows)})"
+
+
+def _dot(left, right):
+    """Σ left[k]·right[k]: ``dot`` is defined by the module (math.sumprod where Python has it)."""
+    return f"dot({left}, {right})"
+
+
+class PythonLayeredEmitter(LayeredEmitter):
+    """Python lines (indent, text) computing the steps of one LayeredProgram; the
+    weights the terms read are collected in ``weights`` (name -> array), the
+    transposes they read in ``transposes`` (name -> name of the weights)."""
+
+    language = "python"
+
+    def __init__(self, program, printer, weights, transposes):
+        self.program, self.printer = program, printer
+        self.weights, self.transposes = weights, transposes
+        self.shapes = {operand.name: shape for operand, shape in program.arrays}
+        self.constants = dict(program.constants)
+        self.lines = []
+
+    def statements(self):
+        self.lines = [(0, "x = [float(x[k]) for k in range(N_INPUTS)]")]
+        for step in self.program.steps:
+            self.emit_step(step)
+        return tuple(self.lines)
+
+    def emit(self, indent, text):
+        self.lines.append((indent, text))
+
+    def lead(self, operand):
+        """(loop variable, extent) of every axis of ``operand`` but the units."""
+        return [(AXIS_VARIABLES[axis], n) for axis, n in zip(operand.axes, self.shapes[operand.name][:-1])]
+
+    def nested(self, out, row):
+        """out = ``row`` (a list expression of one unit row) for every index of out's other axes."""
+        for variable, extent in reversed(self.lead(out)):
+            row = f"[{row} for {variable} in range({extent})]"
+        self.emit(0, f"{out.name} = {row}")
+
+    def looped(self, out, body, row):
+        """Like ``nested``, where each row needs the statements ``body`` first."""
+        lead = self.lead(out)
+        if not lead:
+            for text in body:
+                self.emit(0, text)
+            self.emit(0, f"{out.name} = {row}")
+            return
+        self.emit(0, f"{out.name} = []")
+        parent = out.name
+        for depth, (variable, extent) in enumerate(lead):
+            self.emit(depth, f"for {variable} in range({extent}):")
+            if depth < len(lead) - 1:
+                child = f"{out.name}_{variable}"
+                self.emit(depth + 1, f"{child} = []")
+                self.emit(depth + 1, f"{parent}.append({child})")
+                parent = child
+        for text in body:
+            self.emit(len(lead), text)
+        self.emit(len(lead), f"{parent}.append({row})")
+
+    def matrix(self, term):
+        """Name of the module-level matrix whose rows are dotted with the source: W
+        forward (out[j] = W[j]·source), its transpose W_T for a reverse term
+        (out[j] = Σ_k source[k]·W[k][j])."""
+        self.weights.setdefault(term.weights, self.constants[term.weights])
+        if not term.transpose:
+            return term.weights
+        self.transposes.setdefault(f"{term.weights}_T", term.weights)
+        return f"{term.weights}_T"
+
+    # --- one method per step type ---------------------------------------------
+
+    def shift(self, step):
+        self.emit(0, f"{step.out.name} = [v - c for v, c in zip(x, {step.offset})]")
+
+    def linear(self, step):
+        rows = [f"r{number}" for number in range(1, len(step.terms) + 1)]
+        parts = [_dot(row, _row(term.source)) for row, term in zip(rows, step.terms)]
+        iterables = [self.matrix(term) for term in step.terms]
+        if step.offset is not None:
+            rows, parts, iterables = ["b"] + rows, ["b"] + parts, [_row(step.offset)] + iterables
+        if not step.terms:
+            row = f"[0.0] * {step.size}" if step.offset is None else f"list({iterables[0]})"
+        else:
+            row = f"[{' + '.join(parts)} for {', '.join(rows)} in {_zipped(iterables)}]"
+        self.nested(step.out, row)
+
+    def elementwise(self, step):
+        """One loop over the units: each output appended, temporaries as locals."""
+        outs = {operand.name for operand, _ in step.assignments}
+        read = {operand.name for _, operand in step.arguments}
+        inputs = [operand for _, operand in step.arguments if operand.name not in outs]
+        printed = print_elementwise(step, self.printer, lambda operand: f"{operand.name}_j")
+        texts = [text for _, text in printed]
+        names = ", ".join(f"{operand.name}_j" for operand in inputs)
+        loop = f"for {names} in {_zipped([_row(o) for o in inputs])}" if inputs else f"for _ in range({step.size})"
+        if len(printed) == 1:
+            self.emit(0, f"{printed[0][0].name} = [{texts[0]} {loop}]")
+            return
+        for operand, _ in step.assignments:
+            self.emit(0, f"{operand.name} = []")
+        self.emit(0, f"{loop}:")
+        for (target, _), text in zip(printed, texts):
+            if isinstance(target, str):
+                self.emit(1, f"{target} = {text}")
+            elif target.name in read:
+                self.emit(1, f"{target.name}_j = {text}")
+                self.emit(1, f"{target.name}.append({target.name}_j)")
+            else:
+                self.emit(1, f"{target.name}.append({text})")
+
+    def softmax(self, step):
+        # exp(n - max n) / sum: the same value, without overflow.
+        exp = self.printer.doprint(sp.exp(sp.Symbol("v"))).split("(")[0]
+        source, out = _row(step.source), step.out.name
+        self.emit(0, f"top = max({source})")
+        self.emit(0, f"{out} = [{exp}(v - top) for v in {source}]")
+        self.emit(0, f"total = sum({out})")
+        self.emit(0, f"{out} = [v / total for v in {out}]")
+
+    def scale(self, step):
+        source = _row(step.source)
+        if step.slope is not None:
+            self.nested(step.out, f"[s * d for s, d in zip({source}, {_row(step.slope)})]")
+            return
+        activation = _row(step.activation)
+        self.looped(step.out, [f"total = {_dot(source, activation)}"],
+                    f"[a * (s - total) for s, a in zip({source}, {activation})]")
+
+    def secondorder(self, step):
+        if step.activation is None:
+            self._second_order_elementwise(step)
+        else:
+            self._second_order_softmax(step)
+
+    def _second_order_elementwise(self, step):
+        """adjoint_tangent·slope + adjoint·curvature·tangent, either term absent."""
+        names, rows, parts = [], [], []
+        if step.adjoint_tangent is not None:
+            names += ["h", "d"]
+            rows += [_row(step.adjoint_tangent), _row(step.slope)]
+            parts.append("h * d")
+        if step.curvature is not None:
+            names += ["g", "c", "t"]
+            rows += [_row(step.adjoint), _row(step.curvature), _row(step.tangent)]
+            parts.append("g * c * t")
+        self.nested(step.out, f"[{' + '.join(parts)} for {', '.join(names)} in {_zipped(rows)}]")
+
+    def _second_order_softmax(self, step):
+        """activation∘(adjoint_tangent - own) + tangent∘(adjoint - total) - activation·across."""
+        g, t, a = _row(step.adjoint), _row(step.tangent), _row(step.activation)
+        body = [f"total = {_dot(g, a)}", f"across = {_dot(g, t)}"]
+        names, rows, value = ["g", "t", "a"], [g, t, a], "t * (g - total) - a * across"
+        if step.adjoint_tangent is not None:
+            h = _row(step.adjoint_tangent)
+            body.append(f"own = {_dot(h, a)}")
+            names, rows, value = ["h"] + names, [h] + rows, f"a * (h - own) + {value}"
+        self.looped(step.out, body, f"[{value} for {', '.join(names)} in {_zipped(rows)}]")
+
+    def gather(self, step):
+        entries = {row: (f"[{literal(value)}] * {step.size}" if step.transposed else literal(value))
+                   for row, value in step.fill}
+        for source, rows, units, scale, shift in step.blocks:
+            scales, shifts = self.constants.get(scale), self.constants.get(shift)
+            for i, (row, unit) in enumerate(zip(rows, units)):
+                text = f"t[{unit}]" if step.transposed else f"{_row(source)}[{unit}]"
+                text += "" if scales is None else f" * {literal(scales[i])}"
+                text += "" if shifts is None else f" + {literal(shifts[i])}"
+                entries[row] = f"[{text} for t in {source.name}]" if step.transposed else text
+        self.emit(0, f"{step.out.name} = [")
+        for row in sorted(entries):
+            self.emit(1, f"{entries[row]},")
+        self.emit(0, "]")
+
+    def symmetrize(self, step):
+        # (u + v)/2 as u/2 + v/2: the same double, without overflow where u + v would.
+        name = step.out.name
+        self.emit(0, f"{name} = [[[0.5 * u + 0.5 * v for u, v in zip(row, column)]"
+                     f" for row, column in zip(h, zip(*h))] for h in {name}]")
+
+
+def _tuple_literal(value, indent=0):
+    """Nested tuples of exact round-trip doubles, wrapped."""
+    pad = " " * (indent + 4)
+    if value.ndim == 1:
+        numbers = [literal(v) for v in value]
+        chunks = grouped(numbers)
+        if len(chunks) <= 1:
+            return "(" + "".join(chunks) + ("," if len(numbers) == 1 else "") + ")"
+        return "(\n" + "".join(f"{pad}{chunk},\n" for chunk in chunks) + " " * indent + ")"
+    rows = "".join(f"{pad}{_tuple_literal(row, indent + 4)},\n" for row in value)
+    return f"(\n{rows}{' ' * indent})"
+
+
+
+def _returned(program):
+    """The return expression: the result, without leading axes of one entry (the gradient)."""
+    extra = len(program.result.axes) + 1 - len(program.shape)
+    return program.result.name + "[0]" * extra
+
+
+def render_layered(request, printer, docs, function_names):
+    """{file name: text} of the layered pure-Python module for ``request``."""
+    programs = request_programs(request)
+    weights, transposes, constants, functions = {}, {}, {}, []
+    for what, program in programs:
+        lines = PythonLayeredEmitter(program, printer, weights, transposes).statements()
+        values = dict(program.constants)
+        for name in constant_names(program.steps):
+            constants.setdefault(name, values[name])
+        functions.append({"name": function_names[what], "doc": docs[what], "lines": lines,
+                          "result": _returned(program)})
+    for name, value in weights.items():
+        constants.setdefault(name, value)
+    net = request.network
+    text = render("python/layered.py.j2", header=request.header, functions=functions,
+                  constants=[(name, _tuple_literal(np.asarray(value, dtype=float)))
+                             for name, value in constants.items()],
+                  transposes=tuple(transposes.items()), n_inputs=net.n_inputs, n_outputs=net.n_outputs)
+    return {f"{request.name}.py": text}
