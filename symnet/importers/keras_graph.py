@@ -9,7 +9,7 @@ is registered as a custom object, is refused with the layer and its class named;
 
 from ..errors import ModelFormatError, UnsupportedError
 from .dataflow import NetworkBuilder
-from .keras_layers import HANDLERS, KerasLayer, refusal, single
+from .keras_layers import HANDLERS, KerasLayer, describe_layer, refusal, single
 
 _MODELS = ("Sequential", "Functional", "Model")
 
@@ -43,7 +43,7 @@ class _Walk:
         if not isinstance(class_name, str) or not isinstance(settings, dict):
             raise ModelFormatError(f"layer {index + 1} of the config has no class_name or config")
         name = settings.get("name", config.get("name", f"layer_{index + 1}"))
-        where = f"layer {name!r} ({class_name})"
+        where = describe_layer(name, class_name)
         custom = _custom_object(config)
         if custom:
             raise UnsupportedError(f"{where} is a custom object ({custom}); symnet reads built-in Keras layers"
@@ -76,7 +76,9 @@ class _Walk:
             raise ModelFormatError("the model has no layers")
         first = layers[0]
         shape = first.config.get("batch_shape", first.config.get("batch_input_shape"))
-        tensor = self.add_input(first, shape) if shape is not None else (self.builder.add_input("input", None),)
+        input_name = first.name if first.class_name == "InputLayer" else "input"
+        size = _feature_count(shape, first.where) if shape is not None else None
+        tensor = (self.builder.add_input(input_name, size),)
         for layer in layers:
             if layer.class_name != "InputLayer":
                 tensor = self.apply(layer, [tensor])

@@ -37,7 +37,7 @@ class KerasLayer:
 
     @property
     def where(self):
-        return f"layer {self.name!r} ({self.class_name})"
+        return describe_layer(self.name, self.class_name)
 
     def weight(self, key, shape=None):
         array = self.weights.get(key)
@@ -48,6 +48,15 @@ class KerasLayer:
         if not np.all(np.isfinite(array)):
             raise ModelFormatError(f"{self.where}: NaN or Inf in the weight {key!r}")
         return array
+
+
+def describe_layer(name, class_name):
+    """``layer 'name' (Class)``, each cut to a readable length (a hostile file can make them any size)."""
+    return f"layer {_cut(str(name))!r} ({_cut(str(class_name))})"
+
+
+def _cut(text, limit=80):
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 # --- tensors -----------------------------------------------------------------------------

@@ -18,6 +18,7 @@ Where the weights are:
   ``weight_names`` attribute lists the datasets (``dense/kernel:0`` in Keras 2).
 """
 
+import functools
 import io
 import json
 import re
@@ -41,6 +42,22 @@ VARIABLE_ORDER = {
     "PReLU": (("alpha", None),),
     "Normalization": (("mean", None), ("variance", None), ("count", None)),
 }
+
+
+def _hdf5_reader(what):
+    """Decorator: h5py reports a damaged file with whatever exception its C layer maps the
+    failure to (OSError, RuntimeError, KeyError, TypeError, ValueError); each is the file's
+    fault here, since the decorated functions do nothing but read it."""
+    def decorate(function):
+        @functools.wraps(function)
+        def read(*args, **kwargs):
+            try:
+                return function(*args, **kwargs)
+            except (OSError, RuntimeError, KeyError, TypeError, ValueError) as error:
+                problem = " ".join(str(error).split())[:200]
+                raise ModelFormatError(f"damaged HDF5 data in {what}: {type(error).__name__}: {problem}") from None
+        return read
+    return decorate
 
 
 def _h5py():
@@ -154,6 +171,7 @@ class _ArchiveWeights:
     """The variables of ``model.weights.h5``, found by layer name (the ``name`` attribute
     of ``vars``) or else by the tracked name Keras derives from the layer list."""
 
+    @_hdf5_reader("model.weights.h5")
     def __init__(self, handle, config):
         self.handle = handle
         self.by_name = {}
@@ -170,6 +188,7 @@ class _ArchiveWeights:
                 self.by_name[name] = variables
         self.tracked = _tracked_names(config)
 
+    @_hdf5_reader("model.weights.h5")
     def __call__(self, layer, index):
         name = layer.get("config", {}).get("name", layer.get("name"))
         variables = self.by_name.get(name)
@@ -255,6 +274,7 @@ def read_h5_model(path):
         raise
 
 
+@_hdf5_reader("the file")
 def _h5_model(handle):
     text = handle.attrs.get("model_config")
     if text is None:
@@ -280,6 +300,7 @@ class _LegacyWeights:
     def __init__(self, root):
         self.root = root
 
+    @_hdf5_reader("the file")
     def __call__(self, layer, index):
         config = layer.get("config") or {}
         name = config.get("name", layer.get("name"))
