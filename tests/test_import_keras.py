@@ -135,6 +135,9 @@ def test_functional_inputs_and_outputs_keep_their_names(models):
     assert [(inp.name, inp.size) for inp in net.inputs] == [("a", 2), ("b", 3)]
     assert [out.name for out in net.outputs] == ["probabilities", "level"]
     assert [step.kind for step in net.inputs[1].steps] == ["affine"]
+    # the Add of two branches is one purelin layer, read by both heads
+    assert [layer.transfer for layer in net.layers] == ["gelu", "tansig", "logsig", "softplus", "purelin", "softmax",
+                                                        "purelin"]
 
 
 # --- files from other Keras versions and layouts -----------------------------------------
