@@ -79,8 +79,20 @@ def _functional(dtype, data):
     return keras.Model({"a": a, "b": b}, [probabilities, level], name="two_heads")
 
 
-RECIPES = {"dense_activations": _dense_activations, "kinks": _kinks, "functional": _functional}
-INPUT_SIZES = {"dense_activations": (3,), "kinks": (3,), "functional": (2, 3)}
+def _shared_layers(dtype, data):
+    """One Dense called on two inputs (a layer with two inbound nodes), Subtract and Average."""
+    a = keras.Input((3,), name="a", dtype=dtype)
+    b = keras.Input((3,), name="b", dtype=dtype)
+    shared = layers.Dense(4, activation="tanh", dtype=dtype, name="shared")
+    on_a, on_b = shared(a), shared(b)
+    difference = layers.Dense(2, dtype=dtype, name="difference")(layers.Subtract(dtype=dtype)([on_b, on_a]))
+    mean = layers.Average(dtype=dtype, name="mean")([on_a, on_b])
+    return keras.Model({"a": a, "b": b}, [difference, mean], name="shared_layers")
+
+
+RECIPES = {"dense_activations": _dense_activations, "kinks": _kinks, "functional": _functional,
+           "shared_layers": _shared_layers}
+INPUT_SIZES = {"dense_activations": (3,), "kinks": (3,), "functional": (2, 3), "shared_layers": (3, 3)}
 
 
 def sample_inputs(name, count, seed=0):
