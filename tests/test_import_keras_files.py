@@ -106,7 +106,9 @@ def _ref(name):
     return [name, 0, 0, {}]
 
 
-def test_keras2_functional_two_inputs_two_outputs(tmp_path):
+@pytest.mark.parametrize("order", ["as_written", "reversed"])
+def test_keras2_functional_two_inputs_two_outputs(order, tmp_path):
+    """Also with the layers listed against the graph's order (each waits for its inputs)."""
     weights = {"h1": {"kernel": _f32((2, 4)), "bias": _f32(4)}, "out": {"kernel": _f32((7, 2)), "bias": _f32(2)},
                "skip": {"kernel": _f32((3, 2)), "bias": _f32(2)}, "prelu": {"alpha": _f32(2)}}
     layers = [layer("InputLayer", "u", [], batch_input_shape=[None, 2]),
@@ -118,6 +120,7 @@ def test_keras2_functional_two_inputs_two_outputs(tmp_path):
               layer("Add", "sum", [[_ref("out"), _ref("skip")]]),
               layer("PReLU", "prelu", [[_ref("sum")]]),
               layer("Activation", "squash", [[_ref("h1")]], activation="sigmoid")]
+    layers = layers[::-1] if order == "reversed" else layers
     config = {"class_name": "Model", "config": {"name": "model", "layers": layers,
                                                 "input_layers": [["u", 0, 0], ["v", 0, 0]],
                                                 "output_layers": [["prelu", 0, 0], ["squash", 0, 0]]}}

@@ -117,22 +117,26 @@ class _Walk:
         return self.builder.network()
 
     def _run(self, calls, tensors):
-        """Apply every layer call once its inputs exist (the config lists layers in an order
-        that is topological for most models, but not for layers shared between branches)."""
+        """Apply every layer call once its inputs exist.  The config lists layers in an order that
+        is topological for most models, so one pass in that order usually does all; a call whose
+        inputs come later (a layer shared between branches) waits for the next pass."""
         pending = list(calls)
         while pending:
-            ready = [call for call in pending if all(ref in tensors for ref in _flat(call[2]))]
-            if not ready:
-                layer, _, node = pending[0]
-                missing = next(ref for ref in _flat(node) if ref not in tensors)
-                raise ModelFormatError(f"{layer.where} reads {missing[0]!r}, which no layer computes"
-                                       " (or the graph has a cycle)")
-            for layer, number, node in ready:
+            waiting = []
+            for layer, number, node in pending:
+                if not all(ref in tensors for ref in _flat(node)):
+                    waiting.append((layer, number, node))
+                    continue
                 if layer.class_name == "InputLayer":
                     raise ModelFormatError(f"{layer.where} is called on another tensor")
                 args = [tensors[ref] for ref in node] if isinstance(node, list) else [tensors[node]]
                 tensors[(layer.name, number, 0)] = self.apply(layer, args)
-            pending = [call for call in pending if call not in ready]
+            if len(waiting) == len(pending):
+                layer, _, node = waiting[0]
+                missing = next(ref for ref in _flat(node) if ref not in tensors)
+                raise ModelFormatError(f"{layer.where} reads {missing[0]!r}, which no layer computes"
+                                       " (or the graph has a cycle)")
+            pending = waiting
 
 
 def _feature_count(shape, where):
