@@ -322,6 +322,20 @@ def test_bad_keras_model_gives_one_clear_line_and_exit_2(case, tmp_path):
     assert out == ""
 
 
+@pytest.mark.parametrize("member, limit", [("model.weights.h5", "MAX_WEIGHTS_BYTES"),
+                                           ("config.json", "MAX_CONFIG_BYTES")])
+def test_a_keras_archive_member_past_its_limit_is_refused_before_it_is_read(member, limit, tmp_path, monkeypatch):
+    """A zip can hold gigabytes of zeros in a few kilobytes: members are read up to their limit only."""
+    from helpers import require_module
+    require_module("h5py")
+    from symnet.importers import keras_model
+    monkeypatch.setattr(keras_model, limit, 500)
+    path = write(tmp_path, "big.keras", _keras()())
+    code, _, err = run_cli("inspect", path)
+    assert_clear_error(code, err, path, f"{member} in the archive is")
+    assert "more than the limit of 500" in err
+
+
 # --- the process as a user runs it ----------------------------------------------------
 
 @pytest.mark.parametrize("command", ["inspect", "check", "generate"])
