@@ -8,6 +8,7 @@ wrong extensions for every importer, shape mismatches, NaN/Inf, unknown
 transfer functions and steps, absurd sizes, deep nesting and huge literals.
 """
 
+import io
 import json
 import random
 import re
@@ -16,6 +17,7 @@ import sys
 import time
 import tracemalloc
 
+import numpy as np
 import pytest
 
 import symnet
@@ -211,11 +213,127 @@ def test_every_importer_refuses_files_that_are_not_its_format(suffix, content, t
 
 
 def test_unknown_extension_lists_the_known_ones(tmp_path):
-    path = write(tmp_path, "model.h5", TEXT)
+    path = write(tmp_path, "model.pb", TEXT)
     code, _, err = run_cli("inspect", path)
-    assert_clear_error(code, err, path, "unknown model file type '.h5'")
+    assert_clear_error(code, err, path, "unknown model file type '.pb'")
     for suffix in FILE_IMPORTERS:
         assert suffix in err
+
+
+# --- Keras files: odd archives and configs, written with h5py (no Keras needed) -----------
+
+def _keras(change=None, members=None):
+    """A .keras archive of the small valid model after ``change(config, variables)``."""
+    def make():
+        from keras_files import keras_archive, small_keras3_model
+        config, variables = small_keras3_model()
+        if change:
+            change(config, variables)
+        return keras_archive(config, variables, extra_members=members)
+    return make
+
+
+def _first_layer(**settings):
+    return lambda config, variables: config["config"]["layers"][1].update(**settings)
+
+
+def _first_arrays(*arrays):
+    return lambda config, variables: variables.__setitem__(0, ("dense", "hidden", list(arrays)))
+
+
+def _h5(**options):
+    def make():
+        from keras_files import dense, layer, legacy_h5, sequential
+        config = sequential([layer("InputLayer", "x", batch_input_shape=[None, 3]), dense("d", 2)])
+        weights = options.pop("weights", {"d": {"kernel": np.ones((3, 2)), "bias": np.zeros(2)}})
+        return legacy_h5(config, weights, **options)
+    return make
+
+
+def _string_weights():
+    import h5py
+    from keras_files import dense, layer, legacy_h5, sequential
+    data = legacy_h5(sequential([layer("InputLayer", "x", batch_input_shape=[None, 3]), dense("d", 2)]), {})
+    buffer = io.BytesIO(data)
+    with h5py.File(buffer, "r+") as handle:
+        group = handle["model_weights/d"]
+        group.attrs["weight_names"] = np.array([b"d/kernel:0", b"d/bias:0"])
+        group["d/kernel:0"] = np.array([b"1", b"2"])
+        group["d/bias:0"] = np.zeros(2)
+    return buffer.getvalue()
+
+
+def _dangling_input(config, variables):
+    config.update(class_name="Functional")
+    layers = config["config"]["layers"]
+    config["config"].update(input_layers=[["input_layer", 0, 0]], output_layers=[["out", 0, 0]])
+    layers[0]["config"]["name"] = "input_layer"
+    for entry in layers:
+        entry["name"] = entry["config"]["name"]
+        entry["inbound_nodes"] = []
+    layers[2]["inbound_nodes"] = [[["nowhere", 0, 0, {}]]]
+
+
+#: case -> (suffix, function making the file's bytes, pattern the message must contain)
+KERAS_CASES = {
+    "keras_without_config": (".keras", _keras(members={"config.json": None}), "the archive has no config.json"),
+    "keras_config_not_json": (".keras", _keras(members={"config.json": "{'layers': ["}),
+                              "config.json is not valid JSON"),
+    "keras_weights_not_hdf5": (".keras", _keras(members={"model.weights.h5": b"\x89HDF garbage"}),
+                               "model.weights.h5 in the archive is not an HDF5 file"),
+    "keras_not_a_model": (".keras", _keras(lambda c, v: c.update(class_name="Dense")),
+                          "the model is a 'Dense', not a Sequential or Functional model"),
+    "keras_kernel_of_wrong_width": (".keras", _keras(_first_arrays(np.ones((3, 5)), np.zeros(4))),
+                                    "layer 'hidden' (Dense): the kernel has 5 columns for 4 units"),
+    "keras_kernel_of_wrong_height": (".keras", _keras(_first_arrays(np.ones((2, 4)), np.zeros(4))),
+                                     "the kernel takes 2 features but receives 3"),
+    "keras_bias_of_wrong_length": (".keras", _keras(_first_arrays(np.ones((3, 4)), np.zeros(3))),
+                                   "the weight 'bias' has shape (3,), expected (4,)"),
+    "keras_nan_weights": (".keras", _keras(_first_arrays(np.full((3, 4), np.nan), np.zeros(4))),
+                          "layer 'hidden' (Dense): NaN or Inf in the weight 'kernel'"),
+    "keras_missing_weights": (".keras", _keras(_first_arrays()), "the weight 'kernel' is missing"),
+    "keras_extra_weights": (".keras", _keras(_first_arrays(np.ones((3, 4)), np.zeros(4), np.zeros(4))),
+                            "has 3 weight arrays, expected 2 (kernel, bias)"),
+    "keras_negative_variance": (".keras", _keras(lambda c, v: (_first_layer(class_name="Normalization", config={
+        "name": "hidden", "axis": [-1], "mean": [0, 0, 0], "variance": [1, -1, 1]})(c, v), _first_arrays()(c, v))),
+        "a variance is negative"),
+    "keras_dangling_input": (".keras", _keras(_dangling_input), "reads 'nowhere', which no layer computes"),
+    "keras_hostile_layer_name": (".keras", _keras(_first_layer(class_name="Conv2D", config={
+        "name": "\x1b[2J\nevil\u202e"})), "layer '\\x1b[2J\\nevil\\u202e' (Conv2D): convolution"),
+    "keras_config_of_a_megabyte": (".keras", _keras(_first_layer(class_name="x" * 2**20)),
+                                   "this layer class is not supported"),
+    "h5_without_model_config": (".h5", _h5(with_config=False, weights={}), "the file holds weights only"),
+    "h5_not_keras": (".h5", lambda: _h5(weights={})().replace(b"model_config", b"other_config"),
+                     "no model_config attribute: not a Keras model file"),
+    "h5_weights_not_listed": (".h5", lambda: _h5(weights={})().replace(b"weight_names", b"weight_namez"),
+                                    "the weight 'kernel' is missing"),
+    "h5_string_weights": (".h5", _string_weights, "holds |S1 data, not numbers"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(KERAS_CASES))
+def test_bad_keras_model_gives_one_clear_line_and_exit_2(case, tmp_path):
+    from helpers import require_module
+    require_module("h5py")
+    suffix, make, pattern = KERAS_CASES[case]
+    path = write(tmp_path, f"{case}{suffix}", make())
+    code, out, err = run_cli("inspect", path)
+    assert_clear_error(code, err, path, pattern)
+    assert out == ""
+
+
+@pytest.mark.parametrize("member, limit", [("model.weights.h5", "MAX_WEIGHTS_BYTES"),
+                                           ("config.json", "MAX_CONFIG_BYTES")])
+def test_a_keras_archive_member_past_its_limit_is_refused_before_it_is_read(member, limit, tmp_path, monkeypatch):
+    """A zip can hold gigabytes of zeros in a few kilobytes: members are read up to their limit only."""
+    from helpers import require_module
+    require_module("h5py")
+    from symnet.importers import keras_model
+    monkeypatch.setattr(keras_model, limit, 500)
+    path = write(tmp_path, "big.keras", _keras()())
+    code, _, err = run_cli("inspect", path)
+    assert_clear_error(code, err, path, f"{member} in the archive is")
+    assert "more than the limit of 500" in err
 
 
 # --- the process as a user runs it ----------------------------------------------------

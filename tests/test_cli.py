@@ -75,7 +75,7 @@ def test_bad_input_is_one_line_exit_2_no_traceback(tmp_path, content, message):
 
 
 def test_missing_file_and_unknown_suffix(tmp_path):
-    for path, message in ((tmp_path / "none.json", "no such file"), (tmp_path / "m.h5", "unknown model file type")):
+    for path, message in ((tmp_path / "none.json", "no such file"), (tmp_path / "m.pb", "unknown model file type")):
         result = symnet("inspect", path)
         assert result.returncode == 2
         assert message in result.stderr and "Traceback" not in result.stderr

@@ -130,6 +130,23 @@ def torch_bytes():
     return buffer.getvalue()
 
 
+def keras_bytes():
+    pytest.importorskip("h5py") if not in_ci() else __import__("h5py")
+    from keras_files import keras_archive, small_keras3_model
+    return keras_archive(*small_keras3_model())
+
+
+def h5_bytes():
+    pytest.importorskip("h5py") if not in_ci() else __import__("h5py")
+    from keras_files import dense, layer, legacy_h5, sequential
+    rng = np.random.default_rng(0)
+    config = sequential([layer("InputLayer", "x", batch_input_shape=[None, 3]), dense("hidden", 4, "tanh"),
+                         dense("out", 1)])
+    weights = {"hidden": {"kernel": rng.normal(size=(3, 4)), "bias": rng.normal(size=4)},
+               "out": {"kernel": rng.normal(size=(4, 1)), "bias": rng.normal(size=1)}}
+    return legacy_h5(config, weights)
+
+
 _VALID = {}
 
 
@@ -140,15 +157,16 @@ def valid_file(suffix):
                   ".mat": lambda: mat_bytes(mat_struct(symnet.load(EXAMPLE))), ".onnx": onnx_bytes,
                   ".pt": torch_bytes, ".pth": torch_bytes,
                   ".pkl": lambda: pickle.dumps({"weights": [1.0, 2.0]}), ".pickle": lambda: pickle.dumps([1, 2]),
-                  ".joblib": lambda: pickle.dumps((1, 2))}
+                  ".joblib": lambda: pickle.dumps((1, 2)), ".keras": keras_bytes, ".h5": h5_bytes,
+                  ".hdf5": h5_bytes}
         _VALID[suffix] = makers[suffix]()
     return _VALID[suffix]
 
 
 def test_every_importer_has_a_valid_seed_file_and_the_fuzz_covers_it(tmp_path):
-    assert set(FILE_IMPORTERS) <= {".json", ".m", ".mat", ".onnx", ".pt", ".pth", ".pkl", ".pickle", ".joblib"}, \
-        "a new importer: give it a valid seed file here"
-    for suffix in (".json", ".m", ".mat", ".onnx"):
+    assert set(FILE_IMPORTERS) <= {".json", ".m", ".mat", ".onnx", ".pt", ".pth", ".pkl", ".pickle", ".joblib",
+                                   ".keras", ".h5", ".hdf5"}, "a new importer: give it a valid seed file here"
+    for suffix in (".json", ".m", ".mat", ".onnx", ".keras", ".h5", ".hdf5"):
         path = tmp_path / f"valid{suffix}"
         path.write_bytes(valid_file(suffix))
         assert isinstance(load_or_refuse(path), symnet.Network), suffix
@@ -236,6 +254,31 @@ def test_json_with_any_value_anywhere_loads_or_is_refused_cleanly(data, tmp_path
         model = _replace(model, data.draw(st.sampled_from(places)), data.draw(JSON_VALUES))
     path = tmp_path_factory.mktemp("json") / "fuzz.json"
     path.write_text(json.dumps(model))
+    net = load_or_refuse(path)
+    if net is not None:
+        with np.errstate(all="ignore"):
+            net.evaluate(sample_points(net, 2))
+
+
+@settings(max_examples=budget(60, 5000))
+@given(data=st.data(), legacy=st.booleans())
+def test_keras_config_with_any_value_anywhere_loads_or_is_refused_cleanly(data, legacy, tmp_path_factory):
+    """The config of a .keras archive (or an .h5 model_config) with values replaced anywhere."""
+    pytest.importorskip("h5py") if not in_ci() else __import__("h5py")
+    from keras_files import keras_archive, small_keras3_model
+    config, variables = small_keras3_model()
+    for _ in range(data.draw(st.integers(1, 3))):
+        config = _replace(config, data.draw(st.sampled_from(list(_places(config)))), data.draw(JSON_VALUES))
+    folder = tmp_path_factory.mktemp("keras")
+    if legacy:
+        import h5py
+        path = folder / "fuzz.h5"
+        path.write_bytes(h5_bytes())
+        with h5py.File(path, "r+") as handle:
+            handle.attrs["model_config"] = json.dumps(config)
+    else:
+        path = folder / "fuzz.keras"
+        path.write_bytes(keras_archive(config, variables))
     net = load_or_refuse(path)
     if net is not None:
         with np.errstate(all="ignore"):

@@ -166,3 +166,31 @@ def test_hostile_names_from_an_onnx_graph(variant, tmp_path):
     if built.evaluate is not None:
         X = np.random.default_rng(1).normal(size=(3, 3))
         np.testing.assert_allclose(built.evaluate("jacobian", X), closed_form(net, "jacobian")(X), rtol=1e-12)
+
+
+def hostile_keras(path):
+    """A Keras 3 archive whose model, input and layer names are payloads (its weights found by
+    the names Keras tracks them under, which are plain)."""
+    from helpers import require_module
+    require_module("h5py")
+    from keras_files import keras_archive, small_keras3_model
+    config, variables = small_keras3_model()
+    layers = config["config"]["layers"]
+    config["config"]["name"] = PAYLOADS[11]
+    for entry, payload in zip(layers, PAYLOADS):
+        entry["config"]["name"] = payload
+    path.write_bytes(keras_archive(config, [(tracked, None, arrays) for tracked, _, arrays in variables]))
+    return path
+
+
+@pytest.mark.parametrize("variant", variants(computing=False), ids=variant_id)
+def test_hostile_names_from_a_keras_archive(variant, tmp_path):
+    target, strategy = variant
+    net = symnet.load(hostile_keras(tmp_path / "model.keras"))
+    assert net.inputs[0].name == PAYLOADS[0] and net.outputs[0].name == PAYLOADS[2]
+    built = build(target, net, tmp_path / "out", ("value", "jacobian"), name=None, strategy=strategy)
+    assert_nothing_injected(target, built.paths, safe_identifier(net.name))
+    built.check()
+    if built.evaluate is not None:
+        X = np.random.default_rng(1).normal(size=(3, 3))
+        np.testing.assert_allclose(built.evaluate("jacobian", X), closed_form(net, "jacobian")(X), rtol=1e-12)

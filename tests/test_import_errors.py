@@ -188,6 +188,7 @@ def test_pickle_refused_on_the_command_line_without_trust(tmp_path, capsys):
 
 @pytest.mark.parametrize("package, suffix, extra", [
     ("onnx", ".onnx", "onnx"), ("torch", ".pt", "torch"), ("joblib", ".joblib", "sklearn"),
+    ("h5py", ".keras", "keras"), ("h5py", ".h5", "keras"),
 ])
 def test_missing_extra_names_the_extra(package, suffix, extra, tmp_path, monkeypatch, capsys):
     path = tmp_path / f"model{suffix}"
@@ -209,7 +210,7 @@ def test_pickled_model_whose_framework_is_missing_names_the_extra(tmp_path, monk
 
 def test_importing_symnet_and_loading_json_imports_no_framework():
     code = ("import sys, symnet; symnet.load('examples/pxyz.json');"
-            " print(sorted(m for m in ('torch', 'sklearn', 'onnx') if m in sys.modules))")
+            " print(sorted(m for m in ('torch', 'sklearn', 'onnx', 'h5py', 'keras') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                             cwd=__import__("conftest").REPO)
     assert result.stdout.strip() == "[]"

@@ -23,6 +23,9 @@ FILE_IMPORTERS = {
     ".joblib": ("pickled", "load_pickle"),
     ".m": ("matlab_genfunction", "load_genfunction"),
     ".mat": ("matlab_mat", "load_mat"),
+    ".keras": ("keras_model", "load_keras"),
+    ".h5": ("keras_model", "load_h5"),
+    ".hdf5": ("keras_model", "load_h5"),
 }
 
 #: (module of the object's class prefix, module in this package, function name);

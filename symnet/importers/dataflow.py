@@ -115,6 +115,7 @@ class NetworkBuilder:
         self._committed = {}   # id(value) -> (value, layer index)
         self._absorbed_values = {}   # id(value) -> (value, value with its uniform post in E)
         self._input_values = {}  # id(input value) -> (input value, Value)
+        self._purelins = {}      # id(value) -> (value, index of the purelin layer holding it)
         self._compositions = {}  # (function(N), argument) -> function(argument) or None
 
     # --- values -----------------------------------------------------------------
@@ -236,7 +237,7 @@ class NetworkBuilder:
             raise ModelFormatError(f"{where}: weights take {weights.shape[1]} features but receive {value.size}")
         source = self.materialize(value, where, weights.shape[1])
         if not source.picks_elements():
-            source = self._linear_of_layer(self._commit_layer(source, ("purelin", ()), where))
+            source = self._linear_of_layer(self._purelin_layer(value, source, where))
         terms = tuple((src, weights * w[None, :] if w.ndim == 1 else weights @ w) for src, w in source.terms)
         offset = weights @ source.offset + np.broadcast_to(np.asarray(bias, dtype=float), weights.shape[:1])
         return Value.of(Linear(terms, offset, name))
@@ -282,7 +283,8 @@ class NetworkBuilder:
         if value.expr != N:
             layer = self.commit(value, where)
         else:
-            layer = self._plain_layer(value.root.scaled(value.pre_scale, value.pre_shift), where)
+            known = self._purelins.get(id(value))
+            layer = known[1] if known else self._plain_layer(value.root.scaled(value.pre_scale, value.pre_shift), where)
         self.outputs.append(Output(name, layer, _output_steps(value.post_scale, value.post_shift, where)))
 
     def network(self):
@@ -343,6 +345,14 @@ class NetworkBuilder:
         self.layers.append(Layer(linear.size, name, linear.offset, tuple(input_weights), tuple(layer_weights),
                                  transfer_params=params, name=linear.name))
         return len(self.layers) - 1
+
+    def _purelin_layer(self, value, linear, where):
+        """The purelin layer holding ``linear`` (the matrix map ``value`` stands for) before a
+        matrix product reads it: one per value, however many products read it."""
+        known = self._purelins.get(id(value))
+        if known is None:
+            known = self._purelins[id(value)] = (value, self._commit_layer(linear, ("purelin", ()), where))
+        return known[1]
 
     def _plain_layer(self, linear, where):
         """A layer whose activations equal ``linear``: an existing one, or a new purelin layer."""
