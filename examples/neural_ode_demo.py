@@ -10,7 +10,7 @@ included), Jacobian evaluations, wall time and the largest difference from a
 reference trajectory (Radau with the exact Jacobian at tight tolerances).
 
 Run:  python examples/neural_ode_demo.py [--states N] [--stop-time T] [--out DIR]
-      (30 states: examples/neural_ode.json; fewer: the same construction, built here)
+      (30 states: examples/neural_ode/neural_ode.json; fewer: the same construction, built here)
 """
 
 import argparse
@@ -36,7 +36,7 @@ RTOL, ATOL = 1e-6, 1e-9
 
 def load_network(n_states):
     if n_states == STATES:
-        return symnet.load(HERE / "neural_ode.json")
+        return symnet.load(HERE / "neural_ode" / "neural_ode.json")
     return neural_ode(np.random.default_rng(SEED), n_states=n_states)
 
 

@@ -10,7 +10,8 @@ It is what a trained neural ODE with a linear skip connection looks like; the we
 are drawn from a seeded generator, not trained: the example exists to compare
 integrators, not to model a plant.  examples/neural_ode_demo.py integrates it.
 
-Run:  python examples/write_neural_ode.py   (writes examples/neural_ode.json)
+Run:  python examples/write_neural_ode.py   (writes examples/neural_ode/neural_ode.json: in a
+      folder of its own, so that tools/regenerate.py, which pins every examples/*.json, leaves it out)
 """
 
 from pathlib import Path
@@ -40,7 +41,8 @@ def neural_ode(rng, n_states=STATES, hidden=HIDDEN, rates=RATES):
 
 
 def main():
-    save_json(neural_ode(np.random.default_rng(SEED)), Path(__file__).resolve().parent / "neural_ode.json")
+    path = Path(__file__).resolve().parent / "neural_ode" / "neural_ode.json"
+    save_json(neural_ode(np.random.default_rng(SEED)), path)
 
 
 if __name__ == "__main__":

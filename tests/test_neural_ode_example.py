@@ -1,4 +1,4 @@
-"""The neural ODE example (examples/neural_ode.json, examples/neural_ode_demo.py): the
+"""The neural ODE example (examples/neural_ode/neural_ode.json, examples/neural_ode_demo.py): the
 committed network is what its seeded script writes, and the demo, at a small size,
 integrates the same trajectory with symnet's Jacobian, with finite differences and as
 an FMU in FMPy, the exact Jacobian saving the finite differences' calls."""
@@ -27,7 +27,7 @@ def demo():
 def test_the_committed_json_is_what_the_seeded_script_writes(demo):
     writer = import_file(EXAMPLES / "write_neural_ode.py", "write_neural_ode")
     expected = writer.neural_ode(np.random.default_rng(writer.SEED))
-    committed = symnet.load(EXAMPLES / "neural_ode.json")
+    committed = symnet.load(EXAMPLES / "neural_ode" / "neural_ode.json")
     assert network_to_dict(committed) == network_to_dict(expected), "run: python examples/write_neural_ode.py"
     assert committed.n_inputs == writer.STATES + 1 and committed.n_outputs == writer.STATES
 
