@@ -227,3 +227,15 @@ def test_an_fmu_asked_for_the_value_alone_still_carries_the_jacobian(tmp_path):
     path = generate_fmu(symnet.load(PXYZ), tmp_path, derivatives=("value",))
     source = zipfile.ZipFile(path).read("sources/pxyz.h").decode()
     assert "pxyz_jacobian(" in source and "pxyz_evaluate(" in source
+
+
+def test_the_command_line_writes_a_neural_ode_fmu(tmp_path):
+    model = tmp_path / "ode.json"
+    from symnet.importers.json_format import save_json
+    save_json(small_ode(), model)
+    code, out, err = run_cli("generate", model, "--target", "fmu", "--ode", "3", "--out", tmp_path / "out")
+    assert code == 0, err
+    path = tmp_path / "out" / "ode.fmu"
+    assert out.split() == [str(path)]
+    assert validate_fmu(str(path)) == []
+    assert fmpy.read_model_description(str(path)).numberOfContinuousStates == 3
