@@ -39,7 +39,8 @@ def build_binary(name, sources, compiler=None):
     folder_name = host_platform()
     compiler = compiler or shutil.which("gcc")
     if folder_name is None or compiler is None:
-        LOG.warning("no gcc here, or not a linux64 host: %s.fmu is a source FMU (the importing tool builds sources/)", name)
+        LOG.warning("no gcc here, or not a linux64 host: %s.fmu is a source FMU"
+                    " (the importing tool builds sources/)", name)
         return {}
     with tempfile.TemporaryDirectory(prefix="symnet_fmu_") as folder:
         for file_name, text in sources.items():
