@@ -169,7 +169,7 @@ def default_derivatives(net):
 
 
 def generate(net, targets, out_dir, derivatives=None, name=None, precision="double", strategy="auto",
-             allow_large_unrolled=False):
+             allow_large_unrolled=False, ode_states=0):
     """Generate derivative code for ``net`` into ``out_dir``; returns the written paths in order.
 
     ``strategy``: "unrolled" (one scalar expression per entry), "layered" (weight arrays
@@ -177,6 +177,8 @@ def generate(net, targets, out_dir, derivatives=None, name=None, precision="doub
     unrolled) or "auto" (layered from ``LAYERED_FROM_PARAMETERS`` weights and biases on).
     The unrolled form is refused (SizeLimitError) when its estimated size is over
     ``symnet.unrolled_size.UNROLLED_OPERATION_LIMIT``, unless ``allow_large_unrolled``.
+    ``ode_states``: for the fmu target, the first ``ode_states`` outputs are the time
+    derivatives of the first ``ode_states`` inputs (a neural ODE; 0: a static block).
     """
     derivatives = tuple(_ordered(tuple(derivatives or default_derivatives(net)), net))
     targets = tuple(target_names()) if "all" in targets else tuple(targets)
@@ -197,6 +199,7 @@ def generate(net, targets, out_dir, derivatives=None, name=None, precision="doub
         precision=precision,
         derivatives=derivatives,
         layered=layered_programs(net, derivatives, folded) if "layered" in strategies else (),
+        ode_states=ode_states,
     )
     files = {}   # every target rendered before the first write: a failure leaves no partial output
     for target, target_strategy in zip(renderers, strategies):

@@ -96,6 +96,10 @@ def _parser():
     generate.add_argument("--allow-large-unrolled", action="store_true",
                           help="build the unrolled form even when its estimated size is over the limit"
                                " (see docs/targets.md)")
+    generate.add_argument("--ode", type=int, default=0, metavar="N_STATES",
+                          help="fmu target: a neural ODE whose first N_STATES outputs are the time derivatives"
+                               " of the first N_STATES inputs (the states); the other inputs are the FMU's"
+                               " inputs (see docs/targets.md)")
     generate.set_defaults(run=run_generate)
 
     _sensitivity_parser(commands)
@@ -258,7 +262,8 @@ def run_generate(args):
     with progress.stage("generate"):   # closed before the paths are printed
         paths = api.generate(net, args.target, args.out, derivatives=args.derivatives,
                              name=args.name, precision=args.precision,
-                             strategy=args.strategy, allow_large_unrolled=args.allow_large_unrolled)
+                             strategy=args.strategy, allow_large_unrolled=args.allow_large_unrolled,
+                             ode_states=args.ode)
     for path in paths:
         print(path)
     return 0

@@ -40,7 +40,7 @@ class OutputPathError(SymnetError):
 
 
 def write_files(out_dir, files):
-    """Write ``files`` ({file name: text}) into ``out_dir``, each one atomically.
+    """Write ``files`` ({file name: text, or bytes of an archive}) into ``out_dir``, each one atomically.
 
     Refuses (OutputPathError, nothing written) when ``out_dir`` is not a folder or one of
     the names is a symbolic link or something other than a plain file.  Existing plain
@@ -50,7 +50,7 @@ def write_files(out_dir, files):
         list of Path: the written files, in the order of ``files``.
     """
     out_dir = Path(out_dir)
-    contents = {name: text.encode("utf-8") for name, text in files.items()}
+    contents = {name: text if isinstance(text, bytes) else text.encode("utf-8") for name, text in files.items()}
     for name in contents:
         _check_plain_name(name)
     _make_folder(out_dir)

@@ -125,10 +125,9 @@ def _run(command, folder, timeout=300):
     return subprocess.run([str(c) for c in command], cwd=folder, capture_output=True, text=True, timeout=timeout)
 
 
-def _c(net, folder, name, paths):
-    """Compile the generated source with a driver that calls the batch functions
-    (binary doubles in and out: exact, inf and NaN included); also compile and run
-    the generated self-check program."""
+def _c_driver(net, folder, name):
+    """Compile ``folder``'s NAME.c with a driver that calls the batch functions (binary
+    doubles in and out: exact, inf and NaN included); returns evaluate(what, X)."""
     from helpers import require_tool
     gcc = require_tool("gcc")
     present = [what for what in FUNCTION_NAMES if (folder / f"{name}.h").read_text().count(
@@ -136,9 +135,8 @@ def _c(net, folder, name, paths):
     calls = "\n".join(f'    if (argv[1][0] == \'{"vgjh"["value gradient jacobian hessian".split().index(w)]}\')'
                       f" {name}_{FUNCTION_NAMES[w]}_batch(n, x, out);" for w in present)
     (folder / "driver.c").write_text(_C_DRIVER.format(name=name, n_inputs=net.n_inputs, calls=calls))
-    for program, sources in (("driver", ["driver.c", f"{name}.c"]), ("check", [f"{name}_check.c", f"{name}.c"])):
-        result = _run([gcc, *STRICT_C, *sources, "-lm", "-o", program], folder)
-        assert result.returncode == 0, f"gcc {program}: {result.stderr[-4000:]}"
+    result = _run([gcc, *STRICT_C, "driver.c", f"{name}.c", "-lm", "-o", "driver"], folder)
+    assert result.returncode == 0, f"gcc driver: {result.stderr[-4000:]}"
 
     def evaluate(what, X):
         X = np.ascontiguousarray(X, dtype="<f8")
@@ -148,6 +146,17 @@ def _c(net, folder, name, paths):
         result = _run([folder / "driver", code, len(X), "x.bin", "y.bin"], folder)
         assert result.returncode == 0, result.stderr
         return np.fromfile(folder / "y.bin", dtype="<f8").reshape((len(X),) + shape_of(net, what))
+    return evaluate
+
+
+def _c(net, folder, name, paths):
+    """The generated C through a driver (``_c_driver``); also compile and run the
+    generated self-check program."""
+    from helpers import require_tool
+    gcc = require_tool("gcc")
+    evaluate = _c_driver(net, folder, name)
+    result = _run([gcc, *STRICT_C, f"{name}_check.c", f"{name}.c", "-lm", "-o", "check"], folder)
+    assert result.returncode == 0, f"gcc check: {result.stderr[-4000:]}"
 
     def verify():
         result = _run([folder / "check"], folder)
@@ -197,6 +206,67 @@ def _latex(net, folder, name, paths):
     return Built("latex", paths, None, verify)
 
 
+def open_fmu(path, kind="ModelExchange"):
+    """An FMPy FMU2Model of the archive at ``path``, instantiated and initialized
+    (inputs at their start values); the caller terminates and frees it."""
+    import pytest
+    fmpy = pytest.importorskip("fmpy", reason="fmpy reads the FMUs (pip install fmpy)")
+    from fmpy.fmi2 import FMU2Model, FMU2Slave
+    description = fmpy.read_model_description(str(path))
+    folder = fmpy.extract(str(path))
+    interface = description.modelExchange if kind == "ModelExchange" else description.coSimulation
+    model = (FMU2Model if kind == "ModelExchange" else FMU2Slave)(
+        guid=description.guid, unzipDirectory=folder, modelIdentifier=interface.modelIdentifier,
+        instanceName="test")
+    model.instantiate()
+    model.setupExperiment(startTime=0.0)
+    model.enterInitializationMode()
+    model.exitInitializationMode()
+    return model
+
+
+def _fmu(net, folder, name, paths):
+    """Values and Jacobians through FMPy (fmi2GetReal, fmi2GetDirectionalDerivative with
+    unit seeds) of the archive's linux64 binary; the other derivatives from the C sources
+    it carries, compiled with a driver; the sources must pass the strict C flags."""
+    import zipfile
+    from helpers import require_tool
+    gcc = require_tool("gcc")
+    sources = folder / "sources"
+    with zipfile.ZipFile(folder / f"{name}.fmu") as archive:
+        for member in archive.namelist():
+            if member.startswith("sources/"):
+                (sources / member[len("sources/"):]).parent.mkdir(parents=True, exist_ok=True)
+                (sources / member[len("sources/"):]).write_bytes(archive.read(member))
+    c_built = _c_driver(net, sources, name)
+    n_in, n_out = net.n_inputs, net.n_outputs
+    inputs, outputs = list(range(n_in)), list(range(n_in, n_in + n_out))
+
+    def through_fmpy(what, X):
+        model = open_fmu(folder / f"{name}.fmu")
+        try:
+            results = []
+            for x in np.asarray(X, dtype=float):
+                model.setReal(inputs, list(map(float, x)))
+                if what == "value":
+                    results.append(model.getReal(outputs))
+                else:
+                    results.append(np.column_stack([model.getDirectionalDerivative(outputs, [k], [1.0])
+                                                    for k in inputs]))
+            return np.array(results, dtype=float).reshape((len(X),) + shape_of(net, what))
+        finally:
+            model.terminate()
+            model.freeInstance()
+
+    def evaluate(what, X):
+        return through_fmpy(what, X) if what in ("value", "jacobian") else c_built(what, X)
+
+    def verify():
+        result = _run([gcc, *STRICT_C, "-c", f"{name}_fmi2.c", f"{name}.c"], sources)
+        assert result.returncode == 0, result.stderr[-4000:]
+    return Built("fmu", paths, evaluate, verify)
+
+
 #: target name -> runner(net, folder, name, paths) -> Built
 RUNNERS = {
     "python": _python,
@@ -204,6 +274,7 @@ RUNNERS = {
     "c": _c,
     "matlab": _matlab,
     "latex": _latex,
+    "fmu": _fmu,
 }
 
 #: targets that write documents, not code that computes

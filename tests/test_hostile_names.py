@@ -6,6 +6,7 @@ same model with plain names computes, and holds none of the injected text as cod
 """
 
 import re
+import zipfile
 
 import numpy as np
 import pytest
@@ -64,24 +65,43 @@ def comment_line(target, line):
     return line.lstrip().startswith(get_target(target).comment_lines)
 
 
+def texts(path):
+    """(name, text) of a generated file, or of each text member of an archive (an FMU);
+    an XML attribute name="..." holds a sanitized identifier, not payload."""
+    if path.suffix != ".fmu":
+        return [(path.name, path.read_text())]
+    with zipfile.ZipFile(path) as archive:
+        members = [m for m in archive.namelist() if m.endswith((".c", ".h", ".xml"))]
+        pieces = [(m, archive.read(m).decode("utf-8")) for m in members]
+    for member, text in pieces:
+        if member.endswith(".xml"):
+            names = re.findall(r' name="([^"]*)"', text)
+            assert all(re.fullmatch(r"(der\()?[A-Za-z][A-Za-z0-9_]*\)?|[A-Za-z0-9_.]+\.c", n) for n in names), names
+    return [(m, re.sub(r' name="[^"]*"', " ", t) if m.endswith(".xml") else t) for m, t in pieces]
+
+
 def assert_nothing_injected(target, paths, base):
     """``base``: the sanitized model name, an identifier the code may use anywhere."""
     for path in paths:
         assert re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*\.[a-z]+", path.name), path.name
-        text = path.read_text()
-        if target in DOCUMENTS:   # LaTeX's own escapes (\_ for an underscore) are not payload
-            text = re.sub(r"\\[_&%$#{}]", " ", text)
-        for payload in PAYLOADS:   # no line of a payload that holds syntax survives verbatim
-            for piece in re.split(r"[\r\n]+", payload):
-                if re.search(r"[^A-Za-z0-9 =]", piece) and len(piece.strip()) >= 3:
-                    assert piece not in text, f"{path.name} holds {piece!r} of the payload {payload!r}"
-        for number, line in enumerate(text.splitlines(), start=1):
-            if "PWNED" in line.replace(base, "").replace(base.upper(), ""):
-                if target in DOCUMENTS:
-                    assert not re.search(r"\\(input|def|include)|\$PWNED", line), f"{path.name}:{number}: {line}"
-                else:
-                    assert comment_line(target, line), f"{path.name}:{number} is code: {line}"
-            assert all(c.isprintable() or c in "\t" for c in line), f"{path.name}:{number}: {line!r}"
+        for member, text in texts(path):
+            assert_clean_text(target, path, member, text, base)
+
+
+def assert_clean_text(target, path, member, text, base):
+    if target in DOCUMENTS:   # LaTeX's own escapes (\_ for an underscore) are not payload
+        text = re.sub(r"\\[_&%$#{}]", " ", text)
+    for payload in PAYLOADS:   # no line of a payload that holds syntax survives verbatim
+        for piece in re.split(r"[\r\n]+", payload):
+            if re.search(r"[^A-Za-z0-9 =]", piece) and len(piece.strip()) >= 3:
+                assert piece not in text, f"{path.name}:{member} holds {piece!r} of the payload {payload!r}"
+    for number, line in enumerate(text.splitlines(), start=1):
+        if "PWNED" in line.replace(base, "").replace(base.upper(), ""):
+            if target in DOCUMENTS:
+                assert not re.search(r"\\(input|def|include)|\$PWNED", line), f"{path.name}:{member}:{number}: {line}"
+            else:
+                assert comment_line(target, line), f"{path.name}:{member}:{number} is code: {line}"
+        assert all(c.isprintable() or c in "\t" for c in line), f"{path.name}:{member}:{number}: {line!r}"
 
 
 @pytest.mark.parametrize("variant", variants(computing=False), ids=variant_id)

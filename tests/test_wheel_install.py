@@ -69,7 +69,8 @@ def _clean_environment():
 
 
 def _template_names():
-    return sorted(str(p.relative_to(REPO / "templates")) for p in (REPO / "templates").rglob("*.j2"))
+    """Every file under templates/: the jinja templates and the FMI headers the fmu target copies."""
+    return sorted(str(p.relative_to(REPO / "templates")) for p in (REPO / "templates").rglob("*") if p.is_file())
 
 
 @pytest.fixture(scope="module")
@@ -121,8 +122,8 @@ def test_sdist_and_wheels_hold_every_template(built):
     assert expected, "no templates in the checkout"
     sdist, wheel, wheel_from_sdist = built
     with tarfile.open(sdist) as archive:
-        in_sdist = sorted(name.split("/symnet/templates/", 1)[1] for name in archive.getnames()
-                          if "/symnet/templates/" in name and name.endswith(".j2"))
+        in_sdist = sorted(member.name.split("/symnet/templates/", 1)[1] for member in archive.getmembers()
+                          if "/symnet/templates/" in member.name and member.isfile())
     assert in_sdist == expected
     for path in (wheel, wheel_from_sdist):
         with zipfile.ZipFile(path) as archive:
@@ -135,7 +136,7 @@ def test_installed_console_script_writes_every_target(generated):
     written = {p.name for p in generated.iterdir()}
     for expected in (f"{NAME}.py", f"{NAME}_numpy.py", f"{NAME}.h", f"{NAME}.c", f"{NAME}_jacobian.m",
                      f"{NAME}.tex", f"{NAME}_check.py", f"{NAME}_numpy_check.py", f"{NAME}_check.c",
-                     f"{NAME}_check.m"):
+                     f"{NAME}_check.m", f"{NAME}.fmu"):
         assert expected in written
 
 

@@ -19,6 +19,7 @@ BACKENDS = {
     "c": "c",
     "matlab": "matlab",
     "latex": "latex",
+    "fmu": "fmu",
 }
 
 
@@ -35,6 +36,7 @@ class GenerationRequest:
     strategy: str = "unrolled"   # "unrolled" (programs) or "layered" (network, derivatives)
     derivatives: tuple = ()      # the requested derivatives, in the order of programs
     layered: tuple = ()          # ((what, LayeredProgram), ...): built once by the driver for every backend
+    ode_states: int = 0          # fmu: the first ode_states outputs are the time derivatives of the first inputs
 
 
 def target_names():
