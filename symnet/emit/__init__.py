@@ -19,6 +19,7 @@ BACKENDS = {
     "c": "c",
     "matlab": "matlab",
     "latex": "latex",
+    "casadi": "casadi",
 }
 
 
