@@ -1,0 +1,118 @@
+"""The casadi target: the external library built strict, loaded by casadi.external,
+differentiated by CasADi's own AD (Jacobian, Hessian, forward and reverse directional
+derivatives) against symnet's NumPy code, and an NLP solved by IPOPT with the exact
+Hessian through the external against the same network written natively in CasADi SX."""
+
+import numpy as np
+import pytest
+
+import symnet
+from symnet import Input, Layer, Network, Output
+
+from helpers import require_module, require_tool
+from runners import STRICT_C, _run
+
+casadi = require_module("casadi")
+
+STRATEGIES = ("unrolled", "layered")
+
+
+def mlp():
+    """Two inputs, a tanh layer of six, two outputs: the objective and the constraint."""
+    rng = np.random.default_rng(11)
+    w1, b1 = rng.normal(size=(6, 2)), rng.normal(size=6)
+    w2, b2 = rng.normal(size=(2, 6)) * 0.7, rng.normal(size=2)
+    net = Network([Input("x", 2)], [Layer(6, "tansig", b1, [(0, w1)]), Layer(2, "purelin", b2, layer_weights=[(0, w2)])],
+                  [Output("y", 1)], name="mlp")
+    return net, (w1, b1, w2, b2)
+
+
+def native(x, weights):
+    """The same network as a CasADi expression of x, from the same weights."""
+    w1, b1, w2, b2 = weights
+    return casadi.mtimes(casadi.DM(w2), casadi.tanh(casadi.mtimes(casadi.DM(w1), x) + casadi.DM(b1))) + casadi.DM(b2)
+
+
+def external(net, folder, strategy, derivatives=("value", "jacobian", "hessian")):
+    gcc = require_tool("gcc")
+    paths = symnet.generate(net, ["casadi"], folder, derivatives=derivatives, strategy=strategy)
+    assert {p.name for p in paths} == {"mlp_external.c", "mlp_casadi.c", "mlp_casadi.h", "mlp_casadi_check.c"}
+    result = _run([gcc, *STRICT_C, "-shared", "-fPIC", "mlp_external.c", "mlp_casadi.c", "-lm", "-o", "libmlp.so"],
+                  folder)
+    assert result.returncode == 0, result.stderr
+    return casadi.external("mlp", str(folder / "libmlp.so"))
+
+
+def points():
+    return np.random.default_rng(3).uniform(-2, 2, size=(5, 2))
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_casadi_ad_through_the_external_matches_symnet(strategy, tmp_path):
+    net, _ = mlp()
+    f = external(net, tmp_path, strategy)
+    for derivative, name in ((f.jacobian(), "jac_mlp"), (f.forward(1), "fwd1_mlp"), (f.reverse(1), "adj1_mlp"),
+                             (f.jacobian().jacobian(), "jac_jac_mlp")):
+        assert (derivative.name(), derivative.class_name()) == (name, "External")
+    x, seed_in, seed_out = casadi.MX.sym("x", 2), casadi.MX.sym("v", 2), casadi.MX.sym("w", 2)
+    y = f(x)
+    ad = casadi.Function("ad", [x, seed_in, seed_out], [
+        y, casadi.jacobian(y, x), casadi.hessian(y[0], x)[0], casadi.hessian(y[1], x)[0],
+        casadi.jtimes(y, x, seed_in), casadi.jtimes(y, x, seed_out, True)])
+    X = points()
+    value, jacobian, hessian = (symnet.derive(net, what)(X) for what in ("value", "jacobian", "hessian"))
+    rng = np.random.default_rng(0)
+    for k, point in enumerate(X):
+        v, w = rng.normal(size=2), rng.normal(size=2)
+        got = [np.array(r) for r in ad(point, v, w)]
+        np.testing.assert_allclose(got[0].ravel(), value[k], rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(got[1], jacobian[k], rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(got[2], hessian[k][0], rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(got[3], hessian[k][1], rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(got[4].ravel(), jacobian[k] @ v, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(got[5].ravel(), jacobian[k].T @ w, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_the_external_in_an_nlp_matches_the_network_written_in_casadi(strategy, tmp_path):
+    """min y0(x) + |x|^2/10 subject to y1(x) <= 0, -2 <= x <= 2, IPOPT with the exact Hessian:
+    the external reaches the SX network's optimum in no more iterations."""
+    net, weights = mlp()
+    f = external(net, tmp_path, strategy)
+    x = casadi.MX.sym("x", 2)
+    xs = casadi.SX.sym("x", 2)
+    runs = {}
+    for label, (sym, y) in {"external": (x, f(x)), "native": (xs, native(xs, weights))}.items():
+        nlp = {"x": sym, "f": y[0] + casadi.sumsqr(sym) / 10, "g": y[1]}
+        solver = casadi.nlpsol("solver", "ipopt", nlp, {"ipopt.print_level": 0, "print_time": False,
+                                                        "ipopt.hessian_approximation": "exact"})
+        solution = solver(x0=[0.5, -0.5], lbx=-2, ubx=2, lbg=-np.inf, ubg=0)
+        assert solver.stats()["success"], (label, solver.stats()["return_status"])
+        runs[label] = (np.array(solution["x"]).ravel(), float(solution["f"]), solver.stats()["iter_count"])
+    np.testing.assert_allclose(runs["external"][0], runs["native"][0], rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(runs["external"][1], runs["native"][1], rtol=1e-12, atol=1e-12)
+    assert runs["external"][2] <= runs["native"][2], runs
+
+
+def test_a_single_output_external_takes_its_jacobian_from_the_gradient(tmp_path):
+    """--derivatives value,gradient: jac_NAME is served by the gradient; no Hessian functions."""
+    net, _ = mlp()
+    single = Network(net.inputs, net.layers, net.outputs, name="mlp")
+    single = Network(single.inputs, (single.layers[0], Layer(1, "purelin", single.layers[1].bias[:1],
+                                                                layer_weights=[(0, single.layers[1].layer_weights[0][1][:1])])),
+                     single.outputs, name="mlp")
+    f = external(single, tmp_path, "unrolled", ("value", "gradient"))
+    assert f.jacobian().class_name() == "External"
+    with pytest.raises(RuntimeError, match="Derivatives cannot be calculated for jac_mlp"):
+        f.jacobian().jacobian()
+    X = points()
+    gradient = symnet.derive(single, "gradient")(X)
+    for k, point in enumerate(X):
+        np.testing.assert_allclose(np.array(f.jacobian()(point, 0)).ravel(), gradient[k], rtol=1e-12, atol=1e-15)
+
+
+def test_the_casadi_target_needs_the_value(tmp_path):
+    from symnet.errors import UnsupportedError
+    net, _ = mlp()
+    with pytest.raises(UnsupportedError, match="casadi target needs the value"):
+        symnet.generate(net, ["casadi"], tmp_path, derivatives=["jacobian"])
