@@ -116,3 +116,71 @@ def test_the_casadi_target_needs_the_value(tmp_path):
     net, _ = mlp()
     with pytest.raises(UnsupportedError, match="casadi target needs the value"):
         symnet.generate(net, ["casadi"], tmp_path, derivatives=["jacobian"])
+
+
+#: a driver that calls every function of the external with buffers of exactly the sizes its
+#: patterns and _work give (heap, so that AddressSanitizer sees one entry past the end), once
+#: with every input given and once with the seeds and nominal outputs NULL
+SANITIZED_DRIVER = r"""
+#include <stdio.h>
+#include <stdlib.h>
+typedef double casadi_real;
+typedef long long int casadi_int;
+typedef int (*eval_t)(const casadi_real **, casadi_real **, casadi_int *, casadi_real *, int);
+typedef const casadi_int *(*pattern_t)(casadi_int);
+typedef int (*work_t)(casadi_int *, casadi_int *, casadi_int *, casadi_int *);
+%(declarations)s
+static casadi_int nnz(const casadi_int *p) { return p[2 + p[1]]; }
+
+static double run(eval_t f, pattern_t in, pattern_t out, work_t work, int all_inputs)
+{
+    casadi_int n_arg, n_res, n_iw, n_w, i, k;
+    const casadi_real *arg[8];
+    casadi_real *res[8], *w, total = 0.0;
+    work(&n_arg, &n_res, &n_iw, &n_w);
+    for (i = 0; i < n_arg; ++i) {
+        casadi_real *a = (all_inputs || i == 0) ? malloc(sizeof(casadi_real) * nnz(in(i))) : NULL;
+        for (k = 0; a && k < nnz(in(i)); ++k) a[k] = 0.25 * (double)(k + 1) - 0.5 * (double)i;
+        arg[i] = a;
+    }
+    for (i = 0; i < n_res; ++i) res[i] = nnz(out(i)) ? malloc(sizeof(casadi_real) * nnz(out(i))) : NULL;
+    w = malloc(sizeof(casadi_real) * (n_w ? n_w : 1));
+    if (f(arg, res, NULL, w, 0) != 0) exit(2);
+    for (i = 0; i < n_res; ++i) {
+        for (k = 0; res[i] && k < nnz(out(i)); ++k) total += res[i][k];
+        free(res[i]);
+    }
+    for (i = 0; i < n_arg; ++i) free((void *)arg[i]);
+    free(w);
+    return total;
+}
+
+int main(void)
+{
+%(calls)s
+    return 0;
+}
+"""
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_the_external_is_clean_under_address_and_undefined_behaviour_sanitizers(strategy, tmp_path):
+    gcc = require_tool("gcc")
+    net, _ = mlp()
+    symnet.generate(net, ["casadi"], tmp_path, derivatives=("value", "jacobian", "hessian"), strategy=strategy)
+    names = [f"{prefix}mlp" for prefix in ("", "jac_", "fwd1_", "adj1_", "jac_jac_", "jac_fwd1_", "jac_adj1_")]
+    declarations = "\n".join(
+        f"int {n}(const casadi_real **, casadi_real **, casadi_int *, casadi_real *, int);\n"
+        f"const casadi_int *{n}_sparsity_in(casadi_int);\nconst casadi_int *{n}_sparsity_out(casadi_int);\n"
+        f"int {n}_work(casadi_int *, casadi_int *, casadi_int *, casadi_int *);" for n in names)
+    calls = "\n".join(f'    printf("%.17g\\n", run({n}, {n}_sparsity_in, {n}_sparsity_out, {n}_work, {every}));'
+                      for n in names for every in (1, 0))
+    (tmp_path / "driver.c").write_text(SANITIZED_DRIVER % {"declarations": declarations, "calls": calls})
+    result = _run([gcc, "-std=c99", "-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=all",
+                   "-fno-omit-frame-pointer", "driver.c", "mlp_external.c", "mlp_casadi.c", "-lm", "-o", "driver"],
+                  tmp_path)
+    assert result.returncode == 0, result.stderr
+    result = _run([tmp_path / "driver"], tmp_path)
+    assert result.returncode == 0, result.stderr[-4000:]
+    totals = [float(line) for line in result.stdout.split()]
+    assert len(totals) == 2 * len(names) and all(np.isfinite(totals)), result.stdout
