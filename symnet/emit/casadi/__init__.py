@@ -4,7 +4,6 @@ gives the network with its exact Jacobian, Hessian and directional derivatives."
 
 from ..backend import Backend
 from ..c import RESERVED_WORDS as C_RESERVED_WORDS
-from ..c.layered import CLayeredEmitter
 from ..c.literals import c_literal
 from .external import render_casadi
 
@@ -17,6 +16,6 @@ BACKEND = Backend(
     index_base=0,
     comment_lines=("/*", "*"),
     reserved_words=C_RESERVED_WORDS | frozenset({"casadi_real", "casadi_int"}),
-    layered_emitter=CLayeredEmitter,
+    layered_emitter=None,   # both strategies are the c target's, whose emitter writes the layered form
     files=("{name}_external.c", "{name}_casadi.h", "{name}_casadi.c", "{name}_casadi_check.c"),
 )
