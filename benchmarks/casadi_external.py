@@ -4,7 +4,7 @@ CasADi generates from the same network written in SX.
     python benchmarks/casadi_external.py [--large] [--strategy unrolled|layered|auto]
 
 For each benchmark net (benchmarks/nets.py; the 20-256-256-10 net with --large), one C
-program (gcc -O2) times, over the same points and best of ROUNDS:
+program (gcc -O3 -march=native) times, over the same points and best of ROUNDS:
   plain     NAME_jacobian of the c target (row-major),
   external  jac_NAME of the casadi target, called as CasADi calls it (column-major),
   sx        CasADi's C code generation of jacobian(y, x) for the SX network,
@@ -33,7 +33,7 @@ import nets  # noqa: E402
 
 POINTS = 64
 ROUNDS = 7
-FLAGS = ("-O2", "-std=gnu99")
+FLAGS = ("-O3", "-march=native", "-std=gnu99")   # as benchmarks/run.py
 
 HARNESS = r"""
 #include <stdio.h>

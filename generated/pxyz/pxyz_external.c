@@ -201,17 +201,11 @@ void jac_pxyz_release(int mem) { (void)mem; }
 int jac_pxyz(const casadi_real **arg, casadi_real **res, casadi_int *iw, casadi_real *w, int mem)
 {
     const casadi_real *x = pxyz_casadi_point(arg[0], w);
-    casadi_real *jac = w + PXYZ_CASADI_N;
-    casadi_int i, k;
+    /* one row or one column: row-major and column-major are the same layout */
     (void)iw;
     (void)mem;
     if (res[0]) {
-        pxyz_casadi_jacobian(x, jac);
-        for (k = 0; k < PXYZ_CASADI_N; ++k) {
-            for (i = 0; i < PXYZ_CASADI_M; ++i) {
-                res[0][k * PXYZ_CASADI_M + i] = jac[i * PXYZ_CASADI_N + k];
-            }
-        }
+        pxyz_casadi_jacobian(x, res[0]);
     }
     return 0;
 }

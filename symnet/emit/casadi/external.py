@@ -99,6 +99,7 @@ def render_casadi(request):
         "value": f"{core}_{FUNCTION_NAMES['value']}",
         "jacobian": f"{core}_{FUNCTION_NAMES['jacobian' if 'jacobian' in request.derivatives else 'gradient']}",
         "has_jacobian": "jacobian" in have,
+        "same_layout": n == 1 or m == 1,
         "hessian": f"{core}_{FUNCTION_NAMES['hessian']}" if "hessian" in have else "",
         "work": n + (m * n if "jacobian" in have else 0) + (m * n * n if "hessian" in have else 0),
     }
