@@ -34,13 +34,9 @@ def native(x, weights):
 
 
 def external(net, folder, strategy, derivatives=("value", "jacobian", "hessian")):
-    gcc = require_tool("gcc")
     paths = symnet.generate(net, ["casadi"], folder, derivatives=derivatives, strategy=strategy)
     assert {p.name for p in paths} == {"mlp_external.c", "mlp_casadi.c", "mlp_casadi.h", "mlp_casadi_check.c"}
-    result = _run([gcc, *STRICT_C, "-shared", "-fPIC", "mlp_external.c", "mlp_casadi.c", "-lm", "-o", "libmlp.so"],
-                  folder)
-    assert result.returncode == 0, result.stderr
-    return casadi.external("mlp", str(folder / "libmlp.so"))
+    return external_from(folder, "mlp")
 
 
 def points():
@@ -184,3 +180,32 @@ def test_the_external_is_clean_under_address_and_undefined_behaviour_sanitizers(
     assert result.returncode == 0, result.stderr[-4000:]
     totals = [float(line) for line in result.stdout.split()]
     assert len(totals) == 2 * len(names) and all(np.isfinite(totals)), result.stdout
+
+
+def test_the_command_line_writes_a_double_external_whatever_the_precision(tmp_path):
+    """--precision float makes the c target float; the casadi target stays double (casadi_real),
+    and a missing value is a one-line error, not a traceback."""
+    from pathlib import Path
+
+    from test_bad_input import run_cli
+    example = Path(__file__).resolve().parent.parent / "examples" / "pxyz.json"
+    code, out, err = run_cli("generate", example, "--target", "casadi", "--target", "c", "--precision", "float",
+                             "--name", "p", "--out", tmp_path)
+    assert code == 0, err
+    assert {"p_external.c", "p_casadi.c", "p_casadi.h", "p.c", "p.h"} <= {p.name for p in tmp_path.iterdir()}
+    assert "float" in (tmp_path / "p.h").read_text()
+    assert "float" not in (tmp_path / "p_casadi.h").read_text().replace("floating", "")
+    f = external_from(tmp_path, "p")
+    point = symnet.load(example).evaluate(np.array([[0.1, 0.2, 0.3]]))
+    np.testing.assert_allclose(np.array(f([0.1, 0.2, 0.3])).ravel(), np.ravel(point), rtol=1e-13)
+    code, out, err = run_cli("generate", example, "--target", "casadi", "--derivatives", "jacobian",
+                             "--out", tmp_path / "none")
+    assert code != 0 and "casadi target needs the value" in err and "Traceback" not in err
+
+
+def external_from(folder, name):
+    gcc = require_tool("gcc")
+    result = _run([gcc, *STRICT_C, "-shared", "-fPIC", f"{name}_external.c", f"{name}_casadi.c", "-lm", "-o",
+                   f"lib{name}.so"], folder)
+    assert result.returncode == 0, result.stderr
+    return casadi.external(name, str(folder / f"lib{name}.so"))
