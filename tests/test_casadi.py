@@ -22,9 +22,12 @@ def mlp():
     rng = np.random.default_rng(11)
     w1, b1 = rng.normal(size=(6, 2)), rng.normal(size=6)
     w2, b2 = rng.normal(size=(2, 6)) * 0.7, rng.normal(size=2)
-    net = Network([Input("x", 2)], [Layer(6, "tansig", b1, [(0, w1)]), Layer(2, "purelin", b2, layer_weights=[(0, w2)])],
-                  [Output("y", 1)], name="mlp")
-    return net, (w1, b1, w2, b2)
+    return mlp_from(w1, b1, w2, b2), (w1, b1, w2, b2)
+
+
+def mlp_from(w1, b1, w2, b2):
+    layers = [Layer(len(b1), "tansig", b1, [(0, w1)]), Layer(len(b2), "purelin", b2, layer_weights=[(0, w2)])]
+    return Network([Input("x", w1.shape[1])], layers, [Output("y", 1)], name="mlp")
 
 
 def native(x, weights):
@@ -92,11 +95,8 @@ def test_the_external_in_an_nlp_matches_the_network_written_in_casadi(strategy, 
 
 def test_a_single_output_external_takes_its_jacobian_from_the_gradient(tmp_path):
     """--derivatives value,gradient: jac_NAME is served by the gradient; no Hessian functions."""
-    net, _ = mlp()
-    single = Network(net.inputs, net.layers, net.outputs, name="mlp")
-    single = Network(single.inputs, (single.layers[0], Layer(1, "purelin", single.layers[1].bias[:1],
-                                                                layer_weights=[(0, single.layers[1].layer_weights[0][1][:1])])),
-                     single.outputs, name="mlp")
+    _, (w1, b1, w2, b2) = mlp()
+    single = mlp_from(w1, b1, w2[:1], b2[:1])
     f = external(single, tmp_path, "unrolled", ("value", "gradient"))
     assert f.jacobian().class_name() == "External"
     with pytest.raises(RuntimeError, match="Derivatives cannot be calculated for jac_mlp"):
