@@ -7,10 +7,11 @@
 from .api import Derivative, derive, generate, load
 from .errors import ModelFormatError, SizeLimitError, SymnetError, UnsupportedError
 from .ir import Affine, Input, Layer, MapMinMax, MapStd, Network, Output, RemoveConstantRows
+from .scipy_callables import ivp_functions, minimize_functions
 from .sensitivities import Sensitivity, sensitivity
 
 __all__ = [
     "Affine", "Derivative", "Input", "Layer", "MapMinMax", "MapStd", "ModelFormatError", "Network",
     "Output", "RemoveConstantRows", "Sensitivity", "SizeLimitError", "SymnetError", "UnsupportedError",
-    "derive", "generate", "load", "sensitivity",
+    "derive", "generate", "ivp_functions", "load", "minimize_functions", "sensitivity",
 ]

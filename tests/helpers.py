@@ -27,7 +27,7 @@ def require_tool(name):
         message = f"{name} is not installed (CI installs it via .ci/run)"
         if in_ci():
             pytest.fail(message)
-        pytest.skip(message)
+        pytest.skip(message, allow_module_level=True)
     return path
 
 

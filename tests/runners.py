@@ -209,8 +209,8 @@ def _latex(net, folder, name, paths):
 def open_fmu(path, kind="ModelExchange"):
     """An FMPy FMU2Model of the archive at ``path``, instantiated and initialized
     (inputs at their start values); the caller terminates and frees it."""
-    import pytest
-    fmpy = pytest.importorskip("fmpy", reason="fmpy reads the FMUs (pip install fmpy)")
+    from helpers import require_module
+    fmpy = require_module("fmpy")
     from fmpy.fmi2 import FMU2Model, FMU2Slave
     description = fmpy.read_model_description(str(path))
     folder = fmpy.extract(str(path))
@@ -267,6 +267,43 @@ def _fmu(net, folder, name, paths):
     return Built("fmu", paths, evaluate, verify)
 
 
+def _casadi(net, folder, name, paths):
+    """Build the CasADi external (strict C, shared library), load it with casadi.external
+    and evaluate through CasADi: the value, the Jacobian function CasADi's own
+    ``jacobian()`` finds (jac_NAME) and, for the Hessian, that function's Jacobian
+    (jac_jac_NAME); both are column-major and put back in symnet's layout here."""
+    from helpers import require_module, require_tool
+    gcc = require_tool("gcc")
+    casadi = require_module("casadi")
+    library = folder / f"lib{name}.so"
+    result = _run([gcc, *STRICT_C, "-shared", "-fPIC", f"{name}_external.c", f"{name}_casadi.c", "-lm",
+                   "-o", library], folder)
+    assert result.returncode == 0, f"gcc {name}_external.c: {result.stderr[-4000:]}"
+    function = casadi.external(name, str(library))
+    n_in, n_out = net.n_inputs, net.n_outputs
+
+    def at(f, x):
+        return [np.array(r, dtype=float) for r in f.call([x] + [np.zeros(f.size_in(k)) for k in range(1, f.n_in())])]
+
+    def evaluate(what, X):
+        X = np.asarray(X, dtype=float)
+        results = []
+        for x in X:
+            if what == "value":
+                results.append(at(function, x)[0].reshape(n_out))
+            elif what in ("jacobian", "gradient"):
+                results.append(at(function.jacobian(), x)[0].reshape(shape_of(net, what)))
+            else:   # rows k*n_out + i of the Jacobian of jac_y_x, column c
+                hessian = at(function.jacobian().jacobian(), x)[0]
+                results.append(hessian.reshape(n_in, n_out, n_in).transpose(1, 0, 2))
+        return np.array(results).reshape((len(X),) + shape_of(net, what))
+
+    def verify():
+        check = _c(net, folder, f"{name}_casadi", paths)
+        check.verify()
+    return Built("casadi", paths, evaluate, verify)
+
+
 #: target name -> runner(net, folder, name, paths) -> Built
 RUNNERS = {
     "python": _python,
@@ -275,6 +312,7 @@ RUNNERS = {
     "matlab": _matlab,
     "latex": _latex,
     "fmu": _fmu,
+    "casadi": _casadi,
 }
 
 #: targets that write documents, not code that computes

@@ -6,7 +6,6 @@ neural ODE (``--ode N``) simulated by FMPy follows SciPy's trajectory of the sam
 right-hand side; the archive is deterministic; without gcc it is a source FMU that
 FMPy builds."""
 
-import shutil
 import zipfile
 
 import numpy as np
@@ -17,14 +16,14 @@ from symnet import Input, Layer, Network, Output
 from symnet.errors import UnsupportedError
 
 from conftest import REPO
-from helpers import import_file
+from helpers import import_file, require_module, require_tool
 from runners import open_fmu
 from test_cli_options import run_cli
 
-fmpy = pytest.importorskip("fmpy", reason="fmpy reads and simulates the FMUs (pip install fmpy)")
-from fmpy.validation import validate_fmu  # noqa: E402  (after the importorskip)
+fmpy = require_module("fmpy")
+from fmpy.validation import validate_fmu  # noqa: E402  (after the check that fmpy is there)
 
-pytestmark = pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc builds the FMU's binary")
+require_tool("gcc")   # builds the FMU's binary
 
 PXYZ = REPO / "examples" / "pxyz.json"
 CLASSIFIER = REPO / "examples" / "classifier.json"
@@ -198,8 +197,7 @@ def test_the_archive_is_deterministic(tmp_path):
 
 
 def test_without_gcc_the_fmu_is_a_source_fmu_that_fmpy_builds(tmp_path, monkeypatch):
-    if shutil.which("cmake") is None:
-        pytest.skip("FMPy builds a source FMU with cmake")
+    require_tool("cmake")   # FMPy builds a source FMU with cmake
     from fmpy.build import build_platform_binary
     net = symnet.load(PXYZ)
     monkeypatch.setattr("symnet.emit.fmu.archive.shutil.which", lambda name: None)

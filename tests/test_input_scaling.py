@@ -13,6 +13,7 @@ import pytest
 from scipy.io import loadmat, savemat
 
 import symnet
+from helpers import require_module
 from conftest import REPO
 from hostile_inputs import chain_model, clip, node, write_mat_bomb
 from symnet.errors import ModelFormatError, SizeLimitError
@@ -98,7 +99,7 @@ def test_data_larger_than_the_limit_is_refused_at_its_tag(tmp_path, monkeypatch)
 # --- ONNX and torch element-wise chains ----------------------------------------------------
 
 def matches_onnxruntime(net, model, points=50):
-    ort = pytest.importorskip("onnxruntime")
+    ort = require_module("onnxruntime")
     session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     X = np.random.default_rng(1).normal(scale=2.0, size=(points, 3))
     expected = session.run(None, {"x": X.astype(np.float32)})[0].astype(float)
@@ -107,7 +108,7 @@ def matches_onnxruntime(net, model, points=50):
 
 
 def test_consecutive_relus_are_one_relu():
-    pytest.importorskip("onnx")
+    require_module("onnx")
     model = chain_model([node("Relu"), node("Relu")])
     net = symnet.load(model)
     assert [layer.transfer for layer in net.layers] == ["poslin", "purelin"]
@@ -115,7 +116,7 @@ def test_consecutive_relus_are_one_relu():
 
 
 def test_consecutive_torch_relus_are_one_relu():
-    torch = pytest.importorskip("torch")
+    torch = require_module("torch")
     torch.manual_seed(0)
     module = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.ReLU(), torch.nn.Linear(4, 1))
     net = symnet.load(module.double())
@@ -129,7 +130,7 @@ def test_consecutive_torch_relus_are_one_relu():
 def test_a_chain_of_piecewise_operators_composes_exactly():
     """Every kind of kink after every other, 10 rounds: before, each one doubled the expression
     (and a piecewise function of a piecewise one was refused, 'ITE' in the message)."""
-    pytest.importorskip("onnx")
+    require_module("onnx")
     kinds = [node("Relu"), clip, node("Abs"), node("LeakyRelu", alpha=0.2),
              node("Neg"), node("HardSigmoid", alpha=0.3, beta=0.4), node("Tanh")]
     model = chain_model(kinds * 10)
@@ -159,7 +160,7 @@ LONG_CHAINS = """
 
 
 def test_chains_of_thousands_of_operations_load_in_linear_time():
-    pytest.importorskip("onnx")
+    require_module("onnx")
     result = run_python(LONG_CHAINS, timeout=300)
     assert result.returncode == 0 and "ok" in result.stdout, result.stderr[-2000:]
 

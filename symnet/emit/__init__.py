@@ -20,6 +20,7 @@ BACKENDS = {
     "matlab": "matlab",
     "latex": "latex",
     "fmu": "fmu",
+    "casadi": "casadi",
 }
 
 
