@@ -163,7 +163,7 @@ class _Walk:
         n = self._net_input(size, sources, fanins, reach, deps)
         entry = layer.transfer_function
         if not entry.elementwise:
-            return size, self._whole_layer(size, n, deps, pairs)
+            return size, self._whole_layer(size, n, deps, pairs, entry.shift_invariant)
         cost = _unit_cost(layer.transfer, layer.transfer_params)
         if cost.identity:
             return size, n
@@ -212,11 +212,12 @@ class _Walk:
         return _Shape(deps, n.reach, value, tangent, second, constant_tangent=False,
                       zero_second=flat and n.zero_second)
 
-    def _whole_layer(self, size, n, deps, pairs):
+    def _whole_layer(self, size, n, deps, pairs, shift_invariant):
         """Softmax: a_j = exp(n_j - m)/sum_i exp(n_i - m), m = max(n): each unit has
         ``size`` partials, each a product of two such quotients.  One unit alone is the
-        constant 1."""
-        if size == 1:
+        constant 1 (shift-invariant).  rms_norm, n_j over a root of a sum of squares, is
+        counted alike."""
+        if size == 1 and shift_invariant:
             return _Shape(deps, n.reach, 1.0)
         counts = self.counts
         partial = 3 * size + 5

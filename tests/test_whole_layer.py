@@ -1,0 +1,64 @@
+"""Functions of a whole layer beyond softmax: rms_norm (LayerNorm after its centering is
+folded into the layer's weights) in every target, checked against the 30-digit reference
+and finite differences; the layered strategy refuses it by name."""
+
+import numpy as np
+import pytest
+
+from symnet import Input, Layer, Network, Output
+from symnet.check import compare, finite_difference_hessian, finite_difference_jacobian, sample_points
+from symnet.errors import UnsupportedError
+from symnet.highprecision import reference_values
+
+from helpers import closed_form
+from runners import build, variants
+
+DERIVATIVES = ("value", "jacobian", "hessian")
+
+
+def normed_network(width=5, eps=1e-2, seed=3):
+    """x -> Linear -> rms_norm -> Linear -> tanh -> Linear: an MPC policy's shape."""
+    rng = np.random.default_rng(seed)
+    return Network([Input("x", 3)], [
+        Layer(width, "rms_norm", rng.normal(size=width), [(0, rng.normal(size=(width, 3)))],
+              transfer_params=(("eps", eps),)),
+        Layer(4, "tansig", rng.normal(size=4), [], [(0, rng.normal(size=(4, width)))]),
+        Layer(2, "purelin", rng.normal(size=2), [], [(1, rng.normal(size=(2, 4)))]),
+    ], [Output("u", 2)], name="normed")
+
+
+def test_rms_norm_network_agrees_with_the_reference_and_finite_differences():
+    net = normed_network()
+    X = sample_points(net, 4, seed=2)
+    np.testing.assert_allclose(closed_form(net, "value")(X), net.evaluate(X), rtol=1e-13, atol=1e-13)
+    jacobian = closed_form(net, "jacobian")
+    hessian = closed_form(net, "hessian")(X)
+    for what, computed in (("jacobian", jacobian(X)), ("hessian", hessian)):
+        assert compare(computed, reference_values(net, what, X)).max_rel_error <= 1e-12, what
+    assert compare(jacobian(X), finite_difference_jacobian(net, X)).max_rel_error <= 1e-6
+    fd = finite_difference_hessian(jacobian, net, X)
+    assert np.abs(hessian - fd).max() <= 1e-6 * np.abs(fd).max()
+
+
+def test_a_single_unit_rms_norm_is_not_constant():
+    """Unlike softmax, one unit alone still varies: n/sqrt(n^2 + eps)."""
+    net = Network([Input("x", 1)], [Layer(1, "rms_norm", [0.2], [(0, np.array([[1.5]]))],
+                                          transfer_params=(("eps", 0.1),))], [Output("y", 0)], name="single")
+    X = np.array([[-0.7], [0.4]])
+    n = 1.5 * X[:, 0] + 0.2
+    np.testing.assert_allclose(closed_form(net, "value")(X)[:, 0], n / np.sqrt(n**2 + 0.1), rtol=1e-14)
+    np.testing.assert_allclose(closed_form(net, "jacobian")(X)[:, 0, 0], 1.5 * 0.1 / (n**2 + 0.1)**1.5, rtol=1e-13)
+
+
+@pytest.mark.parametrize("variant", variants(), ids="-".join)
+def test_every_target_writes_rms_norm(variant, tmp_path):
+    target, strategy = variant
+    net = normed_network(width=4)
+    if strategy == "layered":
+        with pytest.raises(UnsupportedError, match="layered strategy cannot write the whole-layer.*'rms_norm'"):
+            build(target, net, tmp_path, DERIVATIVES, strategy=strategy)
+        return
+    X = sample_points(net, 3, seed=5)
+    results = build(target, net, tmp_path, DERIVATIVES, strategy=strategy).evaluate_many(DERIVATIVES, X)
+    for what in DERIVATIVES:
+        assert compare(results[what], reference_values(net, what, X)).max_rel_error <= 1e-10, (target, what)
