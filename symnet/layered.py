@@ -61,6 +61,11 @@ class ActivationForm:
 LAYERED_WHOLE_LAYER = ("softmax",)
 
 
+def writes_transfers_of(net):
+    """True when the layered strategy has a form for every layer's transfer function."""
+    return all(layer.transfer_function.elementwise or layer.transfer in LAYERED_WHOLE_LAYER for layer in net.layers)
+
+
 def activation_form(layer):
     entry = layer.transfer_function
     if not entry.elementwise:

@@ -83,11 +83,12 @@ def require_unrolled_fits(net, derivatives, allow_large=False, limit=None):
     size = estimate(net, derivatives)
     limit = UNROLLED_OPERATION_LIMIT if limit is None else limit
     if size.operations > limit and not allow_large:
+        from .layered import writes_transfers_of   # the layered stage imports nothing of this module's
+        layered = "the layered strategy (--strategy layered), or " if writes_transfers_of(net) else ""
         raise SizeLimitError(
             f"the unrolled form of the {_listed(derivatives)} would have about {rounded(size.operations):,}"
             f" operations (about {_duration(size.seconds)} to generate), more than the limit of {limit:,}:"
-            f" use the layered strategy (--strategy layered), or {INSIST_FLAG}"
-            " (allow_large_unrolled=True) to build it anyway")
+            f" use {layered}{INSIST_FLAG} (allow_large_unrolled=True) to build it anyway")
     return size
 
 

@@ -35,7 +35,7 @@ from symnet import Affine, Input, Layer, MapMinMax, MapStd, Network, Output, Rem
 from symnet.check import compare, finite_difference_hessian, finite_difference_jacobian, sample_points
 from symnet.errors import UnsupportedError
 from symnet.highprecision import reference_values
-from symnet.layered import LAYERED_WHOLE_LAYER
+from symnet.layered import writes_transfers_of
 
 from conftest import budget
 from helpers import closed_form
@@ -158,10 +158,6 @@ def test_reference_agrees_with_the_numeric_path_30_digits_and_finite_differences
         assert np.abs(derivatives["hessian"] - fd).max() <= DIFFERENCE_BOUND * np.abs(fd).max()
 
 
-def layered_writes(net):
-    return all(layer.transfer_function.elementwise or layer.transfer in LAYERED_WHOLE_LAYER for layer in net.layers)
-
-
 @settings(max_examples=budget(3, 300))
 @given(specs(max_width=6))
 def test_every_target_computes_the_reference(spec):
@@ -171,7 +167,7 @@ def test_every_target_computes_the_reference(spec):
     reference = {what: closed_form(net, what)(X) for what in derivatives}
     with tempfile.TemporaryDirectory() as folder:
         for target, strategy in variants():
-            if strategy == "layered" and not layered_writes(net):
+            if strategy == "layered" and not writes_transfers_of(net):
                 with pytest.raises(UnsupportedError, match="layered strategy cannot write the whole-layer"):
                     build(target, net, Path(folder) / f"{target}-{strategy}", derivatives, strategy=strategy)
                 continue

@@ -62,3 +62,11 @@ def test_every_target_writes_rms_norm(variant, tmp_path):
     results = build(target, net, tmp_path, DERIVATIVES, strategy=strategy).evaluate_many(DERIVATIVES, X)
     for what in DERIVATIVES:
         assert compare(results[what], reference_values(net, what, X)).max_rel_error <= 1e-10, (target, what)
+
+
+def test_the_size_limit_does_not_advise_the_layered_strategy_for_rms_norm():
+    import symnet
+    from symnet.errors import SizeLimitError
+    with pytest.raises(SizeLimitError) as error:
+        symnet.unrolled_size.require_unrolled_fits(normed_network(width=40), DERIVATIVES, limit=10)
+    assert "layered" not in str(error.value) and "--allow-large-unrolled" in str(error.value)
