@@ -169,3 +169,26 @@ def test_onnx_refusals_of_the_new_operators(nodes, message):
         made.append(helper.make_node(op, inputs, [output], **(attrs[0] if attrs else {})))
     with pytest.raises(symnet.UnsupportedError, match=message):
         symnet.load(onnx_graph(made, [("three", np.ones((2, 3)) if nodes[0][0] == "Concat" else np.ones(3))]))
+
+
+def test_onnx_layer_normalization_with_its_scale_and_bias_matches_the_formula():
+    from onnx import helper
+    scale, bias = ("scale", np.array([0.5, 2.0, -1.0])), ("bias", np.array([0.1, 0.0, -0.3]))
+    model = onnx_graph([helper.make_node("LayerNormalization", ["x", "scale", "bias"], ["y"], epsilon=0.25)],
+                       [scale, bias])
+    X = np.array([[-1.0, 0.5, 2.0], [0.3, -0.2, 0.0]])
+    centered = X - X.mean(axis=1, keepdims=True)
+    expected = centered / np.sqrt((centered**2).mean(axis=1, keepdims=True) + 0.25) * scale[1] + bias[1]
+    np.testing.assert_allclose(symnet.load(model).evaluate(X), expected, rtol=1e-14, atol=1e-15)
+
+
+@pytest.mark.parametrize("attributes, outputs, message", [
+    ({"axis": 0}, ["y"], "layer normalization from axis 0 is not over the features only"),
+    ({}, ["y", "mean"], "the mean and inverse standard deviation outputs are not supported"),
+])
+def test_onnx_layer_normalization_refusals(attributes, outputs, message):
+    from onnx import helper
+    model = onnx_graph([helper.make_node("LayerNormalization", ["x", "scale"], outputs, **attributes)],
+                       [("scale", np.ones(3))])
+    with pytest.raises(symnet.UnsupportedError, match=message):
+        symnet.load(model)
