@@ -70,3 +70,11 @@ def test_the_size_limit_does_not_advise_the_layered_strategy_for_rms_norm():
     with pytest.raises(SizeLimitError) as error:
         symnet.unrolled_size.require_unrolled_fits(normed_network(width=40), DERIVATIVES, limit=10)
     assert "layered" not in str(error.value) and "--allow-large-unrolled" in str(error.value)
+
+
+def test_the_latex_document_states_rms_norm_and_compiles(tmp_path):
+    """The index form of rms_norm (r and its derivatives) with its eps, through pdflatex."""
+    built = build("latex", normed_network(width=3, eps=0.015625), tmp_path, DERIVATIVES)
+    built.check()
+    text = "".join(path.read_text() for path in built.paths if str(path).endswith(".tex"))
+    assert r"r^{(1)} = \sqrt{\tfrac{1}{3}" in text and "0.015625" in text
