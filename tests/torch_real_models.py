@@ -173,6 +173,21 @@ class MPCLayerNorm(nn.Module):
         return self.out(h)
 
 
+class RMSNormed(nn.Module):
+    """RMSNorm (no centering) before an activation, its weight per unit before tanh."""
+
+    def __init__(self):
+        super().__init__()
+        self.inp = nn.Linear(3, 5)
+        self.norm = nn.RMSNorm(5, eps=2.0**-12)
+        self.out = nn.Linear(5, 2)
+        with torch.no_grad():
+            self.norm.weight.uniform_(0.5, 1.5)
+
+    def forward(self, x):
+        return self.out(torch.tanh(self.norm(self.inp(x))))
+
+
 class NeuralODE(nn.Module):
     """A neural ODE right-hand side f(t, y) with normalization buffers; t is not used."""
 
@@ -286,6 +301,7 @@ MODELS = {
     "siren": (Siren, (2,)),
     "mpc_policy": (MPCPolicy, (4,)),
     "mpc_layer_norm": (MPCLayerNorm, (4,)),
+    "rms_normed": (RMSNormed, (3,)),
     "neural_ode": (NeuralODE, (1, 3)),
     "guarded": (Guarded, (2,)),
 }

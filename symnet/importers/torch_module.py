@@ -193,9 +193,11 @@ class _Reader:
         if isinstance(module, nn.LayerNorm):
             weight, bias = (None if t is None else _array(t) for t in (module.weight, module.bias))
             return self._layer_norm(data, module.normalized_shape, weight, bias, module.eps, where, node.target)
-        if isinstance(module, (nn.GroupNorm, nn.RMSNorm)):
-            raise UnsupportedError(f"{where}: {type(module).__name__} is not supported yet (it divides by"
-                                   " statistics of each sample's features)")
+        if isinstance(module, nn.RMSNorm):
+            return self._rms_norm(data, module, where, node.target)
+        if isinstance(module, nn.GroupNorm):
+            raise UnsupportedError(f"{where}: GroupNorm is not supported yet (it divides by statistics of"
+                                   " groups of each sample's features)")
         transfer = module_transfer(nn, module)
         if transfer is None:
             raise UnsupportedError(f"{where}: this module is not supported; symnet imports feed-forward networks"
@@ -218,13 +220,20 @@ class _Reader:
             shift = shift + _array(module.bias)
         return self.builder.constant_op(self.builder.constant_op(value, "mul", scale, where), "add", shift, where)
 
-    def _layer_norm(self, value, shape, weight, bias, eps, where, name):
+    def _rms_norm(self, value, module, where, name):
+        if module.eps is None:
+            raise UnsupportedError(f"{where}: RMSNorm without eps uses the machine epsilon of the input's"
+                                   " dtype; give eps explicitly")
+        weight = None if module.weight is None else _array(module.weight)
+        return self._layer_norm(value, module.normalized_shape, weight, None, module.eps, where, name, center=False)
+
+    def _layer_norm(self, value, shape, weight, bias, eps, where, name, center=True):
         """LayerNorm over the last dimension only (the features of (batch, features))."""
         shape = tuple(shape) if isinstance(shape, (tuple, list, self.torch.Size)) else (shape,)
         if len(shape) != 1 or (value.size is not None and shape[0] != value.size):
             raise UnsupportedError(f"{where}: layer normalization over the shape {shape} is not over the"
                                    f" features of (batch, features)")
-        return self.builder.layer_norm(value, weight, bias, float(eps), where, name=name)
+        return self.builder.layer_norm(value, weight, bias, float(eps), where, name=name, center=center)
 
     def _call(self, target, node, where):
         args, kwargs = node.args, node.kwargs
