@@ -78,3 +78,13 @@ def test_the_latex_document_states_rms_norm_and_compiles(tmp_path):
     built.check()
     text = "".join(path.read_text() for path in built.paths if str(path).endswith(".tex"))
     assert r"r^{(1)} = \sqrt{\tfrac{1}{3}" in text and "0.015625" in text
+
+
+def test_torch_rms_norm_without_eps_is_refused_by_name():
+    """PyTorch then divides by the machine epsilon of the input's dtype, which tracing does not fix."""
+    import symnet
+    from helpers import require_module
+    torch = require_module("torch")
+    module = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.RMSNorm(3)).double()
+    with pytest.raises(UnsupportedError, match=r"\(RMSNorm\): RMSNorm without eps .* give eps explicitly"):
+        symnet.load(module, input_size=2)
