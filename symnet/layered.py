@@ -57,9 +57,21 @@ class ActivationForm:
         return self.elementwise and self.curvature == 0
 
 
+#: functions of the whole layer the layered steps can write (the others: unrolled strategy only)
+LAYERED_WHOLE_LAYER = ("softmax",)
+
+
+def writes_transfers_of(net):
+    """True when the layered strategy has a form for every layer's transfer function."""
+    return all(layer.transfer_function.elementwise or layer.transfer in LAYERED_WHOLE_LAYER for layer in net.layers)
+
+
 def activation_form(layer):
     entry = layer.transfer_function
     if not entry.elementwise:
+        if entry.name not in LAYERED_WHOLE_LAYER:
+            raise UnsupportedError("the layered strategy cannot write the whole-layer"
+                                   f" transfer function {entry.name!r} (use the unrolled strategy)")
         return ActivationForm(entry.name, False)
     params = layer.transfer_params
     value = entry.expression(N, params)

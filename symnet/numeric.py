@@ -24,10 +24,10 @@ def _elementwise_function(name, params):
 
 
 @lru_cache(maxsize=None)
-def _vector_function(name, size):
+def _vector_function(name, params, size):
     entry = transfer_registry.lookup(name)
     ns = sp.symbols(f"n0:{size}", real=True)
-    return sp.lambdify([ns], entry.build(list(ns)), modules="numpy")
+    return sp.lambdify([ns], entry.build(list(ns), **dict(params)), modules="numpy")
 
 
 def apply_transfer(layer, net_input):
@@ -38,8 +38,8 @@ def apply_transfer(layer, net_input):
             result = _elementwise_function(entry.name, layer.transfer_params)(net_input)
             return np.broadcast_to(np.asarray(result, dtype=float), net_input.shape).copy()
         # Softmax is invariant to a common shift; subtracting the max keeps exp finite.
-        shifted = net_input - np.max(net_input, axis=0, keepdims=True)
-        values = _vector_function(entry.name, layer.size)(list(shifted))
+        shifted = net_input - np.max(net_input, axis=0, keepdims=True) if entry.shift_invariant else net_input
+        values = _vector_function(entry.name, layer.transfer_params, layer.size)(list(shifted))
         return np.array([np.broadcast_to(v, shifted.shape[1:]) for v in values], dtype=float)
 
 

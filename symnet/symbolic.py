@@ -108,7 +108,8 @@ class _Builder:
             outputs = [self._elementwise(number, j, entry, layer.transfer_params, n) for j, n in enumerate(nets)]
         else:
             outputs = [self.assign(f"a{number}_{j}", e)
-                       for j, e in enumerate(entry.build(self._shifted(number, entry, nets)))]
+                       for j, e in enumerate(entry.build(self._shifted(number, entry, nets),
+                                                                **dict(layer.transfer_params)))]
         self.activations.append(outputs)
         return outputs
 

@@ -59,7 +59,8 @@ class TransferFunction:
         output_derivative: optional ``(a, n, **params) -> f'(n)`` using a = f(n).
         parameters: parameter names with their default values (None: optional and
             absent unless given; REQUIRED: must be given).
-        elementwise: False only for functions of the whole layer (softmax).
+        elementwise: False only for functions of the whole layer (softmax, rms_norm);
+            ``build(ns, **params)`` then maps the list of net inputs to the list of outputs.
         text_parameters: names of parameters that are element-wise expressions
             (text) rather than numbers.
         reference: optional ``(n, **params)``: the textbook formula ``build`` is a
@@ -325,6 +326,17 @@ def _softmax_vector(ns):
     return [e / total for e in exps]
 
 
+def _rms_norm_vector(ns, eps=1e-5):
+    """n_j / sqrt(mean(n**2) + eps): LayerNorm once its centering (an affine map) is folded
+    into the layer's weights, and PyTorch's RMSNorm without its scale."""
+    radius = sp.sqrt(sp.Add(*[n**2 for n in ns]) / len(ns) + eps)
+    return [n / radius for n in ns]
+
+
+def _rms_norm_check(eps=1e-5):
+    return None if eps > 0 else f"eps must be positive (got {eps})"
+
+
 _ENTRIES = [
     TransferFunction("purelin", lambda n: n, lambda a, n: sp.Integer(1),
                      doc="identity"),
@@ -418,6 +430,9 @@ _ENTRIES = [
                      doc="an element-wise formula of n given as text"),
     TransferFunction("softmax", _softmax_vector, elementwise=False, shift_invariant=True,
                      doc="exp(n_j)/sum_i exp(n_i) over the layer"),
+    TransferFunction("rms_norm", _rms_norm_vector, elementwise=False, parameters=(("eps", 1e-5),),
+                     parameter_check=_rms_norm_check,
+                     doc="n_j/sqrt(mean_i n_i^2 + eps) over the layer (LayerNorm after centering)"),
 ]
 
 REGISTRY = {entry.name: entry for entry in _ENTRIES}

@@ -83,11 +83,12 @@ def require_unrolled_fits(net, derivatives, allow_large=False, limit=None):
     size = estimate(net, derivatives)
     limit = UNROLLED_OPERATION_LIMIT if limit is None else limit
     if size.operations > limit and not allow_large:
+        from .layered import writes_transfers_of   # the layered stage imports nothing of this module's
+        layered = "the layered strategy (--strategy layered), or " if writes_transfers_of(net) else ""
         raise SizeLimitError(
             f"the unrolled form of the {_listed(derivatives)} would have about {rounded(size.operations):,}"
             f" operations (about {_duration(size.seconds)} to generate), more than the limit of {limit:,}:"
-            f" use the layered strategy (--strategy layered), or {INSIST_FLAG}"
-            " (allow_large_unrolled=True) to build it anyway")
+            f" use {layered}{INSIST_FLAG} (allow_large_unrolled=True) to build it anyway")
     return size
 
 
@@ -163,7 +164,7 @@ class _Walk:
         n = self._net_input(size, sources, fanins, reach, deps)
         entry = layer.transfer_function
         if not entry.elementwise:
-            return size, self._whole_layer(size, n, deps, pairs)
+            return size, self._whole_layer(size, n, deps, pairs, entry.shift_invariant)
         cost = _unit_cost(layer.transfer, layer.transfer_params)
         if cost.identity:
             return size, n
@@ -212,11 +213,12 @@ class _Walk:
         return _Shape(deps, n.reach, value, tangent, second, constant_tangent=False,
                       zero_second=flat and n.zero_second)
 
-    def _whole_layer(self, size, n, deps, pairs):
+    def _whole_layer(self, size, n, deps, pairs, shift_invariant):
         """Softmax: a_j = exp(n_j - m)/sum_i exp(n_i - m), m = max(n): each unit has
         ``size`` partials, each a product of two such quotients.  One unit alone is the
-        constant 1."""
-        if size == 1:
+        constant 1 (shift-invariant).  rms_norm, n_j over a root of a sum of squares, is
+        counted alike."""
+        if size == 1 and shift_invariant:
             return _Shape(deps, n.reach, 1.0)
         counts = self.counts
         partial = 3 * size + 5

@@ -90,9 +90,22 @@ def _shared_layers(dtype, data):
     return keras.Model({"a": a, "b": b}, [difference, mean], name="shared_layers")
 
 
+def _layer_norm(dtype, data):
+    """LayerNormalization before an activation layer, and without its shift before a Dense."""
+    return keras.Sequential([
+        keras.Input((3,), dtype=dtype),
+        layers.Dense(4, dtype=dtype), layers.LayerNormalization(dtype=dtype, name="norm"),
+        layers.Activation("tanh", dtype=dtype),
+        layers.Dense(3, activation="swish", dtype=dtype),
+        layers.LayerNormalization(center=False, epsilon=0.01, dtype=dtype, name="scaled_norm"),
+        layers.Dense(2, dtype=dtype),
+    ], name="layer_norm")
+
+
 RECIPES = {"dense_activations": _dense_activations, "kinks": _kinks, "functional": _functional,
-           "shared_layers": _shared_layers}
-INPUT_SIZES = {"dense_activations": (3,), "kinks": (3,), "functional": (2, 3), "shared_layers": (3, 3)}
+           "shared_layers": _shared_layers, "layer_norm": _layer_norm}
+INPUT_SIZES = {"dense_activations": (3,), "kinks": (3,), "functional": (2, 3), "shared_layers": (3, 3),
+               "layer_norm": (3,)}
 
 
 def sample_inputs(name, count, seed=0):

@@ -102,7 +102,7 @@ FILE = "torch_real_models.py"
 
 
 @pytest.mark.parametrize("module, message", [
-    (models.LayerNormed, r"module 'norm' \(LayerNorm\): LayerNorm is not supported yet .* \(at " + FILE + r":\d+\)$"),
+    (models.GroupNormed, r"module 'norm' \(GroupNorm\): GroupNorm is not supported yet .* \(at " + FILE + r":\d+\)$"),
     (models.HardBoundary, r"node 'mul' \(mul\): multiplies .* hard boundary condition .* not supported yet"
                    r" \(at " + FILE + r":\d+\)$"),
     (models.Rounded, r"node 'floor' \(floor\): this operation is not supported.* \(at " + FILE + r":\d+\)$"),

@@ -26,13 +26,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import symnet
 from symnet import Affine, Input, Layer, MapMinMax, MapStd, Network, Output, RemoveConstantRows, transfer
 from symnet.check import compare, finite_difference_hessian, finite_difference_jacobian, sample_points
+from symnet.errors import UnsupportedError
 from symnet.highprecision import reference_values
+from symnet.layered import writes_transfers_of
 
 from conftest import budget
 from helpers import closed_form
@@ -44,7 +47,7 @@ DIFFERENCE_BOUND = 1e-6
 
 TRANSFERS = tuple(sorted(name for name, entry in transfer.REGISTRY.items() if name != "expression"))
 #: twice differentiable everywhere (with default parameters), so differences check the Hessian
-SMOOTH = {"purelin", "tansig", "logsig", "radbas", "softplus", "swish", "gelu", "gelu_tanh", "softmax"}
+SMOOTH = {"purelin", "tansig", "logsig", "radbas", "softplus", "swish", "gelu", "gelu_tanh", "softmax", "rms_norm"}
 PARAMETERS = {
     "leaky_relu": lambda rng: (("alpha", float(rng.uniform(0.01, 0.5))),),
     "elu": lambda rng: (("alpha", float(rng.uniform(0.5, 2.0))),),
@@ -52,6 +55,7 @@ PARAMETERS = {
     "softplus": lambda rng: (("beta", float(rng.uniform(0.5, 3.0))),),
     "hard_sigmoid": lambda rng: (("alpha", float(rng.uniform(0.1, 0.5))), ("beta", 0.5)),
     "clip": lambda rng: (("min", float(rng.uniform(-2, -0.5))), ("max", float(rng.uniform(0.5, 2)))),
+    "rms_norm": lambda rng: (("eps", float(rng.uniform(1e-3, 0.5))),),
 }
 INPUT_STEPS = ("none", "mapminmax", "mapstd", "affine", "removeconstantrows", "mapstd+mapminmax")
 OUTPUT_STEPS = ("none", "mapminmax", "mapstd", "affine", "removeconstantrows")
@@ -163,6 +167,10 @@ def test_every_target_computes_the_reference(spec):
     reference = {what: closed_form(net, what)(X) for what in derivatives}
     with tempfile.TemporaryDirectory() as folder:
         for target, strategy in variants():
+            if strategy == "layered" and not writes_transfers_of(net):
+                with pytest.raises(UnsupportedError, match="layered strategy cannot write the whole-layer"):
+                    build(target, net, Path(folder) / f"{target}-{strategy}", derivatives, strategy=strategy)
+                continue
             built = build(target, net, Path(folder) / f"{target}-{strategy}", derivatives, strategy=strategy)
             results = built.evaluate_many(derivatives, X)
             for what in derivatives:

@@ -111,6 +111,42 @@ def test_softmax_jacobian_matches_finite_differences():
     np.testing.assert_allclose(jac(x), numeric, rtol=1e-7, atol=1e-9)
 
 
+def _rms_norm_by_hand(n, eps):
+    """y = n/r, r = sqrt(mean n^2 + eps); J = (I - y y^T/N)/r; the Hessian of y_j from
+    a_j r = n_j differentiated twice, written without sympy."""
+    size = n.size
+    r = np.sqrt(np.mean(n**2) + eps)
+    y = n / r
+    jacobian = (np.eye(size) - np.outer(y, y) / size) / r
+    dr = y / size                                   # dr/dn_k
+    d2r = jacobian / size                           # d2r/dn_k dn_m = (dy_k/dn_m)/N
+    hessian = -(jacobian[:, :, None] * dr[None, None, :] + jacobian[:, None, :] * dr[None, :, None]
+                + y[:, None, None] * d2r[None, :, :]) / r
+    return y, jacobian, hessian
+
+
+def test_rms_norm_derivatives_match_the_hand_derived_forms_and_finite_differences():
+    entry = transfer.lookup("rms_norm")
+    eps = 0.05
+    ns = sp.symbols("n0:4", real=True)
+    outputs = sp.Matrix(entry.build(list(ns), eps=eps))
+    f = sp.lambdify([ns], list(outputs), "numpy")
+    jac = sp.lambdify([ns], outputs.jacobian(ns), "numpy")
+    hess = sp.lambdify([ns], [sp.hessian(out, ns) for out in outputs], "numpy")
+    x = np.array([0.3, -1.2, 2.0, -0.4])
+    y, jacobian, hessian = _rms_norm_by_hand(x, eps)
+    np.testing.assert_allclose(f(x), y, rtol=1e-14)
+    np.testing.assert_allclose(jac(x), jacobian, rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(np.array(hess(x)), hessian, rtol=1e-12, atol=1e-14)
+    numeric = np.stack([(np.array(f(x + h)) - np.array(f(x - h))) / 2e-6 for h in np.eye(4) * 1e-6], axis=1)
+    np.testing.assert_allclose(jacobian, numeric, rtol=1e-7, atol=1e-9)
+
+
+def test_rms_norm_needs_a_positive_eps():
+    with pytest.raises(transfer.ModelFormatError, match="'rms_norm'.*eps must be positive"):
+        transfer.normalize_parameters("rms_norm", (("eps", 0.0),))
+
+
 def test_aliases_resolve_to_matlab_names():
     assert transfer.lookup("tanh").name == "tansig"
     assert transfer.lookup("relu").name == "poslin"

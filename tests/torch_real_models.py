@@ -147,6 +147,47 @@ class MPCPolicy(nn.Module):
         return self.out(h)
 
 
+class MPCLayerNorm(nn.Module):
+    """An MPC policy with layer normalization: before an activation (its scale and shift then
+    act per unit before tanh), without affine parameters, and functional before the last Linear.
+    The eps are powers of two: ONNX stores LayerNormalization's epsilon as a float32, which
+    would change 1e-3 in its eighth digit and the exported derivatives in their eleventh."""
+
+    def __init__(self):
+        super().__init__()
+        self.inp = nn.Linear(4, 8)
+        self.norm = nn.LayerNorm(8, eps=2.0**-17)
+        self.hidden = nn.Linear(8, 6)
+        self.plain = nn.LayerNorm(6, elementwise_affine=False, eps=2.0**-10)
+        self.scale = nn.Parameter(torch.empty(6).uniform_(0.5, 1.5))
+        self.shift = nn.Parameter(torch.empty(6).uniform_(-0.3, 0.3))
+        self.out = nn.Linear(6, 2)
+        with torch.no_grad():
+            self.norm.weight.uniform_(0.5, 1.5)
+            self.norm.bias.uniform_(-0.3, 0.3)
+
+    def forward(self, state):
+        h = torch.tanh(self.norm(self.inp(state)))
+        h = torch.nn.functional.silu(self.plain(self.hidden(h)))
+        h = torch.nn.functional.layer_norm(h, (6,), self.scale, self.shift, 2.0**-14)
+        return self.out(h)
+
+
+class RMSNormed(nn.Module):
+    """RMSNorm (no centering) before an activation, its weight per unit before tanh."""
+
+    def __init__(self):
+        super().__init__()
+        self.inp = nn.Linear(3, 5)
+        self.norm = nn.RMSNorm(5, eps=2.0**-12)
+        self.out = nn.Linear(5, 2)
+        with torch.no_grad():
+            self.norm.weight.uniform_(0.5, 1.5)
+
+    def forward(self, x):
+        return self.out(torch.tanh(self.norm(self.inp(x))))
+
+
 class NeuralODE(nn.Module):
     """A neural ODE right-hand side f(t, y) with normalization buffers; t is not used."""
 
@@ -181,11 +222,11 @@ class Guarded(nn.Module):
 
 # --- forwards symnet refuses, or cannot size on its own ------------------------------------
 
-class LayerNormed(nn.Module):
+class GroupNormed(nn.Module):
     def __init__(self):
         super().__init__()
         self.first = nn.Linear(2, 4)
-        self.norm = nn.LayerNorm(4)
+        self.norm = nn.GroupNorm(2, 4)
         self.last = nn.Linear(4, 1)
 
     def forward(self, x):
@@ -259,6 +300,8 @@ MODELS = {
     "pfnn": (PFNN, (2,)),
     "siren": (Siren, (2,)),
     "mpc_policy": (MPCPolicy, (4,)),
+    "mpc_layer_norm": (MPCLayerNorm, (4,)),
+    "rms_normed": (RMSNormed, (3,)),
     "neural_ode": (NeuralODE, (1, 3)),
     "guarded": (Guarded, (2,)),
 }

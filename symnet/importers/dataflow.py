@@ -276,6 +276,27 @@ class NetworkBuilder:
         layer = self._commit_layer(linear, ("softmax", ()), where)
         return Value.of(self._linear_of_layer(layer))
 
+    def layer_norm(self, value, scale, shift, eps, where, name="", center=True):
+        """Layer normalization over the features of ``value``: scale∘(z - mean z)/sqrt(var z + eps) + shift.
+
+        The centering (I - 11ᵀ/n)·z is affine: it folds into the net input of an ``rms_norm``
+        layer, z/sqrt(mean z² + eps).  ``scale`` and ``shift`` (None: absent) become the
+        per-unit map of that layer's output, which folds into the next matrix product or
+        becomes a diagonal net input of the next activation's layer.  Without ``center``:
+        RMSNorm, z/sqrt(mean z² + eps)·scale."""
+        linear = self.materialize(value, where)
+        size = linear.size
+        centering = np.eye(size) - 1.0 / size if center else np.eye(size)
+        terms = tuple((source, centering @ (np.diag(w) if w.ndim == 1 else w)) for source, w in linear.terms)
+        centered = Linear(terms, centering @ linear.offset, name)
+        layer = self._commit_layer(centered, ("rms_norm", transfer_registry.normalize_parameters(
+            "rms_norm", (("eps", eps),))), where)
+        scale = np.ones(size) if scale is None else np.broadcast_to(np.asarray(scale, float), (size,))
+        shift = np.zeros(size) if shift is None else np.broadcast_to(np.asarray(shift, float), (size,))
+        _require_finite(scale, where, "scale")
+        _require_finite(shift, where, "bias")
+        return Value.of(self._linear_of_layer(layer).scaled(scale, shift))
+
     def output(self, value, name, where):
         """Declare ``value`` a network output."""
         if isinstance(value, InputValue):

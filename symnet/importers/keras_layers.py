@@ -330,6 +330,21 @@ def batch_normalization(layer, inputs, builder):
                                             ("add", beta, "beta")])
 
 
+def layer_normalization(layer, inputs, builder):
+    """(x - mean x) / sqrt(var x + epsilon) * gamma + beta over the features of each sample."""
+    config = layer.config
+    axis = config.get("axis", -1)
+    if axis not in (-1, [-1], 1, [1]):
+        raise UnsupportedError(f"{layer.where}: layer normalization over axis {axis} is not over the features")
+    if config.get("rms_scaling"):
+        raise UnsupportedError(f"{layer.where}: layer normalization with rms_scaling is not supported")
+    gamma = layer.weight("gamma") if config.get("scale", True) else None
+    beta = layer.weight("beta") if config.get("center", True) else None
+    value = single(builder, _one(layer, inputs), layer.where)
+    return (builder.layer_norm(value, gamma, beta, float(config.get("epsilon", 1e-3)), layer.where,
+                               name=layer.name),)
+
+
 def identity(layer, inputs, builder):
     return _one(layer, inputs)
 
@@ -367,7 +382,8 @@ def _combine(builder, layer, left, op, right):
 HANDLERS = {
     "Dense": dense, "Activation": activation, "ReLU": relu, "LeakyReLU": leaky_relu, "ELU": elu,
     "PReLU": prelu, "Softmax": softmax, "Normalization": normalization, "Rescaling": rescaling,
-    "BatchNormalization": batch_normalization, "Concatenate": concatenate, "Add": _merge("add"),
+    "BatchNormalization": batch_normalization, "LayerNormalization": layer_normalization,
+    "Concatenate": concatenate, "Add": _merge("add"),
     "Subtract": _merge("sub"), "Average": _merge("average"),
     # identities at inference
     "Dropout": identity, "GaussianNoise": identity, "GaussianDropout": identity, "AlphaDropout": identity,
@@ -382,7 +398,7 @@ REFUSED = (
     ("MultiHeadAttention", "attention"), ("GroupedQueryAttention", "attention"), ("Attention", "attention"),
     ("AdditiveAttention", "attention"), ("Embedding", "an embedding lookup"),
     ("MaxPooling", "pooling"), ("AveragePooling", "pooling"), ("GlobalMaxPooling", "pooling"),
-    ("GlobalAveragePooling", "pooling"), ("LayerNormalization", "layer normalization"),
+    ("GlobalAveragePooling", "pooling"),
     ("Lambda", "a Lambda layer: it holds Python code, which symnet never runs"),
     ("Sequential", "a nested model"), ("Functional", "a nested model"), ("Model", "a nested model"),
 )

@@ -39,6 +39,7 @@ VARIABLE_ORDER = {
     "Dense": (("kernel", None), ("bias", "use_bias")),
     "BatchNormalization": (("gamma", "scale"), ("beta", "center"), ("moving_mean", None),
                            ("moving_variance", None)),
+    "LayerNormalization": (("gamma", "scale"), ("beta", "center")),
     "PReLU": (("alpha", None),),
     "Normalization": (("mean", None), ("variance", None), ("count", None)),
 }

@@ -27,8 +27,7 @@ MIN_OPSET = 9
 _FLOAT_TYPES = {1, 10, 11, 16}   # float, float16, double, bfloat16
 _REFUSED = {"Conv": "convolution", "ConvTranspose": "convolution", "LSTM": "recurrence", "GRU": "recurrence",
             "RNN": "recurrence", "Loop": "control flow", "If": "control flow", "Scan": "control flow",
-            "MaxPool": "pooling", "AveragePool": "pooling",
-            "LayerNormalization": "layer normalization, not supported yet"}
+            "MaxPool": "pooling", "AveragePool": "pooling"}
 
 
 def _onnx():
@@ -316,6 +315,23 @@ def _softmax(reader, node, inputs, attrs, where):
     return reader.builder.softmax(reader.value_input(inputs, where), where, name=node.name), shape
 
 
+def _layer_normalization(reader, node, inputs, attrs, where):
+    """LayerNormalization (opset 17) over the last axis: an rms_norm layer of the centered
+    net input, then the per-feature scale and bias (see NetworkBuilder.layer_norm)."""
+    shape = reader.shape(node)
+    rank = len(shape) if shape is not None else 2
+    axis = attrs.get("axis", -1)
+    if (axis + rank if axis < 0 else axis) != rank - 1:
+        raise UnsupportedError(f"{where}: layer normalization from axis {axis} is not over the features only")
+    if any(output for output in node.output[1:]):
+        raise UnsupportedError(f"{where}: the mean and inverse standard deviation outputs are not supported")
+    scale = reader.constant_input(inputs, where, 1)
+    bias = reader.constant_input(inputs, where, 2)
+    value = reader.builder.layer_norm(reader.value_input(inputs, where), scale, bias,
+                                      float(attrs.get("epsilon", 1e-5)), where, name=node.name)
+    return value, shape
+
+
 def _shape_op(compute):
     def handle(reader, node, inputs, attrs, where):
         value = reader.value_input(inputs, where)
@@ -366,6 +382,7 @@ _HANDLERS = {
     "Abs": _activation(_plain(lambda e: sp.Piecewise((-e, e < 0), (e, True)))),
     "Pow": _activation(_pow),
     "Softmax": _softmax,
+    "LayerNormalization": _layer_normalization,
     "Flatten": or_pick_features(_shape_op(lambda r, shape, i, attrs, where: flatten_shape(
         shape, attrs.get("axis", 1), where))),
     "Reshape": or_pick_features(_shape_op(lambda r, shape, inputs, attrs, where: reshape_shape(

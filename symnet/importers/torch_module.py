@@ -190,9 +190,14 @@ class _Reader:
             return data
         if isinstance(module, nn.BatchNorm1d):
             return self._batch_norm(module, data, where)
-        if isinstance(module, (nn.LayerNorm, nn.GroupNorm, nn.RMSNorm)):
-            raise UnsupportedError(f"{where}: {type(module).__name__} is not supported yet (it divides by"
-                                   " statistics of each sample's features)")
+        if isinstance(module, nn.LayerNorm):
+            weight, bias = (None if t is None else _array(t) for t in (module.weight, module.bias))
+            return self._layer_norm(data, module.normalized_shape, weight, bias, module.eps, where, node.target)
+        if isinstance(module, nn.RMSNorm):
+            return self._rms_norm(data, module, where, node.target)
+        if isinstance(module, nn.GroupNorm):
+            raise UnsupportedError(f"{where}: GroupNorm is not supported yet (it divides by statistics of"
+                                   " groups of each sample's features)")
         transfer = module_transfer(nn, module)
         if transfer is None:
             raise UnsupportedError(f"{where}: this module is not supported; symnet imports feed-forward networks"
@@ -215,6 +220,21 @@ class _Reader:
             shift = shift + _array(module.bias)
         return self.builder.constant_op(self.builder.constant_op(value, "mul", scale, where), "add", shift, where)
 
+    def _rms_norm(self, value, module, where, name):
+        if module.eps is None:
+            raise UnsupportedError(f"{where}: RMSNorm without eps uses the machine epsilon of the input's"
+                                   " dtype; give eps explicitly")
+        weight = None if module.weight is None else _array(module.weight)
+        return self._layer_norm(value, module.normalized_shape, weight, None, module.eps, where, name, center=False)
+
+    def _layer_norm(self, value, shape, weight, bias, eps, where, name, center=True):
+        """LayerNorm over the last dimension only (the features of (batch, features))."""
+        shape = tuple(shape) if isinstance(shape, (tuple, list, self.torch.Size)) else (shape,)
+        if len(shape) != 1 or (value.size is not None and shape[0] != value.size):
+            raise UnsupportedError(f"{where}: layer normalization over the shape {shape} is not over the"
+                                   f" features of (batch, features)")
+        return self.builder.layer_norm(value, weight, bias, float(eps), where, name=name, center=center)
+
     def _call(self, target, node, where):
         args, kwargs = node.args, node.kwargs
         if target is operator.getitem and isinstance(self.values.get(args[0]), tuple):
@@ -232,6 +252,8 @@ class _Reader:
             dim = kwargs.get("dim", args[1] if len(args) > 1 else None)
             _require_last_dim(dim, where)
             return self.builder.softmax(self.arg(args[0], where), where, name=node.name)
+        if target is self.torch.nn.functional.layer_norm:
+            return self._functional_layer_norm(node, where)
         if target is operator.neg or target in (self.torch.neg, self.torch.negative):
             return self.builder.constant_op(self.arg(args[0], where), "rsub", np.array(0.0), where)
         if target in MATRIX_PRODUCTS or target is self.torch.nn.functional.linear:
@@ -247,6 +269,16 @@ class _Reader:
                                    " networks (Linear, element-wise activations, arithmetic with constants,"
                                    " cat and slicing)")
         return self._activation(self._data(args[0], where), transfer, where)
+
+    def _functional_layer_norm(self, node, where):
+        names = ("input", "normalized_shape", "weight", "bias", "eps")
+        given = dict(zip(names, node.args), **node.kwargs)
+        constants = {key: self.arg(given[key], where) if given.get(key) is not None else None
+                     for key in ("weight", "bias")}
+        if any(c is not None and not isinstance(c, np.ndarray) for c in constants.values()):
+            raise UnsupportedError(f"{where}: layer_norm with a computed weight or bias is not supported")
+        return self._layer_norm(self._data(given["input"], where), given["normalized_shape"], constants["weight"],
+                                constants["bias"], given.get("eps", 1e-5), where, node.name)
 
     def _data(self, arg, where):
         value = self.arg(arg, where)

@@ -64,6 +64,18 @@ VECTOR_FORMS = {
         r"\partial_{km} a^{(${l})}_j = \partial_m a^{(${l})}_j \Big(\partial_k n^{(${l})}_j - \sum_i a^{(${l})}_i\,"
         r" \partial_k n^{(${l})}_i\Big) + a^{(${l})}_j \Big(\partial_{km} n^{(${l})}_j - \sum_i \big(\partial_m"
         r" a^{(${l})}_i\, \partial_k n^{(${l})}_i + a^{(${l})}_i\, \partial_{km} n^{(${l})}_i\big)\Big)"),
+    # r = sqrt(mean n^2 + eps) and its derivatives, from a_j r = n_j differentiated once and twice
+    "rms_norm": (
+        r"a^{(${l})}_j = \frac{n^{(${l})}_j}{r^{(${l})}},\quad r^{(${l})} = \sqrt{\tfrac{1}{${size}}"
+        r" \sum_i \big(n^{(${l})}_i\big)^2 + ${eps}}",
+        r"\partial_k a^{(${l})}_j = \frac{\partial_k n^{(${l})}_j - a^{(${l})}_j\, \partial_k r^{(${l})}}"
+        r"{r^{(${l})}},\quad \partial_k r^{(${l})} = \tfrac{1}{${size}} \sum_i a^{(${l})}_i\,"
+        r" \partial_k n^{(${l})}_i",
+        r"\partial_{km} a^{(${l})}_j = \frac{\partial_{km} n^{(${l})}_j - \partial_k a^{(${l})}_j\,"
+        r" \partial_m r^{(${l})} - \partial_m a^{(${l})}_j\, \partial_k r^{(${l})} - a^{(${l})}_j\,"
+        r" \partial_{km} r^{(${l})}}{r^{(${l})}},\quad \partial_{km} r^{(${l})} = \tfrac{1}{${size}}"
+        r" \sum_i \big(\partial_m a^{(${l})}_i\, \partial_k n^{(${l})}_i + a^{(${l})}_i\,"
+        r" \partial_{km} n^{(${l})}_i\big)"),
 }
 
 
@@ -224,7 +236,8 @@ class IndexForm:
             if form is None:
                 raise UnsupportedError(f"the latex target cannot write the {entry.name!r} transfer function")
             for equations, text in zip((self.values, self.first, self.second), form):
-                equations.append(_fill(text, l=l))
+                equations.append(_fill(text, l=l, size=layer.size,
+                                       eps=self.latex(sp.Float(dict(layer.transfer_params).get("eps", 0)))))
             return
         n = sp.Symbol("n", real=True)
         formula = entry.reference_expression(n, layer.transfer_params)
