@@ -195,6 +195,8 @@ def _undo(row, gain, offset, shift):
 
 def layered_network(net):
     """The Network IR with its normalization folded into the weights (see the module doc)."""
+    if any(output.output_map for output in net.outputs):
+        raise UnsupportedError("the layered strategy does not support output maps yet")
     offset = np.zeros(net.n_inputs)
     processed, start = [], 0
     for inp in net.inputs:

@@ -1,0 +1,170 @@
+"""Output maps u = E(x, y) (hard boundary conditions): value, Jacobian and Hessian in
+process, in the high-precision reference and in the generated code, against torch.func
+in float64 on the same transform written in torch, and against central differences;
+the JSON field; hostile expression text refused."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+import symnet
+from symnet.check import compare, finite_difference_hessian, finite_difference_jacobian
+from symnet.errors import ModelFormatError
+from symnet.highprecision import reference_values
+from symnet.importers.json_format import network_from_dict, network_to_dict
+
+import runners
+from helpers import require_module
+
+torch = require_module("torch")
+from torch import nn  # noqa: E402  (needs torch)
+
+WHATS = ("value", "jacobian", "hessian")
+
+#: DeepXDE's hard boundary condition on [0, 1]: u = x (1 - x) N(x)
+DEEPXDE_MAP = "x_0*(1 - x_0)*y"
+#: a PINN's u(x, t) = x (1 - x) t N(x, t) + sin(pi x)
+PINN_MAP = "x_0*(1 - x_0)*x_1*y + sin(pi*x_0)"
+
+
+def _body(n_inputs, seed):
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Linear(n_inputs, 8), nn.Tanh(), nn.Linear(8, 8), nn.Tanh(),
+                         nn.Linear(8, 1)).double()
+
+
+def deepxde_transform(x, y):
+    return x[..., 0:1] * (1 - x[..., 0:1]) * y
+
+
+def pinn_transform(x, y):
+    return x[..., 0:1] * (1 - x[..., 0:1]) * x[..., 1:2] * y + torch.sin(torch.pi * x[..., 0:1])
+
+
+CASES = {"deepxde": (1, DEEPXDE_MAP, deepxde_transform), "pinn": (2, PINN_MAP, pinn_transform)}
+
+
+def with_map(net, text):
+    return dataclasses.replace(net, outputs=tuple(dataclasses.replace(o, output_map=(text,)) for o in net.outputs))
+
+
+def torch_references(body, transform, X):
+    """Value, Jacobian and Hessian of transform(x, body(x)) by torch.func, point by point."""
+    def u(x):
+        return transform(x, body(x))
+    points = torch.tensor(X, dtype=torch.float64)
+    return {"value": torch.stack([u(x) for x in points]).detach().numpy(),
+            "jacobian": torch.stack([torch.func.jacrev(u)(x) for x in points]).detach().numpy(),
+            "hessian": torch.stack([torch.func.hessian(u)(x) for x in points]).detach().numpy()}
+
+
+@pytest.fixture(scope="module", params=sorted(CASES))
+def case(request):
+    n_inputs, text, transform = CASES[request.param]
+    body = _body(n_inputs, seed=3)
+    net = with_map(symnet.load(body), text)
+    X = np.random.default_rng(5).uniform(0.0, 1.0, (6, n_inputs))
+    return net, X, torch_references(body, transform, X)
+
+
+@pytest.mark.parametrize("what", WHATS)
+def test_in_process_matches_torch_func(case, what):
+    net, X, expected = case
+    result = compare(symnet.derive(net, what)(X), expected[what])
+    assert result.max_rel_error <= 1e-12, result
+
+
+@pytest.mark.parametrize("what", WHATS)
+def test_high_precision_reference_matches_torch_func(case, what):
+    net, X, expected = case
+    result = compare(reference_values(net, what, X).astype(float), expected[what])
+    assert result.max_rel_error <= 1e-12, result
+
+
+def test_reverse_mode_reference_falls_back_to_forward_mode(case):
+    net, X, expected = case
+    result = compare(reference_values(net, "jacobian", X, mode="reverse").astype(float), expected["jacobian"])
+    assert result.max_rel_error <= 1e-12, result
+
+
+def test_direct_evaluation_and_central_differences(case):
+    net, X, expected = case
+    assert compare(net.evaluate(X), expected["value"]).max_rel_error <= 1e-12
+    jacobian = symnet.derive(net, "jacobian")(X)
+    assert compare(jacobian, finite_difference_jacobian(net, X)).max_rel_error <= 1e-6
+    hessian = finite_difference_hessian(symnet.derive(net, "jacobian"), net, X)
+    assert compare(symnet.derive(net, "hessian")(X), hessian).max_rel_error <= 1e-6
+
+
+def test_map_vanishes_on_the_boundary(case):
+    net, X, _ = case
+    X = X.copy()
+    X[:, 0] = 0.0
+    assert np.all(net.evaluate(X) == 0.0) if net.n_inputs == 1 else np.allclose(net.evaluate(X), 0.0, atol=1e-15)
+
+
+@pytest.mark.parametrize("target", [t for t, s in runners.variants() if s == "unrolled"])
+def test_generated_code_matches_torch_func(case, target, tmp_path):
+    net, X, expected = case
+    built = runners.build(target, net, tmp_path, strategy="unrolled")
+    built.check()
+    results = built.evaluate_many(WHATS, X)
+    for what in WHATS:
+        result = compare(results[what], expected[what])
+        assert result.max_rel_error <= 1e-12, (what, result)
+
+
+def test_latex_compiles(case, tmp_path):
+    net, _, _ = case
+    runners.build("latex", net, tmp_path, derivatives=("value", "jacobian")).check()
+
+
+def test_json_round_trip_keeps_the_map(case):
+    net, X, _ = case
+    data = network_to_dict(net)
+    assert data["outputs"][0]["map"] == net.outputs[0].output_map[0]
+    again = network_from_dict(data)
+    assert again.outputs[0].output_map == net.outputs[0].output_map
+    assert np.array_equal(again.evaluate(X), net.evaluate(X))
+
+
+def test_json_file_errors_name_the_file(tmp_path):
+    data = network_to_dict(with_map(symnet.load(_body(2, seed=1)), PINN_MAP))
+    data["outputs"][0]["map"] = "x_7*y"
+    path = tmp_path / "model.json"
+    import json
+    path.write_text(json.dumps(data))
+    with pytest.raises(ModelFormatError) as error:
+        symnet.load(path)
+    assert str(path) in str(error.value) and "x_7" in str(error.value)
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("__import__('os').system('true')", "not allowed"),
+    ("y.__class__", "not allowed"),
+    ("open('f')", "not allowed"),
+    ("z*y", "'z'"),
+    ("x_2*y", "'x_2'"),
+    ("lambda: y", "not allowed"),
+    ("y**1000", "exponent"),
+    ("y" + "+y" * 3000, "not valid"),
+    ("+".join(["y*x_0"] * 800), "parts"),
+    ("y < 1", "number-valued"),
+])
+def test_hostile_or_wrong_map_text_is_refused(text, problem):
+    net = symnet.load(_body(2, seed=1))
+    with pytest.raises(ModelFormatError) as error:
+        with_map(net, text)
+    assert problem in str(error.value) and "\n" not in str(error.value)
+
+
+def test_one_map_per_row_or_one_for_all():
+    torch.manual_seed(0)
+    net = symnet.load(nn.Sequential(nn.Linear(2, 4), nn.Tanh(), nn.Linear(4, 2)).double())
+    X = np.random.default_rng(0).uniform(size=(3, 2))
+    per_row = dataclasses.replace(net, outputs=(dataclasses.replace(net.outputs[0], output_map=("x_0*y", "y + x_1")),))
+    plain = net.evaluate(X)
+    assert np.allclose(per_row.evaluate(X), np.stack([X[:, 0] * plain[:, 0], plain[:, 1] + X[:, 1]], axis=1))
+    with pytest.raises(ModelFormatError, match="3 output maps for 2 rows"):
+        dataclasses.replace(net, outputs=(dataclasses.replace(net.outputs[0], output_map=("y",) * 3),))
