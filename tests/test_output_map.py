@@ -104,15 +104,24 @@ def test_map_vanishes_on_the_boundary(case):
     assert np.all(net.evaluate(X) == 0.0) if net.n_inputs == 1 else np.allclose(net.evaluate(X), 0.0, atol=1e-15)
 
 
-@pytest.mark.parametrize("target", [t for t, s in runners.variants() if s == "unrolled"])
-def test_generated_code_matches_torch_func(case, target, tmp_path):
+@pytest.mark.parametrize("variant", runners.variants(), ids=runners.variant_id)
+def test_generated_code_matches_torch_func(case, variant, tmp_path):
     net, X, expected = case
-    built = runners.build(target, net, tmp_path, strategy="unrolled")
+    target, strategy = variant
+    built = runners.build(target, net, tmp_path, strategy=strategy)
     built.check()
     results = built.evaluate_many(WHATS, X)
     for what in WHATS:
         result = compare(results[what], expected[what])
         assert result.max_rel_error <= 1e-12, (what, result)
+
+
+@pytest.mark.parametrize("what", WHATS + ("gradient",))
+def test_layered_numpy_in_process_matches_the_closed_form(case, what):
+    from symnet.layered_numpy_function import layered_numpy_function
+    net, X, _ = case
+    result = compare(layered_numpy_function(net, what)(X), symnet.api._closed_form(net, what)(X))
+    assert result.max_rel_error <= 1e-13, result
 
 
 def test_latex_compiles(case, tmp_path):

@@ -18,10 +18,11 @@ import textwrap
 import numpy as np
 import sympy as sp
 
+from ...errors import UnsupportedError
 from ...layered_steps import Gather, Operand, reads
 from ...program import Assignment, Program
 from ..common import grouped
-from ..layered_common import index_run
+from ..layered_common import index_run, print_output_map
 from ..layered_emitter import LayeredEmitter
 from ..program_tools import hoist_piecewise
 from .printer import literal
@@ -206,6 +207,24 @@ class MatlabLayeredEmitter(LayeredEmitter):
         name = step.out.name
         # the two input axes are the unit (1st) and the last (4th) index
         return [self.plain(name, f"0.5 * ({name} + permute({name}, [4, 2, 3, 1]))")]
+
+    def outputmap(self, step):
+        """The result is y's, then each mapped row's entries, element-wise over the points."""
+        def element(operand, index):
+            row, *inputs = [i + 1 for i in index]
+            if operand.name == "x":
+                return f"X({row}, :)"
+            if not inputs:
+                return f"{self.name(operand)}({row}, :)"
+            # (unit, q, out, in): the unit is the last input index
+            place = [inputs[-1], ":", row] + inputs[:-1]
+            return f"{self.name(operand)}({', '.join(str(i) for i in place)})"
+        if any(expression.has(sp.Piecewise) for _, expression in step.entries):
+            raise UnsupportedError("the matlab layered form has no piecewise output maps (use --strategy unrolled)")
+        lines = [self.plain(step.out.name, self.name(step.source))]
+        for targets, text in print_output_map(step, self.printer, element):
+            lines += [self.plain(element(step.out, target), text) for target in targets]
+        return lines
 
 
 def result_statement(what, program, output):
