@@ -177,3 +177,14 @@ def test_one_map_per_row_or_one_for_all():
     assert np.allclose(per_row.evaluate(X), np.stack([X[:, 0] * plain[:, 0], plain[:, 1] + X[:, 1]], axis=1))
     with pytest.raises(ModelFormatError, match="3 output maps for 2 rows"):
         dataclasses.replace(net, outputs=(dataclasses.replace(net.outputs[0], output_map=("y",) * 3),))
+
+
+def test_latex_shows_the_map_and_every_input_by_its_own_number(tmp_path):
+    torch.manual_seed(0)
+    small = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 1)).double()
+    net = with_map(symnet.load(small), PINN_MAP)   # small enough for the closed form to be printed
+    symnet.generate(net, ["latex"], tmp_path, derivatives=("value",), name="model")
+    text = (tmp_path / "model_equations.tex").read_text()
+    assert r"u_{1} = E_{1}(x, y_{1}) = x_{1} x_{2} y_{1} \left(1 - x_{1}\right) + \sin{\left(\pi x_{1} \right)}" in text
+    closed = next(line for line in text.splitlines() if line.startswith(r"\noindent$y_{1} = "))
+    assert r"\sin(\pi \cdot x_{1})" in closed and "x_{2}" in closed and "x_{3}" not in closed
