@@ -51,8 +51,8 @@ def with_map(net, text):
 
 def torch_references(body, transform, X):
     """Value, Jacobian and Hessian of transform(x, body(x)) by torch.func, point by point."""
-    def u(x):
-        return transform(x, body(x))
+    def u(x):   # one point as a batch of one, as the forward sees it
+        return transform(x[None], body(x[None]))[0]
     points = torch.tensor(X, dtype=torch.float64)
     return {"value": torch.stack([u(x) for x in points]).detach().numpy(),
             "jacobian": torch.stack([torch.func.jacrev(u)(x) for x in points]).detach().numpy(),
@@ -188,3 +188,75 @@ def test_latex_shows_the_map_and_every_input_by_its_own_number(tmp_path):
     assert r"u_{1} = E_{1}(x, y_{1}) = x_{1} x_{2} y_{1} \left(1 - x_{1}\right) + \sin{\left(\pi x_{1} \right)}" in text
     closed = next(line for line in text.splitlines() if line.startswith(r"\noindent$y_{1} = "))
     assert r"\sin(\pi \cdot x_{1})" in closed and "x_{2}" in closed and "x_{3}" not in closed
+
+
+# --- importers: the transform written in the forward becomes the output map ---------------
+
+class Transformed(nn.Module):
+    """A DeepXDE-style FNN with its output transform applied in forward (PINN code)."""
+
+    def __init__(self, n_inputs, transform):
+        super().__init__()
+        self.body = _body(n_inputs, seed=11)
+        self.transform = transform
+
+    def forward(self, x):
+        return self.transform(x, self.body(x))
+
+
+def sliced_pinn_transform(x, y):
+    """u = x t N + x0 with the columns taken apart first, as PINN code writes it."""
+    position, time = x[:, 0:1], x[:, 1:2]
+    return position * time * y + 0.25
+
+
+IMPORTED = {"deepxde": (1, deepxde_transform, "x_0*y*(1 - x_0)"),
+            "pinn": (2, pinn_transform, "x_0*x_1*y*(1 - x_0) + sin(3.141592653589793*x_0)"),
+            "sliced": (2, sliced_pinn_transform, "x_0*x_1*y + 0.25")}
+
+
+@pytest.mark.parametrize("label", sorted(IMPORTED))
+def test_torch_forward_transform_becomes_an_output_map(label):
+    n_inputs, transform, text = IMPORTED[label]
+    module = Transformed(n_inputs, transform).double().eval()
+    net = symnet.load(module)
+    assert net.outputs[0].output_map == (text,)
+    X = np.random.default_rng(2).uniform(0.0, 1.0, (5, n_inputs))
+    expected = torch_references(module.body, transform, X)
+    for what in WHATS:
+        result = compare(symnet.derive(net, what)(X), expected[what])
+        assert result.max_rel_error <= 1e-12, (what, result)
+
+
+def onnx_transform(x, y):
+    """pinn_transform with a sin whose constant is exact in float32 (torch's ONNX export
+    writes Python scalars such as torch.pi as float32 constants)."""
+    return x[..., 0:1] * (1 - x[..., 0:1]) * x[..., 1:2] * y + torch.sin(3 * x[..., 0:1])
+
+
+def test_onnx_export_of_the_transform_becomes_an_output_map(tmp_path):
+    require_module("onnx")
+    require_module("onnxscript")
+    module = Transformed(2, onnx_transform).double().eval()
+    path = tmp_path / "pinn.onnx"
+    torch.onnx.export(module, (torch.rand(3, 2, dtype=torch.float64),), str(path), dynamo=True,
+                      input_names=["x"], dynamic_shapes=({0: torch.export.Dim("batch")},))
+    net = symnet.load(path)
+    assert net.outputs[0].output_map == ("x_0*x_1*y*(1 - x_0) + sin(3*x_0)",)
+    X = np.random.default_rng(2).uniform(0.0, 1.0, (5, 2))
+    expected = torch_references(module.body, onnx_transform, X)
+    for what in WHATS:
+        result = compare(symnet.derive(net, what)(X), expected[what])
+        assert result.max_rel_error <= 1e-12, (what, result)
+
+
+def test_products_that_are_not_output_maps_stay_refused():
+    class TwoNetworks(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = _body(1, seed=1), _body(1, seed=2)
+
+        def forward(self, x):
+            return x * self.a(x) + self.b(x)
+    with pytest.raises(symnet.UnsupportedError, match="two different network values in an output map"):
+        symnet.load(TwoNetworks().double())

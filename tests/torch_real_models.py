@@ -203,6 +203,18 @@ class HardBoundary(nn.Module):
         return x * (1 - x) * self.net(x)
 
 
+class MappedThenLayer(nn.Module):
+    """x * net(x) read by a further layer: an output map that is not the output."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = mlp([1, 4, 1])
+        self.head = nn.Linear(1, 1)
+
+    def forward(self, x):
+        return self.head(x * self.net(x))
+
+
 class Rounded(nn.Module):
     def __init__(self):
         super().__init__()
