@@ -157,6 +157,11 @@ class _Builder:
                               2: (hessian, ADJOINT_TANGENT, n_in)}[order]
         out = self.variable(f"mapped_{source.name}", axes, size)
         entries = _output_map_entries(self.net.output_maps, n_in, order)
+        # what no entry reads is left out, so that the arrays only it needs are not computed
+        used = set().union(*(expression.free_symbols for _, expression in entries))
+        _, y, dy, ddy = map_symbols(n_in)
+        value = value if y in used or source is value else None
+        jacobian = jacobian if used & set(dy) or source is jacobian else None
         self.steps.append(OutputMap(out, size, source, Operand("x", VECTOR), value, jacobian, hessian, entries,
                                     n_in))
         shape = {"value": (n_out,), "gradient": (n_in,), "jacobian": (n_out, n_in),

@@ -135,7 +135,7 @@ class OutputMap:
     size: int
     source: Operand
     inputs: Operand
-    value: Operand
+    value: Optional[Operand]       # None where no entry reads y (nor dy, ddy below)
     jacobian: Optional[Operand]
     hessian: Optional[Operand]
     entries: tuple       # (((row, ...), ...), expression), ...)
@@ -154,7 +154,8 @@ def output_map_elements(step, row):
     """{symbol: (operand, index tuple)} of the elements an entry of ``row`` reads."""
     xs, y, dy, ddy = map_symbols(step.n_inputs)
     elements = {x: (step.inputs, (k,)) for k, x in enumerate(xs)}
-    elements[y] = (step.value, (row,))
+    if step.value is not None:
+        elements[y] = (step.value, (row,))
     if step.jacobian is not None:
         elements.update({symbol: (step.jacobian, (row, k)) for k, symbol in enumerate(dy)})
     if step.hessian is not None:

@@ -42,6 +42,13 @@ def _parsed(text, symbols, alone):
     return expression_of(text, dict(symbols), WHAT, alone)
 
 
+def _without_abs(expr):
+    """|e| as the choice between e and -e: its derivatives are then choices too, where sympy's
+    derivatives of |e| hold sign(e) and DiracDelta(e), which no target prints (away from the
+    kink they are the same numbers; at it, the derivative of the branch e >= 0)."""
+    return expr.replace(sp.Abs, lambda e: sp.Piecewise((e, e >= 0), (-e, True)))
+
+
 def canonical(text, n_inputs):
     """The stored text of a map given as text or sympy: parsed and printed again."""
     return to_text(parse(text, n_inputs))
@@ -51,7 +58,7 @@ def row_maps(net, output):
     """One expression per raw row of ``output`` (a single map serves every row), or None."""
     if not output.output_map:
         return None
-    expressions = [parse(text, net.n_inputs) for text in output.output_map]
+    expressions = [_without_abs(parse(text, net.n_inputs)) for text in output.output_map]
     size = net.output_size(output)
     return expressions * size if len(expressions) == 1 else expressions
 
