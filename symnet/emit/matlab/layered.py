@@ -18,11 +18,10 @@ import textwrap
 import numpy as np
 import sympy as sp
 
-from ...errors import UnsupportedError
-from ...layered_steps import Gather, Operand, reads
+from ...layered_steps import Gather, Operand, output_map_elements, reads
 from ...program import Assignment, Program
 from ..common import grouped
-from ..layered_common import index_run, print_output_map
+from ..layered_common import index_run
 from ..layered_emitter import LayeredEmitter
 from ..program_tools import hoist_piecewise
 from .printer import literal
@@ -219,10 +218,17 @@ class MatlabLayeredEmitter(LayeredEmitter):
             # (unit, q, out, in): the unit is the last input index
             place = [inputs[-1], ":", row] + inputs[:-1]
             return f"{self.name(operand)}({', '.join(str(i) for i in place)})"
-        if any(expression.has(sp.Piecewise) for _, expression in step.entries):
-            raise UnsupportedError("the matlab layered form has no piecewise output maps (use --strategy unrolled)")
         lines = [self.plain(step.out.name, self.name(step.source))]
-        for targets, text in print_output_map(step, self.printer, element):
+        for targets, expression in step.entries:
+            elements = output_map_elements(step, targets[0][0])
+            expression = expression.xreplace({symbol: sp.Symbol(element(*place), real=True)
+                                              for symbol, place in elements.items()})
+            text = self.printer.doprint(expression) if not expression.has(sp.Piecewise) else "mapped"
+            if expression.has(sp.Piecewise):
+                # a choice is a masked assignment into a whole variable, then stored
+                mapped = sp.Symbol("mapped", real=True)
+                hoisted = hoist_piecewise(Program((), (Assignment(mapped, expression),), ()))
+                lines += [self.assignment(a.target, a.expr, 1) for a in hoisted.assignments]
             lines += [self.plain(element(step.out, target), text) for target in targets]
         return lines
 
