@@ -148,7 +148,9 @@ class _Builder:
         self.forward(slopes=order > 0, curvatures=order > 1)
         value = self.gather_values()
         jacobian = hessian = None
-        if order > 0:
+        if order == 1 and self.net.jacobian_mode == "reverse":
+            jacobian = self.reverse()
+        elif order > 0:   # a Hessian needs the forward tangents anyway
             self.forward_tangents()
             jacobian = self.gather_jacobian()
         if order > 1:
