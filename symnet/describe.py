@@ -46,6 +46,7 @@ def describe(net, clean=str):
                      f" {size} values from layer {output.layer + 1}")
         lines.extend(f"  step {i} (undone in reverse order): {step_text(step)}"
                      for i, step in enumerate(output.steps, start=1))
+        lines.extend(f"  output map (applied last): u = {clean(text)}" for text in output.output_map)
         start += size
     return lines
 

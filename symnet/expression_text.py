@@ -27,7 +27,6 @@ FUNCTIONS = {
     "exp": sp.exp, "log": sp.log, "sqrt": sp.sqrt, "tanh": sp.tanh, "sinh": sp.sinh,
     "cosh": sp.cosh, "sin": sp.sin, "cos": sp.cos, "atan": sp.atan, "erf": sp.erf, "Abs": sp.Abs,
 }
-_CONSTANTS = {"n": SYMBOL, "pi": sp.pi, "E": sp.E}
 _BINARY = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
            ast.Div: lambda a, b: a / b, ast.BitAnd: sp.And, ast.BitOr: sp.Or}
 _COMPARE = {ast.Lt: sp.StrictLessThan, ast.LtE: sp.LessThan, ast.Gt: sp.StrictGreaterThan,
@@ -55,24 +54,30 @@ def to_text(expr):
 
 def from_text(text):
     """The sympy expression of ``text``; ModelFormatError names what is not allowed."""
+    return expression_of(text, {"n": SYMBOL}, "element-wise expression", "n alone")
+
+
+def expression_of(text, symbols, what, alone):
+    """The sympy expression of ``text`` over the named ``symbols`` ({name: Symbol}, besides
+    pi and E), parsed as ``from_text`` parses; errors call it ``what`` and say that it must be
+    an expression of ``alone``."""
     if not isinstance(text, str):
-        raise ModelFormatError("an element-wise expression must be text")
+        raise ModelFormatError(f"an {what} must be text")
     if len(text) > MAX_TEXT:
-        raise ModelFormatError(f"element-wise expression longer than {MAX_TEXT} characters")
+        raise ModelFormatError(f"{what} longer than {MAX_TEXT} characters")
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
-        raise ModelFormatError(f"element-wise expression {_short(text)!r} is not valid: {error}")
+        raise ModelFormatError(f"{what} {_short(text)!r} is not valid: {error}")
     if sum(1 for _ in ast.walk(tree)) > MAX_NODES:
-        raise ModelFormatError(f"element-wise expression has more than {MAX_NODES} parts")
+        raise ModelFormatError(f"{what} has more than {MAX_NODES} parts")
     try:
-        expr = _Builder(text).build(tree.body)
+        expr = _Builder(text, symbols, what).build(tree.body)
     except RecursionError:
-        raise ModelFormatError("element-wise expression is nested too deeply")
-    extra = expr.free_symbols - {SYMBOL} if isinstance(expr, sp.Basic) else set()
+        raise ModelFormatError(f"{what} is nested too deeply")
+    extra = expr.free_symbols - set(symbols.values()) if isinstance(expr, sp.Basic) else set()
     if extra or not isinstance(expr, sp.Expr):
-        raise ModelFormatError(f"element-wise expression {_short(text)!r} must be a number-valued"
-                               " expression of n alone")
+        raise ModelFormatError(f"{what} {_short(text)!r} must be a number-valued expression of {alone}")
     return expr
 
 
@@ -121,11 +126,13 @@ def _short(text):
 class _Builder:
     """Builds sympy objects from a Python syntax tree, refusing anything not listed."""
 
-    def __init__(self, text):
+    def __init__(self, text, symbols, what):
         self.text = text
+        self.names = {"pi": sp.pi, "E": sp.E, **symbols}
+        self.what = what
 
     def refuse(self, what):
-        raise ModelFormatError(f"element-wise expression {_short(self.text)!r}: {what} is not allowed")
+        raise ModelFormatError(f"{self.what} {_short(self.text)!r}: {what} is not allowed")
 
     def build(self, node):
         method = getattr(self, "_" + type(node).__name__, None)
@@ -146,9 +153,9 @@ class _Builder:
         return sp.Integer(value)
 
     def _Name(self, node):
-        if node.id not in _CONSTANTS:
+        if node.id not in self.names:
             self.refuse(f"the name {node.id!r}")
-        return _CONSTANTS[node.id]
+        return self.names[node.id]
 
     def _UnaryOp(self, node):
         operand = self.build(node.operand)

@@ -33,6 +33,7 @@ import mpmath
 import numpy as np
 import sympy as sp
 
+from . import output_map as output_maps
 from . import progress
 from .errors import UnsupportedError
 from .fixedpoint import Dyadic, affine
@@ -173,8 +174,47 @@ def forward(net, points, order=2):
         rows = [Jet(a) for a in activations[output.layer].to_mpf()]
         for step in reversed(output.steps):
             rows = [_as_jet(r, shape) for r in step.reverse(rows)]
-        outputs.extend(r.parts for r in rows)
+        maps = output_maps.row_maps(net, output)
+        parts = [r.parts for r in rows]
+        if maps is not None:
+            parts = [_mapped(expr, raw, row, layout) for expr, row in zip(maps, parts)]
+        outputs.extend(parts)
     return np.array(outputs, dtype=object).reshape(len(outputs), len(points), layout.size)
+
+
+@lru_cache(maxsize=64)
+def _map_partials(expr, n_inputs, order):
+    """An mpmath callable of (x_0, ..., y) giving [E, dE/dz (z = x_0, ..., y)] and, order 2,
+    [d2E/dz dz'] of an output map E."""
+    zs = output_maps.raw_input_symbols(n_inputs) + (output_maps.Y,)
+    tables = [expr, [sp.diff(expr, z) for z in zs]]
+    if order > 1:
+        tables.append([[sp.diff(d, z) for z in zs] for d in tables[1]])
+    return sp.lambdify([zs], _without_delta(tables), modules="mpmath")
+
+
+def _mapped(expr, raw, row, layout):
+    """u = E(x, y) with its derivatives, by the chain rule on the components of y (``row``,
+    (points, components)); x_k's own derivatives are the unit vectors."""
+    n = layout.n_inputs
+    function = _map_partials(expr, n, layout.order)
+    result = _zeros(row.shape)
+    for point in range(row.shape[0]):
+        y = row[point]
+        tables = function([raw[k].parts[point, 0] for k in range(n)] + [y[0]])
+        result[point, 0] = mpf_of(tables[0])
+        if layout.order == 0:
+            continue
+        first = [mpf_of(v) for v in tables[1]]
+        dy = [y[1 + k] for k in range(n)]
+        for k in range(n):
+            result[point, 1 + k] = first[k] + first[n] * dy[k]
+        second = [[mpf_of(v) for v in line] for line in tables[2]] if layout.order > 1 else ()
+        for index, (k, m) in enumerate(layout.pairs):
+            result[point, 1 + n + index] = (
+                second[k][m] + second[k][n] * dy[m] + second[m][n] * dy[k]
+                + second[n][n] * dy[k] * dy[m] + first[n] * y[1 + n + index])
+    return result
 
 
 def net_inputs(layer, sources, layout, count):
@@ -368,6 +408,8 @@ def chosen_mode(net, whats, point_count):
     the fixed cost of a second pass.  Reverse where first derivatives are asked for, no
     Hessian, and the columns it saves outweigh that cost; forward otherwise."""
     order = max(ORDER[what] for what in whats)
+    if output_maps.has_output_map(net):
+        return "forward"   # the way back has no rule for an output map
     saved = (net.n_inputs - len(_rows_needed(net, whats))) * point_count
     return "reverse" if order == 1 and saved > REVERSE_PASS_COLUMNS else "forward"
 
@@ -382,6 +424,8 @@ def _checked_mode(net, whats, mode, point_count):
         raise ValueError(f"unknown reference mode {mode!r} (supported: {', '.join(MODES)})")
     if mode == "auto":
         return chosen_mode(net, whats, point_count)
+    if mode == "reverse" and output_maps.has_output_map(net):
+        return "forward"   # same digits; the way back has no rule for an output map
     if mode == "reverse" and "hessian" in whats:
         raise ValueError("the reverse-mode reference gives values and first derivatives; Hessians take mode 'forward'")
     return mode

@@ -25,7 +25,8 @@ import numpy as np
 
 from . import progress
 from .fixedpoint import Dyadic, transposed_affine
-from .highprecision import Layout, elementwise_tables, mpf_of, net_inputs, whole_layer_tables
+from .highprecision import Layout, elementwise_tables, forward, mpf_of, net_inputs, whole_layer_tables
+from .output_map import has_output_map
 from .transfer import lookup
 
 #: the value pass carries one component per point
@@ -93,7 +94,9 @@ def value_and_jacobian(net, points, rows=None):
     first derivatives, at the working precision: an array (outputs, points, components) of
     mpf laid out as ``Layout(net.n_inputs, 1)``, as ``highprecision.forward`` gives it.
     Only the output rows listed in ``rows`` (default: all) get derivatives; the others
-    are left zero."""
+    are left zero (all rows have them where an output map makes this the forward mode)."""
+    if has_output_map(net):
+        return forward(net, np.asarray(points, dtype=float), 1)
     count = len(points)
     inputs = [_processed_rows(inp, points, start) for inp, start in zip(net.inputs, _starts(net.inputs))]
     nets, activations, slopes = _value_pass(net, inputs, count)

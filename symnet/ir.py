@@ -19,6 +19,7 @@ from typing import Optional
 import numpy as np
 import sympy as sp
 
+from . import output_map as output_maps
 from . import transfer as transfer_registry
 from .errors import ModelFormatError, SizeLimitError
 
@@ -312,11 +313,15 @@ class Input:
 @dataclass(frozen=True, eq=False)
 class Output:
     """One network output: taken from ``layer``; its ``steps`` are listed in the order
-    they are applied to training targets and undone in reverse order."""
+    they are applied to training targets and undone in reverse order.
+
+    ``output_map``: texts of u = E(x_0, ..., y) (symnet.output_map), one for every raw
+    row or one for all, applied last; empty for the network's value itself."""
 
     name: str
     layer: int
     steps: tuple = ()
+    output_map: tuple = ()
 
     def __post_init__(self):
         object.__setattr__(self, "steps", tuple(self.steps))
@@ -423,6 +428,8 @@ class Network:
                 raise ModelFormatError(
                     f"output {output.name!r}: its processing ends with {processed} rows"
                     f" but layer {output.layer + 1} has {layer_size}")
+        object.__setattr__(output, "output_map",
+                           output_maps.check(output, self.output_size(output), self.n_inputs))
 
     @property
     def n_inputs(self):

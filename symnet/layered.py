@@ -25,6 +25,7 @@ import sympy as sp
 
 from . import transfer as transfer_registry
 from .errors import UnsupportedError
+from .output_map import all_row_maps, has_output_map
 
 #: Per-element symbols of the transfer-function forms: net input, activation, slope.
 N = transfer_registry.elementwise_symbol()
@@ -124,6 +125,7 @@ class LayeredNetwork:
     layers: tuple
     outputs: tuple              # (OutputRows, ...)
     constant_rows: tuple        # ((row, value), ...)
+    output_maps: tuple = ()     # per raw output row: its map E(x, y) (symnet.output_map) or None
 
     def live_layers(self):
         """Indices of the layers some output depends on, in evaluation order."""
@@ -226,8 +228,9 @@ def layered_network(net):
             outputs.append(OutputRows(output.layer, rows_, units, np.array(scales), np.array(shifts)))
         start += len(rows)
     layers, outputs = _fold_outputs(layers, outputs)
+    maps = tuple(all_row_maps(net)) if has_output_map(net) else ()
     return LayeredNetwork(net.name, net.n_inputs, start, offset, tuple(layers), tuple(outputs),
-                          tuple(constant_rows))
+                          tuple(constant_rows), maps)
 
 
 def _fold_inputs(n_inputs, index, layer, processed):

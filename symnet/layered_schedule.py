@@ -19,14 +19,16 @@ import sympy as sp
 
 from .layered import A, D, N
 from .layered_steps import (ADJOINT, ADJOINT_TANGENT, TANGENT, VECTOR, Elementwise, Gather, LayeredProgram, Linear,
-                            Operand, Scale, SecondOrder, Shift, Softmax, Symmetrize, Term, live_steps, reads,
-                            weight_names, written)
+                            Operand, OutputMap, Scale, SecondOrder, Shift, Softmax, Symmetrize, Term, live_steps,
+                            map_symbols, reads, weight_names, written)
 
 
 def layered_program(layered, what):
     """The steps computing ``what`` ("value", "gradient", "jacobian", "hessian") of a LayeredNetwork."""
     builder = _Builder(layered)
-    if what == "value":
+    if any(e is not None for e in layered.output_maps):
+        result, shape = builder.mapped(what)
+    elif what == "value":
         builder.forward()
         result = builder.gather_values()
         shape = (layered.n_outputs,)
@@ -135,6 +137,38 @@ class _Builder:
             blocks.append((self.activation[block.layer], block.rows, block.units, scale, shift))
         self.steps.append(Gather(out, self.net.n_outputs, tuple(blocks), self.net.constant_rows, False))
         return out
+
+    # --- output maps -----------------------------------------------------------
+
+    def mapped(self, what):
+        """(result, shape) of ``what`` of u = E(x, y): y's value, and its Jacobian and Hessian
+        as far as ``what`` needs them, then the closing OutputMap step."""
+        order = {"value": 0, "gradient": 1, "jacobian": 1, "hessian": 2}[what]
+        n_in, n_out = self.net.n_inputs, self.net.n_outputs
+        self.forward(slopes=order > 0, curvatures=order > 1)
+        value = self.gather_values()
+        jacobian = hessian = None
+        if order == 1 and self.net.jacobian_mode == "reverse":
+            jacobian = self.reverse()
+        elif order > 0:   # a Hessian needs the forward tangents anyway
+            self.forward_tangents()
+            jacobian = self.gather_jacobian()
+        if order > 1:
+            hessian = self.reverse(second_order=True)
+        source, axes, size = {0: (value, VECTOR, n_out), 1: (jacobian, ADJOINT, n_in),
+                              2: (hessian, ADJOINT_TANGENT, n_in)}[order]
+        out = self.variable(f"mapped_{source.name}", axes, size)
+        entries = _output_map_entries(self.net.output_maps, n_in, order)
+        # what no entry reads is left out, so that the arrays only it needs are not computed
+        used = set().union(*(expression.free_symbols for _, expression in entries))
+        _, y, dy, ddy = map_symbols(n_in)
+        value = value if y in used or source is value else None
+        jacobian = jacobian if used & set(dy) or source is jacobian else None
+        self.steps.append(OutputMap(out, size, source, Operand("x", VECTOR), value, jacobian, hessian, entries,
+                                    n_in))
+        shape = {"value": (n_out,), "gradient": (n_in,), "jacobian": (n_out, n_in),
+                 "hessian": (n_out, n_in, n_in)}[what]
+        return out, shape
 
     # --- derivatives ----------------------------------------------------------
 
@@ -284,6 +318,34 @@ def _elementwise(assignments, size, bound, prefix):
     used = set().union(*(e.free_symbols for _, e in statements))
     arguments = tuple((symbol, operand) for symbol, operand in bound.items() if symbol in used)
     return Elementwise(tuple(statements), size, arguments)
+
+
+def _output_map_entries(maps, n_inputs, order):
+    """((targets, expression), ...) of an OutputMap step: for each row with a map E, the
+    value E, or J_u = dE/dx + dE/dy·J_y, or the Hessian
+    d2E/dx2 + d2E/dxdy·J_y (both ways) + d2E/dy2·J_y J_yᵀ + dE/dy·H_y (upper triangle, mirrored)."""
+    xs, y, dy, ddy = map_symbols(n_inputs)
+    entries = []
+    for row, expression in enumerate(maps):
+        if expression is None:
+            continue
+        if order == 0:
+            entries.append((((row,),), expression))
+            continue
+        e_y = sp.diff(expression, y)
+        first = [sp.diff(expression, x) for x in xs]
+        if order == 1:
+            entries += [(((row, k),), first[k] + e_y * dy[k]) for k in range(n_inputs)]
+            continue
+        e_yy = sp.diff(e_y, y)
+        e_xy = [sp.diff(e_y, x) for x in xs]
+        for k in range(n_inputs):
+            for m in range(k, n_inputs):
+                total = (sp.diff(first[k], xs[m]) + e_xy[k] * dy[m] + e_xy[m] * dy[k]
+                         + e_yy * dy[k] * dy[m] + e_y * ddy[(k, m)])
+                targets = ((row, k, m),) if k == m else ((row, k, m), (row, m, k))
+                entries.append((targets, total))
+    return tuple(entries)
 
 
 def _plus(total, value):

@@ -121,9 +121,51 @@ class Symmetrize:
     out: Operand
 
 
+@dataclass(frozen=True)
+class OutputMap:
+    """The closing step of a network with output maps u = E(x, y) (symnet.output_map):
+    ``out`` starts as a copy of ``source`` (y's value, Jacobian or Hessian, the same
+    axes), then each entry ``(targets, expression)`` sets the elements at ``targets``
+    (index tuples: row, then input indices) to the expression.  Expressions are written
+    in the symbols of ``map_symbols(row)``: the raw inputs x_k (elements of ``inputs``),
+    y (``value[row]``), dy_k (``jacobian[row, k]``) and ddy_k_m (``hessian[row, k, m]``),
+    so that J_u = dE/dx + dE/dy J_y and the Hessian's product and chain rule are already
+    written out, and every language prints them with its own printer."""
+    out: Operand
+    size: int
+    source: Operand
+    inputs: Operand
+    value: Optional[Operand]       # None where no entry reads y (nor dy, ddy below)
+    jacobian: Optional[Operand]
+    hessian: Optional[Operand]
+    entries: tuple       # (((row, ...), ...), expression), ...)
+    n_inputs: int
+
+
+def map_symbols(n_inputs):
+    """(x_k symbols, y, dy_k symbols, {(k, m): ddy_k_m}) of OutputMap expressions."""
+    from .output_map import Y, raw_input_symbols
+    dy = tuple(sp.Symbol(f"dy_{k}", real=True) for k in range(n_inputs))
+    ddy = {(k, m): sp.Symbol(f"ddy_{k}_{m}", real=True) for k in range(n_inputs) for m in range(n_inputs)}
+    return raw_input_symbols(n_inputs), Y, dy, ddy
+
+
+def output_map_elements(step, row):
+    """{symbol: (operand, index tuple)} of the elements an entry of ``row`` reads."""
+    xs, y, dy, ddy = map_symbols(step.n_inputs)
+    elements = {x: (step.inputs, (k,)) for k, x in enumerate(xs)}
+    if step.value is not None:
+        elements[y] = (step.value, (row,))
+    if step.jacobian is not None:
+        elements.update({symbol: (step.jacobian, (row, k)) for k, symbol in enumerate(dy)})
+    if step.hessian is not None:
+        elements.update({symbol: (step.hessian, (row,) + pair) for pair, symbol in ddy.items()})
+    return elements
+
+
 #: Every kind of step, in the order a program may hold them; a layered emitter has one
 #: method per kind, named after the class in lower case (symnet.emit.layered_emitter).
-STEP_TYPES = (Shift, Linear, Elementwise, Softmax, Scale, SecondOrder, Gather, Symmetrize)
+STEP_TYPES = (Shift, Linear, Elementwise, Softmax, Scale, SecondOrder, Gather, Symmetrize, OutputMap)
 STEP_KINDS = tuple(step_type.__name__.lower() for step_type in STEP_TYPES)
 
 

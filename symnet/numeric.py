@@ -11,6 +11,7 @@ from functools import lru_cache
 import numpy as np
 import sympy as sp
 
+from . import output_map as output_maps
 from . import transfer as transfer_registry
 from .errors import ModelFormatError
 
@@ -78,8 +79,25 @@ def evaluate(net, X):
     columns = []
     for output in net.outputs:
         rows = output.unprocess(list(activations[output.layer]))
-        columns.append(np.array(rows, dtype=float).reshape(-1, X.shape[0]))
+        rows = np.array(rows, dtype=float).reshape(-1, X.shape[0])
+        maps = output_maps.row_maps(net, output)
+        if maps is not None:
+            rows = np.array([_mapped(expr, net.n_inputs, X, row) for expr, row in zip(maps, rows)])
+        columns.append(rows)
     return np.concatenate(columns, axis=0).T
+
+
+@lru_cache(maxsize=256)
+def _map_function(expr, n_inputs):
+    symbols = output_maps.raw_input_symbols(n_inputs) + (output_maps.Y,)
+    return sp.lambdify([symbols], expr, modules=["scipy", "numpy"])
+
+
+def _mapped(expr, n_inputs, X, row):
+    """An output map E(x, y) at every sample (X's columns are the raw inputs)."""
+    with np.errstate(over="ignore", under="ignore"):
+        values = _map_function(expr, n_inputs)(list(X.T) + [row])
+    return np.broadcast_to(np.asarray(values, dtype=float), row.shape)
 
 
 def input_range(net):

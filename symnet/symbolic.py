@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
+from . import output_map as output_maps
 from .program import Assignment, Block, Program
 
 WEIGHT_MODES = ("numeric", "symbolic")
@@ -149,6 +150,11 @@ class _Builder:
             rows = list(activations[output.layer])
             for step_number, step in reversed(list(enumerate(output.steps, start=1))):
                 rows = self.step(f"y{number}_step{step_number}", step).reverse(rows, self.bind)
+            maps = output_maps.row_maps(net, output)
+            if maps is not None:
+                # y gets its own name, then u = E(x, y): E's derivatives multiply y's.
+                rows = [expr.xreplace({output_maps.Y: self.assign(f"v{number}_{r}", e)})
+                        for r, (expr, e) in enumerate(zip(maps, rows))]
             values.extend(self.assign(f"y{number}_{r}", e) for r, e in enumerate(rows))
         return values
 

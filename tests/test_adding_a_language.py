@@ -4,6 +4,7 @@ package in symnet/emit/, one template folder, one registry line), then generated
 the bundled examples and random networks, run with Node.js and compared with the
 closed form of this checkout's symnet (an independent reference: sympy's lambdify)."""
 
+import dataclasses
 import json
 import shutil
 import subprocess
@@ -83,7 +84,8 @@ def test_the_new_language_reaches_the_command_line(extended):
     assert "javascript" in _symnet(extended, "generate", "--help")
 
 
-CASES = [("pxyz", None), ("classifier", None)] + [(f"random{seed}", seed) for seed in (3, 8, 21, 40)]
+CASES = [("pxyz", None), ("classifier", None)] + [(f"random{seed}", seed) for seed in (3, 8, 21, 40)] + [
+    ("output_map", 8)]
 
 
 @pytest.mark.parametrize("strategy", ["unrolled", "layered"])
@@ -94,6 +96,9 @@ def test_the_generated_javascript_computes_the_closed_form(extended, tmp_path, l
         net = symnet.load(model)
     else:
         net = random_network(seed, transfers=("tansig", "logsig", "poslin", "elu", "softplus", "softmax"))
+        if label == "output_map":   # u = E(x, y) closing the program
+            net = dataclasses.replace(net, outputs=tuple(dataclasses.replace(
+                output, output_map=("x_0*(1 - x_0)*y + sin(x_0)",)) for output in net.outputs))
         model = tmp_path / "net.json"
         save_json(net, model)
     whats = ("value", "gradient", "hessian") if net.n_outputs == 1 else ("value", "jacobian", "hessian")

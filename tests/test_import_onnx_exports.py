@@ -118,12 +118,12 @@ def test_external_data_is_read_only_from_the_models_folder(exported, tmp_path, l
 
 @pytest.mark.parametrize("module, message", [
     (models.GroupNormed, r"\(InstanceNormalization\): operator InstanceNormalization is not supported"),
-    (models.HardBoundary, r"\(Mul\): multiplies .* hard boundary condition .* not supported yet"),
+    (models.MappedThenLayer, r"an output map .* must be the last operation before a graph output"),
     (models.SamplesMixed, r"\(Transpose\): moves the batch axis"),
 ], ids=lambda value: getattr(value, "__name__", None))
 def test_onnx_refusals_name_the_node(module, message, tmp_path):
     path = tmp_path / "model.onnx"
-    export(module().double().eval(), (1,) if module is models.HardBoundary else (2,), path, "dynamo")
+    export(module().double().eval(), (1,) if module is models.MappedThenLayer else (2,), path, "dynamo")
     with pytest.raises(symnet.UnsupportedError, match=message) as error:
         symnet.load(path)
     assert "\n" not in str(error.value)

@@ -103,8 +103,8 @@ FILE = "torch_real_models.py"
 
 @pytest.mark.parametrize("module, message", [
     (models.GroupNormed, r"module 'norm' \(GroupNorm\): GroupNorm is not supported yet .* \(at " + FILE + r":\d+\)$"),
-    (models.HardBoundary, r"node 'mul' \(mul\): multiplies .* hard boundary condition .* not supported yet"
-                   r" \(at " + FILE + r":\d+\)$"),
+    (models.MappedThenLayer, r"module 'head' \(Linear\): an output map .* must be the last operation before a"
+                              r" graph output \(at " + FILE + r":\d+\)$"),
     (models.Rounded, r"node 'floor' \(floor\): this operation is not supported.* \(at " + FILE + r":\d+\)$"),
     (models.Branching, r"cannot trace Branching with torch.fx at " + FILE + r":\d+: "),
     (models.SamplesMixed, r"node 't' \(Tensor.t\): moves the batch axis.* \(at " + FILE + r":\d+\)$"),
@@ -120,10 +120,10 @@ def test_refusals_name_the_node_and_the_line(module, message):
 def test_the_line_named_is_the_line_of_the_operation():
     import inspect
     with pytest.raises(symnet.UnsupportedError) as error:
-        symnet.load(models.HardBoundary())
-    line = next(number for number, text in enumerate(inspect.getsourcelines(models.HardBoundary)[0],
-                                                      start=inspect.getsourcelines(models.HardBoundary)[1])
-                if "return x * (1 - x)" in text)
+        symnet.load(models.MappedThenLayer())
+    line = next(number for number, text in enumerate(inspect.getsourcelines(models.MappedThenLayer)[0],
+                                                      start=inspect.getsourcelines(models.MappedThenLayer)[1])
+                if "return self.head(x * self.net(x))" in text)
     assert str(error.value).endswith(f"(at {FILE}:{line})")
 
 

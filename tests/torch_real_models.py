@@ -233,15 +233,16 @@ class GroupNormed(nn.Module):
         return self.last(self.norm(torch.tanh(self.first(x))))
 
 
-class HardBoundary(nn.Module):
-    """u(x) = x * (1 - x) * net(x): zero at both ends by construction."""
+class MappedThenLayer(nn.Module):
+    """x * net(x) read by a further layer: an output map that is not the output."""
 
     def __init__(self):
         super().__init__()
         self.net = mlp([1, 4, 1])
+        self.head = nn.Linear(1, 1)
 
     def forward(self, x):
-        return x * (1 - x) * self.net(x)
+        return self.head(x * self.net(x))
 
 
 class Rounded(nn.Module):

@@ -77,3 +77,16 @@ def print_elementwise(step, printer, name_of):
     return tuple((target if hasattr(target, "axes") else printer.doprint(target),
                   printer.doprint(sp.sympify(expression).xreplace(replacements)))
                  for target, expression in step.statements)
+
+
+def print_output_map(step, printer, element):
+    """The entries of an OutputMap step as ((targets, text), ...): ``element(operand, index)``
+    is the language's text of one element of a per-point array (index 0-based: row, inputs)."""
+    from ..layered_steps import output_map_elements
+    printed = []
+    for targets, expression in step.entries:
+        elements = output_map_elements(step, targets[0][0])
+        replacements = {symbol: sp.Symbol(element(*place), real=True) for symbol, place in elements.items()
+                        if symbol in expression.free_symbols}
+        printed.append((targets, printer.doprint(sp.sympify(expression).xreplace(replacements))))
+    return tuple(printed)

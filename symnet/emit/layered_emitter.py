@@ -68,6 +68,10 @@ class LayeredEmitter:
         """out = (out + outᵀ)/2 over the Hessian's two input axes."""
         return self.missing(step)
 
+    def outputmap(self, step):
+        """u = E(x, y) on the rows with an output map, with the product and chain rule."""
+        return self.missing(step)
+
 
 def missing_steps(emitter_class):
     """The step kinds ``emitter_class`` does not override (empty: it is complete)."""

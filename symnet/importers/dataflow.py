@@ -96,6 +96,30 @@ class Value:
         return cls(root, N, ones, zeros, ones, zeros)
 
 
+@dataclass(frozen=True, eq=False)
+class MappedValue:
+    """An element-wise expression per unit of raw input columns and (``value`` not None) of
+    that unit of a network value: u = g(x) + d(x)·y and the like, a network output's map
+    (symnet.output_map).  Input columns are ``input_symbol(i, c)`` placeholders until the
+    network's input sizes are known; y is ``MAP_Y``."""
+
+    exprs: tuple
+    value: Optional[Value] = None
+
+    @property
+    def size(self):
+        return len(self.exprs)
+
+
+MAP_Y = sp.Symbol("y", real=True)
+MAP_REFUSAL = ("an output map (network outputs times or plus functions of the raw inputs) must be"
+               " the last operation before a graph output")
+
+
+def input_symbol(index, column):
+    return sp.Symbol(f"_input{index}_{column}", real=True)
+
+
 def _identity(scale, shift):
     return bool(np.all(scale == 1.0) and np.all(shift == 0.0))
 
@@ -117,6 +141,7 @@ class NetworkBuilder:
         self._input_values = {}  # id(input value) -> (input value, Value)
         self._purelins = {}      # id(value) -> (value, index of the purelin layer holding it)
         self._compositions = {}  # (function(N), argument) -> function(argument) or None
+        self.output_maps = {}    # output index -> per-unit expressions (MappedValue.exprs)
 
     # --- values -----------------------------------------------------------------
 
@@ -128,6 +153,11 @@ class NetworkBuilder:
         """``value op constant`` for op in AFFINE_OPS (rsub: constant - value)."""
         size = value.size
         vector = self._per_unit(constant, size, where)
+        if isinstance(value, MappedValue):
+            vector = np.broadcast_to(vector, (size,))
+            operation = {"add": lambda e, c: e + c, "sub": lambda e, c: e - c, "rsub": lambda e, c: c - e,
+                         "mul": lambda e, c: e * c, "div": lambda e, c: e / c}[op]
+            return replace(value, exprs=tuple(operation(e, _number(c)) for e, c in zip(value.exprs, vector)))
         if isinstance(value, InputValue):
             if vector.size > 1 and size is None:
                 value = replace(value, size=vector.size)
@@ -154,6 +184,8 @@ class NetworkBuilder:
         It composes into ``E`` while that stays small (``expression_text.composed``); otherwise ``E`` so far
         becomes a layer and the function starts a new ``E`` on that layer's output (exact
         either way), so a chain of any length costs the same per operation."""
+        if isinstance(value, MappedValue):
+            return replace(value, exprs=tuple(sp.sympify(function(e)) for e in value.exprs))
         value = self._normalized(self.as_value(value, where))
         argument = self._applied_post(value, where, "an activation")
         key = (sp.sympify(function(N)), argument)   # a chain of one operation repeats its compositions
@@ -169,6 +201,9 @@ class NetworkBuilder:
 
     def binary(self, a, op, b, where):
         """``a op b`` for two graph values (not constants), op in add, sub, mul, div."""
+        mapped = self._mapped_binary(a, op, b, where)
+        if mapped is not None:
+            return mapped
         if op in ("mul", "div") and isinstance(a, InputValue) and isinstance(b, InputValue) \
                 and (a.index != b.index or not _same_ops(a.ops, b.ops)):
             raise UnsupportedError(f"{where}: multiplies or divides two inputs (or two scalings of one, as a"
@@ -299,6 +334,12 @@ class NetworkBuilder:
 
     def output(self, value, name, where):
         """Declare ``value`` a network output."""
+        if isinstance(value, MappedValue):
+            if value.value is None:
+                raise UnsupportedError(f"{where}: the output {name!r} does not pass through any layer")
+            self.output(value.value, name, where)
+            self.output_maps[len(self.outputs) - 1] = value.exprs
+            return
         if isinstance(value, InputValue):
             raise UnsupportedError(f"{where}: the output {name!r} does not pass through any layer")
         if value.expr != N:
@@ -314,12 +355,102 @@ class NetworkBuilder:
             if size is None:
                 raise ModelFormatError(f"cannot tell the size of input {name!r}: no layer reads it")
             inputs.append(Input(name, size, _input_steps(ops or (), size)))
-        return Network(inputs, self.layers, self.outputs, name=self.name)
+        return Network(inputs, self.layers, self._mapped_outputs(), name=self.name)
+
+    def _mapped_outputs(self):
+        """The outputs, with their maps written over the raw input symbols x_0, x_1, ..."""
+        starts = np.cumsum([0] + [size for _, size, _ in self.inputs])
+        raw = {input_symbol(i, c): sp.Symbol(f"x_{starts[i] + c}", real=True)
+               for i, (_, size, _) in enumerate(self.inputs) for c in range(size)}
+        outputs = list(self.outputs)
+        for index, exprs in self.output_maps.items():
+            outputs[index] = replace(outputs[index], output_map=tuple(e.xreplace(raw) for e in exprs))
+        return outputs
+
+    # --- output maps ---------------------------------------------------------------
+
+    def _mapped_binary(self, a, op, b, where):
+        """``a op b`` as a MappedValue where it is an output map's arithmetic: a product (or
+        quotient) of a network value and a function of the raw inputs, of two functions of
+        different raw inputs, or anything with a MappedValue; None otherwise."""
+        if not isinstance(a, MappedValue) and not isinstance(b, MappedValue):
+            if op not in ("mul", "div"):
+                return None
+            kinds = [self._input_function(v, where) is not None for v in (a, b)]
+            networks = [self._is_network(v) for v in (a, b)]
+            if not any(kinds) or not all(k or n for k, n in zip(kinds, networks)):
+                return None
+            if isinstance(a, InputValue) and isinstance(b, InputValue):
+                if a.index == b.index and _same_ops(a.ops, b.ops):
+                    return None   # one input: composes into E as before
+            elif isinstance(a, Value) and isinstance(b, Value) and a.root is b.root:
+                return None   # one root: composes into E as before
+        left, right = self._as_mapped(a, where), self._as_mapped(b, where)
+        if left.value is not None and right.value is not None and left.value is not right.value:
+            raise UnsupportedError(f"{where}: combines two different network values in an output map,"
+                                   " which is not supported")
+        size = max(left.size, right.size)
+        if {left.size, right.size} - {1, size}:
+            raise ModelFormatError(f"{where}: operands have {left.size} and {right.size} features")
+        operation = {"add": lambda p, q: p + q, "sub": lambda p, q: p - q,
+                     "mul": lambda p, q: p * q, "div": lambda p, q: p / q}[op]
+        exprs = tuple(operation(left.exprs[j if left.size > 1 else 0], right.exprs[j if right.size > 1 else 0])
+                      for j in range(size))
+        return MappedValue(exprs, left.value if left.value is not None else right.value)
+
+    def _as_mapped(self, value, where):
+        if isinstance(value, MappedValue):
+            return value
+        inputs = self._input_function(value, where)
+        if inputs is not None:
+            return MappedValue(inputs)
+        if not self._is_network(value):
+            raise UnsupportedError(f"{where}: an output map reads a normalized input, which is not supported")
+        return MappedValue((MAP_Y,) * value.size, value)
+
+    @staticmethod
+    def _is_network(value):
+        """True for a value some layer computes (not a function of input elements alone)."""
+        return isinstance(value, Value) and (not value.root.picks_elements() or
+                                             any(kind != "input" for (kind, _), _ in value.root.terms))
+
+    def _input_function(self, value, where):
+        """Per-unit expressions of the raw input columns equal to ``value``, or None when it
+        is not an element-wise function of raw inputs (a network value)."""
+        if isinstance(value, InputValue):
+            size = value.size or self.inputs[value.index][1]
+            if size is None:
+                return None
+            rows = [input_symbol(value.index, c) for c in range(size)]
+            for op, vector in value.ops:
+                vector = np.broadcast_to(vector, (size,))
+                operation = {"add": lambda e, c: e + c, "sub": lambda e, c: e - c, "rsub": lambda e, c: c - e,
+                             "mul": lambda e, c: e * c, "div": lambda e, c: e / c}[op]
+                rows = [operation(e, _number(c)) for e, c in zip(rows, vector)]
+            return tuple(rows)
+        if not isinstance(value, Value) or not value.root.picks_elements() or \
+                any(kind != "input" for (kind, _), _ in value.root.terms):
+            return None
+        if any(self.inputs[index][2] for (_, index), _ in value.root.terms):
+            return None   # processed inputs: the map would need their steps too
+        exprs = []
+        for j in range(value.size):
+            total = _number(value.root.offset[j])
+            for (_, index), weights in value.root.terms:
+                row = np.diag(weights)[j] if weights.ndim == 1 else weights[j]
+                total += sp.Add(*[_number(w) * input_symbol(index, c) for c, w in enumerate(row) if w != 0.0])
+            inner = _number(value.pre_scale[j]) * total + _number(value.pre_shift[j])
+            expr = _number(value.post_scale[j]) * value.expr.xreplace({N: inner}) + _number(value.post_shift[j])
+            # whole numbers as Integers: the same values, and x*(1 - x) reads as written
+            exprs.append(expr.xreplace({f: _number(f) for f in expr.atoms(sp.Float)}))
+        return tuple(exprs)
 
     # --- turning values into layers ------------------------------------------------
 
     def as_value(self, value, where, size=None):
         """A Value for ``value``; the same input value always gives the same root."""
+        if isinstance(value, MappedValue):
+            raise UnsupportedError(f"{where}: {MAP_REFUSAL}")
         if not isinstance(value, InputValue):
             return value
         known = self._input_values.get(id(value))
@@ -329,6 +460,8 @@ class NetworkBuilder:
 
     def materialize(self, value, where, size=None):
         """The Linear map of sources equal to ``value`` (committing its layer if it has one)."""
+        if isinstance(value, MappedValue):
+            raise UnsupportedError(f"{where}: {MAP_REFUSAL}")
         if isinstance(value, InputValue):
             size = self._freeze_input(value, size, where)
             return Linear(((("input", value.index), np.ones(size)),), np.zeros(size))
@@ -429,6 +562,13 @@ class NetworkBuilder:
             raise UnsupportedError(f"{where}: a constant of shape {array.shape} does not act per feature"
                                    f" on {size or 'the'} features")
         return array.reshape(-1)
+
+
+def _number(value):
+    """A double as sympy: an Integer where it is a whole number (the same value, and
+    x*(1 - x) reads as written), else the exact Float."""
+    value = float(value)
+    return sp.Integer(int(value)) if value.is_integer() and abs(value) < 2**53 else sp.Float(value)
 
 
 def _scalar_constant(array, where):

@@ -109,9 +109,18 @@ def _input(item, number):
 def _output(item, number):
     where = f"output {number}"
     _require(isinstance(item, dict), f"{where} must be an object")
-    _only_keys(item, {"name", "layer", "processing"}, where)
+    _only_keys(item, {"name", "layer", "processing", "map"}, where)
     steps = [_step(s, f"{where} step {i}") for i, s in enumerate(_list(item, "processing", where, []), start=1)]
-    return Output(_text(item, "name", f"y{number}", where), _integer(item, "layer", where) - 1, steps)
+    return Output(_text(item, "name", f"y{number}", where), _integer(item, "layer", where) - 1, steps,
+                  _output_map(item.get("map", ()), where))
+
+
+def _output_map(value, where):
+    """Text, or a list of texts (one per row); parsed when the Network is built."""
+    texts = [value] if isinstance(value, str) else value
+    _require(isinstance(texts, (list, tuple)) and all(isinstance(t, str) for t in texts),
+             f"{where} map must be expression text or a list of texts")
+    return tuple(texts)
 
 
 def _layer(item, number):
@@ -256,7 +265,10 @@ def _input_dict(inp):
 
 
 def _output_dict(out):
-    return {"name": out.name, "layer": out.layer + 1, "processing": [_step_dict(s) for s in out.steps]}
+    data = {"name": out.name, "layer": out.layer + 1, "processing": [_step_dict(s) for s in out.steps]}
+    if out.output_map:
+        data["map"] = out.output_map[0] if len(out.output_map) == 1 else list(out.output_map)
+    return data
 
 
 def _layer_dict(layer):

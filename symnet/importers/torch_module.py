@@ -403,8 +403,8 @@ def _holds_tensor(torch, value):
 
 
 def _is_value(value):
-    from .dataflow import InputValue, Value
-    return isinstance(value, (InputValue, Value))
+    from .dataflow import InputValue, MappedValue, Value
+    return isinstance(value, (InputValue, MappedValue, Value))
 
 
 def _constant(torch, value):

@@ -18,7 +18,7 @@ import sympy as sp
 from ...layered_fusion import fused_tanh_slopes
 from ...layered_memory import ArrayLayout, compact_layouts
 from ...layered_steps import Operand, constant_names
-from ..layered_common import print_elementwise, request_programs
+from ..layered_common import print_elementwise, print_output_map, request_programs
 from ..layered_emitter import LayeredEmitter
 from .literals import array_literal
 
@@ -293,6 +293,22 @@ class CLayeredEmitter(LayeredEmitter):
         return {"upper": self.ref(step.out, "m", ["o", "k"]), "lower": self.ref(step.out, "k", ["o", "m"]),
                 "n_out": n_out, "n_in": n_in,
                 "single_rows": not self.ref.single_layout.splits(step.out), "block_rows": not self.layout.splits(step.out)}
+
+    def outputmap(self, step):
+        """out = source element by element, then the mapped rows' entries (no split layout
+        holds this step: symnet.layered_memory splits only products and scalings)."""
+        variables = {0: ([], "j"), 1: (["o"], "k"), 2: (["o", "m"], "k")}[len(step.out.axes)]
+        loops = list(zip(variables[0] + [variables[1]], self.shape(step.out)))
+
+        def element(operand, index):
+            *lead, unit = [str(i) for i in index]
+            return self.ref(operand, unit, lead)
+        single = print_output_map(step, self.printer, lambda o, i: element(o, i)["single"])
+        block = print_output_map(step, self.printer, lambda o, i: element(o, i)["block"])
+        entries = [{"targets": [element(step.out, target) for target in targets], "single": text,
+                    "block": block_text} for (targets, text), (_, block_text) in zip(single, block)]
+        return {"loops": loops, "out": self.ref(step.out, variables[1], variables[0]),
+                "source": self.ref(step.source, variables[1], variables[0]), "entries": entries}
 
 
 def _unit_tiles(size):

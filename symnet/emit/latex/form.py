@@ -15,6 +15,7 @@ import numpy as np
 import sympy as sp
 
 from ...errors import UnsupportedError
+from ...output_map import Y, all_row_maps, raw_input_symbols
 from ...transfer import lookup
 
 #: Matrix columns per table chunk (17-digit numbers must fit the page width).
@@ -159,6 +160,31 @@ class IndexForm:
             if not single:
                 self.values.append(f"y_{{i+{offset}}} = {raw}_i")
             offset += self.net.output_size(output)
+        self._output_maps()
+
+    def _output_maps(self):
+        """u_i = E_i(x, y_i) for the rows with an output map (symnet.output_map); the
+        derivatives of u are the product and chain rule on E's partial derivatives."""
+        rows = all_row_maps(self.net)
+        mapped = [(i, e) for i, e in enumerate(rows, start=1) if e is not None]
+        if not mapped:
+            return
+        for i, expression in mapped:
+            # the document counts from 1: x_0 of the map's text is x_1 here
+            names = {x: sp.Symbol(f"x_{{{k + 1}}}", real=True)
+                     for k, x in enumerate(raw_input_symbols(self.net.n_inputs))}
+            names[Y] = sp.Symbol(f"y_{{{i}}}", real=True)
+            self.values.append(fr"u_{{{i}}} = E_{{{i}}}(x, y_{{{i}}}) = " + self.latex(expression.xreplace(names)))
+        unmapped = [i for i, e in enumerate(rows, start=1) if e is None]
+        if unmapped:
+            self.values.append(r"u_i = y_i,\quad i = " + ", ".join(str(i) for i in unmapped))
+        self.first.append(r"\partial_k u_i = \frac{\partial E_i}{\partial x_k}"
+                          r" + \frac{\partial E_i}{\partial y_i}\,\partial_k y_i")
+        self.second.append(r"\partial_{km} u_i = \frac{\partial^2 E_i}{\partial x_k \partial x_m}"
+                           r" + \frac{\partial^2 E_i}{\partial x_k \partial y_i}\,\partial_m y_i"
+                           r" + \frac{\partial^2 E_i}{\partial x_m \partial y_i}\,\partial_k y_i"
+                           r" + \frac{\partial^2 E_i}{\partial y_i^2}\,\partial_k y_i\,\partial_m y_i"
+                           r" + \frac{\partial E_i}{\partial y_i}\,\partial_{km} y_i")
 
     def _chain_name(self, letter, number, p, single):
         return f"{letter}^{{({p})}}" if single else f"{letter}^{{({number},{p})}}"

@@ -167,7 +167,8 @@ def closed_form(what, program, net):
     if size > CLOSED_FORM_LIMIT:
         return {**left_out, "size": size}
     definitions = {a.target: a.expr for a in program.assignments}
-    definitions.update({x: sp.Symbol(f"x_{k + 1}", real=True) for k, x in enumerate(program.inputs)})
+    # named x_{k+1}, not x_k+1: that would be the next input's symbol, replaced once more
+    definitions.update({x: sp.Symbol(f"x_{{{k + 1}}}", real=True) for k, x in enumerate(program.inputs)})
     printer = BreakableLatexPrinter(definitions)
     block = program.blocks[0]
     entries = []

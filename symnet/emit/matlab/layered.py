@@ -18,7 +18,7 @@ import textwrap
 import numpy as np
 import sympy as sp
 
-from ...layered_steps import Gather, Operand, reads
+from ...layered_steps import Gather, Operand, output_map_elements, reads
 from ...program import Assignment, Program
 from ..common import grouped
 from ..layered_common import index_run
@@ -206,6 +206,31 @@ class MatlabLayeredEmitter(LayeredEmitter):
         name = step.out.name
         # the two input axes are the unit (1st) and the last (4th) index
         return [self.plain(name, f"0.5 * ({name} + permute({name}, [4, 2, 3, 1]))")]
+
+    def outputmap(self, step):
+        """The result is y's, then each mapped row's entries, element-wise over the points."""
+        def element(operand, index):
+            row, *inputs = [i + 1 for i in index]
+            if operand.name == "x":
+                return f"X({row}, :)"
+            if not inputs:
+                return f"{self.name(operand)}({row}, :)"
+            # (unit, q, out, in): the unit is the last input index
+            place = [inputs[-1], ":", row] + inputs[:-1]
+            return f"{self.name(operand)}({', '.join(str(i) for i in place)})"
+        lines = [self.plain(step.out.name, self.name(step.source))]
+        for targets, expression in step.entries:
+            elements = output_map_elements(step, targets[0][0])
+            expression = expression.xreplace({symbol: sp.Symbol(element(*place), real=True)
+                                              for symbol, place in elements.items()})
+            text = self.printer.doprint(expression) if not expression.has(sp.Piecewise) else "mapped"
+            if expression.has(sp.Piecewise):
+                # a choice is a masked assignment into a whole variable, then stored
+                mapped = sp.Symbol("mapped", real=True)
+                hoisted = hoist_piecewise(Program((), (Assignment(mapped, expression),), ()))
+                lines += [self.assignment(a.target, a.expr, 1) for a in hoisted.assignments]
+            lines += [self.plain(element(step.out, target), text) for target in targets]
+        return lines
 
 
 def result_statement(what, program, output):

@@ -11,7 +11,8 @@ from ...layered_fusion import tanh_slope_targets
 from ...layered_lifetimes import last_reads as layered_last_reads
 from ...layered_steps import Operand, without_unread_temporaries
 from ..common import grouped, render
-from ..layered_common import index_run, layered_programs, merged_constants, print_elementwise, request_programs
+from ..layered_common import (index_run, layered_programs, merged_constants, print_elementwise,
+                              print_output_map, request_programs)
 from ..layered_emitter import LayeredEmitter
 from .printer import literal
 
@@ -152,6 +153,15 @@ class NumPyLayeredEmitter(LayeredEmitter):
     def symmetrize(self, step):
         name = step.out.name
         return [(name, "=", f"0.5 * ({name} + numpy.swapaxes({name}, -1, -2))")]
+
+    def outputmap(self, step):
+        def element(operand, index):
+            return f"{operand.name}[:, {', '.join(str(i) for i in index)}]"
+        out = step.out.name
+        lines = [(out, "=", f"{step.source.name}.copy()")]
+        for targets, text in print_output_map(step, self.printer, element):
+            lines += [(element(step.out, target), "=", text) for target in targets]
+        return lines
 
 
 def _helper_calls(step):

@@ -17,7 +17,7 @@ import sympy as sp
 
 from ...layered_steps import constant_names
 from ..common import grouped, render
-from ..layered_common import print_elementwise, request_programs
+from ..layered_common import print_elementwise, print_output_map, request_programs
 from ..layered_emitter import LayeredEmitter
 from .printer import literal
 
@@ -212,6 +212,15 @@ class PythonLayeredEmitter(LayeredEmitter):
         name = step.out.name
         self.emit(0, f"{name} = [[[0.5 * u + 0.5 * v for u, v in zip(row, column)]"
                      f" for row, column in zip(h, zip(*h))] for h in {name}]")
+
+    def outputmap(self, step):
+        def element(operand, index):
+            return operand.name + "".join(f"[{i}]" for i in index)
+        copy = {0: "list({})", 1: "[list(r) for r in {}]", 2: "[[list(c) for c in r] for r in {}]"}
+        self.emit(0, f"{step.out.name} = {copy[len(step.out.axes)].format(step.source.name)}")
+        for targets, text in print_output_map(step, self.printer, element):
+            for target in targets:
+                self.emit(0, f"{element(step.out, target)} = {text}")
 
 
 def _tuple_literal(value, indent=0):

@@ -9,7 +9,7 @@ output unit with a row of W (forward) or of its transpose ``W*_T`` (reverse).
 import numpy as np
 
 from ...layered_steps import constant_names
-from ..layered_common import print_elementwise, request_programs
+from ..layered_common import print_elementwise, print_output_map, request_programs
 from ..layered_emitter import LayeredEmitter
 from .printer import literal
 
@@ -137,6 +137,14 @@ class JavaScriptLayeredEmitter(LayeredEmitter):
     def symmetrize(self, step):
         name = step.out.name
         self.assign(name, f"{name}.map((h) => h.map((row, k) => row.map((u, m) => 0.5 * u + 0.5 * h[m][k])))")
+
+    def outputmap(self, step):
+        def element(operand, index):
+            return operand.name + "".join(f"[{i}]" for i in index)
+        self.assign(step.out.name, f"structuredClone({step.source.name})")
+        for targets, text in print_output_map(step, self.printer, element):
+            for target in targets:
+                self.lines.append(f"{element(step.out, target)} = {text};")
 
 
 def _array_literal(value):
