@@ -174,7 +174,8 @@ def generate(net, targets, out_dir, derivatives=None, name=None, precision="doub
 
     ``strategy``: "unrolled" (one scalar expression per entry), "layered" (weight arrays
     and loops or matrix products, for targets that have that form; the others stay
-    unrolled) or "auto" (layered from ``LAYERED_FROM_PARAMETERS`` weights and biases on).
+    unrolled) or "auto" (layered from ``LAYERED_FROM_PARAMETERS`` weights and biases on, or
+    from the target's own ``layered_from_parameters``: the casadi target's is lower).
     The unrolled form is refused (SizeLimitError) when its estimated size is over
     ``symnet.unrolled_size.UNROLLED_OPERATION_LIMIT``, unless ``allow_large_unrolled``.
     ``ode_states``: for the fmu target, the first ``ode_states`` outputs are the time
@@ -184,7 +185,14 @@ def generate(net, targets, out_dir, derivatives=None, name=None, precision="doub
     targets = tuple(target_names()) if "all" in targets else tuple(targets)
     renderers = [get_target(t) for t in targets]
     chosen, folded = choose_strategy(strategy, net)
-    strategies = [chosen if chosen in target.strategies else "unrolled" for target in renderers]
+    strategies = []
+    for target in renderers:
+        if target.layered_from_parameters is not None:
+            chosen_here, folded_here = choose_strategy(strategy, net, target.layered_from_parameters)
+            folded = folded or folded_here
+        else:
+            chosen_here = chosen
+        strategies.append(chosen_here if chosen_here in target.strategies else "unrolled")
     if "unrolled" in strategies:
         require_unrolled_fits(net, derivatives, allow_large_unrolled)
         programs = tuple((what, Derivative(net, what, allow_large_unrolled=True).program)

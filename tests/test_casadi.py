@@ -3,6 +3,8 @@ differentiated by CasADi's own AD (Jacobian, Hessian, forward and reverse direct
 derivatives) against symnet's NumPy code, and an NLP solved by IPOPT with the exact
 Hessian through the external against the same network written natively in CasADi SX."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -197,7 +199,7 @@ def test_the_command_line_writes_a_double_external_whatever_the_precision(tmp_pa
     assert "float" not in (tmp_path / "p_casadi.h").read_text().replace("floating", "")
     f = external_from(tmp_path, "p")
     point = symnet.load(example).evaluate(np.array([[0.1, 0.2, 0.3]]))
-    np.testing.assert_allclose(np.array(f([0.1, 0.2, 0.3])).ravel(), np.ravel(point), rtol=1e-13)
+    np.testing.assert_allclose(np.array(f([0.1, 0.2, 0.3])).ravel(), np.ravel(point), rtol=1e-12)
     code, out, err = run_cli("generate", example, "--target", "casadi", "--derivatives", "jacobian",
                              "--out", tmp_path / "none")
     assert code != 0 and "casadi target needs the value" in err and "Traceback" not in err
@@ -209,3 +211,22 @@ def external_from(folder, name):
                    f"lib{name}.so"], folder)
     assert result.returncode == 0, result.stderr
     return casadi.external(name, str(folder / f"lib{name}.so"))
+
+
+def test_auto_writes_the_external_layered_from_its_own_threshold(tmp_path):
+    """A solver calls the external one point at a time, where the layered C is faster from
+    about 20 parameters: "auto" writes the casadi target layered there while the c target
+    keeps the common threshold; below it both stay unrolled."""
+    from symnet.emit.layered_common import LAYERED_FROM_PARAMETERS
+    from symnet.emit.casadi import BACKEND
+    example = symnet.load(Path(__file__).resolve().parent.parent / "examples" / "pxyz.json")
+    assert BACKEND.layered_from_parameters <= example.parameter_count < LAYERED_FROM_PARAMETERS
+    symnet.generate(example, ["c", "casadi"], tmp_path / "pxyz", derivatives=["value", "jacobian"], name="p")
+    assert "layered" not in (tmp_path / "pxyz" / "p.c").read_text().lower()
+    assert "layered" in (tmp_path / "pxyz" / "p_casadi.c").read_text().lower()
+    tiny = Network([Input("x", 2)], [Layer(2, "tansig", np.array([0.1, -0.2]), input_weights=[(0, np.eye(2))]),
+                                     Layer(1, "purelin", np.array([0.3]), layer_weights=[(0, np.ones((1, 2)))])],
+                   [Output("y", 1)])
+    assert tiny.parameter_count < BACKEND.layered_from_parameters
+    symnet.generate(tiny, ["casadi"], tmp_path / "tiny", derivatives=["value", "jacobian"], name="t")
+    assert "layered" not in (tmp_path / "tiny" / "t_casadi.c").read_text().lower()

@@ -29,6 +29,8 @@ class Backend:
             (the model's safe name) and, for one file per function, ``function``.
         layered_emitter: the language's symnet.emit.layered_emitter.LayeredEmitter
             subclass (None: the language has no layered form of its own).
+        layered_from_parameters: where the "auto" strategy turns to the layered form for
+            this target (None: the common threshold, LAYERED_FROM_PARAMETERS).
     """
 
     name: str
@@ -41,3 +43,4 @@ class Backend:
     reserved_words: frozenset = frozenset()
     files: tuple = ()
     layered_emitter: type = None
+    layered_from_parameters: int = None

@@ -17,5 +17,8 @@ BACKEND = Backend(
     comment_lines=("/*", "*"),
     reserved_words=C_RESERVED_WORDS | frozenset({"casadi_real", "casadi_int"}),
     layered_emitter=None,   # both strategies are the c target's, whose emitter writes the layered form
+    # A solver calls the external one point at a time, where the layered C is the faster form
+    # from about 20 parameters on (the crossover table of docs/performance.md).
+    layered_from_parameters=20,
     files=("{name}_external.c", "{name}_casadi.h", "{name}_casadi.c", "{name}_casadi_check.c"),
 )
