@@ -9,7 +9,7 @@ import numpy as np
 import sympy as sp
 
 from . import progress
-from .derive import DERIVATIVES, derivative_program
+from .unrolled.derive import DERIVATIVES, derivative_program
 from .describe import describe
 from .emit import GenerationRequest, get_target, target_names
 from .emit.common import comment_text, safe_identifier
@@ -17,11 +17,11 @@ from .emit.layered_common import choose_strategy, layered_programs
 from .emit.numpy.printer import ExactNumPyPrinter
 from .errors import ModelFormatError, UnsupportedError
 from .importers import load as _load
-from .layered_numpy_function import layered_numpy_function
+from .emit.numpy.function import layered_numpy_function
 from .output import write_files
-from .simplify import live_assignments, simplify
-from .symbolic import SymbolicOptions, forward_program, input_symbols
-from .unrolled_size import require_unrolled_fits
+from .unrolled.simplify import live_assignments, simplify
+from .unrolled.symbolic import SymbolicOptions, forward_program, input_symbols
+from .unrolled.size import require_unrolled_fits
 
 
 def load(source, **options):
@@ -47,7 +47,7 @@ class Derivative:
 
     Calling it evaluates the layered NumPy code that ``symnet generate`` writes for
     the NumPy target, compiled in process once per Derivative (see
-    ``symnet.layered_numpy_function``): no sympy at call time, and a 2-512-512-1
+    ``symnet.emit.numpy.function``): no sympy at call time, and a 2-512-512-1
     Jacobian builds in a fraction of a second.  The closed form is built only when
     ``program`` or ``expressions`` is asked for.
 
@@ -154,7 +154,7 @@ def derive(net, what, allow_large_unrolled=False):
     """The ``what`` ("gradient", "jacobian", "hessian" or "value") of ``net``.
 
     ``allow_large_unrolled``: build ``.program`` and ``.expressions`` even when their
-    estimated size is over ``symnet.unrolled_size.UNROLLED_OPERATION_LIMIT``.
+    estimated size is over ``symnet.unrolled.size.UNROLLED_OPERATION_LIMIT``.
 
     Returns:
         Derivative: evaluates numerically when called with a batch X (through the
@@ -176,7 +176,7 @@ def generate(net, targets, out_dir, derivatives=None, name=None, precision="doub
     and loops or matrix products, for targets that have that form; the others stay
     unrolled) or "auto" (layered from ``LAYERED_FROM_PARAMETERS`` weights and biases on).
     The unrolled form is refused (SizeLimitError) when its estimated size is over
-    ``symnet.unrolled_size.UNROLLED_OPERATION_LIMIT``, unless ``allow_large_unrolled``.
+    ``symnet.unrolled.size.UNROLLED_OPERATION_LIMIT``, unless ``allow_large_unrolled``.
     ``ode_states``: for the fmu target, the first ``ode_states`` outputs are the time
     derivatives of the first ``ode_states`` inputs (a neural ODE; 0: a static block).
     """

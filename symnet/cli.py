@@ -8,8 +8,8 @@ import sys
 import traceback
 
 from . import api, plots, progress
-from .check import compare, finite_difference_hessian, finite_difference_jacobian, sample_points
-from .derive import DERIVATIVES
+from .reference.finite_differences import compare, finite_difference_hessian, finite_difference_jacobian, sample_points
+from .unrolled.derive import DERIVATIVES
 from .describe import describe
 from .emit import target_names
 from .emit.layered_common import STRATEGIES

@@ -4,8 +4,8 @@ runs, and element-wise transfer expressions printed by the target's printer."""
 import sympy as sp
 
 from ..errors import UnsupportedError
-from ..layered import layered_network
-from ..layered_schedule import layered_program
+from ..layered.network import layered_network
+from ..layered.schedule import layered_program
 
 STRATEGIES = ("auto", "unrolled", "layered")
 
@@ -82,7 +82,7 @@ def print_elementwise(step, printer, name_of):
 def print_output_map(step, printer, element):
     """The entries of an OutputMap step as ((targets, text), ...): ``element(operand, index)``
     is the language's text of one element of a per-point array (index 0-based: row, inputs)."""
-    from ..layered_steps import output_map_elements
+    from ..layered.steps import output_map_elements
     printed = []
     for targets, expression in step.entries:
         elements = output_map_elements(step, targets[0][0])

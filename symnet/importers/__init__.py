@@ -10,7 +10,7 @@ import stat
 from pathlib import Path
 
 from ..errors import ModelFormatError, SymnetError, UnsupportedError
-from ..ir import Network
+from ..ir.network import Network
 
 #: file suffix -> (module in this package, function name)
 FILE_IMPORTERS = {

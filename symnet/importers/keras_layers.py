@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import transfer as transfer_registry
+from ..ir import transfer as transfer_registry
 from ..errors import ModelFormatError, UnsupportedError
 from .dataflow import N, Linear, Value
 from .dataflow import _uniform as uniform  # noqa: the test the builder itself applies

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import sympy as sp
 
-from .. import transfer as transfer_registry
+from ..ir import transfer as transfer_registry
 from ..errors import MissingExtraError, ModelFormatError, UnsupportedError
 from .dataflow import NetworkBuilder
 from .onnx_external_data import load_external_data

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import sympy as sp
 
-from .. import transfer as transfer_registry
+from ..ir import transfer as transfer_registry
 from ..errors import MissingExtraError, ModelFormatError, SymnetError, UnsupportedError
 from . import torch_trace
 from .dataflow import NetworkBuilder

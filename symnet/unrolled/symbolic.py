@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from . import output_map as output_maps
+from ..ir import output_map as output_maps
 from .program import Assignment, Block, Program
 
 WEIGHT_MODES = ("numeric", "symbolic")
@@ -62,7 +62,7 @@ class _Builder:
         return target
 
     def bind(self, expr):
-        """Keep a difference as its own quantity (see ir.py: no cancellation)."""
+        """Keep a difference as its own quantity (see ir/network.py: no cancellation)."""
         self.differences += 1
         return self.assign(f"s{self.differences}", expr)
 

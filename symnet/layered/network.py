@@ -23,9 +23,9 @@ from typing import Optional
 import numpy as np
 import sympy as sp
 
-from . import transfer as transfer_registry
-from .errors import UnsupportedError
-from .output_map import all_row_maps, has_output_map
+from ..ir import transfer as transfer_registry
+from ..errors import UnsupportedError
+from ..ir.output_map import all_row_maps, has_output_map
 
 #: Per-element symbols of the transfer-function forms: net input, activation, slope.
 N = transfer_registry.elementwise_symbol()
@@ -125,7 +125,7 @@ class LayeredNetwork:
     layers: tuple
     outputs: tuple              # (OutputRows, ...)
     constant_rows: tuple        # ((row, value), ...)
-    output_maps: tuple = ()     # per raw output row: its map E(x, y) (symnet.output_map) or None
+    output_maps: tuple = ()     # per raw output row: its map E(x, y) (symnet.ir.output_map) or None
 
     def live_layers(self):
         """Indices of the layers some output depends on, in evaluation order."""
