@@ -9,19 +9,20 @@ import numpy as np
 import sympy as sp
 
 from . import progress
-from .unrolled.derive import DERIVATIVES, derivative_program
 from .describe import describe
 from .emit import GenerationRequest, get_target, target_names
 from .emit.common import comment_text, safe_identifier
 from .emit.layered_common import choose_strategy, layered_programs
+from .emit.numpy.function import layered_numpy_function
 from .emit.numpy.printer import ExactNumPyPrinter
 from .errors import ModelFormatError, UnsupportedError
 from .importers import load as _load
-from .emit.numpy.function import layered_numpy_function
+from .layered.network import writes_transfers_of
 from .output import write_files
+from .unrolled.derive import DERIVATIVES, derivative_program
 from .unrolled.simplify import live_assignments, simplify
-from .unrolled.symbolic import SymbolicOptions, forward_program, input_symbols
 from .unrolled.size import require_unrolled_fits
+from .unrolled.symbolic import SymbolicOptions, forward_program, input_symbols
 
 
 def load(source, **options):
@@ -79,12 +80,12 @@ class Derivative:
 
     @cached_property
     def program(self):
-        require_unrolled_fits(self.network, (self.what,), self.allow_large_unrolled)
+        _require_unrolled_fits(self.network, (self.what,), self.allow_large_unrolled)
         return simplify(self.unsimplified)
 
     @cached_property
     def expressions(self):
-        require_unrolled_fits(self.network, (self.what,), self.allow_large_unrolled)
+        _require_unrolled_fits(self.network, (self.what,), self.allow_large_unrolled)
         block = self.unsimplified.inlined()[0]
         return sp.Array(list(block.entries), block.shape)
 
@@ -186,7 +187,7 @@ def generate(net, targets, out_dir, derivatives=None, name=None, precision="doub
     chosen, folded = choose_strategy(strategy, net)
     strategies = [chosen if chosen in target.strategies else "unrolled" for target in renderers]
     if "unrolled" in strategies:
-        require_unrolled_fits(net, derivatives, allow_large_unrolled)
+        _require_unrolled_fits(net, derivatives, allow_large_unrolled)
         programs = tuple((what, Derivative(net, what, allow_large_unrolled=True).program)
                          for what in progress.over(derivatives, "unrolled form"))
     else:
@@ -207,6 +208,12 @@ def generate(net, targets, out_dir, derivatives=None, name=None, precision="doub
             rendered = target.render(dataclasses.replace(request, strategy=target_strategy))
         files.update(sorted(rendered.items()))
     return write_files(out_dir, files)
+
+
+def _require_unrolled_fits(net, derivatives, allow_large_unrolled):
+    """The unrolled stage's size check, its refusal advising the layered strategy where
+    that strategy writes every layer of ``net``."""
+    require_unrolled_fits(net, derivatives, allow_large_unrolled, layered_alternative=writes_transfers_of(net))
 
 
 def _ordered(derivatives, net):

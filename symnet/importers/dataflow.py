@@ -28,8 +28,8 @@ from typing import Optional
 import numpy as np
 import sympy as sp
 
-from ..ir import transfer as transfer_registry
 from ..errors import ModelFormatError, UnsupportedError
+from ..ir import transfer as transfer_registry
 from ..ir.expression_text import composed
 from ..ir.network import Affine, Input, Layer, MapStd, Network, Output
 

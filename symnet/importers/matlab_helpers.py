@@ -30,8 +30,8 @@ from types import SimpleNamespace
 import numpy as np
 import sympy as sp
 
-from ..ir import transfer as transfer_registry
 from ..errors import SymnetError, UnsupportedError
+from ..ir import transfer as transfer_registry
 from ..ir.evaluation import apply_transfer
 from .matlab_helper_math import DoubleMath, ExactMath
 from .matlab_helper_run import HelperRun, Struct

@@ -33,13 +33,13 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from ..ir import output_map as output_maps
 from .. import progress
 from ..errors import UnsupportedError
+from ..ir import output_map as output_maps
+from ..ir.transfer import lookup
 from .fixed_point import Dyadic, affine
 from .jets import UnsupportedNode
 from .jets import evaluate as jets_of
-from ..ir.transfer import lookup
 
 DIGITS = 30
 

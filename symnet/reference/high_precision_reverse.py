@@ -24,10 +24,10 @@ import mpmath
 import numpy as np
 
 from .. import progress
-from .fixed_point import Dyadic, transposed_affine
-from .high_precision import Layout, elementwise_tables, forward, mpf_of, net_inputs, whole_layer_tables
 from ..ir.output_map import has_output_map
 from ..ir.transfer import lookup
+from .fixed_point import Dyadic, transposed_affine
+from .high_precision import Layout, elementwise_tables, forward, mpf_of, net_inputs, whole_layer_tables
 
 #: the value pass carries one component per point
 VALUE_ONLY = Layout(0, 0)

@@ -76,15 +76,16 @@ def estimate(net, derivatives):
     return UnrolledSize(int(operations), {what: int(walk.closed_form(what)) for what in derivatives})
 
 
-def require_unrolled_fits(net, derivatives, allow_large=False, limit=None):
+def require_unrolled_fits(net, derivatives, allow_large=False, limit=None, layered_alternative=False):
     """Raise SizeLimitError, before anything is built, when the unrolled form of
     ``derivatives`` is estimated above ``limit`` (UNROLLED_OPERATION_LIMIT) and
-    ``allow_large`` is false.  Returns the estimate."""
+    ``allow_large`` is false; the message advises the layered strategy where
+    ``layered_alternative`` (the caller knows both stages, this one only its own).
+    Returns the estimate."""
     size = estimate(net, derivatives)
     limit = UNROLLED_OPERATION_LIMIT if limit is None else limit
     if size.operations > limit and not allow_large:
-        from ..layered.network import writes_transfers_of   # the layered stage imports nothing of this module's
-        layered = "the layered strategy (--strategy layered), or " if writes_transfers_of(net) else ""
+        layered = "the layered strategy (--strategy layered), or " if layered_alternative else ""
         raise SizeLimitError(
             f"the unrolled form of the {_listed(derivatives)} would have about {rounded(size.operations):,}"
             f" operations (about {_duration(size.seconds)} to generate), more than the limit of {limit:,}:"

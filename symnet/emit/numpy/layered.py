@@ -6,9 +6,9 @@ import dataclasses
 
 import sympy as sp
 
-from ...layered.network import N
 from ...layered.fusion import tanh_slope_targets
 from ...layered.lifetimes import last_reads as layered_last_reads
+from ...layered.network import N
 from ...layered.steps import Operand, without_unread_temporaries
 from ..common import grouped, render
 from ..layered_common import (index_run, layered_programs, merged_constants, print_elementwise,
