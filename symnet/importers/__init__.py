@@ -40,7 +40,7 @@ OBJECT_IMPORTERS = (
 PERMISSIONS = ("trust_pickle",)
 
 
-def load(source, **options):
+def load(source, **options) -> Network:
     """A Network from a model file path or a supported Python object."""
     if isinstance(source, Network):
         return source

@@ -23,8 +23,9 @@ from typing import Optional
 import numpy as np
 import sympy as sp
 
-from ..ir import transfer as transfer_registry
 from ..errors import UnsupportedError
+from ..ir import transfer as transfer_registry
+from ..ir.network import Network
 from ..ir.output_map import all_row_maps, has_output_map
 
 #: Per-element symbols of the transfer-function forms: net input, activation, slope.
@@ -207,7 +208,7 @@ def _undo(row, gain, offset, shift):
 
 # --- building the folded network ----------------------------------------------
 
-def layered_network(net):
+def layered_network(net: Network) -> LayeredNetwork:
     """The Network IR with its normalization folded into the weights (see the module doc)."""
     offset = np.zeros(net.n_inputs)
     processed, start = [], 0

@@ -17,13 +17,13 @@ The steps themselves are in ``steps``.
 import numpy as np
 import sympy as sp
 
-from .network import A, D, N
+from .network import A, D, N, LayeredNetwork
 from .steps import (ADJOINT, ADJOINT_TANGENT, TANGENT, VECTOR, Elementwise, Gather, LayeredProgram, Linear,
                             Operand, OutputMap, Scale, SecondOrder, Shift, Softmax, Symmetrize, Term, live_steps,
                             map_symbols, reads, weight_names, written)
 
 
-def layered_program(layered, what):
+def layered_program(layered: LayeredNetwork, what: str) -> LayeredProgram:
     """The steps computing ``what`` ("value", "gradient", "jacobian", "hessian") of a LayeredNetwork."""
     builder = _Builder(layered)
     if any(e is not None for e in layered.output_maps):

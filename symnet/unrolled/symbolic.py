@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import sympy as sp
 
 from ..ir import output_map as output_maps
+from ..ir.network import Network
 from .program import Assignment, Block, Program
 
 WEIGHT_MODES = ("numeric", "symbolic")
@@ -33,7 +34,7 @@ def input_symbols(n_inputs):
     return tuple(sp.Symbol(f"x_{k}", real=True) for k in range(n_inputs))
 
 
-def forward_program(net, options=SymbolicOptions()):
+def forward_program(net: Network, options: SymbolicOptions = SymbolicOptions()) -> Program:
     """The network's forward pass as a Program with one block, ``value``."""
     builder = _Builder(options.weights == "symbolic")
     xs = input_symbols(net.n_inputs)
