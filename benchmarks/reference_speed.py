@@ -23,7 +23,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import nets  # noqa: E402
-from symnet import highprecision  # noqa: E402
+from symnet.reference import high_precision  # noqa: E402
 from symnet.reference.finite_differences import sample_points  # noqa: E402
 from symnet.emit.selfcheck import POINT_COUNT, POINT_SEED  # noqa: E402
 
@@ -51,11 +51,12 @@ def network(label):
 
 
 def baseline_module(revision):
-    """symnet/reference/high_precision.py as of ``revision``, loaded as a module of the symnet package."""
+    """symnet/reference/high_precision.py as of ``revision`` (one with the package by stage),
+    loaded as a module of the symnet.reference package."""
     source = subprocess.run(["git", "show", f"{revision}:symnet/reference/high_precision.py"], cwd=HERE.parent,
                             capture_output=True, text=True, check=True).stdout
-    module = types.ModuleType("symnet.highprecision_baseline")
-    module.__package__ = "symnet"
+    module = types.ModuleType("symnet.reference.high_precision_baseline")
+    module.__package__ = "symnet.reference"
     exec(compile(source, f"{revision}:symnet/reference/high_precision.py", "exec"), module.__dict__)
     return module
 
@@ -76,7 +77,7 @@ def main(argv=None):
         net = network(label)
         points = sample_points(net, POINT_COUNT, seed=POINT_SEED)
         for what in whats:
-            seconds, values = timed(highprecision, net, what, points)
+            seconds, values = timed(high_precision, net, what, points)
             line = f"{label:>14} {what:>10} {seconds:9.2f}"
             if baseline and (label, what) not in NO_BASELINE:
                 old_seconds, old_values = timed(baseline, net, what, points)
