@@ -30,7 +30,7 @@ sys.path.insert(0, str(HERE.parent))
 
 import symnet  # noqa: E402
 from symnet import Input, Layer, MapMinMax, Network, Output, RemoveConstantRows  # noqa: E402
-from symnet.check import compare, sample_points  # noqa: E402
+from symnet.reference.finite_differences import compare, sample_points  # noqa: E402
 
 import nets  # noqa: E402
 import timing  # noqa: E402

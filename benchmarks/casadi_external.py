@@ -27,7 +27,7 @@ sys.path.insert(0, str(HERE.parent))
 import casadi  # noqa: E402
 
 import symnet  # noqa: E402
-from symnet.check import sample_points  # noqa: E402
+from symnet.reference.finite_differences import sample_points  # noqa: E402
 
 import nets  # noqa: E402
 

@@ -27,7 +27,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import symnet  # noqa: E402
-from symnet.check import sample_points  # noqa: E402
+from symnet.reference.finite_differences import sample_points  # noqa: E402
 from symnet.emit import GenerationRequest  # noqa: E402
 from symnet.emit.selfcheck import check_vectors  # noqa: E402
 

@@ -25,7 +25,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import symnet  # noqa: E402
-from symnet.check import sample_points  # noqa: E402
+from symnet.reference.finite_differences import sample_points  # noqa: E402
 
 import nets  # noqa: E402
 

@@ -1,9 +1,9 @@
 """Time of the 30-digit reference values that every generated file set ships
-as its self-check (symnet.highprecision), at the self-check's 5 points.
+as its self-check (symnet.reference.high_precision), at the self-check's 5 points.
 
     python benchmarks/reference_speed.py [--baseline REVISION]
 
-With ``--baseline``, symnet/highprecision.py as of that git revision is timed
+With ``--baseline``, symnet/reference/high_precision.py as of that git revision is timed
 in the same run (alternating with the current one) and the ratio printed,
 together with a check that both give the same doubles.  The baseline module's
 own relative imports resolve to the current package.  A measurement, not a
@@ -23,8 +23,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import nets  # noqa: E402
-from symnet import highprecision  # noqa: E402
-from symnet.check import sample_points  # noqa: E402
+from symnet.reference import high_precision  # noqa: E402
+from symnet.reference.finite_differences import sample_points  # noqa: E402
 from symnet.emit.selfcheck import POINT_COUNT, POINT_SEED  # noqa: E402
 
 CASES = (("5-20-20-3", ("value", "jacobian", "hessian")),
@@ -51,12 +51,13 @@ def network(label):
 
 
 def baseline_module(revision):
-    """symnet/highprecision.py as of ``revision``, loaded as a module of the symnet package."""
-    source = subprocess.run(["git", "show", f"{revision}:symnet/highprecision.py"], cwd=HERE.parent,
+    """symnet/reference/high_precision.py as of ``revision`` (one with the package by stage),
+    loaded as a module of the symnet.reference package."""
+    source = subprocess.run(["git", "show", f"{revision}:symnet/reference/high_precision.py"], cwd=HERE.parent,
                             capture_output=True, text=True, check=True).stdout
-    module = types.ModuleType("symnet.highprecision_baseline")
-    module.__package__ = "symnet"
-    exec(compile(source, f"{revision}:symnet/highprecision.py", "exec"), module.__dict__)
+    module = types.ModuleType("symnet.reference.high_precision_baseline")
+    module.__package__ = "symnet.reference"
+    exec(compile(source, f"{revision}:symnet/reference/high_precision.py", "exec"), module.__dict__)
     return module
 
 
@@ -68,7 +69,7 @@ def timed(module, net, what, points):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--baseline", help="git revision whose highprecision.py to compare with")
+    parser.add_argument("--baseline", help="git revision whose high_precision.py to compare with")
     args = parser.parse_args(argv)
     baseline = baseline_module(args.baseline) if args.baseline else None
     print(f"{'network':>14} {'derivative':>10} {'seconds':>9}" + (" baseline    ratio  same" if baseline else ""))
@@ -76,7 +77,7 @@ def main(argv=None):
         net = network(label)
         points = sample_points(net, POINT_COUNT, seed=POINT_SEED)
         for what in whats:
-            seconds, values = timed(highprecision, net, what, points)
+            seconds, values = timed(high_precision, net, what, points)
             line = f"{label:>14} {what:>10} {seconds:9.2f}"
             if baseline and (label, what) not in NO_BASELINE:
                 old_seconds, old_values = timed(baseline, net, what, points)

@@ -33,7 +33,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import symnet  # noqa: E402
-from symnet.check import compare, finite_difference_jacobian, sample_points  # noqa: E402
+from symnet.reference.finite_differences import compare, finite_difference_jacobian, sample_points  # noqa: E402
 
 import backends  # noqa: E402
 import generation  # noqa: E402

@@ -6,8 +6,8 @@ For every network and derivative it prints nothing; at the end, per precision an
 derivative, the worst and the median of
 
   self-check error: |C - reference| / entry scale, the reference computed at 30
-                    digits (symnet.highprecision), the scale as in the self-check;
-  compare error:    symnet.check.compare(C, reference), the bound the tests use.
+                    digits (symnet.reference.high_precision), the scale as in the self-check;
+  compare error:    symnet.reference.finite_differences.compare(C, reference), the bound the tests use.
 
 The self-check tolerances in symnet/emit/selfcheck.py and the float bound in the
 tests and docs/targets.md (Self-check) come from these numbers.
@@ -27,9 +27,9 @@ sys.path.insert(0, str(REPO / "tests"))
 
 import symnet  # noqa: E402
 from helpers import random_network  # noqa: E402
-from symnet.check import compare  # noqa: E402
+from symnet.reference.finite_differences import compare  # noqa: E402
 from symnet.emit.selfcheck import entry_scale  # noqa: E402
-from symnet.highprecision import reference_values  # noqa: E402
+from symnet.reference.high_precision import reference_values  # noqa: E402
 
 WHAT = ("value", "jacobian", "hessian")
 FUNCTIONS = {"value": "evaluate", "jacobian": "jacobian", "hessian": "hessian"}
@@ -75,7 +75,7 @@ def main(first=0, last=40):
     with tempfile.TemporaryDirectory() as scratch:
         for seed in range(first, last):
             net = random_network(seed)
-            X = symnet.check.sample_points(net, 5, seed=0)
+            X = symnet.reference.finite_differences.sample_points(net, 5, seed=0)
             for precision in ("double", "float"):
                 points = X.astype(np.float32).astype(float) if precision == "float" else X
                 folder = Path(scratch) / f"{seed}_{precision}"

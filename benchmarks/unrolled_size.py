@@ -1,10 +1,10 @@
-"""How well symnet.unrolled_size predicts the unrolled form: estimate against the
+"""How well symnet.unrolled.size predicts the unrolled form: estimate against the
 measured size (sympy's count_ops of the straight-line program before and after
 CSE, closed-form nodes) and the time to build, simplify and print it (C printer).
 
     python benchmarks/unrolled_size.py [--quick]
 
-A measurement, not a test: the calibration in symnet/unrolled_size.py's
+A measurement, not a test: the calibration in symnet/unrolled/size.py's
 docstring comes from its output.  ``--quick`` leaves out the nets that take
 more than a few seconds.
 """
@@ -24,13 +24,13 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
 from symnet import Input, Layer, MapMinMax, Network, Output  # noqa: E402
-from symnet.derive import derivative_program  # noqa: E402
+from symnet.unrolled.derive import derivative_program  # noqa: E402
 from symnet.emit.c.printer import ExactCPrinter  # noqa: E402
 from symnet.emit.common import print_program  # noqa: E402
 from symnet.emit.latex.render import closed_form_size  # noqa: E402
-from symnet.simplify import simplify  # noqa: E402
-from symnet.symbolic import forward_program  # noqa: E402
-from symnet.unrolled_size import estimate  # noqa: E402
+from symnet.unrolled.simplify import simplify  # noqa: E402
+from symnet.unrolled.symbolic import forward_program  # noqa: E402
+from symnet.unrolled.size import estimate  # noqa: E402
 
 #: (label, layer sizes, hidden transfer, last transfer, cascade, derivative); quick ones first.
 CASES = (

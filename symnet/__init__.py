@@ -6,7 +6,7 @@
 
 from .api import Derivative, derive, generate, load
 from .errors import ModelFormatError, SizeLimitError, SymnetError, UnsupportedError
-from .ir import Affine, Input, Layer, MapMinMax, MapStd, Network, Output, RemoveConstantRows
+from .ir.network import Affine, Input, Layer, MapMinMax, MapStd, Network, Output, RemoveConstantRows
 from .scipy_callables import ivp_functions, minimize_functions
 from .sensitivities import Sensitivity, sensitivity
 

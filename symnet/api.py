@@ -9,19 +9,20 @@ import numpy as np
 import sympy as sp
 
 from . import progress
-from .derive import DERIVATIVES, derivative_program
 from .describe import describe
 from .emit import GenerationRequest, get_target, target_names
 from .emit.common import comment_text, safe_identifier
 from .emit.layered_common import choose_strategy, layered_programs
+from .emit.numpy.function import layered_numpy_function
 from .emit.numpy.printer import ExactNumPyPrinter
 from .errors import ModelFormatError, UnsupportedError
 from .importers import load as _load
-from .layered_numpy_function import layered_numpy_function
+from .layered.network import writes_transfers_of
 from .output import write_files
-from .simplify import live_assignments, simplify
-from .symbolic import SymbolicOptions, forward_program, input_symbols
-from .unrolled_size import require_unrolled_fits
+from .unrolled.derive import DERIVATIVES, derivative_program
+from .unrolled.simplify import live_assignments, simplify
+from .unrolled.size import require_unrolled_fits
+from .unrolled.symbolic import SymbolicOptions, forward_program, input_symbols
 
 
 def load(source, **options):
@@ -47,7 +48,7 @@ class Derivative:
 
     Calling it evaluates the layered NumPy code that ``symnet generate`` writes for
     the NumPy target, compiled in process once per Derivative (see
-    ``symnet.layered_numpy_function``): no sympy at call time, and a 2-512-512-1
+    ``symnet.emit.numpy.function``): no sympy at call time, and a 2-512-512-1
     Jacobian builds in a fraction of a second.  The closed form is built only when
     ``program`` or ``expressions`` is asked for.
 
@@ -79,12 +80,12 @@ class Derivative:
 
     @cached_property
     def program(self):
-        require_unrolled_fits(self.network, (self.what,), self.allow_large_unrolled)
+        _require_unrolled_fits(self.network, (self.what,), self.allow_large_unrolled)
         return simplify(self.unsimplified)
 
     @cached_property
     def expressions(self):
-        require_unrolled_fits(self.network, (self.what,), self.allow_large_unrolled)
+        _require_unrolled_fits(self.network, (self.what,), self.allow_large_unrolled)
         block = self.unsimplified.inlined()[0]
         return sp.Array(list(block.entries), block.shape)
 
@@ -154,7 +155,7 @@ def derive(net, what, allow_large_unrolled=False):
     """The ``what`` ("gradient", "jacobian", "hessian" or "value") of ``net``.
 
     ``allow_large_unrolled``: build ``.program`` and ``.expressions`` even when their
-    estimated size is over ``symnet.unrolled_size.UNROLLED_OPERATION_LIMIT``.
+    estimated size is over ``symnet.unrolled.size.UNROLLED_OPERATION_LIMIT``.
 
     Returns:
         Derivative: evaluates numerically when called with a batch X (through the
@@ -177,7 +178,7 @@ def generate(net, targets, out_dir, derivatives=None, name=None, precision="doub
     unrolled) or "auto" (layered from ``LAYERED_FROM_PARAMETERS`` weights and biases on, or
     from the target's own ``layered_from_parameters``: the casadi target's is lower).
     The unrolled form is refused (SizeLimitError) when its estimated size is over
-    ``symnet.unrolled_size.UNROLLED_OPERATION_LIMIT``, unless ``allow_large_unrolled``.
+    ``symnet.unrolled.size.UNROLLED_OPERATION_LIMIT``, unless ``allow_large_unrolled``.
     ``ode_states``: for the fmu target, the first ``ode_states`` outputs are the time
     derivatives of the first ``ode_states`` inputs (a neural ODE; 0: a static block).
     """
@@ -194,7 +195,7 @@ def generate(net, targets, out_dir, derivatives=None, name=None, precision="doub
             chosen_here = chosen
         strategies.append(chosen_here if chosen_here in target.strategies else "unrolled")
     if "unrolled" in strategies:
-        require_unrolled_fits(net, derivatives, allow_large_unrolled)
+        _require_unrolled_fits(net, derivatives, allow_large_unrolled)
         programs = tuple((what, Derivative(net, what, allow_large_unrolled=True).program)
                          for what in progress.over(derivatives, "unrolled form"))
     else:
@@ -215,6 +216,12 @@ def generate(net, targets, out_dir, derivatives=None, name=None, precision="doub
             rendered = target.render(dataclasses.replace(request, strategy=target_strategy))
         files.update(sorted(rendered.items()))
     return write_files(out_dir, files)
+
+
+def _require_unrolled_fits(net, derivatives, allow_large_unrolled):
+    """The unrolled stage's size check, its refusal advising the layered strategy where
+    that strategy writes every layer of ``net``."""
+    require_unrolled_fits(net, derivatives, allow_large_unrolled, layered_alternative=writes_transfers_of(net))
 
 
 def _ordered(derivatives, net):

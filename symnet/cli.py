@@ -8,15 +8,15 @@ import sys
 import traceback
 
 from . import api, plots, progress
-from .check import compare, finite_difference_hessian, finite_difference_jacobian, sample_points
-from .derive import DERIVATIVES
 from .describe import describe
 from .emit import target_names
 from .emit.layered_common import STRATEGIES
 from .errors import MAX_PROBLEM, SymnetError, printable
 from .importers import user_module
 from .points_file import read_points
+from .reference.finite_differences import compare, finite_difference_hessian, finite_difference_jacobian, sample_points
 from .sensitivities import DEFAULT_POINTS, input_names, output_names, sensitivity, table_lines
+from .unrolled.derive import DERIVATIVES
 
 
 def main(argv=None):

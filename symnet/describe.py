@@ -1,7 +1,7 @@
 """Plain-text descriptions of a network: for ``symnet inspect`` and for the
 header of every generated file."""
 
-from . import transfer as transfer_registry
+from .ir import transfer as transfer_registry
 
 _STEP_WORDS = {
     "mapminmax": "mapminmax: (x - xoffset)*gain + ymin",

@@ -12,7 +12,7 @@ from functools import cached_property
 import numpy as np
 
 from .api import derive
-from .check import sample_points
+from .reference.finite_differences import sample_points
 
 #: Points drawn in the training range when no data are given.
 DEFAULT_POINTS = 200
@@ -72,7 +72,7 @@ def sensitivity(net, X=None, points=DEFAULT_POINTS, seed=0):
     Args:
         net: a Network.
         X: (n_points, n_inputs) raw inputs, or None to sample the training range
-            (``symnet.check.sample_points`` with ``seed``).
+            (``symnet.reference.finite_differences.sample_points`` with ``seed``).
         points: how many points to sample when ``X`` is None.
         seed: seed of that sample.
     Returns:

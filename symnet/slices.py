@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .check import finite_difference_jacobian
+from .reference.finite_differences import finite_difference_jacobian
 
 
 def axis_line(net, centre, k, count):
@@ -26,7 +26,7 @@ def partial_dependence(net, centre, k, count=101):
 @dataclass(frozen=True)
 class DerivativeSlice:
     """dy/dx_k along input ``k``'s line: symnet's exact value on a fine grid and central
-    finite differences (symnet.check) on a coarser one, every output at once."""
+    finite differences (symnet.reference.finite_differences) on a coarser one, every output at once."""
 
     k: int
     grid: np.ndarray              # (n_fine,) values of input k

@@ -121,7 +121,7 @@ def random_network(seed, depth=None, transfers=ALL_TRANSFERS, max_width=5, casca
 
 
 def points_for(net, count=4, seed=1):
-    from symnet.check import sample_points
+    from symnet.reference.finite_differences import sample_points
     return sample_points(net, count, seed=seed)
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from symnet.check import central_jacobian
+from symnet.reference.finite_differences import central_jacobian
 
 
 @dataclass

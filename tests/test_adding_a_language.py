@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import symnet
-from symnet.check import compare
+from symnet.reference.finite_differences import compare
 from symnet.importers.json_format import save_json
 
 from conftest import REPO

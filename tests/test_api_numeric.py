@@ -7,11 +7,12 @@ import pytest
 import sympy as sp
 
 import symnet
-from symnet import Input, Layer, MapMinMax, Network, Output, RemoveConstantRows, UnsupportedError, transfer
-from symnet.check import compare, finite_difference_hessian, finite_difference_jacobian, sample_points
+from symnet import Input, Layer, MapMinMax, Network, Output, RemoveConstantRows, UnsupportedError
+from symnet.ir import transfer
+from symnet.reference.finite_differences import compare, finite_difference_hessian, finite_difference_jacobian, sample_points
 from symnet.errors import ModelFormatError
-from symnet.numeric import evaluate
-from symnet.symbolic import SymbolicOptions
+from symnet.ir.evaluation import evaluate
+from symnet.unrolled.symbolic import SymbolicOptions
 
 from helpers import closed_form, points_for, random_network, require_module
 
@@ -169,7 +170,7 @@ def test_a_network_the_layered_form_refuses_evaluates_through_the_closed_form(mo
 
 
 def test_finite_differences_never_run_the_code_they_check(monkeypatch):
-    """check.py differences symnet.numeric.evaluate, not Network.evaluate or the layered code."""
+    """finite_differences.py differences symnet.ir.evaluation.evaluate, not Network.evaluate or the layered code."""
     net = small_network()
     X = points_for(net, count=3)
     J = symnet.derive(net, "jacobian")(X)

@@ -18,7 +18,7 @@ from symnet.emit.c.literals import array_literal, c_literals, hex_literal
 from symnet.errors import UnsupportedError
 from symnet.importers.json_format import save_json
 from symnet.ir import Input, Layer, MapMinMax, Network, Output
-from symnet.fixedpoint import exact_products, limb_products, weight_parts, weight_rows
+from symnet.reference.fixed_point import exact_products, limb_products, weight_parts, weight_rows
 
 from helpers import require_tool
 from test_layered import assert_close, mlp

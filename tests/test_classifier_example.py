@@ -7,7 +7,7 @@ test_generated_drift.py)."""
 import pytest
 
 import symnet
-from symnet.check import compare, finite_difference_jacobian
+from symnet.reference.finite_differences import compare, finite_difference_jacobian
 from symnet.emit.layered_common import resolve_strategy
 from symnet.importers.json_format import network_to_dict
 

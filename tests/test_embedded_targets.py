@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 
 import symnet
-from symnet import transfer
-from symnet.check import compare, sample_points
+from symnet.ir import transfer
+from symnet.reference.finite_differences import compare, sample_points
 
 from conftest import REPO
 from helpers import closed_form, random_network, require_tool
@@ -27,7 +27,7 @@ from helpers import closed_form, random_network, require_tool
 STRICT = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-O2"]
 DOUBLE_BOUND = 1e-12
 #: Documented in docs/targets.md (Self-check): float C code against the double
-#: reference at the same (float32) points, relative error as measured by symnet.check.compare.
+#: reference at the same (float32) points, relative error as measured by symnet.reference.finite_differences.compare.
 FLOAT_BOUND = 1e-3
 FUNCTIONS = {"value": "evaluate", "gradient": "gradient", "jacobian": "jacobian", "hessian": "hessian"}
 EVERY_TRANSFER = tuple(name for name in sorted(transfer.REGISTRY) if name != "expression")
@@ -387,7 +387,7 @@ def test_cli_generates_every_target_in_float(tmp_path):
 
 @pytest.mark.parametrize("seed", [0, 3, 8, 10, 16])
 def test_high_precision_reference_agrees_with_the_symbolic_path(seed):
-    from symnet.highprecision import reference_values
+    from symnet.reference.high_precision import reference_values
     net = random_network(seed, transfers=EVERY_TRANSFER) if seed in (3, 8) else random_network(seed)
     X = sample_points(net, 3, seed=5)
     for what in ("value", "jacobian", "hessian"):
@@ -397,7 +397,7 @@ def test_high_precision_reference_agrees_with_the_symbolic_path(seed):
 
 def test_high_precision_reference_matches_sympy_at_50_digits():
     """A 1-2-1 tanh network written out by hand in sympy, evaluated at 50 digits."""
-    from symnet.highprecision import reference_values
+    from symnet.reference.high_precision import reference_values
     net = symnet.Network([symnet.Input("x", 1, [symnet.MapMinMax([2.0], [0.5], -1.0)])],
                          [symnet.Layer(2, "tansig", [0.1, -0.3], [(0, [[1.5], [-0.7]])]),
                           symnet.Layer(1, "purelin", [0.2], layer_weights=[(0, [[0.9, 1.1]])])],

@@ -5,7 +5,9 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from symnet import expression_text, transfer
+from symnet.ir import expression_text
+
+from symnet.ir import transfer
 from symnet.errors import ModelFormatError
 
 n = expression_text.SYMBOL

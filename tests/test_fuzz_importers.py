@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import symnet
-from symnet.check import sample_points
+from symnet.reference.finite_differences import sample_points
 from symnet.importers import FILE_IMPORTERS
 
 from conftest import REPO, budget

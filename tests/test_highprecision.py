@@ -1,4 +1,4 @@
-"""The 30-digit reference behind the self-checks (symnet.highprecision, symnet.fixedpoint).
+"""The 30-digit reference behind the self-checks (symnet.reference.high_precision, symnet.reference.fixed_point).
 
 Its digits are checked three ways on random networks (every transfer function,
 cascade links, softmax, removed rows, several inputs and outputs):
@@ -7,7 +7,7 @@ cascade links, softmax, removed rows, several inputs and outputs):
   * its derivatives against mpmath's numerical differentiation of the value at
     60 digits (differences taken at extra precision, so they resolve far more
     than 30 digits; this shares the value path but none of the chain rule);
-  * against central differences of the double-precision evaluation (numeric.py).
+  * against central differences of the double-precision evaluation (symnet/ir/evaluation.py).
 
 The integer arithmetic of the affine maps is checked to be exact.  The
 reference also agrees with the symbolic path and with a hand-written sympy
@@ -21,9 +21,9 @@ import numpy as np
 import pytest
 
 from symnet import Input, Layer, Network, Output
-from symnet.check import compare, finite_difference_hessian, finite_difference_jacobian, sample_points
-from symnet.fixedpoint import GUARD_BITS, Dyadic, affine, exact_products, to_fixed_columns, weight_rows
-from symnet.highprecision import Layout, forward, reference_numbers, reference_values
+from symnet.reference.finite_differences import compare, finite_difference_hessian, finite_difference_jacobian, sample_points
+from symnet.reference.fixed_point import GUARD_BITS, Dyadic, affine, exact_products, to_fixed_columns, weight_rows
+from symnet.reference.high_precision import Layout, forward, reference_numbers, reference_values
 
 from helpers import ALL_TRANSFERS, SMOOTH_TRANSFERS, random_network
 
@@ -197,8 +197,8 @@ def _symbolic_tables(expressions, symbols, point):
 @pytest.mark.parametrize("case", ["softmax", "mixed"])
 def test_forward_mode_jets_agree_with_sympys_derivatives_to_thirty_digits(case):
     import sympy as sp
-    from symnet.jets import evaluate
-    from symnet.transfer import lookup
+    from symnet.reference.jets import evaluate
+    from symnet.ir.transfer import lookup
     ns = sp.symbols("n0:4", real=True)
     if case == "softmax":
         expressions = lookup("softmax").build(list(ns))
@@ -220,7 +220,7 @@ def test_softmax_reference_does_not_build_sympys_derivatives(monkeypatch):
     """The second derivatives of a wide softmax, built by sympy, took minutes and gigabytes (width 40:
     21 min, 5.4 GB); the reference now evaluates them by forward mode, and agrees with sympy's on a
     narrow layer (above) and with differences of the value (the tests of random networks)."""
-    import symnet.highprecision as highprecision
+    import symnet.reference.high_precision as highprecision
 
     elementwise_only = highprecision._transfer_functions
 

@@ -1,13 +1,13 @@
-"""The reverse-mode 30-digit reference (symnet.highprecision_reverse) and the choice of mode.
+"""The reverse-mode 30-digit reference (symnet.reference.high_precision_reverse) and the choice of mode.
 
 Reverse mode is checked three ways:
 
-  * against the forward mode (symnet.highprecision) entry by entry, at 30 digits against
+  * against the forward mode (symnet.reference.high_precision) entry by entry, at 30 digits against
     60, on networks of every transfer function in the registry with several inputs and
     outputs, processing steps on both sides, removed rows and cascade links;
   * its Jacobian against mpmath's numerical differentiation of the value at 60 digits
     (shares the value pass, none of the way back);
-  * against central differences of the double-precision evaluation (numeric.py).
+  * against central differences of the double-precision evaluation (symnet/ir/evaluation.py).
 """
 
 from fractions import Fraction
@@ -16,13 +16,14 @@ import mpmath
 import numpy as np
 import pytest
 
-import symnet.highprecision as highprecision
-from symnet import Input, Layer, Network, Output, transfer
-from symnet.check import compare, finite_difference_jacobian, sample_points
-from symnet.fixedpoint import Dyadic, transposed_affine
-from symnet.highprecision import (REVERSE_PASS_COLUMNS, chosen_mode, forward, reference_numbers, reference_numbers_of,
+import symnet.reference.high_precision as highprecision
+from symnet import Input, Layer, Network, Output
+from symnet.ir import transfer
+from symnet.reference.finite_differences import compare, finite_difference_jacobian, sample_points
+from symnet.reference.fixed_point import Dyadic, transposed_affine
+from symnet.reference.high_precision import (REVERSE_PASS_COLUMNS, chosen_mode, forward, reference_numbers, reference_numbers_of,
                                   reference_values)
-from symnet.highprecision_reverse import value_and_jacobian
+from symnet.reference.high_precision_reverse import value_and_jacobian
 
 from helpers import SMOOTH_TRANSFERS, random_network, random_output_steps, random_steps
 
@@ -221,7 +222,7 @@ def test_reverse_refuses_hessians_and_unknown_modes():
 def test_a_function_of_the_whole_layer_takes_its_jacobian_transposed():
     """Softmax's Jacobian is symmetric, so the networks above cannot tell J from J^T: a
     function of the whole layer with an asymmetric Jacobian, at one point."""
-    from symnet.highprecision_reverse import _through_transfer
+    from symnet.reference.high_precision_reverse import _through_transfer
     with mpmath.workdps(30):
         jacobian = np.array([[mpmath.mpf(1), mpmath.mpf(2)], [mpmath.mpf(-3), mpmath.mpf(5)]], dtype=object)
         adjoints = Dyadic.from_mpf(np.array([[mpmath.mpf(7)], [mpmath.mpf(-1) / 4]], dtype=object))

@@ -13,7 +13,7 @@ import pytest
 
 import symnet
 from symnet import Input, Layer, MapMinMax, Network, Output
-from symnet.check import sample_points
+from symnet.reference.finite_differences import sample_points
 from symnet.emit import get_target
 from symnet.emit.common import safe_identifier
 

@@ -13,7 +13,7 @@ import pytest
 
 import symnet
 from helpers import require_module
-from symnet.check import central_jacobian, compare
+from symnet.reference.finite_differences import central_jacobian, compare
 
 os.environ["KERAS_BACKEND"] = "jax"   # before keras is imported: Keras 3 on JAX, no TensorFlow
 require_module("h5py")

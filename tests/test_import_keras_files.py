@@ -11,7 +11,7 @@ import pytest
 import symnet
 from helpers import require_module
 from keras_files import dense, keras_archive, keras3_sequential, layer, legacy_h5, sequential, small_keras3_model
-from symnet.check import central_jacobian, compare
+from symnet.reference.finite_differences import central_jacobian, compare
 
 require_module("h5py")
 

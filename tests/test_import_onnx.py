@@ -10,7 +10,7 @@ import pytest
 
 import symnet
 from helpers import require_module
-from symnet.check import central_jacobian, compare
+from symnet.reference.finite_differences import central_jacobian, compare
 
 torch = require_module("torch")
 onnx = require_module("onnx")

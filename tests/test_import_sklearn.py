@@ -9,7 +9,7 @@ import pytest
 
 import symnet
 from helpers import require_module
-from symnet.check import central_jacobian, compare
+from symnet.reference.finite_differences import central_jacobian, compare
 
 sklearn = require_module("sklearn")
 

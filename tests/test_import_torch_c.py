@@ -8,7 +8,7 @@ import pytest
 
 import symnet
 from helpers import require_module, require_tool
-from symnet.check import compare
+from symnet.reference.finite_differences import compare
 
 torch = require_module("torch")
 

@@ -9,7 +9,7 @@ import pytest
 import symnet
 from helpers import require_module
 from runners import build
-from symnet.check import compare
+from symnet.reference.finite_differences import compare
 
 torch = require_module("torch")
 

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from symnet import Affine, Input, Layer, MapMinMax, MapStd, Network, Output, RemoveConstantRows
-from symnet.check import sample_points
+from symnet.reference.finite_differences import sample_points
 
 from helpers import require_module
 

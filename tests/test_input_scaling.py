@@ -167,8 +167,8 @@ def test_chains_of_thousands_of_operations_load_in_linear_time():
 
 def test_composition_folds_piecewise_branches_and_stops_at_its_limits():
     import sympy as sp
-    from symnet.expression_text import MAX_COMPOSED_DEPTH, SYMBOL, composed
-    from symnet import transfer
+    from symnet.ir.expression_text import MAX_COMPOSED_DEPTH, SYMBOL, composed
+    from symnet.ir import transfer
     relu = transfer.lookup("poslin").reference_expression
     assert composed(relu, relu(SYMBOL)) == relu(SYMBOL)
     assert not composed(relu, relu(SYMBOL)).has(sp.ITE)

@@ -7,12 +7,12 @@ import pytest
 
 import symnet
 from symnet import Input, Layer, MapMinMax, Network, Output
-from symnet.check import compare, finite_difference_hessian, finite_difference_jacobian
+from symnet.reference.finite_differences import compare, finite_difference_hessian, finite_difference_jacobian
 from symnet.cli import main
 from symnet.importers.json_format import save_json
 from symnet.emit.layered_common import LAYERED_FROM_PARAMETERS, resolve_strategy
-from symnet.layered import layered_network
-from symnet.layered_steps import written
+from symnet.layered.network import layered_network
+from symnet.layered.steps import written
 
 from helpers import closed_form, ALL_TRANSFERS, SMOOTH_TRANSFERS, import_file, points_for, random_network
 
@@ -181,8 +181,8 @@ def test_a_step_the_layered_form_cannot_hold_is_refused_or_left_unrolled():
 def test_scheduling_a_deep_network_scans_its_steps_once(monkeypatch):
     """Which arrays a program writes was worked out again for every array, quadratic in the depth
     (3000 one-unit layers: over 100 s per target); it is worked out once per program."""
-    import symnet.layered_schedule as schedule
-    from symnet.layered_schedule import layered_program
+    import symnet.layered.schedule as schedule
+    from symnet.layered.schedule import layered_program
     calls = []
     monkeypatch.setattr(schedule, "written", lambda steps: calls.append(len(steps)) or written(steps))
     rng = np.random.default_rng(0)

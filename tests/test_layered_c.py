@@ -11,10 +11,10 @@ import pytest
 
 import symnet
 from symnet.emit.c import layered as c_layered
-from symnet.layered_memory import ArrayLayout, compact_layouts
+from symnet.layered.memory import ArrayLayout, compact_layouts
 from symnet.emit.layered_common import layered_programs
-from symnet.layered import layered_network
-from symnet.layered_steps import reads, written
+from symnet.layered.network import layered_network
+from symnet.layered.steps import reads, written
 
 from helpers import closed_form, ALL_TRANSFERS, points_for, random_network, require_tool
 from test_layered import assert_close, mlp

@@ -6,7 +6,7 @@ import pytest
 from symnet.emit import backends
 from symnet.emit.layered_emitter import LayeredEmitter, MissingStepError, missing_steps
 from symnet.errors import SymnetError
-from symnet.layered_steps import STEP_KINDS, STEP_TYPES, Operand, Softmax, Symmetrize
+from symnet.layered.steps import STEP_KINDS, STEP_TYPES, Operand, Softmax, Symmetrize
 
 LAYERED = [backend for backend in backends() if backend.layered_emitter is not None]
 

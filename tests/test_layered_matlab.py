@@ -10,13 +10,14 @@ import numpy as np
 import pytest
 
 import symnet
-from symnet import Input, Layer, MapMinMax, Network, Output, transfer
-from symnet.check import compare
+from symnet import Input, Layer, MapMinMax, Network, Output
+from symnet.ir import transfer
+from symnet.reference.finite_differences import compare
 from symnet.cli import main
 from symnet.emit.common import safe_identifier
 from symnet.emit.common import FUNCTION_NAMES
 from symnet.importers.json_format import save_json
-from symnet.layered import LAYERED_WHOLE_LAYER, layered_network
+from symnet.layered.network import LAYERED_WHOLE_LAYER, layered_network
 
 from helpers import closed_form, ALL_TRANSFERS, SMOOTH_TRANSFERS, import_file, points_for, random_network, require_tool
 from octave_runner import FiniteDifferencePlan, OctaveJob, run_octave

@@ -16,8 +16,8 @@ import pytest
 
 import symnet
 from symnet import Input, Layer, Network, Output
-from symnet.check import compare, finite_difference_hessian
-from symnet.layered import layered_network
+from symnet.reference.finite_differences import compare, finite_difference_hessian
+from symnet.layered.network import layered_network
 
 from helpers import closed_form, ALL_TRANSFERS, SMOOTH_TRANSFERS, import_file, points_for, random_network
 from test_layered import assert_close, mlp
@@ -54,7 +54,7 @@ def _all_floats(value):
 
 def central_differences(module, what, net, X):
     """d/dx of the module's ``what`` by central differences (Richardson-extrapolated, the
-    step symnet.check takes for the Hessian from an exact Jacobian)."""
+    step symnet.reference.finite_differences takes for the Hessian from an exact Jacobian)."""
     return finite_difference_hessian(lambda P: run(module, what, P), net, X)
 
 

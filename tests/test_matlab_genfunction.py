@@ -15,7 +15,7 @@ import pytest
 
 import symnet
 from symnet import Input, Layer, MapMinMax, Network, Output, RemoveConstantRows
-from symnet.check import compare, sample_points
+from symnet.reference.finite_differences import compare, sample_points
 
 from conftest import REPO
 from helpers import import_file, require_tool

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import symnet
-from symnet.check import sample_points
+from symnet.reference.finite_differences import sample_points
 
 from conftest import REPO
 from helpers import require_tool

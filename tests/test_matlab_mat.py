@@ -15,7 +15,7 @@ import pytest
 
 import symnet
 from symnet import Input, Layer, MapMinMax, MapStd, Network, Output, RemoveConstantRows
-from symnet.check import compare, sample_points
+from symnet.reference.finite_differences import compare, sample_points
 from symnet.importers.json_format import network_to_dict
 
 from conftest import REPO

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import symnet
-from symnet.check import sample_points
+from symnet.reference.finite_differences import sample_points
 from symnet.importers.matlab_genfunction import read_genfunction
 
 from helpers import require_tool

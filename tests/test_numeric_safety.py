@@ -25,7 +25,8 @@ import pytest
 import sympy as sp
 
 import symnet
-from symnet import Input, Layer, Network, Output, transfer
+from symnet import Input, Layer, Network, Output
+from symnet.ir import transfer
 
 from helpers import closed_form
 from runners import build, variant_id, variants

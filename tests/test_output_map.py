@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 import symnet
-from symnet.check import compare, finite_difference_hessian, finite_difference_jacobian
+from symnet.reference.finite_differences import compare, finite_difference_hessian, finite_difference_jacobian
 from symnet.errors import ModelFormatError
-from symnet.highprecision import reference_values
+from symnet.reference.high_precision import reference_values
 from symnet.importers.json_format import network_from_dict, network_to_dict
 
 import runners
@@ -136,7 +136,7 @@ def test_generated_code_matches_torch_func(case, variant, tmp_path):
 
 @pytest.mark.parametrize("what", WHATS + ("gradient",))
 def test_layered_numpy_in_process_matches_the_closed_form(case, what):
-    from symnet.layered_numpy_function import layered_numpy_function
+    from symnet.emit.numpy.function import layered_numpy_function
     net, X, _ = case
     if what == "gradient":   # of the first row, for a network with one output row
         net = with_map(symnet.load(_body(net.n_inputs, seed=4)), net.outputs[0].output_map[0])

@@ -8,9 +8,9 @@ and earlier layers); the weights come from a drawn seed.  For each network:
   * every target and strategy computes value, Jacobian and Hessian within
     ``TARGET_BOUND`` of symnet's reference (sympy's lambdify of the
     unsimplified program), relative to each output row's scale (check.compare);
-  * the reference value equals the direct numeric evaluation (numeric.py,
+  * the reference value equals the direct numeric evaluation (symnet/ir/evaluation.py,
     an independent path) to 1e-12, and its Jacobian and Hessian equal those of
-    symnet.highprecision (second-order forward mode in mpmath at 30 digits,
+    symnet.reference.high_precision (second-order forward mode in mpmath at 30 digits,
     sharing nothing with the symbolic stage) within ``EXACT_BOUND``;
   * when every transfer function is smooth, the reference Jacobian agrees
     with central differences of the numeric evaluation (per output row), and
@@ -31,11 +31,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import symnet
-from symnet import Affine, Input, Layer, MapMinMax, MapStd, Network, Output, RemoveConstantRows, transfer
-from symnet.check import compare, finite_difference_hessian, finite_difference_jacobian, sample_points
+from symnet import Affine, Input, Layer, MapMinMax, MapStd, Network, Output, RemoveConstantRows
+from symnet.ir import transfer
+from symnet.reference.finite_differences import compare, finite_difference_hessian, finite_difference_jacobian, sample_points
 from symnet.errors import UnsupportedError
-from symnet.highprecision import reference_values
-from symnet.layered import writes_transfers_of
+from symnet.reference.high_precision import reference_values
+from symnet.layered.network import writes_transfers_of
 
 from conftest import budget
 from helpers import closed_form

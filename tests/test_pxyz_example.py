@@ -7,7 +7,7 @@ import sys
 import numpy as np
 
 import symnet
-from symnet.check import sample_points
+from symnet.reference.finite_differences import sample_points
 from symnet.importers.json_format import network_to_dict
 
 from conftest import REPO

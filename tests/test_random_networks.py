@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import symnet
-from symnet.check import compare, finite_difference_hessian, finite_difference_jacobian
+from symnet.reference.finite_differences import compare, finite_difference_hessian, finite_difference_jacobian
 
 from helpers import ALL_TRANSFERS, SMOOTH_TRANSFERS, import_file, points_for, random_network
 

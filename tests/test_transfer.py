@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from symnet import transfer
+from symnet.ir import transfer
 
 ELEMENTWISE = sorted(name for name, entry in transfer.REGISTRY.items() if entry.elementwise)
 PARAMS = {"leaky_relu": (("alpha", 0.07),), "elu": (("alpha", 1.3),),

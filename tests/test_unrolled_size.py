@@ -7,15 +7,15 @@ import pytest
 
 import symnet
 import symnet.api
-import symnet.unrolled_size as unrolled_size
+import symnet.unrolled.size as unrolled_size
 from symnet import Input, Layer, MapMinMax, Network, Output, cli
-from symnet.derive import derivative_program
+from symnet.unrolled.derive import derivative_program
 from symnet.emit import GenerationRequest, get_target
 from symnet.emit.latex import render as latex_target
 from symnet.errors import SizeLimitError
 from symnet.importers.json_format import save_json
-from symnet.simplify import simplify
-from symnet.symbolic import forward_program
+from symnet.unrolled.simplify import simplify
+from symnet.unrolled.symbolic import forward_program
 
 from conftest import REPO
 from helpers import random_network
@@ -86,7 +86,7 @@ def no_unrolled_build(monkeypatch):
         raise AssertionError("the unrolled form was built")
     for name in ("forward_program", "derivative_program", "simplify"):
         monkeypatch.setattr(symnet.api, name, forbidden)
-    monkeypatch.setattr(symnet.program.Program, "inlined", forbidden)
+    monkeypatch.setattr(symnet.unrolled.program.Program, "inlined", forbidden)
 
 
 def test_generate_refuses_a_large_unrolled_form_before_building_it(tmp_path, no_unrolled_build):
@@ -117,7 +117,7 @@ def test_derivative_program_and_expressions_refuse_before_building(monkeypatch):
     def forbidden(*args, **kwargs):
         raise AssertionError("the unrolled form was built")
     monkeypatch.setattr(symnet.api, "simplify", forbidden)
-    monkeypatch.setattr(symnet.program.Program, "inlined", forbidden)
+    monkeypatch.setattr(symnet.unrolled.program.Program, "inlined", forbidden)
     for attribute in ("program", "expressions"):
         with pytest.raises(SizeLimitError, match="limit of 100"):
             getattr(jacobian, attribute)

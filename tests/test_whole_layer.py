@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from symnet import Input, Layer, Network, Output
-from symnet.check import compare, finite_difference_hessian, finite_difference_jacobian, sample_points
+from symnet.reference.finite_differences import compare, finite_difference_hessian, finite_difference_jacobian, sample_points
 from symnet.errors import UnsupportedError
-from symnet.highprecision import reference_values
+from symnet.reference.high_precision import reference_values
 
 from helpers import closed_form
 from runners import build, variants
@@ -64,11 +64,13 @@ def test_every_target_writes_rms_norm(variant, tmp_path):
         assert compare(results[what], reference_values(net, what, X)).max_rel_error <= 1e-10, (target, what)
 
 
-def test_the_size_limit_does_not_advise_the_layered_strategy_for_rms_norm():
+def test_the_size_limit_does_not_advise_the_layered_strategy_for_rms_norm(monkeypatch):
     import symnet
+    import symnet.unrolled.size
     from symnet.errors import SizeLimitError
+    monkeypatch.setattr(symnet.unrolled.size, "UNROLLED_OPERATION_LIMIT", 10)
     with pytest.raises(SizeLimitError) as error:
-        symnet.unrolled_size.require_unrolled_fits(normed_network(width=40), DERIVATIVES, limit=10)
+        symnet.derive(normed_network(width=40), "jacobian").program
     assert "layered" not in str(error.value) and "--allow-large-unrolled" in str(error.value)
 
 

@@ -10,6 +10,9 @@ import importlib
 from dataclasses import dataclass
 
 from ..errors import UnsupportedError
+from ..ir.network import Network
+from ..layered.steps import LayeredProgram
+from ..unrolled.program import Program
 from .backend import Backend
 
 #: backend name -> package in this package that defines ``BACKEND``
@@ -29,22 +32,22 @@ class GenerationRequest:
     """Everything a target needs: the network, a safe base name, one simplified
     program per requested derivative (in a fixed order) and header lines."""
 
-    network: object
+    network: Network
     name: str
-    programs: tuple      # ((what, Program), ...)
-    header: tuple
+    programs: tuple[tuple[str, Program | None], ...]   # ((what, Program), ...); None under the layered strategy
+    header: tuple[str, ...]
     precision: str = "double"
     strategy: str = "unrolled"   # "unrolled" (programs) or "layered" (network, derivatives)
-    derivatives: tuple = ()      # the requested derivatives, in the order of programs
-    layered: tuple = ()          # ((what, LayeredProgram), ...): built once by the driver for every backend
+    derivatives: tuple[str, ...] = ()      # the requested derivatives, in the order of programs
+    layered: tuple[tuple[str, LayeredProgram], ...] = ()   # ((what, LayeredProgram), ...): built once by the driver for every backend
     ode_states: int = 0          # fmu: the first ode_states outputs are the time derivatives of the first inputs
 
 
-def target_names():
+def target_names() -> tuple[str, ...]:
     return tuple(BACKENDS)
 
 
-def get_target(name):
+def get_target(name: str) -> Backend:
     """The Backend called ``name``."""
     package = BACKENDS.get(name)
     if package is None:
@@ -52,6 +55,6 @@ def get_target(name):
     return importlib.import_module(f"{__name__}.{package}").BACKEND
 
 
-def backends():
+def backends() -> tuple[Backend, ...]:
     """Every registered Backend, in registry order."""
     return tuple(get_target(name) for name in BACKENDS)

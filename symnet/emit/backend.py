@@ -34,7 +34,7 @@ class Backend:
     """
 
     name: str
-    render: Callable
+    render: Callable[..., dict[str, str | bytes]]   # render(GenerationRequest)
     summary: str
     strategies: tuple = ("unrolled",)
     literal: Callable = repr

@@ -46,7 +46,7 @@ def environment():
     )
 
 
-def render(template_name, **context):
+def render(template_name: str, **context) -> str:
     return environment().get_template(template_name).render(**context)
 
 

@@ -1,11 +1,15 @@
 """What the layered form of every target shares: choosing the strategy, index
 runs, and element-wise transfer expressions printed by the target's printer."""
 
+from collections.abc import Sequence
+
 import sympy as sp
 
 from ..errors import UnsupportedError
-from ..layered import layered_network
-from ..layered_schedule import layered_program
+from ..ir.network import Network
+from ..layered.network import LayeredNetwork, layered_network
+from ..layered.schedule import layered_program
+from ..layered.steps import LayeredProgram
 
 STRATEGIES = ("auto", "unrolled", "layered")
 
@@ -41,14 +45,15 @@ def choose_strategy(strategy, net, layered_from=None):
         return "unrolled", None
 
 
-def layered_programs(net, derivatives, folded=None):
+def layered_programs(net: Network, derivatives: Sequence[str], folded: LayeredNetwork | None = None
+                     ) -> tuple[tuple[str, LayeredProgram], ...]:
     """((what, LayeredProgram), ...) for the requested derivatives, in the given order
     (``folded``: ``layered_network(net)`` where the caller has it already)."""
     folded = layered_network(net) if folded is None else folded
     return tuple((what, layered_program(folded, what)) for what in derivatives)
 
 
-def request_programs(request):
+def request_programs(request) -> tuple[tuple[str, LayeredProgram], ...]:
     """The layered programs of a GenerationRequest: those the driver built once for every
     backend, or (a request made by hand) built here."""
     return request.layered or layered_programs(request.network, request.derivatives)
@@ -84,7 +89,7 @@ def print_elementwise(step, printer, name_of):
 def print_output_map(step, printer, element):
     """The entries of an OutputMap step as ((targets, text), ...): ``element(operand, index)``
     is the language's text of one element of a per-point array (index 0-based: row, inputs)."""
-    from ..layered_steps import output_map_elements
+    from ..layered.steps import output_map_elements
     printed = []
     for targets, expression in step.entries:
         elements = output_map_elements(step, targets[0][0])

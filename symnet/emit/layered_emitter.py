@@ -1,11 +1,11 @@
 """The interface every language's layered emitter implements: one method per kind of
-step of a LayeredProgram (symnet.layered_steps), found by the step's class name, as
+step of a LayeredProgram (symnet.layered.steps), found by the step's class name, as
 sympy's printers find ``_print_<Class>``.  A step kind a language does not implement
 fails loudly, naming the step and the language, instead of an AttributeError deep in
 an emitter."""
 
 from ..errors import SymnetError
-from ..layered_steps import STEP_KINDS
+from ..layered.steps import STEP_KINDS
 
 
 class MissingStepError(SymnetError, NotImplementedError):
@@ -34,7 +34,7 @@ class LayeredEmitter:
             f"the {self.language} layered emitter has no method for the step {type(step).__name__}:"
             f" define {type(self).__name__}.{type(step).__name__.lower()}")
 
-    # --- one method per step kind (symnet.layered_steps.STEP_KINDS) ---------------
+    # --- one method per step kind (symnet.layered.steps.STEP_KINDS) ---------------
 
     def shift(self, step):
         """x - offset: the inputs, normalization folded in."""

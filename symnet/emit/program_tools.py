@@ -3,7 +3,7 @@ before printing (the program itself stays target-neutral)."""
 
 import sympy as sp
 
-from ..program import Assignment, Block, Program
+from ..unrolled.program import Assignment, Block, Program
 
 PIECEWISE_PREFIX = "pw"
 

@@ -2,7 +2,7 @@
 
 A handful of raw inputs inside the training range, with the expected value,
 gradient, Jacobian and Hessian computed at 30 significant digits straight
-from the network (``symnet.highprecision``): independent of the symbolic,
+from the network (``symnet.reference.high_precision``): independent of the symbolic,
 derive and simplify stages, of every printer and template, and of the
 target's floating-point arithmetic.  Each
 target writes these numbers into a small test program in its own language
@@ -21,8 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import progress
-from ..check import sample_points
-from ..highprecision import reference_values_of
+from ..reference.finite_differences import sample_points
+from ..reference.high_precision import reference_values_of
 from .common import FUNCTION_NAMES
 
 POINT_COUNT = 5

@@ -10,7 +10,7 @@ import stat
 from pathlib import Path
 
 from ..errors import ModelFormatError, SymnetError, UnsupportedError
-from ..ir import Network
+from ..ir.network import Network
 
 #: file suffix -> (module in this package, function name)
 FILE_IMPORTERS = {
@@ -40,7 +40,7 @@ OBJECT_IMPORTERS = (
 PERMISSIONS = ("trust_pickle",)
 
 
-def load(source, **options):
+def load(source, **options) -> Network:
     """A Network from a model file path or a supported Python object."""
     if isinstance(source, Network):
         return source

@@ -28,10 +28,10 @@ from typing import Optional
 import numpy as np
 import sympy as sp
 
-from .. import transfer as transfer_registry
 from ..errors import ModelFormatError, UnsupportedError
-from ..expression_text import composed
-from ..ir import Affine, Input, Layer, MapStd, Network, Output
+from ..ir import transfer as transfer_registry
+from ..ir.expression_text import composed
+from ..ir.network import Affine, Input, Layer, MapStd, Network, Output
 
 N = transfer_registry.elementwise_symbol()
 AFFINE_OPS = ("add", "sub", "rsub", "mul", "div")
@@ -100,7 +100,7 @@ class Value:
 class MappedValue:
     """An element-wise expression per unit of raw input columns and (``value`` not None) of
     that unit of a network value: u = g(x) + d(x)·y and the like, a network output's map
-    (symnet.output_map).  Input columns are ``input_symbol(i, c)`` placeholders until the
+    (symnet.ir.output_map).  Input columns are ``input_symbol(i, c)`` placeholders until the
     network's input sizes are known; y is ``MAP_Y``."""
 
     exprs: tuple

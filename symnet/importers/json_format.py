@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ModelFormatError, SizeLimitError, SymnetError
-from ..ir import STEP_TYPES, Input, Layer, Network, Output, RemoveConstantRows
+from ..ir.network import STEP_TYPES, Input, Layer, Network, Output, RemoveConstantRows
 
 FORMAT_VERSION = 1
 

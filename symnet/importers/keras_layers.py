@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import transfer as transfer_registry
 from ..errors import ModelFormatError, UnsupportedError
+from ..ir import transfer as transfer_registry
 from .dataflow import N, Linear, Value
 from .dataflow import _uniform as uniform  # noqa: the test the builder itself applies
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ModelFormatError, SymnetError, UnsupportedError
-from ..ir import Input, Layer, MapMinMax, MapStd, Network, Output, RemoveConstantRows
+from ..ir.network import Input, Layer, MapMinMax, MapStd, Network, Output, RemoveConstantRows
 from .matlab_functions import check_signature, main_function, module_functions
 from .matlab_helpers import check_helper_calls
 from .matlab_lines import at_line, statements

@@ -19,7 +19,7 @@ import scipy.special
 import sympy as sp
 
 from ..errors import UnsupportedError
-from ..expression_text import MAX_EXPONENT
+from ..ir.expression_text import MAX_EXPONENT
 
 
 @dataclass(frozen=True, eq=False)

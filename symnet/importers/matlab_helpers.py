@@ -30,9 +30,9 @@ from types import SimpleNamespace
 import numpy as np
 import sympy as sp
 
-from .. import transfer as transfer_registry
 from ..errors import SymnetError, UnsupportedError
-from ..numeric import apply_transfer
+from ..ir import transfer as transfer_registry
+from ..ir.evaluation import apply_transfer
 from .matlab_helper_math import DoubleMath, ExactMath
 from .matlab_helper_run import HelperRun, Struct
 from .matlab_lines import at_line

@@ -12,7 +12,7 @@ netsum.
 import numpy as np
 
 from ..errors import ModelFormatError, UnsupportedError
-from ..ir import Input, Layer, MapMinMax, MapStd, Network, Output, RemoveConstantRows
+from ..ir.network import Input, Layer, MapMinMax, MapStd, Network, Output, RemoveConstantRows
 from .mat_reader import read_variable
 
 VARIABLE = "symnet_network"

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import sympy as sp
 
-from .. import transfer as transfer_registry
 from ..errors import MissingExtraError, ModelFormatError, UnsupportedError
+from ..ir import transfer as transfer_registry
 from .dataflow import NetworkBuilder
 from .onnx_external_data import load_external_data
 from .onnx_features import batch_normalization, choice, comparison, or_pick_features, pick_features

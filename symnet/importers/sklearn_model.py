@@ -11,8 +11,8 @@ scaler becomes the processing step that performs the same arithmetic.
 import numpy as np
 
 from ..errors import ModelFormatError, UnsupportedError
-from ..ir import Affine, Input, Layer, MapStd, Network, Output
-from ..numeric import raw_range
+from ..ir.evaluation import raw_range
+from ..ir.network import Affine, Input, Layer, MapStd, Network, Output
 
 #: scikit-learn activation -> (transfer function, parameters); "exp" is the Poisson loss's output
 _ACTIVATIONS = {"identity": ("purelin", ()), "logistic": ("logsig", ()), "tanh": ("tansig", ()),

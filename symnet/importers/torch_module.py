@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 import sympy as sp
 
-from .. import transfer as transfer_registry
-from ..errors import MissingExtraError, ModelFormatError, SymnetError, UnsupportedError
 from . import torch_trace
+from ..errors import MissingExtraError, ModelFormatError, SymnetError, UnsupportedError
+from ..ir import transfer as transfer_registry
 from .dataflow import NetworkBuilder
 from .feature_picking import Numbering
 from .torch_activations import (ARITHMETIC, IDENTITY_FUNCTIONS, INDEX_FUNCTIONS, INDEX_METHODS, MATRIX_PRODUCTS,

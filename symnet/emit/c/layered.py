@@ -6,8 +6,8 @@ innermost index of every array, so the compiler vectorizes across points).
 This module turns the steps into template data (names, sizes, and every
 element reference printed for the single-point and the block form); the
 templates c/layered_*.j2 lay out the loops.  Where the arrays live (unions, the
-split loop) is the layered stage's memory planning (symnet.layered_memory), and
-tanh's slope is fused by symnet.layered_fusion.
+split loop) is the layered stage's memory planning (symnet.layered.memory), and
+tanh's slope is fused by symnet.layered.fusion.
 """
 
 import copy
@@ -15,9 +15,9 @@ import copy
 import numpy as np
 import sympy as sp
 
-from ...layered_fusion import fused_tanh_slopes
-from ...layered_memory import ArrayLayout, compact_layouts
-from ...layered_steps import Operand, constant_names
+from ...layered.fusion import fused_tanh_slopes
+from ...layered.memory import ArrayLayout, compact_layouts
+from ...layered.steps import Operand, constant_names
 from ..layered_common import print_elementwise, print_output_map, request_programs
 from ..layered_emitter import LayeredEmitter
 from .literals import array_literal
@@ -296,7 +296,7 @@ class CLayeredEmitter(LayeredEmitter):
 
     def outputmap(self, step):
         """out = source element by element, then the mapped rows' entries (no split layout
-        holds this step: symnet.layered_memory splits only products and scalings)."""
+        holds this step: symnet.layered.memory splits only products and scalings)."""
         variables = {0: ([], "j"), 1: (["o"], "k"), 2: (["o", "m"], "k")}[len(step.out.axes)]
         loops = list(zip(variables[0] + [variables[1]], self.shape(step.out)))
 

@@ -7,6 +7,9 @@ import uuid
 from importlib import resources
 
 from ...errors import UnsupportedError
+from ...unrolled.derive import derivative_program
+from ...unrolled.simplify import simplify
+from ...unrolled.symbolic import forward_program
 from ..c.literals import c_literal
 from ..c.unrolled import render_c
 from ..common import render
@@ -22,6 +25,11 @@ HEADERS = ("fmi2Functions.h", "fmi2FunctionTypes.h", "fmi2TypesPlatform.h")
 
 #: classic RK4 steps per Co-Simulation communication step of a neural ODE
 RK4_SUBSTEPS = 10
+
+
+def unrolled_program(net, what):
+    """The simplified unrolled program of ``what``, as the driver builds it (``symnet.derive``)."""
+    return simplify(derivative_program(forward_program(net), what))
 
 
 def render_fmu(request):
@@ -68,10 +76,9 @@ def c_request(request):
         layered = tuple((what, have[what]) if what in have else layered_programs(request.network, (what,))[0]
                         for what in wanted)
         return dataclasses.replace(request, precision="double", derivatives=wanted, layered=layered)
-    from ...api import derive   # the driver's module: imported here, where it is complete
     have = dict(request.programs)
     programs = tuple((what, have[what] if have.get(what) is not None
-                      else derive(request.network, what, allow_large_unrolled=True).program) for what in wanted)
+                      else unrolled_program(request.network, what)) for what in wanted)
     return dataclasses.replace(request, precision="double", derivatives=wanted, programs=programs)
 
 

@@ -15,8 +15,8 @@ import numpy as np
 import sympy as sp
 
 from ...errors import UnsupportedError
-from ...output_map import Y, all_row_maps, raw_input_symbols
-from ...transfer import lookup
+from ...ir.output_map import Y, all_row_maps, raw_input_symbols
+from ...ir.transfer import lookup
 
 #: Matrix columns per table chunk (17-digit numbers must fit the page width).
 TABLE_COLUMNS = 4
@@ -163,7 +163,7 @@ class IndexForm:
         self._output_maps()
 
     def _output_maps(self):
-        """u_i = E_i(x, y_i) for the rows with an output map (symnet.output_map); the
+        """u_i = E_i(x, y_i) for the rows with an output map (symnet.ir.output_map); the
         derivatives of u are the product and chain rule on E's partial derivatives."""
         rows = all_row_maps(self.net)
         mapped = [(i, e) for i, e in enumerate(rows, start=1) if e is not None]

@@ -6,7 +6,7 @@ It holds the model and its derivatives in compact index form, normalization
 written out (``form``), a table of every constant, and, while it stays
 under ``CLOSED_FORM_LIMIT``, the fully numeric closed form of each requested
 derivative (the generated program with every intermediate substituted).  Its
-size is estimated from the network's shape first (symnet.unrolled_size), so a
+size is estimated from the network's shape first (symnet.unrolled.size), so a
 closed form far too large is never measured or printed.
 """
 
@@ -15,7 +15,7 @@ import re
 import sympy as sp
 
 from ... import progress
-from ...unrolled_size import estimate, rounded
+from ...unrolled.size import estimate, rounded
 from ..common import render, unravel
 from .form import IndexForm
 from .printer import ExactLatexPrinter, latex_number

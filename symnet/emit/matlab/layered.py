@@ -18,8 +18,8 @@ import textwrap
 import numpy as np
 import sympy as sp
 
-from ...layered_steps import Gather, Operand, output_map_elements, reads
-from ...program import Assignment, Program
+from ...layered.steps import Gather, Operand, output_map_elements, reads
+from ...unrolled.program import Assignment, Program
 from ..common import grouped
 from ..layered_common import index_run
 from ..layered_emitter import LayeredEmitter

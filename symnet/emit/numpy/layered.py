@@ -6,10 +6,10 @@ import dataclasses
 
 import sympy as sp
 
-from ...layered import N
-from ...layered_fusion import tanh_slope_targets
-from ...layered_lifetimes import last_reads as layered_last_reads
-from ...layered_steps import Operand, without_unread_temporaries
+from ...layered.fusion import tanh_slope_targets
+from ...layered.lifetimes import last_reads as layered_last_reads
+from ...layered.network import N
+from ...layered.steps import Operand, without_unread_temporaries
 from ..common import grouped, render
 from ..layered_common import (index_run, layered_programs, merged_constants, print_elementwise,
                               print_output_map, request_programs)
@@ -167,7 +167,7 @@ class NumPyLayeredEmitter(LayeredEmitter):
 def _helper_calls(step):
     """(the step without the outputs a helper computes, lines calling the helpers); the
     step is None when nothing is left of it.  Which outputs are tanh's slope of the net
-    input is the shared pass symnet.layered_fusion's answer."""
+    input is the shared pass symnet.layered.fusion's answer."""
     helped = tanh_slope_targets(step, N)
     calls = [(target, "=", f"{TANH_SLOPE_HELPER}({operand.name})") for target, operand in helped.items()]
     if not calls:

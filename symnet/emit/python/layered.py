@@ -15,7 +15,7 @@ Python 3.12 on (one C loop, 3-5x faster than Python code),
 import numpy as np
 import sympy as sp
 
-from ...layered_steps import constant_names
+from ...layered.steps import constant_names
 from ..common import grouped, render
 from ..layered_common import print_elementwise, print_output_map, request_programs
 from ..layered_emitter import LayeredEmitter

@@ -8,7 +8,7 @@ output unit with a row of W (forward) or of its transpose ``W*_T`` (reverse).
 
 import numpy as np
 
-from ...layered_steps import constant_names
+from ...layered.steps import constant_names
 from ..layered_common import print_elementwise, print_output_map, request_programs
 from ..layered_emitter import LayeredEmitter
 from .printer import literal

@@ -1,6 +1,6 @@
 """Layered pass: memory planning.  Where a layered function keeps its arrays when they
 are fixed-size buffers (the C backend's stack): arrays whose lifetimes
-(symnet.layered_lifetimes) do not overlap share storage, and the steps that work along
+(symnet.layered.lifetimes) do not overlap share storage, and the steps that work along
 one leading axis may run inside one loop over it, so that their arrays hold one value
 of that axis at a time.
 """
@@ -11,8 +11,8 @@ from typing import Optional
 
 import numpy as np
 
-from .layered_lifetimes import lifetimes
-from .layered_steps import Elementwise, Gather, Linear, Scale, SecondOrder, Symmetrize, reads
+from .lifetimes import lifetimes
+from .steps import Elementwise, Gather, Linear, Scale, SecondOrder, Symmetrize, reads
 
 #: The steps that may run inside the loop over a split axis.
 SPLIT_STEPS = (Linear, Scale, SecondOrder, Symmetrize)

@@ -15,7 +15,7 @@ from .program import Assignment, Block, Program
 TEMPORARY_PREFIX = "t"
 
 
-def simplify(program):
+def simplify(program: Program) -> Program:
     """Return an equivalent, CSE-reduced Program with temporaries t0, t1, ..."""
     assignments = live_assignments(program)
     entries = [sp.sympify(e) for block in program.blocks for e in block.entries]

@@ -35,7 +35,7 @@ from functools import lru_cache
 
 import sympy as sp
 
-from .errors import SizeLimitError
+from ..errors import SizeLimitError
 
 #: Most estimated operations (all requested derivatives together) built without
 #: ``allow_large``: about a minute of build, simplify and print (see above).  It
@@ -70,21 +70,22 @@ class UnrolledSize:
 
 
 def estimate(net, derivatives):
-    """The size of the unrolled form of ``derivatives`` (names from symnet.derive.DERIVATIVES)."""
+    """The size of the unrolled form of ``derivatives`` (names from symnet.unrolled.derive.DERIVATIVES)."""
     walk = _Walk(net)
     operations = sum(walk.operations(what) for what in derivatives)
     return UnrolledSize(int(operations), {what: int(walk.closed_form(what)) for what in derivatives})
 
 
-def require_unrolled_fits(net, derivatives, allow_large=False, limit=None):
+def require_unrolled_fits(net, derivatives, allow_large=False, limit=None, layered_alternative=False):
     """Raise SizeLimitError, before anything is built, when the unrolled form of
     ``derivatives`` is estimated above ``limit`` (UNROLLED_OPERATION_LIMIT) and
-    ``allow_large`` is false.  Returns the estimate."""
+    ``allow_large`` is false; the message advises the layered strategy where
+    ``layered_alternative`` (the caller knows both stages, this one only its own).
+    Returns the estimate."""
     size = estimate(net, derivatives)
     limit = UNROLLED_OPERATION_LIMIT if limit is None else limit
     if size.operations > limit and not allow_large:
-        from .layered import writes_transfers_of   # the layered stage imports nothing of this module's
-        layered = "the layered strategy (--strategy layered), or " if writes_transfers_of(net) else ""
+        layered = "the layered strategy (--strategy layered), or " if layered_alternative else ""
         raise SizeLimitError(
             f"the unrolled form of the {_listed(derivatives)} would have about {rounded(size.operations):,}"
             f" operations (about {_duration(size.seconds)} to generate), more than the limit of {limit:,}:"
@@ -267,7 +268,7 @@ class _UnitCost:
 @lru_cache(maxsize=64)
 def _unit_cost(transfer, params):
     """Measured once per transfer function and parameters on a single symbol (milliseconds)."""
-    from .transfer import lookup
+    from ..ir.transfer import lookup
     entry = lookup(transfer)
     n, a, g = (sp.Symbol(name, real=True) for name in ("n", "a", "g"))
     value = sp.sympify(entry.expression(n, params))

@@ -18,7 +18,7 @@ import math
 import sympy as sp
 from sympy.printing.str import StrPrinter
 
-from .errors import ModelFormatError
+from ..errors import ModelFormatError
 
 SYMBOL = sp.Symbol("n", real=True)
 

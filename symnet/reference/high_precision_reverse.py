@@ -1,6 +1,6 @@
 """High-precision reference values by reverse mode: the value and the Jacobian of a
 Network at the working precision, with the accuracy of the forward mode of
-symnet.highprecision, at a cost that follows the parameter count times the output
+symnet.reference.high_precision, at a cost that follows the parameter count times the output
 rows rather than the units times the inputs.
 
 Forward mode carries 1 + n_inputs components per point through every layer: on
@@ -10,7 +10,7 @@ back (the adjoints of that row): 5 + 50 columns instead of 3,925 at five points.
 
 The same arithmetic as the forward mode, in the other order.  The value pass is the
 forward mode at order 0.  Going back, an element-wise layer multiplies each adjoint
-by f'(n), rounded once when it was evaluated, exactly (symnet.fixedpoint.Dyadic); a
+by f'(n), rounded once when it was evaluated, exactly (symnet.reference.fixed_point.Dyadic); a
 layer's adjoints are carried to its sources by W^T exactly in integer arithmetic
 (``transposed_affine``), each column put on one exponent as the forward mode puts
 its columns (exact unless it spans more than the working precision plus GUARD_BITS);
@@ -23,11 +23,11 @@ forward mode's derivative components are.  Hessians are left to the forward mode
 import mpmath
 import numpy as np
 
-from . import progress
-from .fixedpoint import Dyadic, transposed_affine
-from .highprecision import Layout, elementwise_tables, forward, mpf_of, net_inputs, whole_layer_tables
-from .output_map import has_output_map
-from .transfer import lookup
+from .. import progress
+from ..ir.output_map import has_output_map
+from ..ir.transfer import lookup
+from .fixed_point import Dyadic, transposed_affine
+from .high_precision import Layout, elementwise_tables, forward, mpf_of, net_inputs, whole_layer_tables
 
 #: the value pass carries one component per point
 VALUE_ONLY = Layout(0, 0)

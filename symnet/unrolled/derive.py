@@ -15,7 +15,7 @@ from .program import Assignment, Block, Program
 DERIVATIVES = ("value", "gradient", "jacobian", "hessian")
 
 
-def derivative_program(forward, what):
+def derivative_program(forward: Program, what: str) -> Program:
     """A Program whose single block is ``what`` (one of DERIVATIVES)."""
     if what not in DERIVATIVES:
         raise ValueError(f"unknown derivative {what!r} (choose from {', '.join(DERIVATIVES)})")

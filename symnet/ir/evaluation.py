@@ -13,7 +13,7 @@ import sympy as sp
 
 from . import output_map as output_maps
 from . import transfer as transfer_registry
-from .errors import ModelFormatError
+from ..errors import ModelFormatError
 
 
 @lru_cache(maxsize=None)

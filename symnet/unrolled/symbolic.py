@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from . import output_map as output_maps
+from ..ir import output_map as output_maps
+from ..ir.network import Network
 from .program import Assignment, Block, Program
 
 WEIGHT_MODES = ("numeric", "symbolic")
@@ -33,7 +34,7 @@ def input_symbols(n_inputs):
     return tuple(sp.Symbol(f"x_{k}", real=True) for k in range(n_inputs))
 
 
-def forward_program(net, options=SymbolicOptions()):
+def forward_program(net: Network, options: SymbolicOptions = SymbolicOptions()) -> Program:
     """The network's forward pass as a Program with one block, ``value``."""
     builder = _Builder(options.weights == "symbolic")
     xs = input_symbols(net.n_inputs)
@@ -62,7 +63,7 @@ class _Builder:
         return target
 
     def bind(self, expr):
-        """Keep a difference as its own quantity (see ir.py: no cancellation)."""
+        """Keep a difference as its own quantity (see ir/network.py: no cancellation)."""
         self.differences += 1
         return self.assign(f"s{self.differences}", expr)
 

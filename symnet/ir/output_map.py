@@ -5,7 +5,7 @@ its output processing, in raw units).
 This is how hard-constrained outputs are written: u = x_0*(1 - x_0)*y vanishes on
 the boundary whatever the network does, u = g(x) + d(x)*y meets g where d is zero
 (DeepXDE's output transforms, PINN forwards).  A map is stored as text over the
-names ``x_0`` ... and ``y`` and read back by symnet.expression_text's parser, which
+names ``x_0`` ... and ``y`` and read back by symnet.ir.expression_text's parser, which
 never evaluates the text; every stage differentiates E by sympy.
 """
 
@@ -13,7 +13,7 @@ from functools import lru_cache
 
 import sympy as sp
 
-from .errors import ModelFormatError
+from ..errors import ModelFormatError
 from .expression_text import expression_of, to_text
 
 #: the network value of the output row a map is applied to

@@ -1,7 +1,7 @@
 """Numerical checks of symbolic derivatives against central finite differences
 of the network's direct numeric evaluation (an independent path).
 
-The differences are taken of ``symnet.numeric.evaluate``, named here on purpose
+The differences are taken of ``symnet.ir.evaluation.evaluate``, named here on purpose
 (not ``Network.evaluate``, not ``derive(net, "value")``): it walks the IR layer by
 layer with the registry's transfer functions and shares nothing with the layered
 steps, printers and templates that ``symnet.derive`` evaluates, so a Jacobian is
@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import progress
-from .numeric import evaluate
+from .. import progress
+from ..ir.evaluation import evaluate
 
 
 def sample_points(net, count, seed=0, margin=0.05):

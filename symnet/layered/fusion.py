@@ -1,7 +1,7 @@
 """Layered pass: tanh's slope recognized once, for every language that computes it
 faster than as written.
 
-symnet.transfer writes tanh'(u) as 4t/(t + 1)**2 with a temporary t = exp(-2|u|) (exact
+symnet.ir.transfer writes tanh'(u) as 4t/(t + 1)**2 with a temporary t = exp(-2|u|) (exact
 where tanh saturates).  ``fused_tanh_slopes`` rewrites that as TANH_SLOPE(u), one call:
 the C backend computes it next to tanh(u) with one shared division
 (templates/c/vector_math.c.j2), the NumPy backend as 1/cosh(u)**2 in one ufunc
@@ -12,7 +12,7 @@ import dataclasses
 
 import sympy as sp
 
-from .layered_steps import Operand, without_unread_temporaries
+from .steps import Operand, without_unread_temporaries
 
 #: tanh'(u) as one function of u (the C backend prints it as symnet_tanh_slope).
 TANH_SLOPE = sp.Function("symnet_tanh_slope")

@@ -2,7 +2,7 @@
 layered NumPy code that ``symnet generate --target numpy`` writes.
 
 The function is the generated module's own function for that derivative: the
-same layered steps (symnet/layered_schedule.py), the same NumPy statements
+same layered steps (symnet/layered/schedule.py), the same NumPy statements
 (symnet/emit/numpy/layered.py) and template, so it has the generated code's
 accuracy and speed.  What the file adds is left out: the self-check and its
 30-digit vectors, and the weight literals (the arrays are bound directly, the
@@ -10,10 +10,10 @@ same doubles that the literals print to 17 digits).  Building it costs about
 as much as generating the NumPy module; nothing goes through sympy at call time.
 """
 
-from .emit.common import FUNCTION_NAMES
-from .emit.numpy.layered import layered_module_text
-from .emit.numpy.printer import ExactNumPyPrinter
-from .emit.numpy.unrolled import DOCS
+from ..common import FUNCTION_NAMES
+from .layered import layered_module_text
+from .printer import ExactNumPyPrinter
+from .unrolled import DOCS
 
 
 def layered_numpy_function(net, what):
@@ -21,7 +21,7 @@ def layered_numpy_function(net, what):
     X of shape (..., n_inputs), the shape of the derivative appended to the batch axes.
 
     Raises UnsupportedError where the layered form refuses the network (see
-    ``symnet.layered.layered_network``).
+    ``symnet.layered.network.layered_network``).
     """
     text, constants = layered_module_text(net, (what,), ExactNumPyPrinter(), DOCS, FUNCTION_NAMES,
                                           literal_constants=False)

@@ -1,16 +1,16 @@
 """Layered pass: when each array of a layered program is first written and last read.
 
 The C backend keeps arrays whose lifetimes do not overlap in one union
-(symnet.layered_memory); the NumPy backend deletes each array right after its last
+(symnet.layered.memory); the NumPy backend deletes each array right after its last
 read, so that the next one reuses its memory.
 """
 
-from .layered_steps import reads, written
+from .steps import reads, written
 
 
 def lifetimes(program, split=None):
     """{array: [first step writing it, last step reading it]} in order of creation; with
-    ``split`` (axis, count, first step: symnet.layered_memory), an array written before
+    ``split`` (axis, count, first step: symnet.layered.memory), an array written before
     the split loop and read inside it lives to the end."""
     spans = {}
     for index, step in enumerate(program.steps):

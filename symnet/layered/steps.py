@@ -123,7 +123,7 @@ class Symmetrize:
 
 @dataclass(frozen=True)
 class OutputMap:
-    """The closing step of a network with output maps u = E(x, y) (symnet.output_map):
+    """The closing step of a network with output maps u = E(x, y) (symnet.ir.output_map):
     ``out`` starts as a copy of ``source`` (y's value, Jacobian or Hessian, the same
     axes), then each entry ``(targets, expression)`` sets the elements at ``targets``
     (index tuples: row, then input indices) to the expression.  Expressions are written
@@ -144,7 +144,7 @@ class OutputMap:
 
 def map_symbols(n_inputs):
     """(x_k symbols, y, dy_k symbols, {(k, m): ddy_k_m}) of OutputMap expressions."""
-    from .output_map import Y, raw_input_symbols
+    from ..ir.output_map import Y, raw_input_symbols
     dy = tuple(sp.Symbol(f"dy_{k}", real=True) for k in range(n_inputs))
     ddy = {(k, m): sp.Symbol(f"ddy_{k}_{m}", real=True) for k in range(n_inputs) for m in range(n_inputs)}
     return raw_input_symbols(n_inputs), Y, dy, ddy

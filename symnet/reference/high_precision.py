@@ -11,17 +11,17 @@ keeps a numerically safe rewriting), differentiated here by sympy.
 Where the time goes decides the shape.  Between transfer functions a
 network is linear, for the value and every derivative component alike, so a
 layer's net inputs are computed for all units, points and components at
-once, exactly in integer arithmetic (symnet.fixedpoint), and the chain rule
+once, exactly in integer arithmetic (symnet.reference.fixed_point), and the chain rule
 through an element-wise transfer function multiplies by f'(n) and f''(n)
 exactly too.  Rounding happens only where f, f' and f'' are evaluated
 (mpmath, at the working precision, from the net input rounded to it), where
 a layer's activations are put on one exponent per column (exact unless a
 column spans more than the working precision plus GUARD_BITS), and in the output steps (mpmath).  Softmax, a
 function of the whole layer, is differentiated in mpmath by forward mode over its expression graph
-(symnet.jets), whose cost follows the graph, not the size of sympy's derivatives of it.
+(symnet.reference.jets), whose cost follows the graph, not the size of sympy's derivatives of it.
 
 Where many inputs meet few outputs and no Hessian is asked for, reverse mode
-(symnet.highprecision_reverse) gives the value and the Jacobian with the same digits
+(symnet.reference.high_precision_reverse) gives the value and the Jacobian with the same digits
 at a cost that follows the output rows instead of the inputs; ``reference_numbers_of``
 picks the cheaper mode (``chosen_mode``).
 """
@@ -33,13 +33,13 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from . import output_map as output_maps
-from . import progress
-from .errors import UnsupportedError
-from .fixedpoint import Dyadic, affine
+from .. import progress
+from ..errors import UnsupportedError
+from ..ir import output_map as output_maps
+from ..ir.transfer import lookup
+from .fixed_point import Dyadic, affine
 from .jets import UnsupportedNode
 from .jets import evaluate as jets_of
-from .transfer import lookup
 
 DIGITS = 30
 
@@ -375,7 +375,7 @@ def reference_numbers_of(net, whats, points, digits=DIGITS, mode="auto"):
 
     Args:
         mode: "forward" (this module: every order), "reverse"
-            (symnet.highprecision_reverse: values and first derivatives, at a cost that
+            (symnet.reference.high_precision_reverse: values and first derivatives, at a cost that
             follows the output rows rather than the inputs) or "auto" (``chosen_mode``).
             Both give the same digits.
     """
@@ -384,7 +384,7 @@ def reference_numbers_of(net, whats, points, digits=DIGITS, mode="auto"):
     mode = _checked_mode(net, whats, mode, len(points))
     with mpmath.workdps(digits):
         if mode == "reverse":
-            from .highprecision_reverse import value_and_jacobian   # it builds on this module
+            from .high_precision_reverse import value_and_jacobian   # it builds on this module
             outputs = value_and_jacobian(net, points, _rows_needed(net, whats))
         else:
             outputs = forward(net, points, layout.order)

@@ -23,9 +23,10 @@ from typing import Optional
 import numpy as np
 import sympy as sp
 
-from . import transfer as transfer_registry
-from .errors import UnsupportedError
-from .output_map import all_row_maps, has_output_map
+from ..errors import UnsupportedError
+from ..ir import transfer as transfer_registry
+from ..ir.network import Network
+from ..ir.output_map import all_row_maps, has_output_map
 
 #: Per-element symbols of the transfer-function forms: net input, activation, slope.
 N = transfer_registry.elementwise_symbol()
@@ -125,7 +126,7 @@ class LayeredNetwork:
     layers: tuple
     outputs: tuple              # (OutputRows, ...)
     constant_rows: tuple        # ((row, value), ...)
-    output_maps: tuple = ()     # per raw output row: its map E(x, y) (symnet.output_map) or None
+    output_maps: tuple = ()     # per raw output row: its map E(x, y) (symnet.ir.output_map) or None
 
     def live_layers(self):
         """Indices of the layers some output depends on, in evaluation order."""
@@ -207,7 +208,7 @@ def _undo(row, gain, offset, shift):
 
 # --- building the folded network ----------------------------------------------
 
-def layered_network(net):
+def layered_network(net: Network) -> LayeredNetwork:
     """The Network IR with its normalization folded into the weights (see the module doc)."""
     offset = np.zeros(net.n_inputs)
     processed, start = [], 0

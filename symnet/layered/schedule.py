@@ -10,20 +10,20 @@ then the reverse sweep together with its own tangent.  Quantities known when
 the code is generated (a tangent that is a weight matrix, the adjoint of a
 linear output layer) are computed here once and emitted as constants.
 
-The steps themselves are in ``layered_steps``.
+The steps themselves are in ``steps``.
 """
 
 
 import numpy as np
 import sympy as sp
 
-from .layered import A, D, N
-from .layered_steps import (ADJOINT, ADJOINT_TANGENT, TANGENT, VECTOR, Elementwise, Gather, LayeredProgram, Linear,
+from .network import A, D, N, LayeredNetwork
+from .steps import (ADJOINT, ADJOINT_TANGENT, TANGENT, VECTOR, Elementwise, Gather, LayeredProgram, Linear,
                             Operand, OutputMap, Scale, SecondOrder, Shift, Softmax, Symmetrize, Term, live_steps,
                             map_symbols, reads, weight_names, written)
 
 
-def layered_program(layered, what):
+def layered_program(layered: LayeredNetwork, what: str) -> LayeredProgram:
     """The steps computing ``what`` ("value", "gradient", "jacobian", "hessian") of a LayeredNetwork."""
     builder = _Builder(layered)
     if any(e is not None for e in layered.output_maps):

@@ -21,7 +21,7 @@ import sympy as sp
 
 from . import output_map as output_maps
 from . import transfer as transfer_registry
-from .errors import ModelFormatError, SizeLimitError
+from ..errors import ModelFormatError, SizeLimitError
 
 #: Largest vector or layer size accepted; larger ones are refused before anything is allocated.
 MAX_SIZE = 100_000
@@ -315,7 +315,7 @@ class Output:
     """One network output: taken from ``layer``; its ``steps`` are listed in the order
     they are applied to training targets and undone in reverse order.
 
-    ``output_map``: texts of u = E(x_0, ..., y) (symnet.output_map), one for every raw
+    ``output_map``: texts of u = E(x_0, ..., y) (symnet.ir.output_map), one for every raw
     row or one for all, applied last; empty for the network's value itself."""
 
     name: str
@@ -450,18 +450,18 @@ class Network:
 
     def input_range(self):
         """(n_inputs, 2) array of raw input ranges seen in training (or implied by normalization)."""
-        from .numeric import input_range
+        from .evaluation import input_range
         return input_range(self)
 
     def evaluate(self, X):
         """Outputs for a batch: X of shape (n_samples, n_inputs) -> (n_samples, n_outputs).
 
-        This is the direct numeric evaluation (``symnet.numeric.evaluate``): the IR walked
+        This is the direct numeric evaluation (``symnet.ir.evaluation.evaluate``): the IR walked
         layer by layer, no symbolic or layered stage, so it is the independent reference
         derivatives are checked against.  It is fast already (a 318-10-318 net: 2 ms for 20
         points, 2-64-64-64-1: 44 ms for 1,000, within 1.6x of the layered code, after a
         one-time setup of about 0.4 s: sympy's lambdify of the transfer functions).  ``symnet.derive(net, "value")(X)`` gives the
         same values through the layered code that ``symnet generate`` writes.
         """
-        from .numeric import evaluate
+        from .evaluation import evaluate
         return evaluate(self, X)

@@ -41,7 +41,7 @@ import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
 
 from . import expression_text
-from .errors import ModelFormatError, UnsupportedError
+from ..errors import ModelFormatError, UnsupportedError
 
 _n = expression_text.SYMBOL
 

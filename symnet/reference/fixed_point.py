@@ -1,4 +1,4 @@
-"""Exact arithmetic for the high-precision reference (symnet.highprecision).
+"""Exact arithmetic for the high-precision reference (symnet.reference.high_precision).
 
 Between transfer functions a network is linear, and linear maps of binary
 numbers can be computed exactly with integers.  Two representations:
@@ -22,7 +22,7 @@ into one large integer (Kronecker substitution: column c in bits
 [c*width, (c+1)*width)) and the exact sums are unpacked afterwards.  Where the
 weights of a row span at most MAX_LIMB_WEIGHT_BITS bits (a trained network's rows span far fewer),
 ``limb_products`` computes the same sums faster, by 16-bit limbs in floating-point
-matrix products.  Reverse mode (symnet.highprecision_reverse) carries adjoints back
+matrix products.  Reverse mode (symnet.reference.high_precision_reverse) carries adjoints back
 through the transposed weights the same way (``transposed_affine``).
 """
 
