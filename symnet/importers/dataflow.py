@@ -266,8 +266,8 @@ class NetworkBuilder:
             raise ModelFormatError(f"{where}: weights must be a matrix, got shape {weights.shape}")
         # Checked here, before the weights meet the source's offset: a NaN would otherwise
         # surface first in the composed bias and be reported there.
-        _require_finite(weights, where, "weights")
-        _require_finite(bias, where, "bias")
+        require_finite(weights, where, "weights")
+        require_finite(bias, where, "bias")
         if value.size is not None and value.size != weights.shape[1]:
             raise ModelFormatError(f"{where}: weights take {weights.shape[1]} features but receive {value.size}")
         source = self.materialize(value, where, weights.shape[1])
@@ -328,8 +328,8 @@ class NetworkBuilder:
             "rms_norm", (("eps", eps),))), where)
         scale = np.ones(size) if scale is None else np.broadcast_to(np.asarray(scale, float), (size,))
         shift = np.zeros(size) if shift is None else np.broadcast_to(np.asarray(shift, float), (size,))
-        _require_finite(scale, where, "scale")
-        _require_finite(shift, where, "bias")
+        require_finite(scale, where, "scale")
+        require_finite(shift, where, "bias")
         return Value.of(self._linear_of_layer(layer).scaled(scale, shift))
 
     def output(self, value, name, where):
@@ -578,7 +578,8 @@ def _scalar_constant(array, where):
     return float(array.flat[0])
 
 
-def _require_finite(values, where, what):
+def require_finite(values, where, what):
+    """One line naming ``where`` and ``what`` when ``values`` hold a NaN or an Inf."""
     if not np.all(np.isfinite(np.asarray(values, dtype=float))):
         raise ModelFormatError(f"{where}: NaN or Inf in the {what}")
 

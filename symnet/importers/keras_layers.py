@@ -18,7 +18,7 @@ import numpy as np
 
 from ..errors import ModelFormatError, UnsupportedError
 from ..ir import transfer as transfer_registry
-from .dataflow import N, Linear, Value
+from .dataflow import N, Value, require_finite
 from .dataflow import _uniform as uniform  # noqa: the test the builder itself applies
 
 #: Keras's default ``keras.config.epsilon()``: Normalization divides by max(sqrt(var), epsilon)
@@ -45,8 +45,7 @@ class KerasLayer:
             raise ModelFormatError(f"{self.where}: the weight {key!r} is missing")
         if shape is not None and array.shape != shape:
             raise ModelFormatError(f"{self.where}: the weight {key!r} has shape {array.shape}, expected {shape}")
-        if not np.all(np.isfinite(array)):
-            raise ModelFormatError(f"{self.where}: NaN or Inf in the weight {key!r}")
+        require_finite(array, self.where, f"weight {key!r}")
         return array
 
 
@@ -68,28 +67,14 @@ def size_of(tensor):
 
 
 def single(builder, tensor, where):
-    """The tensor as one builder value (pieces joined by an embedding in a linear map)."""
-    if len(tensor) == 1:
-        return tensor[0]
-    linears = [builder.materialize(piece, where) for piece in tensor]
-    total = sum(linear.size for linear in linears)
-    terms, row = {}, 0
-    for linear in linears:
-        for source, weights in linear.terms:
-            matrix = np.diag(weights) if weights.ndim == 1 else weights
-            block = np.zeros((total, matrix.shape[1]))
-            block[row:row + linear.size] = matrix
-            terms[source] = terms[source] + block if source in terms else block
-        row += linear.size
-    offset = np.concatenate([linear.offset for linear in linears])
-    return Value.of(Linear(tuple(terms.items()), offset, ""))
+    """The tensor as one builder value (pieces joined by the builder's concatenation)."""
+    return tensor[0] if len(tensor) == 1 else builder.concat(tensor, where)
 
 
 def _per_feature(layer, values, tensor, what):
     """``values`` (a scalar or one per feature) cut into one array per piece."""
     array = np.asarray(values, dtype=float).reshape(-1)
-    if not np.all(np.isfinite(array)):
-        raise ModelFormatError(f"{layer.where}: NaN or Inf in the {what}")
+    require_finite(array, layer.where, what)
     if array.size == 1:
         return [array] * len(tensor)
     size = size_of(tensor)
