@@ -188,11 +188,10 @@ def generate(net, targets, out_dir, derivatives=None, name=None, precision="doub
     chosen, folded = choose_strategy(strategy, net)
     strategies = []
     for target in renderers:
-        if target.layered_from_parameters is not None:
-            chosen_here, folded_here = choose_strategy(strategy, net, target.layered_from_parameters)
-            folded = folded or folded_here
-        else:
-            chosen_here = chosen
+        chosen_here = chosen
+        if target.layered_from_parameters is not None:   # its own threshold; the fold made once
+            chosen_here, folded_here = choose_strategy(strategy, net, target.layered_from_parameters, folded)
+            folded = folded if folded is not None else folded_here
         strategies.append(chosen_here if chosen_here in target.strategies else "unrolled")
     if "unrolled" in strategies:
         _require_unrolled_fits(net, derivatives, allow_large_unrolled)

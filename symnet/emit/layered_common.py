@@ -28,15 +28,18 @@ def resolve_strategy(strategy, net):
     return choose_strategy(strategy, net)[0]
 
 
-def choose_strategy(strategy, net, layered_from=None):
+def choose_strategy(strategy, net, layered_from=None, folded=None):
     """(``resolve_strategy``'s answer, the folded LayeredNetwork where it is "layered", else
     None): the driver folds the network once, to choose and then to build the programs.
-    ``layered_from``: a target's own threshold for "auto" (None: LAYERED_FROM_PARAMETERS)."""
+    ``layered_from``: a target's own threshold for "auto" (None: LAYERED_FROM_PARAMETERS);
+    ``folded``: ``layered_network(net)`` where an earlier choice made it already."""
     if strategy not in STRATEGIES:
         raise UnsupportedError(f"unknown strategy {strategy!r} (choose from {', '.join(STRATEGIES)})")
     threshold = LAYERED_FROM_PARAMETERS if layered_from is None else layered_from
     if strategy == "unrolled" or (strategy == "auto" and net.parameter_count < threshold):
         return "unrolled", None
+    if folded is not None:
+        return "layered", folded
     if strategy == "layered":
         return "layered", layered_network(net)   # refuses, naming the reason, what it cannot hold
     try:
