@@ -54,15 +54,20 @@ def test_thirty_digits_agree_with_sixty(seed):
         assert_close(reference_numbers(net, what, X, 30), reference_numbers(net, what, X, 60), 1e-27, 1e-30)
 
 
-def test_weights_across_the_whole_double_range_keep_thirty_digits():
-    """Weights from the smallest subnormal to 1e280 in one network, a layer with only a bias."""
+def whole_double_range_network():
+    """Weights from the smallest subnormal to 1e280 in one network, a layer with only a bias;
+    and two points."""
     net = Network([Input("x", 2)],
                   [Layer(2, "tansig", [0.3, 1e-300], [(0, [[1e-300, 2.0], [5e-324, -1e200]])]),
                    Layer(1, "purelin", [0.7]),
                    Layer(2, "purelin", [1e250, -3.0], layer_weights=[(0, [[1e280, 1e-280], [1.0, 1.0]]),
                                                                       (1, [[2.0], [-0.5]])])],
                   [Output("y", 2)])
-    X = np.array([[0.3, -0.2], [1e-3, 2.5]])
+    return net, np.array([[0.3, -0.2], [1e-3, 2.5]])
+
+
+def test_weights_across_the_whole_double_range_keep_thirty_digits():
+    net, X = whole_double_range_network()
     for what in WHATS:   # entry by entry: the large entries must not swamp the small ones
         assert_close(reference_numbers(net, what, X, 30), reference_numbers(net, what, X, 60), 1e-27, 0)
 

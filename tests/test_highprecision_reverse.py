@@ -26,6 +26,7 @@ from symnet.reference.high_precision import (REVERSE_PASS_COLUMNS, chosen_mode, 
 from symnet.reference.high_precision_reverse import value_and_jacobian
 
 from helpers import SMOOTH_TRANSFERS, random_network, random_output_steps, random_steps
+from test_highprecision import whole_double_range_network
 
 #: every registered transfer function; ``expression`` with a formula of its own
 TRANSFERS = tuple((name, ()) for name in sorted(transfer.REGISTRY) if name != "expression") + (
@@ -94,13 +95,7 @@ def test_reverse_agrees_with_forward_on_random_networks(seed):
 
 def test_reverse_keeps_thirty_digits_with_weights_across_the_whole_double_range():
     """Weights from the smallest subnormal to 1e280, a layer with only a bias (no sources)."""
-    net = Network([Input("x", 2)],
-                  [Layer(2, "tansig", [0.3, 1e-300], [(0, [[1e-300, 2.0], [5e-324, -1e200]])]),
-                   Layer(1, "purelin", [0.7]),
-                   Layer(2, "purelin", [1e250, -3.0], layer_weights=[(0, [[1e280, 1e-280], [1.0, 1.0]]),
-                                                                      (1, [[2.0], [-0.5]])])],
-                  [Output("y", 2)])
-    X = np.array([[0.3, -0.2], [1e-3, 2.5]])
+    net, X = whole_double_range_network()
     # entry by entry: the large entries must not swamp the small ones
     assert_close(first_order(net, X, 30, "reverse"), first_order(net, X, 60, "forward"), floor=0)
 
