@@ -13,7 +13,7 @@ import symnet
 from symnet.importers.json_format import network_to_dict
 
 from conftest import REPO
-from helpers import closed_form, import_file
+from helpers import closed_form, import_file, require_module
 
 EXAMPLES = REPO / "examples"
 
@@ -45,7 +45,7 @@ def test_the_right_hand_side_is_the_formula_it_is_built_from(demo, tmp_path):
 
 
 def test_the_demo_integrates_one_trajectory_three_ways(demo, tmp_path):
-    pytest.importorskip("fmpy", reason="the demo's FMU run needs fmpy (pip install fmpy)")
+    require_module("fmpy")   # the demo runs its FMU in FMPy
     runs = demo.run(n_states=6, stop_time=1.0, out_dir=tmp_path)
     assert set(runs) == {"BDF, symnet Jacobian", "BDF, finite differences", "Radau, symnet Jacobian",
                          "Radau, finite differences", "FMU in FMPy (CVODE)"}
@@ -60,7 +60,7 @@ def test_the_demo_integrates_one_trajectory_three_ways(demo, tmp_path):
 
 
 def test_the_demo_prints_its_table(tmp_path):
-    pytest.importorskip("fmpy", reason="the demo's FMU run needs fmpy (pip install fmpy)")
+    require_module("fmpy")   # the demo runs its FMU in FMPy
     result = subprocess.run([sys.executable, str(EXAMPLES / "neural_ode_demo.py"), "--states", "4",
                              "--stop-time", "0.5", "--out", str(tmp_path)], capture_output=True, text=True,
                             timeout=300, cwd=REPO)
