@@ -23,7 +23,8 @@ import numpy as np
 
 from ..errors import ModelFormatError, SymnetError, UnsupportedError
 from ..ir.network import Input, Layer, MapMinMax, MapStd, Network, Output, RemoveConstantRows
-from .matlab_functions import check_signature, main_function, module_functions
+from .matlab_functions import (check_signature, main_function, module_functions, network_outputs, network_params,
+                               state_outputs)
 from .matlab_helpers import check_helper_calls
 from .matlab_lines import at_line, statements
 from .matlab_simulation import Simulation
@@ -57,14 +58,27 @@ def read_genfunction(text, name="network", input_sizes=None):
     _, outputs, params = function_header(header)
     cell_form = check_signature(header, outputs, params, body)
     helpers = module_functions(lines)
-    simulation = Simulation(params, outputs, cell_form, frozenset(helpers))
+    simulation = Simulation(network_params(params), network_outputs(outputs, cell_form), cell_form,
+                            frozenset(helpers))
     for line, piece in body:
         try:
             simulation.run(parse_statement(line, piece))
         except SymnetError as error:
             raise at_line(error, line)
+    _check_empty_states(simulation, state_outputs(outputs, cell_form), header.line)
     check_helper_calls(helpers, simulation.helper_calls)
     return _Assembly(simulation, header.line, _help_sizes(text), input_sizes).network(name)
+
+
+def _check_empty_states(simulation, names, header_line):
+    """A static network written with the time-series signature returns empty final states."""
+    for name in names:
+        value = simulation.env.get(name, simulation.constants.get(name))
+        if value is None:
+            raise at_line(ModelFormatError(f"output {name!r} is never assigned"), header_line)
+        if not (isinstance(value, Boilerplate) or np.size(value) == 0):
+            raise at_line(UnsupportedError(f"{name} holds delay states, but the function takes none"
+                                           " (its delay-state arguments are '~')"), header_line)
 
 
 def _located(error, path):
