@@ -11,6 +11,7 @@ Run:  python examples/write_genfunction.py MODEL.json OUT.m
 """
 
 import argparse
+import re
 from pathlib import Path
 
 import numpy as np
@@ -139,6 +140,8 @@ def matrix(values):
 
 def genfunction_text(net, function_name):
     """The whole file as text."""
+    if net.delays is not None:
+        return dynamic_genfunction_text(net, function_name)
     used = []
     inputs = [f"x{i + 1}" for i in range(len(net.inputs))]
     outputs = [f"y{i + 1}" for i in range(len(net.outputs))]
@@ -238,6 +241,144 @@ def _output_lines(k, output, used):
         lines.append(f"{target} = {step.kind}_reverse({source},y{k}_step{number_});")
         source = target
     return lines or [f"y{k} = {source};"]
+
+
+# --- dynamic networks: the cell form [Y,Xf,Af] = f(X,Xi,Ai) with rotating delay buffers ----------
+
+def dynamic_genfunction_text(net, function_name):
+    """A dynamic network given by its one-step map (``net.delays``) as MATLAB's genFunction writes
+    timedelaynet, narxnet and layrecnet: delay buffers Xd/Ad indexed modulo their length."""
+    layout, used = net.delays, []
+    D, L = layout.input_delays, layout.layer_delays
+    fed_back = {taps.layer: taps for taps in layout.layers}
+    signature = f"[Y,Xf,Af] = {function_name}(X,{'Xi' if D else '~'},{'Ai' if L else '~'})"
+    lines = [f"function {signature}", f"%{function_name.upper()} neural network simulation function.", "%",
+             "% Written by symnet's examples/write_genfunction.py in the format of MATLAB's genFunction.", "%",
+             f"% {signature} takes these arguments:", "%",
+             f"%   X = {len(layout.inputs)}xTS cell, {len(layout.inputs)} inputs over TS timesteps"]
+    lines += [f"%   Each X{{{k},ts}} = {net.inputs[t.current].size}xQ matrix, input #{k} at timestep ts."
+              for k, t in enumerate(layout.inputs, start=1)]
+    lines += ["%", f"%   Xi = {len(layout.inputs)}x{D} cell {len(layout.inputs)}, initial {D} input delay states.",
+              "%", f"%   Ai = {len(net.layers)}x{L} cell {len(net.layers)}, initial {L} layer delay states.",
+              "%", "% and returns:", f"%   Y = {len(layout.outputs)}xTS cell of {len(layout.outputs)} outputs"
+              " over TS timesteps.", "%", "%   Xf and Af: final input and layer delay states.", "%",
+              "% where Q is number of samples (or series) and TS is the number of timesteps.", "", "%#ok<*RPMT0>",
+              "", "% ===== NEURAL NETWORK CONSTANTS ====="]
+    for k, taps in enumerate(layout.inputs, start=1):
+        lines += ["", f"% Input {k}"] + _step_constants(f"x{k}", net.inputs[taps.current].steps, reverse=False)
+    connections = [_dynamic_connections(net, i) for i in range(len(net.layers))]
+    for i, (layer, terms) in enumerate(zip(net.layers, connections), start=1):
+        lines += ["", f"% Layer {i}", f"b{i} = {matrix(layer.bias)};"]
+        lines += [f"{name} = {matrix(weights)};" for name, weights, _ in terms]
+    for k, o in enumerate(layout.outputs, start=1):
+        lines += ["", f"% Output {k}"] + _step_constants(f"y{k}", net.outputs[o].steps, reverse=True)
+    lines += ["", "% ===== SIMULATION ========", "", "% Format Input Arguments", "isCellX = iscell(X);",
+              "if ~isCellX", "    X = {X};", "end"]
+    lines += ["if (nargin < 2), error('Initial input states Xi argument needed.'); end"] if D else []
+    lines += ["if (nargin < 3), error('Initial layer states Ai argument needed.'); end"] if L else []
+    lines += ["", "% Dimensions", "TS = size(X,2); % timesteps", "if ~isempty(X)",
+              "    Q = size(X{1},2); % samples/series"]
+    lines += ["elseif ~isempty(Xi)", "    Q = size(Xi{1},2);"] if D else []
+    lines += ["elseif ~isempty(Ai)", "    Q = size(Ai{%d},2);" % (layout.layers[0].layer + 1)] if L else []
+    lines += ["else", "    Q = 0;", "end"]
+    for k, taps in enumerate(layout.inputs, start=1):
+        if D:
+            lines += ["", f"% Input {k} Delay States", f"Xd{k} = cell(1,{D + 1});", f"for ts=1:{D}",
+                      f"    Xd{k}{{ts}} = " + _applied(f"Xi{{{k},ts}}", k, net.inputs[taps.current].steps, used) + ";",
+                      "end"]
+    if L:
+        lines += ["", "% Layer Delay States"]
+        for j in sorted(fed_back):
+            lines += [f"Ad{j + 1} = cell(1,{L + 1});", f"for ts=1:{L}", f"    Ad{j + 1}{{ts}} = Ai{{{j + 1},ts}};", "end"]
+    lines += ["", "% Allocate Outputs", f"Y = cell({len(layout.outputs)},TS);", "", "% Time loop", "for ts=1:TS"]
+    if D or L:
+        lines += ["", "    % Rotating delay state position"]
+        lines += [f"    xdts = mod(ts+{D - 1},{D + 1})+1;"] if D else []
+        lines += [f"    adts = mod(ts+{L - 1},{L + 1})+1;"] if L else []
+    for k, taps in enumerate(layout.inputs, start=1):
+        target = f"Xd{k}{{xdts}}" if D else f"Xp{k}"
+        lines += ["", f"    % Input {k}", f"    {target} = " +
+                  _applied(f"X{{{k},ts}}", k, net.inputs[taps.current].steps, used) + ";"]
+    for i, (layer, terms) in enumerate(zip(net.layers, connections), start=1):
+        lines += ["", f"    % Layer {i}"]
+        products, tap = [f"repmat(b{i},1,Q)"], 0
+        for name, _, source in terms:
+            if isinstance(source, tuple):       # (buffer, delays): a tap delay line
+                tap += 1
+                buffer, delays = source
+                length, slot = (D + 1, "xdts") if buffer.startswith("X") else (L + 1, "adts")
+                lines.append(f"    tapdelay{tap} = cat(1,{buffer}{{mod({slot}-{matrix(np.array([delays]))}-1,"
+                             f"{length})+1}});")
+                products.append(f"{name}*tapdelay{tap}")
+            else:
+                products.append(f"{name}*{source}")
+        total = " + ".join(products)
+        if layer.transfer != "purelin":
+            if f"{layer.transfer}_apply" not in HELPERS or layer.transfer_params:
+                raise ValueError(f"genFunction files have no transfer function {layer.transfer!r}")
+            used.append(f"{layer.transfer}_apply")
+            total = f"{layer.transfer}_apply({total})"
+        lines.append(f"    {_layer_name(i - 1, fed_back)} = {total};")
+    for k, o in enumerate(layout.outputs, start=1):
+        output = net.outputs[o]
+        written = [re.sub(rf"\ba{output.layer + 1}\b", _layer_name(output.layer, fed_back).replace("\\", ""), line)
+                   for line in _output_lines(k, output, used)]
+        written[-1] = written[-1].replace(f"y{k} = ", f"Y{{{k},ts}} = ", 1)
+        lines += ["", f"    % Output {k}"] + ["    " + line for line in written]
+    lines += ["end", "", "% Final Delay States"]
+    if D:
+        lines += [f"finalxts = TS+(1: {D});", f"xits = finalxts(finalxts<={D});", f"xts = finalxts(finalxts>{D})-{D};",
+                  "Xf = [Xi(:,xits) X(:,xts)];"]
+    else:
+        lines.append(f"Xf = cell({len(layout.inputs)},0);")
+    if L:
+        lines += [f"finalats = TS+(1: {L});", f"ats = mod(finalats-1,{L + 1})+1;", f"Af = cell({len(net.layers)},{L});"]
+        lines += [f"Af({j + 1},:) = Ad{j + 1}(:,ats);" for j in sorted(fed_back)]
+    else:
+        lines.append(f"Af = cell({len(net.layers)},0);")
+    lines += ["", "% Format Output Arguments", "if ~isCellX", "    Y = cell2mat(Y);", "end", "end", "",
+              "% ===== MODULE FUNCTIONS ========"]
+    for helper in dict.fromkeys(used):
+        lines += [""] + HELPERS[helper].splitlines()
+    return "\n".join(lines) + "\n"
+
+
+def _applied(source, k, steps, used):
+    """The processing of input ``k`` applied to ``source``, nested as one expression."""
+    for number_, step in enumerate(steps, start=1):
+        used.append(f"{step.kind}_apply")
+        source = f"{step.kind}_apply({source},x{k}_step{number_})"
+    return source
+
+
+def _layer_name(layer, fed_back):
+    return f"Ad{layer + 1}{{adts}}" if layer in fed_back else f"a{layer + 1}"
+
+
+def _dynamic_connections(net, index):
+    """[(weight name, weights, source)] of layer ``index``: a source is a variable name, or
+    (delay buffer, delays) for a tap delay line whose weights are the taps' side by side."""
+    layout, layer = net.delays, net.layers[index]
+    fed_back = {taps.layer: taps for taps in layout.layers}
+    by_input = dict(layer.input_weights)
+    terms = []
+    for k, taps in enumerate(layout.inputs, start=1):
+        tapped = [(d, by_input[i]) for d, i in enumerate((taps.current,) + taps.delayed) if i in by_input]
+        if tapped and layout.input_delays:
+            terms.append((f"IW{index + 1}_{k}", np.hstack([w for _, w in tapped]),
+                          (f"Xd{k}", [d for d, _ in tapped])))
+        elif tapped:
+            terms.append((f"IW{index + 1}_{k}", tapped[0][1], f"Xp{k}"))
+    for source, weights in layer.layer_weights:
+        terms.append((f"LW{index + 1}_{source + 1}", weights, _layer_name(source, fed_back)))
+    for j, taps in sorted(fed_back.items()):
+        tapped = [(d, by_input[i]) for d, i in enumerate(taps.delayed, start=1) if i in by_input]
+        if tapped:
+            if j in dict(layer.layer_weights):
+                raise ValueError(f"layer {index + 1} takes layer {j + 1} both delayed and not")
+            terms.append((f"LW{index + 1}_{j + 1}", np.hstack([w for _, w in tapped]),
+                          (f"Ad{j + 1}", [d for d, _ in tapped])))
+    return terms
 
 
 def write_genfunction(net, path):

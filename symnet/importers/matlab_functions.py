@@ -87,8 +87,8 @@ def check_signature(header, outputs, params, body):
         fail(UnsupportedError("the function takes no network inputs; a network needs at least one"))
     pattern = re.compile(r"(?<![\w.])" + re.escape(params[0]) + r"\s*\{")
     cell_form = any(pattern.search(piece) for _, piece in body)
-    if cell_form and any(p != "~" for p in params[1:]):
-        fail(UnsupportedError(TIME_SERIES_MESSAGE))
+    if cell_form and len(params) > 3:
+        fail(UnsupportedError("a time-series function takes X, Xi and Ai; this one takes more"))
     if not cell_form:
         if any(re.fullmatch(r"[xa]i\d*", p, re.IGNORECASE) for p in params):
             fail(UnsupportedError(TIME_SERIES_MESSAGE))
