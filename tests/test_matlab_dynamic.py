@@ -10,9 +10,15 @@ import numpy as np
 import pytest
 
 import symnet
+from symnet.dynamic import state_map, step_inputs
+from symnet.reference.finite_differences import compare
 
-from helpers import require_tool
-from octave_runner import OctaveJob, run_octave
+from conftest import REPO
+from dynamic_networks import NETWORKS
+from helpers import import_file, require_tool
+from octave_runner import FiniteDifferencePlan, OctaveJob, run_octave
+
+WRITER = import_file(REPO / "examples" / "write_genfunction.py", "write_genfunction")
 
 STATIC_WITH_IGNORED_STATES = """function [Y,Xf,Af] = {name}(X,~,~)
 b1 = [0.1;0.2];
@@ -59,3 +65,132 @@ def test_a_static_network_s_states_must_be_empty_and_ignored_last(edit, problem,
     message = str(caught.value)
     assert "\n" not in message and str(path) in message
     assert phrase in message
+
+
+# --- dynamic networks: Octave runs the files written by examples/write_genfunction.py -----------
+
+SERIES, STEPS, FD_STEP = 3, 4, 1e-4
+
+
+class DynamicCase:
+    """A dynamic network written as a genFunction file, read back, and the Octave code that runs
+    it over sequences. Octave's argument is one packed column per series:
+    [x(1); ...; x(T); state] with the state in symnet's order (Xi{k,D} first: x_k(t-1)); its
+    result is [y(1); ...; y(T); final state] in the same order."""
+
+    def __init__(self, kind, directory, steps):
+        self.original = NETWORKS[kind]()
+        self.path = WRITER.write_genfunction(self.original, directory / f"{kind}_{steps}.m")
+        self.net = symnet.load(self.path)
+        self.steps = steps
+        layout = self.net.delays
+        self.n_x = sum(self.net.inputs[i].size for i in layout.current_inputs())
+        self.n_state = sum(self.net.inputs[i].size for i in layout.state_inputs())
+        rng = np.random.default_rng(len(kind) + steps)
+        self.X = rng.uniform(-1, 1, size=(SERIES, steps, self.n_x))
+        self.state = rng.uniform(-1, 1, size=(SERIES, self.n_state))
+        points = np.concatenate([self.X.reshape(SERIES, -1), self.state], axis=1)
+        self.plan = FiniteDifferencePlan(points, np.full(points.shape[1], FD_STEP))
+        self.job = OctaveJob(directory, [self.plan.points], self.octave_code(), 1)
+
+    def pieces(self):
+        """(MATLAB cell element, rows) in packing order: inputs step by step, then the state."""
+        net, layout = self.net, self.net.delays
+        found = [(f"X{{{k},{t}}}", net.inputs[taps.current].size) for t in range(1, self.steps + 1)
+                 for k, taps in enumerate(layout.inputs, start=1)]
+        D, L = layout.input_delays, layout.layer_delays
+        found += [(f"Xi{{{k},{D + 1 - d}}}", net.inputs[i].size) for k, taps in enumerate(layout.inputs, start=1)
+                  for d, i in enumerate(taps.delayed, start=1)]
+        found += [(f"Ai{{{taps.layer + 1},{L + 1 - d}}}", net.inputs[i].size) for taps in layout.layers
+                  for d, i in enumerate(taps.delayed, start=1)]
+        return found
+
+    def octave_code(self):
+        layout = self.net.delays
+        lines = [f"X = cell({len(layout.inputs)},{self.steps});",
+                 f"Xi = cell({len(layout.inputs)},{layout.input_delays});",
+                 f"Ai = cell({len(self.net.layers)},{layout.layer_delays});"]
+        start = 0
+        for element, rows in self.pieces():
+            lines.append(f"{element} = x1({start + 1}:{start + rows},:);")
+            start += rows
+        lines.append(f"[Y,Xf,Af] = {self.path.stem}(X,Xi,Ai);")
+        results = [f"Y{{{o},{t}}}" for t in range(1, self.steps + 1) for o in range(1, len(layout.outputs) + 1)]
+        results += [element.replace("Xi", "Xf").replace("Ai", "Af") for element, _ in self.pieces()
+                    if not element.startswith("X{")]
+        lines.append(f"y1 = [{'; '.join(results)}];")
+        return "\n".join(lines)
+
+
+@pytest.fixture(scope="module")
+def dynamic_runs(tmp_path_factory):
+    octave = require_tool("octave-cli")
+    directory = tmp_path_factory.mktemp("dynamic")
+    cases = {(kind, steps): DynamicCase(kind, directory, steps) for kind in NETWORKS for steps in (1, STEPS)}
+    results = run_octave(octave, [case.job for case in cases.values()], directory)
+    runs = {}
+    for key, case in cases.items():
+        result = results[len(runs)]
+        if isinstance(result, str):
+            pytest.fail(f"Octave failed on {case.path.name}: {result}")
+        runs[key] = (case, *case.plan.split(result[0]))
+    return runs
+
+
+@pytest.mark.parametrize("kind", list(NETWORKS))
+def test_the_reader_reads_back_the_network_written(kind, dynamic_runs):
+    case = dynamic_runs[(kind, STEPS)][0]
+    original, net = case.original, case.net
+    assert [inp.name for inp in net.inputs] == [inp.name for inp in original.inputs]
+    assert [out.name for out in net.outputs] == [out.name for out in original.outputs]
+    assert net.delays == original.delays
+    points = np.random.default_rng(0).uniform(-1, 1, size=(4, net.n_inputs))
+    assert np.array_equal(net.evaluate(points), original.evaluate(points))
+
+
+@pytest.mark.parametrize("kind", list(NETWORKS))
+def test_simulation_over_a_sequence_equals_octave(kind, dynamic_runs):
+    case, values, _ = dynamic_runs[(kind, STEPS)]
+    Y, final = symnet.simulate(case.net, case.X, case.state)
+    ours = np.concatenate([Y.reshape(SERIES, -1), final], axis=1)
+    scale = np.maximum(np.abs(values), 1.0)
+    assert ours.shape == values.shape
+    assert np.max(np.abs(ours - values) / scale) <= 1e-12
+
+
+def rollout_matrix(rollout, series):
+    """The rollout's Jacobians as one matrix in the packing order of DynamicCase."""
+    r = rollout
+    k, n_y, n_x, n_state = r.outputs.shape[1], r.outputs.shape[2], r.d_outputs_d_inputs.shape[-1], r.final_state.shape[1]
+    top = np.concatenate([r.d_outputs_d_inputs[series].reshape(k * n_y, k * n_x),
+                          r.d_outputs_d_state[series].reshape(k * n_y, n_state)], axis=1)
+    bottom = np.concatenate([r.d_final_d_inputs[series].reshape(n_state, k * n_x), r.d_final_d_state[series]], axis=1)
+    return np.concatenate([top, bottom])
+
+
+@pytest.mark.parametrize("steps", [1, STEPS])
+@pytest.mark.parametrize("kind", list(NETWORKS))
+def test_rollout_jacobian_equals_finite_differences_of_octave(kind, steps, dynamic_runs):
+    case, _, numeric = dynamic_runs[(kind, steps)]
+    rollout = symnet.rollout_jacobian(case.net, case.X, case.state)
+    exact = np.stack([rollout_matrix(rollout, q) for q in range(SERIES)])
+    result = compare(exact, numeric)
+    assert result.max_rel_error <= 1e-6, result
+
+
+@pytest.mark.parametrize("kind", list(NETWORKS))
+def test_one_step_jacobian_is_the_network_s_jacobian(kind, dynamic_runs):
+    """The one-step map's own Jacobian (what every target generates) against Octave: a step's
+    inputs are (x(t), state), its outputs (y(t), fed-back a(t)); the new state's rows are copies."""
+    case, _, numeric = dynamic_runs[(kind, 1)]
+    net, mapping = case.net, state_map(case.net)
+    points = step_inputs(mapping, case.X[:, 0], case.state)
+    jacobian = symnet.derive(net, "jacobian")(points)
+    columns = np.concatenate([mapping.input_columns, mapping.state_columns])
+    exact_y = jacobian[:, mapping.output_rows][:, :, columns]
+    n_y = len(mapping.output_rows)
+    assert compare(exact_y, numeric[:, :n_y]).max_rel_error <= 1e-6
+    if net.delays.layers:       # a(t) enters the state at delay 1: those rows of Octave's Af
+        exact_a = jacobian[:, mapping.fed_back_rows][:, :, columns]
+        numeric_a = np.einsum("si,nsc->nic", mapping.advance_fed_back, numeric[:, n_y:])
+        assert compare(exact_a, numeric_a).max_rel_error <= 1e-6
