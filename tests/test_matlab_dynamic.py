@@ -194,3 +194,50 @@ def test_one_step_jacobian_is_the_network_s_jacobian(kind, dynamic_runs):
         exact_a = jacobian[:, mapping.fed_back_rows][:, :, columns]
         numeric_a = np.einsum("si,nsc->nic", mapping.advance_fed_back, numeric[:, n_y:])
         assert compare(exact_a, numeric_a).max_rel_error <= 1e-6
+
+
+# --- bad dynamic files: one line naming the file, the line and the problem ------------------------
+
+#: name: (text replaced, replacement with the offending line marked '% <-', a phrase of the message)
+BAD_DYNAMIC = {
+    "tap delay past the buffer": ("tapdelay1 = cat(1,Xd1{mod(xdts-[1 2]-1,3)+1});",
+                                  "tapdelay1 = cat(1,Xd1{mod(xdts-[1 3]-1,3)+1});  % <-",
+                                  "tap delays [1, 3] do not fit the delay buffer Xd1 of 3 values"),
+    "buffer read at another position": ("tapdelay1 = cat(1,Xd1{mod(xdts-[1 2]-1,3)+1});",
+                                        "tapdelay1 = cat(1,Xd1{mod(xdts-[1 2]-2,3)+1});  % <-",
+                                        "Xd1 must be read at mod(slot-[delays]-1,3)+1"),
+    "rotating position of another buffer": ("    adts = mod(ts+1,3)+1;", "    adts = mod(ts+2,4)+1;\n"
+                                            "    Xd1{adts} = X{1,ts};  % <-",
+                                            "Xd1 is written at a position other than its rotating slot"),
+    "rotating position with another offset": ("    xdts = mod(ts+1,3)+1;", "    xdts = mod(ts+0,3)+1;  % <-",
+                                              "mod is read only in a rotating delay position"),
+    "no initial states": ("for ts=1:2\n    Xd1{ts} = mapminmax_apply(removeconstantrows_apply(Xi{1,ts},x1_step1),"
+                          "x1_step2);\nend", "", "the delay buffer Xd1 is never given initial states"),
+    "initial states processed otherwise": ("    Xd1{ts} = mapminmax_apply(removeconstantrows_apply(Xi{1,ts},x1_step1),"
+                                           "x1_step2);", "    Xd1{ts} = removeconstantrows_apply(Xi{1,ts},x1_step1);",
+                                           "the initial states in Xd1 are processed differently"),
+    "tapped weights of the wrong width": ("tapdelay2 = cat(1,Ad2{mod(adts-[1 2]-1,3)+1});",
+                                          "tapdelay2 = cat(1,Ad2{mod(adts-[1]-1,3)+1});",
+                                          "LW1_2 is 3x2, but it takes layer 2 (1 values) at 1 delays"),
+    "initial states read in the time loop": ("IW1_1*tapdelay1 + LW1_2*tapdelay2);",
+                                             "IW1_1*tapdelay1 + LW1_2*Xi{1,ts});  % <-",
+                                             "cell indices must be {i} or {i,ts}"),
+    "matrix-only time series": ("function [Y,Xf,Af] = {name}(X,Xi,Ai)",
+                                "function [y1,xf1] = {name}(x1,xi1)  % <-", "time-series networks are read"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_DYNAMIC))
+def test_bad_dynamic_files_are_refused_with_file_and_line(case, tmp_path):
+    old, new, phrase = BAD_DYNAMIC[case]
+    path = tmp_path / "narx.m"
+    text = WRITER.dynamic_genfunction_text(NETWORKS["narxnet_closed"](), "{name}")
+    assert old in text
+    text = text.replace(old, new).replace("{name}", path.stem)
+    path.write_text(text)
+    with pytest.raises(symnet.SymnetError) as caught:
+        symnet.load(path)
+    message = str(caught.value)
+    assert "\n" not in message and phrase in message, message
+    marked = [n for n, line in enumerate(text.splitlines(), start=1) if "% <-" in line]
+    assert message.startswith(f"{path}:{marked[0] if marked else ''}"), message

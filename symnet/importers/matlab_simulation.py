@@ -265,6 +265,9 @@ class Simulation:
             return self.size_value(args)
         if name == "cat" and name not in self.defined:
             return self.delays.taps(node, self.env)
+        if name == "mod" and name not in self.defined:
+            refuse("mod is read only in a rotating delay position such as xdts = mod(ts+1,3)+1"
+                   " and in the tap positions of a delay buffer")
         if name in BOILERPLATE_CALLS:
             for arg in args:
                 self.value(arg)         # the names it is given must exist
