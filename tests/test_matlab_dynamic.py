@@ -6,6 +6,9 @@ layer outputs that are fed back. GNU Octave runs the same files over sequences; 
 values and Jacobians must match them.
 """
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -17,6 +20,7 @@ from conftest import REPO
 from dynamic_networks import NETWORKS
 from helpers import import_file, require_tool
 from octave_runner import FiniteDifferencePlan, OctaveJob, run_octave
+from runners import STRICT_C
 
 WRITER = import_file(REPO / "examples" / "write_genfunction.py", "write_genfunction")
 
@@ -241,3 +245,106 @@ def test_bad_dynamic_files_are_refused_with_file_and_line(case, tmp_path):
     assert "\n" not in message and phrase in message, message
     marked = [n for n, line in enumerate(text.splitlines(), start=1) if "% <-" in line]
     assert message.startswith(f"{path}:{marked[0] if marked else ''}"), message
+
+
+# --- the generated step functions, run over a sequence in their own languages ----------------------
+
+STEP_DRIVER = r"""#include <stdio.h>
+#include <stdlib.h>
+#include "{name}_step.h"
+
+/* driver SERIES STEPS in.bin out.bin: per series [x(1) .. x(T) state] -> [y(1) .. y(T) state] */
+int main(int argc, char **argv)
+{{
+    size_t q, t, series, steps, n_in, n_out;
+    double *in, *out;
+    FILE *file;
+    if (argc != 5) return 2;
+    series = (size_t)strtoul(argv[1], NULL, 10);
+    steps = (size_t)strtoul(argv[2], NULL, 10);
+    n_in = steps * {macro}_N_X + {macro}_N_STATE;
+    n_out = steps * {macro}_N_Y + {macro}_N_STATE;
+    in = malloc(series * n_in * sizeof *in);
+    out = malloc(series * n_out * sizeof *out);
+    if (in == NULL || out == NULL) return 3;
+    file = fopen(argv[3], "rb");
+    if (file == NULL || fread(in, sizeof *in, series * n_in, file) != series * n_in) return 4;
+    fclose(file);
+    for (q = 0; q < series; ++q) {{
+        double *state = out + q * n_out + steps * {macro}_N_Y;
+        size_t k;
+        for (k = 0; k < {macro}_N_STATE; ++k) state[k] = in[q * n_in + steps * {macro}_N_X + k];
+        for (t = 0; t < steps; ++t) {{
+            {name}_step(in + q * n_in + t * {macro}_N_X, state, out + q * n_out + t * {macro}_N_Y, state);
+        }}
+    }}
+    file = fopen(argv[4], "wb");
+    if (file == NULL || fwrite(out, sizeof *out, series * n_out, file) != series * n_out) return 5;
+    fclose(file);
+    free(in);
+    free(out);
+    return 0;
+}}
+"""
+
+
+def run_numpy_step(folder, name, case):
+    sys.path.insert(0, str(folder))     # as a user puts the generated files on the import path
+    try:
+        module = import_file(folder / f"{name}_numpy_step.py", f"{name}_numpy_step")
+    finally:
+        sys.path.remove(str(folder))
+    state, outputs = case.state, []
+    for t in range(case.steps):
+        y, state = module.step(case.X[:, t], state)
+        outputs.append(y)
+    return np.concatenate(outputs + [state], axis=1)
+
+
+def run_c_step(folder, name, case):
+    gcc = require_tool("gcc")
+    (folder / "driver.c").write_text(STEP_DRIVER.format(name=name, macro=name.upper()))
+    build = subprocess.run([gcc, *STRICT_C, "driver.c", f"{name}_step.c", f"{name}.c", "-lm", "-o", "driver"],
+                           cwd=folder, capture_output=True, text=True, timeout=300)
+    assert build.returncode == 0, build.stderr[-3000:]
+    packed = np.concatenate([case.X.reshape(SERIES, -1), case.state], axis=1)
+    np.ascontiguousarray(packed, dtype="<f8").tofile(folder / "in.bin")
+    run = subprocess.run([folder / "driver", str(SERIES), str(case.steps), "in.bin", "out.bin"], cwd=folder,
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    return np.fromfile(folder / "out.bin", dtype="<f8").reshape(SERIES, -1)
+
+
+def run_matlab_step(folder, name, case):
+    octave = require_tool("octave-cli")
+    n_x = case.n_x
+    lines = [f"S = x1({case.steps * n_x + 1}:end,:);", "y1 = [];"]
+    for t in range(case.steps):
+        lines += [f"[Y, S] = {name}_step(x1({t * n_x + 1}:{(t + 1) * n_x},:), S);", "y1 = [y1; Y];"]
+    lines.append("y1 = [y1; S];")
+    packed = np.concatenate([case.X.reshape(SERIES, -1), case.state], axis=1)
+    result = run_octave(octave, [OctaveJob(folder, [packed], "\n".join(lines), 1)], folder)[0]
+    assert not isinstance(result, str), result
+    return result[0]
+
+
+STEP_RUNNERS = {"numpy": run_numpy_step, "c": run_c_step, "matlab": run_matlab_step}
+
+
+@pytest.mark.parametrize("target", list(STEP_RUNNERS))
+@pytest.mark.parametrize("kind", list(NETWORKS))
+def test_generated_step_function_runs_a_sequence_as_octave_does(kind, target, dynamic_runs, tmp_path):
+    case, values, _ = dynamic_runs[(kind, STEPS)]
+    name = f"{kind}_model"
+    paths = symnet.generate(case.net, [target], tmp_path, derivatives=("value",), name=name)
+    assert any("_step." in path.name for path in paths)
+    ours = STEP_RUNNERS[target](tmp_path, name, case)
+    scale = np.maximum(np.abs(values), 1.0)
+    assert ours.shape == values.shape
+    assert np.max(np.abs(ours - values) / scale) <= 1e-12
+
+
+def test_a_static_network_gets_no_step_function(tmp_path):
+    net = symnet.load(REPO / "examples" / "pxyz.json")
+    paths = symnet.generate(net, ["numpy", "c", "matlab"], tmp_path, derivatives=("value",))
+    assert not any("_step" in path.name for path in paths)
