@@ -299,9 +299,10 @@ def dynamic_genfunction_text(net, function_name):
         target = f"Xd{k}{{xdts}}" if D else f"Xp{k}"
         lines += ["", f"    % Input {k}", f"    {target} = " +
                   _applied(f"X{{{k},ts}}", k, net.inputs[taps.current].steps, used) + ";"]
+    tap = 0
     for i, (layer, terms) in enumerate(zip(net.layers, connections), start=1):
         lines += ["", f"    % Layer {i}"]
-        products, tap = [f"repmat(b{i},1,Q)"], 0
+        products = [f"repmat(b{i},1,Q)"]
         for name, _, source in terms:
             if isinstance(source, tuple):       # (buffer, delays): a tap delay line
                 tap += 1
@@ -369,15 +370,16 @@ def _dynamic_connections(net, index):
                           (f"Xd{k}", [d for d, _ in tapped])))
         elif tapped:
             terms.append((f"IW{index + 1}_{k}", tapped[0][1], f"Xp{k}"))
-    for source, weights in layer.layer_weights:
-        terms.append((f"LW{index + 1}_{source + 1}", weights, _layer_name(source, fed_back)))
+    undelayed = dict(layer.layer_weights)
     for j, taps in sorted(fed_back.items()):
         tapped = [(d, by_input[i]) for d, i in enumerate(taps.delayed, start=1) if i in by_input]
+        if tapped and j in undelayed:       # delays 0, 1, ... of one layer weight (distdelaynet)
+            tapped.insert(0, (0, undelayed.pop(j)))
         if tapped:
-            if j in dict(layer.layer_weights):
-                raise ValueError(f"layer {index + 1} takes layer {j + 1} both delayed and not")
             terms.append((f"LW{index + 1}_{j + 1}", np.hstack([w for _, w in tapped]),
                           (f"Ad{j + 1}", [d for d, _ in tapped])))
+    for source, weights in undelayed.items():
+        terms.append((f"LW{index + 1}_{source + 1}", weights, _layer_name(source, fed_back)))
     return terms
 
 

@@ -1,4 +1,5 @@
-"""Dynamic networks as MATLAB builds them (timedelaynet, narxnet open and closed loop, layrecnet),
+"""Dynamic networks as MATLAB builds them (timedelaynet, narxnet open and closed loop, layrecnet,
+distdelaynet),
 with random weights, as one-step maps (symnet.ir.delays.one_step_network)."""
 
 import numpy as np
@@ -64,5 +65,16 @@ def layrecnet(seed=3, hidden=3):
     return one_step_network([x], layers, [Output("y1", 1, [_minmax(rng, 2)])], name="layrec")
 
 
+def distdelaynet(seed=4, hidden=3):
+    """distdelaynet({0:2, 0:2}, 3): tap delays on the input and on the layer 1 -> 2 connection."""
+    rng = np.random.default_rng(seed)
+    x = Input("x1", 1, [_minmax(rng, 1)])
+    layers = [DynamicLayer(hidden, "tansig", rng.normal(size=hidden),
+                           [TappedWeights(0, (0, 1, 2), _weights(rng, hidden, 3))]),
+              DynamicLayer(1, "purelin", rng.normal(size=1), (),
+                           [TappedWeights(0, (0, 1, 2), _weights(rng, 1, 3 * hidden))])]
+    return one_step_network([x], layers, [Output("y1", 1, [_minmax(rng, 1)])], name="distdelay")
+
+
 NETWORKS = {"timedelaynet": timedelaynet, "narxnet_open": narxnet_open, "narxnet_closed": narxnet_closed,
-            "layrecnet": layrecnet}
+            "layrecnet": layrecnet, "distdelaynet": distdelaynet}
