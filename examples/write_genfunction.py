@@ -304,15 +304,16 @@ def dynamic_genfunction_text(net, function_name):
         lines += ["", f"    % Layer {i}"]
         products = [f"repmat(b{i},1,Q)"]
         for name, _, source in terms:
-            if isinstance(source, tuple):       # (buffer, delays): a tap delay line
+            if source[0] == "taps":
                 tap += 1
-                buffer, delays = source
+                _, buffer, delays = source
                 length, slot = (D + 1, "xdts") if buffer.startswith("X") else (L + 1, "adts")
                 lines.append(f"    tapdelay{tap} = cat(1,{buffer}{{mod({slot}-{matrix(np.array([delays]))}-1,"
                              f"{length})+1}});")
                 products.append(f"{name}*tapdelay{tap}")
             else:
-                products.append(f"{name}*{source}")
+                products.append(f"{name}*" + (f"Xp{source[1]}" if source[0] == "input" else
+                                              _layer_name(source[1], fed_back)))
         total = " + ".join(products)
         if layer.transfer != "purelin":
             if f"{layer.transfer}_apply" not in HELPERS or layer.transfer_params:
@@ -344,6 +345,98 @@ def dynamic_genfunction_text(net, function_name):
     return "\n".join(lines) + "\n"
 
 
+def dynamic_matrix_text(net, function_name):
+    """The same network in genFunction's matrix-only form ('MatrixOnly','yes'): one series
+    (Q = 1), time along the columns, ``[y1,...,xf1,...,af2] = f(x1,...,xi1,...,ai2)``."""
+    layout, used = net.delays, []
+    D, L = layout.input_delays, layout.layer_delays
+    fed_back = {taps.layer: taps for taps in layout.layers}
+    n_inputs = len(layout.inputs)
+    params = [f"x{k}" for k in range(1, n_inputs + 1)] + [f"xi{k}" for k in range(1, n_inputs + 1) if D]
+    params += [f"ai{j + 1}" for j in sorted(fed_back)]
+    results = [f"y{k}" for k in range(1, len(layout.outputs) + 1)] + [f"xf{k}" for k in range(1, n_inputs + 1) if D]
+    results += [f"af{j + 1}" for j in sorted(fed_back)]
+    signature = f"[{','.join(results)}] = {function_name}({','.join(params)})"
+    lines = [f"function {signature}", f"%{function_name.upper()} neural network simulation function.", "%",
+             "% Written by symnet's examples/write_genfunction.py in the format of MATLAB's genFunction.", "%",
+             f"% {signature} takes these arguments:"]
+    lines += [f"%   x{k} = {net.inputs[t.current].size}xTS matrix, input #{k}" for k, t in enumerate(layout.inputs, 1)]
+    lines += [f"%   xi{k} = {net.inputs[t.current].size}x{D} matrix, initial {D} delay states for input #{k}."
+              for k, t in enumerate(layout.inputs, 1) if D]
+    lines += [f"%   ai{j + 1} = {net.layers[j].size}x{L} matrix, initial {L} delay states for layer #{j + 1}."
+              for j in sorted(fed_back)]
+    lines += ["% where TS is the number of timesteps.", "", "% ===== NEURAL NETWORK CONSTANTS ====="]
+    for k, taps in enumerate(layout.inputs, start=1):
+        lines += ["", f"% Input {k}"] + _step_constants(f"x{k}", net.inputs[taps.current].steps, reverse=False)
+    connections = [_dynamic_connections(net, i) for i in range(len(net.layers))]
+    for i, (layer, terms) in enumerate(zip(net.layers, connections), start=1):
+        lines += ["", f"% Layer {i}", f"b{i} = {matrix(layer.bias)};"]
+        lines += [f"{name} = {matrix(weights)};" for name, weights, _ in terms]
+    for k, o in enumerate(layout.outputs, start=1):
+        lines += ["", f"% Output {k}"] + _step_constants(f"y{k}", net.outputs[o].steps, reverse=True)
+    lines += ["", "% ===== SIMULATION ========", "", "% Dimensions", "TS = size(x1,2); % timesteps"]
+    for k, taps in enumerate(layout.inputs, start=1):
+        if D:
+            lines += ["", f"% Input {k} Delay States",
+                      f"xd{k} = " + _applied(f"xi{k}", k, net.inputs[taps.current].steps, used) + ";",
+                      f"xd{k} = [xd{k} zeros({_processed(net.inputs[taps.current])},1)];"]
+    if L:
+        lines += ["", "% Layer Delay States"]
+        lines += [f"ad{j + 1} = [ai{j + 1} zeros({net.layers[j].size},1)];" for j in sorted(fed_back)]
+    lines += ["", "% Allocate Outputs"]
+    lines += [f"y{k} = zeros({net.output_size(net.outputs[o])},TS);" for k, o in enumerate(layout.outputs, 1)]
+    lines += ["", "% Time loop", "for ts=1:TS"]
+    if D or L:
+        lines += ["", "    % Rotating delay state position"]
+        lines += [f"    xdts = mod(ts+{D - 1},{D + 1})+1;"] if D else []
+        lines += [f"    adts = mod(ts+{L - 1},{L + 1})+1;"] if L else []
+    for k, taps in enumerate(layout.inputs, start=1):
+        target = f"xd{k}(:,xdts)" if D else f"xp{k}"
+        lines += ["", f"    % Input {k}", f"    {target} = " +
+                  _applied(f"x{k}(:,ts)", k, net.inputs[taps.current].steps, used) + ";"]
+    tap = 0
+    name_of = lambda j: f"ad{j + 1}(:,adts)" if j in fed_back else f"a{j + 1}"
+    for i, (layer, terms) in enumerate(zip(net.layers, connections), start=1):
+        lines += ["", f"    % Layer {i}"]
+        products = [f"b{i}"]
+        for name, weights, source in terms:
+            if source[0] == "taps":
+                tap += 1
+                _, buffer, delays = source
+                length, slot = (D + 1, "xdts") if buffer.startswith("X") else (L + 1, "adts")
+                lines.append(f"    tapdelay{tap} = reshape({buffer.lower()}(:,mod({slot}-"
+                             f"{matrix(np.array([delays]))}-1,{length})+1),{weights.shape[1]},1);")
+                products.append(f"{name}*tapdelay{tap}")
+            else:
+                products.append(f"{name}*" + (f"xp{source[1]}" if source[0] == "input" else name_of(source[1])))
+        total = " + ".join(products)
+        if layer.transfer != "purelin":
+            used.append(f"{layer.transfer}_apply")
+            total = f"{layer.transfer}_apply({total})"
+        lines.append(f"    {name_of(i - 1)} = {total};")
+    for k, o in enumerate(layout.outputs, start=1):
+        output = net.outputs[o]
+        written = [re.sub(rf"\ba{output.layer + 1}\b", name_of(output.layer), line)
+                   for line in _output_lines(k, output, used)]
+        written[-1] = written[-1].replace(f"y{k} = ", f"y{k}(:,ts) = ", 1)
+        lines += ["", f"    % Output {k}"] + ["    " + line for line in written]
+    lines += ["end", "", "% Final Delay States"]
+    if D:
+        lines += [f"finalxts = TS+(1: {D});", f"xits = finalxts(finalxts<={D});", f"xts = finalxts(finalxts>{D})-{D};"]
+        lines += [f"xf{k} = [xi{k}(:,xits) x{k}(:,xts)];" for k in range(1, n_inputs + 1)]
+    if L:
+        lines += [f"finalats = TS+(1: {L});", f"ats = mod(finalats-1,{L + 1})+1;"]
+        lines += [f"af{j + 1} = ad{j + 1}(:,ats);" for j in sorted(fed_back)]
+    lines += ["end", "", "% ===== MODULE FUNCTIONS ========"]
+    for helper in dict.fromkeys(used):
+        lines += [""] + HELPERS[helper].splitlines()
+    return "\n".join(lines) + "\n"
+
+
+def _processed(inp):
+    return inp.steps[-1].out_size if inp.steps else inp.size
+
+
 def _applied(source, k, steps, used):
     """The processing of input ``k`` applied to ``source``, nested as one expression."""
     for number_, step in enumerate(steps, start=1):
@@ -357,8 +450,9 @@ def _layer_name(layer, fed_back):
 
 
 def _dynamic_connections(net, index):
-    """[(weight name, weights, source)] of layer ``index``: a source is a variable name, or
-    (delay buffer, delays) for a tap delay line whose weights are the taps' side by side."""
+    """[(weight name, weights, source)] of layer ``index``: a source is ("input", k) (1-based),
+    ("layer", j) (0-based) or ("taps", delay buffer, delays) for a tap delay line whose weights
+    are the taps' side by side."""
     layout, layer = net.delays, net.layers[index]
     fed_back = {taps.layer: taps for taps in layout.layers}
     by_input = dict(layer.input_weights)
@@ -367,9 +461,9 @@ def _dynamic_connections(net, index):
         tapped = [(d, by_input[i]) for d, i in enumerate((taps.current,) + taps.delayed) if i in by_input]
         if tapped and layout.input_delays:
             terms.append((f"IW{index + 1}_{k}", np.hstack([w for _, w in tapped]),
-                          (f"Xd{k}", [d for d, _ in tapped])))
+                          ("taps", f"Xd{k}", [d for d, _ in tapped])))
         elif tapped:
-            terms.append((f"IW{index + 1}_{k}", tapped[0][1], f"Xp{k}"))
+            terms.append((f"IW{index + 1}_{k}", tapped[0][1], ("input", k)))
     undelayed = dict(layer.layer_weights)
     for j, taps in sorted(fed_back.items()):
         tapped = [(d, by_input[i]) for d, i in enumerate(taps.delayed, start=1) if i in by_input]
@@ -377,9 +471,9 @@ def _dynamic_connections(net, index):
             tapped.insert(0, (0, undelayed.pop(j)))
         if tapped:
             terms.append((f"LW{index + 1}_{j + 1}", np.hstack([w for _, w in tapped]),
-                          (f"Ad{j + 1}", [d for d, _ in tapped])))
+                          ("taps", f"Ad{j + 1}", [d for d, _ in tapped])))
     for source, weights in undelayed.items():
-        terms.append((f"LW{index + 1}_{source + 1}", weights, _layer_name(source, fed_back)))
+        terms.append((f"LW{index + 1}_{source + 1}", weights, ("layer", source)))
     return terms
 
 
