@@ -6,6 +6,7 @@ layer outputs that are fed back. GNU Octave runs the same files over sequences; 
 values and Jacobians must match them.
 """
 
+import re
 import subprocess
 import sys
 
@@ -80,11 +81,15 @@ class DynamicCase:
     """A dynamic network written as a genFunction file, read back, and the Octave code that runs
     it over sequences. Octave's argument is one packed column per series:
     [x(1); ...; x(T); state] with the state in symnet's order (Xi{k,D} first: x_k(t-1)); its
-    result is [y(1); ...; y(T); final state] in the same order."""
+    result is [y(1); ...; y(T); final state] in the same order. ``form``: "cell" (the file
+    MATLAB's genFunction writes by default) or "matrix" ('MatrixOnly','yes': one series a call)."""
 
-    def __init__(self, kind, directory, steps):
+    def __init__(self, kind, directory, steps, form="cell"):
         self.original = NETWORKS[kind]()
-        self.path = WRITER.write_genfunction(self.original, directory / f"{kind}_{steps}.m")
+        self.form = form
+        self.path = directory / f"{kind}_{steps}_{form}.m"
+        write = WRITER.dynamic_matrix_text if form == "matrix" else WRITER.dynamic_genfunction_text
+        self.path.write_text(write(self.original, self.path.stem))
         self.net = symnet.load(self.path)
         self.steps = steps
         layout = self.net.delays
@@ -110,6 +115,33 @@ class DynamicCase:
         return found
 
     def octave_code(self):
+        return self.matrix_code() if self.form == "matrix" else self.cell_code()
+
+    def matrix_code(self):
+        """One call per series: inputs as rows x TS matrices, states as rows x D matrices."""
+        layout, net = self.net.delays, self.net
+        D, L = layout.input_delays, layout.layer_delays
+        fed_back = sorted(taps.layer + 1 for taps in layout.layers)
+        lines = ["packed = x1;", "result = [];", "for q = 1:size(packed,2)"]
+        lines += [f"  x{k} = zeros({net.inputs[t.current].size},{self.steps});" for k, t in enumerate(layout.inputs, 1)]
+        lines += [f"  xi{k} = zeros({net.inputs[t.current].size},{D});" for k, t in enumerate(layout.inputs, 1) if D]
+        lines += [f"  ai{j} = zeros({net.layers[j - 1].size},{L});" for j in fed_back]
+        start = 0
+        for element, rows in self.pieces():
+            lines.append(f"  {_matrix_element(element)} = packed({start + 1}:{start + rows},q);")
+            start += rows
+        params = [f"x{k}" for k in range(1, len(layout.inputs) + 1)]
+        params += [f"xi{k}" for k in range(1, len(layout.inputs) + 1) if D] + [f"ai{j}" for j in fed_back]
+        outs = [f"y{o}" for o in range(1, len(layout.outputs) + 1)]
+        outs += [f"xf{k}" for k in range(1, len(layout.inputs) + 1) if D] + [f"af{j}" for j in fed_back]
+        lines.append(f"  [{','.join(outs)}] = {self.path.stem}({','.join(params)});")
+        results = [f"y{o}(:,{t})" for t in range(1, self.steps + 1) for o in range(1, len(layout.outputs) + 1)]
+        results += [_matrix_element(element.replace("Xi", "Xf").replace("Ai", "Af")) for element, _ in self.pieces()
+                    if not element.startswith("X{")]
+        lines += [f"  result(:,q) = [{'; '.join(results)}];", "end", "y1 = result;"]
+        return "\n".join(lines)
+
+    def cell_code(self):
         layout = self.net.delays
         lines = [f"X = cell({len(layout.inputs)},{self.steps});",
                  f"Xi = cell({len(layout.inputs)},{layout.input_delays});",
@@ -126,11 +158,18 @@ class DynamicCase:
         return "\n".join(lines)
 
 
+def _matrix_element(element):
+    """X{2,3} -> x2(:,3), Xf{1,2} -> xf1(:,2), Ai{2,1} -> ai2(:,1)."""
+    name, row, column = re.fullmatch(r"(\w+)\{(\d+),(\d+)\}", element).groups()
+    return f"{name.lower()}{row}(:,{column})"
+
+
 @pytest.fixture(scope="module")
 def dynamic_runs(tmp_path_factory):
     octave = require_tool("octave-cli")
     directory = tmp_path_factory.mktemp("dynamic")
-    cases = {(kind, steps): DynamicCase(kind, directory, steps) for kind in NETWORKS for steps in (1, STEPS)}
+    cases = {(kind, steps, form): DynamicCase(kind, directory, steps, form)
+             for kind in NETWORKS for steps in (1, STEPS) for form in ("cell", "matrix")}
     results = run_octave(octave, [case.job for case in cases.values()], directory)
     runs = {}
     for key, case in cases.items():
@@ -141,9 +180,10 @@ def dynamic_runs(tmp_path_factory):
     return runs
 
 
+@pytest.mark.parametrize("form", ["cell", "matrix"])
 @pytest.mark.parametrize("kind", list(NETWORKS))
-def test_the_reader_reads_back_the_network_written(kind, dynamic_runs):
-    case = dynamic_runs[(kind, STEPS)][0]
+def test_the_reader_reads_back_the_network_written(kind, form, dynamic_runs):
+    case = dynamic_runs[(kind, STEPS, form)][0]
     original, net = case.original, case.net
     assert [inp.name for inp in net.inputs] == [inp.name for inp in original.inputs]
     assert [out.name for out in net.outputs] == [out.name for out in original.outputs]
@@ -152,9 +192,10 @@ def test_the_reader_reads_back_the_network_written(kind, dynamic_runs):
     assert np.array_equal(net.evaluate(points), original.evaluate(points))
 
 
+@pytest.mark.parametrize("form", ["cell", "matrix"])
 @pytest.mark.parametrize("kind", list(NETWORKS))
-def test_simulation_over_a_sequence_equals_octave(kind, dynamic_runs):
-    case, values, _ = dynamic_runs[(kind, STEPS)]
+def test_simulation_over_a_sequence_equals_octave(kind, form, dynamic_runs):
+    case, values, _ = dynamic_runs[(kind, STEPS, form)]
     Y, final = symnet.simulate(case.net, case.X, case.state)
     ours = np.concatenate([Y.reshape(SERIES, -1), final], axis=1)
     scale = np.maximum(np.abs(values), 1.0)
@@ -172,10 +213,11 @@ def rollout_matrix(rollout, series):
     return np.concatenate([top, bottom])
 
 
+@pytest.mark.parametrize("form", ["cell", "matrix"])
 @pytest.mark.parametrize("steps", [1, STEPS])
 @pytest.mark.parametrize("kind", list(NETWORKS))
-def test_rollout_jacobian_equals_finite_differences_of_octave(kind, steps, dynamic_runs):
-    case, _, numeric = dynamic_runs[(kind, steps)]
+def test_rollout_jacobian_equals_finite_differences_of_octave(kind, steps, form, dynamic_runs):
+    case, _, numeric = dynamic_runs[(kind, steps, form)]
     rollout = symnet.rollout_jacobian(case.net, case.X, case.state)
     exact = np.stack([rollout_matrix(rollout, q) for q in range(SERIES)])
     result = compare(exact, numeric)
@@ -186,7 +228,7 @@ def test_rollout_jacobian_equals_finite_differences_of_octave(kind, steps, dynam
 def test_one_step_jacobian_is_the_network_s_jacobian(kind, dynamic_runs):
     """The one-step map's own Jacobian (what every target generates) against Octave: a step's
     inputs are (x(t), state), its outputs (y(t), fed-back a(t)); the new state's rows are copies."""
-    case, _, numeric = dynamic_runs[(kind, 1)]
+    case, _, numeric = dynamic_runs[(kind, 1, "cell")]
     net, mapping = case.net, state_map(case.net)
     points = step_inputs(mapping, case.X[:, 0], case.state)
     jacobian = symnet.derive(net, "jacobian")(points)
@@ -226,8 +268,16 @@ BAD_DYNAMIC = {
     "initial states read in the time loop": ("IW1_1*tapdelay1 + LW1_2*tapdelay2);",
                                              "IW1_1*tapdelay1 + LW1_2*Xi{1,ts});  % <-",
                                              "cell indices must be {i} or {i,ts}"),
-    "matrix-only time series": ("function [Y,Xf,Af] = {name}(X,Xi,Ai)",
-                                "function [y1,xf1] = {name}(x1,xi1)  % <-", "time-series networks are read"),
+    "matrix form: taps reshaped to another size": (
+        "tapdelay1 = reshape(xd1(:,mod(xdts-[1 2]-1,3)+1),4,1);",
+        "tapdelay1 = reshape(xd1(:,mod(xdts-[1 2]-1,3)+1),3,1);  % <-", "reshaped to another size than 4x1"),
+    "matrix form: a buffer read at another column": (
+        "    y1(:,ts) = mapminmax_reverse(ad2(:,adts),y1_step1);",
+        "    y1(:,ts) = mapminmax_reverse(ad2(:,ts),y1_step1);  % <-",
+        "ad2 is read at a position other than its rotating slot"),
+    "matrix form: states not named xi1/ai2": ("function [y1,xf1,af2] = {name}(x1,xi1,ai2)",
+                                              "function [y1,xf1,af2] = {name}(x1,Xi,ai2)  % <-",
+                                              "time-series networks are read"),
 }
 
 
@@ -235,7 +285,8 @@ BAD_DYNAMIC = {
 def test_bad_dynamic_files_are_refused_with_file_and_line(case, tmp_path):
     old, new, phrase = BAD_DYNAMIC[case]
     path = tmp_path / "narx.m"
-    text = WRITER.dynamic_genfunction_text(NETWORKS["narxnet_closed"](), "{name}")
+    write = WRITER.dynamic_matrix_text if case.startswith("matrix") else WRITER.dynamic_genfunction_text
+    text = write(NETWORKS["narxnet_closed"](), "{name}")
     assert old in text
     text = text.replace(old, new).replace("{name}", path.stem)
     path.write_text(text)
@@ -334,7 +385,7 @@ STEP_RUNNERS = {"numpy": run_numpy_step, "c": run_c_step, "matlab": run_matlab_s
 @pytest.mark.parametrize("target", list(STEP_RUNNERS))
 @pytest.mark.parametrize("kind", list(NETWORKS))
 def test_generated_step_function_runs_a_sequence_as_octave_does(kind, target, dynamic_runs, tmp_path):
-    case, values, _ = dynamic_runs[(kind, STEPS)]
+    case, values, _ = dynamic_runs[(kind, STEPS, "cell")]
     name = f"{kind}_model"
     paths = symnet.generate(case.net, [target], tmp_path, derivatives=("value",), name=name)
     assert any("_step." in path.name for path in paths)

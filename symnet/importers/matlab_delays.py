@@ -39,7 +39,13 @@ FINAL_STATE_LINE = re.compile(r"""\s*(?:
   | Xf\s*=\s*\[\s*Xi\s*\(\s*:\s*,\s*xits\s*\)\s*,?\s*X\s*\(\s*:\s*,\s*xts\s*\)\s*\]
   | ats\s*=\s*mod\s*\(\s*finalats\s*-\s*1\s*,\s*\d+\s*\)\s*\+\s*1
   | Af\s*\(\s*\d+\s*,\s*:\s*\)\s*=\s*Ad\d+\s*\(\s*:\s*,\s*ats\s*\)
+  | xf(?P<k>\d+)\s*=\s*\[\s*xi(?P=k)\s*\(\s*:\s*,\s*xits\s*\)\s*,?\s*x(?P=k)\s*\(\s*:\s*,\s*xts\s*\)\s*\]
+  | af(?P<j>\d+)\s*=\s*ad(?P=j)\s*\(\s*:\s*,\s*ats\s*\)
 )\s*""", re.VERBOSE)
+
+#: matrix form: ``xd1 = [xd1 zeros(2,1)]`` or ``ad2 = [ai2 zeros(1,1)]`` makes a delay buffer
+BUFFER_LINE = re.compile(r"\s*(?P<name>[A-Za-z_]\w*)\s*=\s*\[\s*(?P<source>[A-Za-z_]\w*)\s*,?\s*"
+                         r"zeros\s*\(\s*(?P<rows>\d+)\s*,\s*1\s*\)\s*\]\s*")
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,7 @@ class Buffer:
     line: int
     source: object = None       # ("input", k) or ("layer", j) once the current value is written
     current: object = None      # the current value (InputSignal or LayerSignal)
+    rows: int = 0               # matrix form: the rows of one value
     initial: object = None      # ("input", k, steps) or ("layer", j) from the initial-state loop
 
 
@@ -90,11 +97,35 @@ class DelayBook:
         self.buffers[name] = Buffer(name, int(length[0, 0]), line)
         return True
 
+    def matrix_buffer(self, name, initial, rows, line):
+        """Matrix form: a buffer of ``rows`` rows starting with the initial states ``initial``;
+        its length is that of the rotating position it is used with."""
+        if name in self.buffers:
+            raise ModelFormatError(f"the delay buffer {name} is made twice")
+        buffer = Buffer(name, None, line, rows=rows)
+        buffer.initial = _initial_source(buffer, initial)
+        self.buffers[name] = buffer
+
+    def reshaped_taps(self, node, env, line):
+        """``reshape(xd1(:,mod(xdts-[1 2]-1,3)+1),4,1)``: the matrix form of a tap delay line."""
+        args = node.args
+        if len(args) != 3 or not isinstance(args[0], Call) or not isinstance(args[0].target, Name) or \
+                args[0].target.id not in self.buffers or len(args[0].args) != 2:
+            raise UnsupportedError("reshape is read only as reshape(xd1(:,mod(xdts-[1 2]-1,3)+1),rows,1)")
+        buffer = self.buffers[args[0].target.id]
+        delays = _tap_delays(args[0].args[1], buffer, env)
+        if not (_is_literal(args[1], buffer.rows * len(delays)) and _is_literal(args[2], 1)):
+            raise ModelFormatError(f"{len(delays)} taps of {buffer.name} ({buffer.rows} rows) are"
+                                   f" reshaped to another size than {buffer.rows * len(delays)}x1")
+        return Taps(buffer.name, delays)
+
     def write(self, buffer, index_value, value, line):
         """``Xd1{ts} = ...`` (an initial state) or ``Xd1{xdts} = ...`` (the current value)."""
         if index_value == Boilerplate("initial step"):
             buffer.initial = _initial_source(buffer, value)
             return
+        if isinstance(index_value, DelaySlot) and buffer.length is None:
+            buffer.length = index_value.length
         if not isinstance(index_value, DelaySlot) or index_value.length != buffer.length:
             raise UnsupportedError(f"{buffer.name} is written at a position other than its rotating slot")
         if isinstance(value, InputSignal):
@@ -175,6 +206,8 @@ def _tap_delays(node, buffer, env):
         inner, length = call.args
         slot, delays = inner.left.left, literal_array(inner.left.right)
         assert node.op == "+" and _is_literal(node.right, 1) and call.target == Name("mod")
+        if buffer.length is None and isinstance(env.get(slot.id), DelaySlot):
+            buffer.length = env[slot.id].length     # a matrix-form buffer read before it is written
         assert inner.op == "-" and _is_literal(inner.right, 1) and inner.left.op == "-"
         assert env.get(slot.id) == DelaySlot(buffer.length) and _is_literal(length, buffer.length)
     except (AttributeError, AssertionError, TypeError, ValueError):

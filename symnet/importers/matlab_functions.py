@@ -90,7 +90,7 @@ def check_signature(header, outputs, params, body):
     if cell_form and len(params) > 3:
         fail(UnsupportedError("a time-series function takes X, Xi and Ai; this one takes more"))
     if not cell_form:
-        if any(re.fullmatch(r"[xa]i\d*", p, re.IGNORECASE) for p in params):
+        if any(re.fullmatch(r"[xa]i\d*", p, re.IGNORECASE) and not STATE_PARAM.fullmatch(p) for p in params):
             fail(UnsupportedError(TIME_SERIES_MESSAGE))
         used = network_params(params)
         if "~" in used:
@@ -99,6 +99,22 @@ def check_signature(header, outputs, params, body):
     if not network_outputs(outputs, cell_form):
         fail(UnsupportedError("the function returns nothing"))
     return cell_form
+
+
+#: matrix form of a time series: xi1 (initial states of input 1), ai2 (of layer 2)
+STATE_PARAM = re.compile(r"(?P<kind>[xa])i(?P<index>[1-9]\d*)")
+
+
+def state_params(params, cell_form):
+    """{name: ("input" or "layer", 0-based index)} of the matrix form's initial-state parameters."""
+    if cell_form:
+        return {}
+    found = {}
+    for name in params:
+        match = STATE_PARAM.fullmatch(name)
+        if match:
+            found[name] = ("input" if match["kind"] == "x" else "layer", int(match["index"]) - 1)
+    return found
 
 
 def network_params(params):

@@ -24,9 +24,9 @@ import numpy as np
 from ..errors import ModelFormatError, SymnetError, UnsupportedError
 from ..ir.delays import DynamicLayer, TappedWeights, one_step_network
 from ..ir.network import Input, Layer, MapMinMax, MapStd, Network, Output, RemoveConstantRows
-from .matlab_delays import FINAL_STATE_LINE
+from .matlab_delays import BUFFER_LINE, FINAL_STATE_LINE
 from .matlab_functions import (check_signature, main_function, module_functions, network_outputs, network_params,
-                               state_outputs)
+                               state_outputs, state_params)
 from .matlab_helpers import check_helper_calls
 from .matlab_lines import at_line, statements
 from .matlab_simulation import Simulation
@@ -60,16 +60,23 @@ def read_genfunction(text, name="network", input_sizes=None):
     _, outputs, params = function_header(header)
     cell_form = check_signature(header, outputs, params, body)
     helpers = module_functions(lines)
-    simulation = Simulation(network_params(params), network_outputs(outputs, cell_form), cell_form,
-                            frozenset(helpers))
+    states = state_params(params, cell_form)
+    simulation = Simulation(tuple(p for p in network_params(params) if p not in states),
+                            network_outputs(outputs, cell_form), cell_form, frozenset(helpers), states)
+    time_series = cell_form or bool(states)
     for line, piece in body:
-        if cell_form and FINAL_STATE_LINE.fullmatch(piece):
+        if time_series and FINAL_STATE_LINE.fullmatch(piece):
             continue        # copies the last states into Xf/Af; symnet's state advance is MATLAB's rule
         try:
-            simulation.run(parse_statement(line, piece))
+            buffer = BUFFER_LINE.fullmatch(piece) if states else None
+            if buffer:
+                simulation.extend_buffer(buffer["name"], buffer["source"], int(buffer["rows"]))
+            else:
+                simulation.run(parse_statement(line, piece))
         except SymnetError as error:
             raise at_line(error, line)
-    _check_empty_states(simulation, state_outputs(outputs, cell_form), header.line)
+    if not states:
+        _check_empty_states(simulation, state_outputs(outputs, cell_form), header.line)
     check_helper_calls(helpers, simulation.helper_calls)
     assembly = _DynamicAssembly if simulation.delays.buffers else _Assembly
     return assembly(simulation, header.line, _help_sizes(text), input_sizes).network(name)

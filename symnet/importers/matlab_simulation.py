@@ -15,8 +15,8 @@ from dataclasses import replace
 from ..errors import ModelFormatError, UnsupportedError
 from .matlab_delays import DelayBook, DelaySlot, InitialState, Taps, delay_slot
 from .matlab_helpers import HelperCall
-from .matlab_syntax import (Binary, Call, CellIndex, CellLiteral, Field, Handle, Literal, Name, Text, Transpose,
-                            Unary, parse_expression)
+from .matlab_syntax import (Binary, Call, CellIndex, CellLiteral, Colon, Field, Handle, Literal, Name, Text,
+                            Transpose, Unary, parse_expression)
 from .matlab_values import (NOT_FINITE, STEP_FIELDS, Boilerplate, Constant, InputSignal, LayerSignal, LayerSpec,
                             Observation, StepSpec, Struct, Term, WeightedSum, as_sum, is_one, literal_array,
                             setting_field, sum_parts, transposed)
@@ -26,7 +26,7 @@ REVERSE_HELPERS = {f"{kind}_reverse": kind for kind in STEP_FIELDS}
 TRANSFER_NAMES = ("purelin", "tansig", "logsig", "poslin", "satlin", "satlins", "radbas", "elliotsig",
                   "softmax")
 TRANSFER_HELPERS = {name + suffix: name for name in TRANSFER_NAMES for suffix in ("_apply", "")}
-BOILERPLATE_CALLS = frozenset(("iscell", "isempty", "cell", "cell2mat", "numel"))
+BOILERPLATE_CALLS = frozenset(("iscell", "isempty", "cell", "cell2mat", "numel", "zeros"))
 BUILTIN_CALLS = BOILERPLATE_CALLS | {"repmat", "bsxfun", "size"}
 TIME_SERIES = re.compile(r"(Xi|Ai|[XxAa]d\d*|tapdelay\d*|[xa]dts|mod)\Z")
 TIME_SERIES_MESSAGE = ("time-series networks are read from the cell form [Y,Xf,Af] = f(X,Xi,Ai) only;"
@@ -43,8 +43,9 @@ def refuse(problem):
 class Simulation:
     """Runs the main function's statements over value descriptions."""
 
-    def __init__(self, params, outputs, cell_form, defined=frozenset()):
+    def __init__(self, params, outputs, cell_form, defined=frozenset(), state_params=None):
         self.params, self.outputs, self.cell_form = params, outputs, cell_form
+        self.state_params = state_params or {}      # matrix form: xi1 -> ("input", 0), ai2 -> ("layer", 1)
         self.defined = defined      # names of the functions the file defines
         self.constants, self.structs, self.env = {}, {}, {}
         self.layers, self.observations = [], []
@@ -111,6 +112,8 @@ class Simulation:
             self.structs.setdefault(target.target.id, {})[target.name] = literal
         elif isinstance(target, CellIndex) and isinstance(target.target, Name):
             self.assign_cell(target, node)
+        elif isinstance(target, Call) and isinstance(target.target, Name) and self.state_params:
+            self.assign_column(target, node)
         else:
             refuse("unsupported assignment: only constants, variables and the cells X{i,ts}/Y{i,ts} are read")
 
@@ -140,6 +143,25 @@ class Simulation:
         self.env[name] = value
         if name in self.outputs and not isinstance(value, Boilerplate):
             self.output_lines[name] = self.line
+
+    def assign_column(self, target, node):
+        """Matrix form of a time-series network: ``xd1(:,xdts) = ...`` or ``y1(:,ts) = ...``."""
+        name = target.target.id
+        if len(target.args) != 2 or target.args[0] != Colon() or not isinstance(target.args[1], Name):
+            refuse(f"unsupported assignment to {name}(...): only {name}(:,ts) is read")
+        position, value = self.value(target.args[1]), self.value(node)
+        if name in self.delays.buffers:
+            value = self.as_layer(value) if isinstance(value, WeightedSum) else value
+            self.delays.write(self.delays.buffers[name], position, value, self.line)
+        elif name in self.outputs and position == Boilerplate("time step"):
+            self.assign_name(name, node, None)
+        else:
+            refuse(f"unsupported assignment to {name}(:,...)")
+
+    def extend_buffer(self, name, source, rows):
+        """``xd1 = [xd1 zeros(2,1)]``: the initial states and a column for the current value."""
+        self.delays.matrix_buffer(name, self.name_value(source), rows, self.line)
+        self.env.pop(name, None)
 
     def assign_cell(self, target, node):
         name = target.target.id
@@ -188,6 +210,9 @@ class Simulation:
             return Constant(name, self.constants[name])
         if name in self.structs:
             return Struct(name)
+        if name in self.state_params:
+            kind, index = self.state_params[name]
+            return InputSignal(index, initial=True) if kind == "input" else InitialState(kind, index)
         if name in self.params:
             if self.cell_form:
                 return Boilerplate("input cell")
@@ -244,6 +269,10 @@ class Simulation:
         if not isinstance(node.target, Name):
             refuse("unsupported call")
         name, args = node.target.id, node.args
+        if self.state_params and (name in self.delays.buffers or name in self.params):
+            return self.column_value(name, args)
+        if self.state_params and name == "reshape" and name not in self.defined:
+            return self.delays.reshaped_taps(node, self.env, self.line)
         if name in self.env or name in self.constants or name in self.params:
             refuse(f"indexing into {name!r} is not supported")
         if name in self.defined and name in BUILTIN_CALLS:
@@ -276,6 +305,21 @@ class Simulation:
         known = sorted(set(APPLY_HELPERS) | set(REVERSE_HELPERS) | set(TRANSFER_HELPERS))
         refuse(f"unknown function or helper {name!r} (symnet reads: {', '.join(known)})")
 
+    def column_value(self, name, args):
+        """``x1(:,ts)`` (the input at the time step) or ``ad2(:,adts)`` (a buffer's current value)."""
+        if len(args) != 2 or args[0] != Colon() or not isinstance(args[1], Name):
+            refuse(f"{name} is read only as {name}(:,ts) or at its rotating position")
+        position = self.value(args[1])
+        if name in self.params and position == Boilerplate("time step"):
+            self.seen_inputs.add(self.params.index(name))
+            return InputSignal(self.params.index(name))
+        buffer = self.delays.buffers.get(name)
+        if buffer is None or position != DelaySlot(buffer.length):
+            refuse(f"{name} is read at a position other than its rotating slot")
+        if buffer.current is None:
+            refuse(f"{name} is read before its current value is written")
+        return buffer.current
+
     def repeated_bias(self, args):
         """repmat(b1,1,Q): the bias, once per sample."""
         once, times = literal_array(args[1]), self.value(args[2])
@@ -289,6 +333,8 @@ class Simulation:
             refuse("size must be taken along dimension 1 or 2")
         if isinstance(subject, InitialState) or isinstance(subject, InputSignal) and subject.initial:
             return Boilerplate("samples")
+        if isinstance(subject, InputSignal) and self.state_params and dimension[0, 0] == 2:
+            return Boilerplate("time steps")        # matrix form of a time series: one series
         if isinstance(subject, InputSignal):
             self.samples_as_rows = dimension[0, 0] == 1
             return Boilerplate("samples")
