@@ -399,3 +399,58 @@ def test_a_static_network_gets_no_step_function(tmp_path):
     net = symnet.load(REPO / "examples" / "pxyz.json")
     paths = symnet.generate(net, ["numpy", "c", "matlab"], tmp_path, derivatives=("value",))
     assert not any("_step" in path.name for path in paths)
+
+
+# --- matlab/symnet_export.m of a dynamic network ---------------------------------------------------
+
+def dynamic_octave_struct(net, function_name):
+    """An Octave function returning the dynamic network ``net`` as a struct shaped like a MATLAB
+    network object: weights with their delays, as the toolbox holds them."""
+    from test_matlab_mat import column, literal, port_lines
+    layout = net.delays
+    n_in, n_layers = len(layout.inputs), len(net.layers)
+    connect = {"IW": np.zeros((n_layers, n_in)), "LW": np.zeros((n_layers, n_layers))}
+    lines = [f"function net = {function_name}()", "net = struct();", f"net.name = '{net.name}';",
+             f"net.numInputs = {n_in}; net.numLayers = {n_layers};",
+             f"net.inputs = cell(1, {n_in}); net.layers = cell(1, {n_layers}); net.outputs = cell(1, {n_layers});",
+             f"net.IW = cell({n_layers}, {n_in}); net.LW = cell({n_layers}, {n_layers}); net.b = cell({n_layers}, 1);",
+             f"net.inputWeights = cell({n_layers}, {n_in}); net.layerWeights = cell({n_layers}, {n_layers});"]
+    for k, taps in enumerate(layout.inputs, start=1):
+        inp = net.inputs[taps.current]
+        lines += port_lines(f"net.inputs{{{k}}}", inp.steps, "input") + [f"net.inputs{{{k}}}.size = {inp.size};"]
+    for i, layer in enumerate(net.layers, start=1):
+        lines += [f"net.layers{{{i}}} = struct('size', {layer.size}, 'transferFcn', '{layer.transfer}',"
+                  " 'netInputFcn', 'netsum');", f"net.b{{{i}}} = {column(layer.bias)};"]
+        for name, weights, source in WRITER._dynamic_connections(net, i - 1):
+            kind, j = name[:2], int(name.split("_")[1])
+            delays = source[2] if source[0] == "taps" else [0]
+            connect[kind][i - 1, j - 1] = 1
+            details = "inputWeights" if kind == "IW" else "layerWeights"
+            lines += [f"net.{kind}{{{i},{j}}} = {literal(weights)};",
+                      f"net.{details}{{{i},{j}}} = struct('delays', {literal([delays])}, 'weightFcn', 'dotprod');"]
+    output_connect = np.zeros(n_layers)
+    for o in layout.outputs:
+        output = net.outputs[o]
+        output_connect[output.layer] = 1
+        lines += port_lines(f"net.outputs{{{output.layer + 1}}}", output.steps, "output")
+    lines += [f"net.biasConnect = {column(np.ones(n_layers))};", f"net.inputConnect = {literal(connect['IW'])};",
+              f"net.layerConnect = {literal(connect['LW'])};", f"net.outputConnect = {literal([output_connect])};"]
+    return "\n".join(lines) + "\nend\n"
+
+
+def test_symnet_export_of_dynamic_networks_reads_back_exactly(tmp_path):
+    octave = require_tool("octave-cli")
+    code = []
+    for kind, make in NETWORKS.items():
+        (tmp_path / f"make_{kind}.m").write_text(dynamic_octave_struct(make(), f"make_{kind}"))
+        code.append(f"symnet_export(make_{kind}(), '{kind}.mat');")
+    code.append("y1 = 1;")
+    result = run_octave(octave, [OctaveJob(tmp_path, [np.zeros((1, 1))], "\n".join(code), 1, [REPO / "matlab"])],
+                        tmp_path)[0]
+    assert not isinstance(result, str), result
+    for kind, make in NETWORKS.items():
+        original, loaded = make(), symnet.load(tmp_path / f"{kind}.mat")
+        assert loaded.delays == original.delays, kind
+        assert [inp.name for inp in loaded.inputs] == [inp.name for inp in original.inputs]
+        points = np.random.default_rng(1).uniform(-1, 1, size=(4, original.n_inputs))
+        assert np.array_equal(loaded.evaluate(points), original.evaluate(points)), kind

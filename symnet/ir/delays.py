@@ -159,9 +159,27 @@ def one_step_network(inputs, layers, outputs, name="network"):
     tap_input = {("x", k, d): t.current if d == 0 else t.delayed[d - 1] for k, t in enumerate(input_taps)
                  for d in range(D + 1)}
     tap_input.update({("a", t.layer, d): t.delayed[d - 1] for t in layer_taps for d in range(1, L + 1)})
+    for i, layer in enumerate(layers):
+        _check_widths(i, layer, inputs, layers)
     static_layers = [_static_layer(i, layer, tap_input) for i, layer in enumerate(layers)]
     layout = DelayLayout(input_taps, layer_taps, tuple(range(len(outputs))))
     return Network(net_inputs, static_layers, list(outputs) + state_outputs, name=name, delays=layout)
+
+
+def _check_widths(index, layer, inputs, layers):
+    """Each tapped weight matrix holds one block of its source's width per delay."""
+    for kind, connections in (("input", layer.input_weights), ("layer", layer.layer_weights)):
+        for tapped in connections:
+            sources = inputs if kind == "input" else layers
+            if not 0 <= tapped.source < len(sources):
+                raise ModelFormatError(f"layer {index + 1} takes {kind} {tapped.source + 1}, which does not exist")
+            source = sources[tapped.source]
+            width = source.processed_size if kind == "input" else source.size
+            columns = np.shape(tapped.weights)[-1]
+            if columns != width * len(tapped.delays):
+                raise ModelFormatError(
+                    f"layer {index + 1}: the weights from {kind} {tapped.source + 1} have {columns} columns, but"
+                    f" {len(tapped.delays)} delays of {width} values need {width * len(tapped.delays)}")
 
 
 def _static_layer(index, layer, tap_input):
