@@ -11,6 +11,7 @@ Run:  python examples/write_genfunction.py MODEL.json OUT.m
 """
 
 import argparse
+import re
 from pathlib import Path
 
 import numpy as np
@@ -139,6 +140,8 @@ def matrix(values):
 
 def genfunction_text(net, function_name):
     """The whole file as text."""
+    if net.delays is not None:
+        return dynamic_genfunction_text(net, function_name)
     used = []
     inputs = [f"x{i + 1}" for i in range(len(net.inputs))]
     outputs = [f"y{i + 1}" for i in range(len(net.outputs))]
@@ -238,6 +241,240 @@ def _output_lines(k, output, used):
         lines.append(f"{target} = {step.kind}_reverse({source},y{k}_step{number_});")
         source = target
     return lines or [f"y{k} = {source};"]
+
+
+# --- dynamic networks: the cell form [Y,Xf,Af] = f(X,Xi,Ai) with rotating delay buffers ----------
+
+def dynamic_genfunction_text(net, function_name):
+    """A dynamic network given by its one-step map (``net.delays``) as MATLAB's genFunction writes
+    timedelaynet, narxnet and layrecnet: delay buffers Xd/Ad indexed modulo their length."""
+    layout, used = net.delays, []
+    D, L = layout.input_delays, layout.layer_delays
+    fed_back = {taps.layer: taps for taps in layout.layers}
+    signature = f"[Y,Xf,Af] = {function_name}(X,{'Xi' if D else '~'},{'Ai' if L else '~'})"
+    lines = [f"function {signature}", f"%{function_name.upper()} neural network simulation function.", "%",
+             "% Written by symnet's examples/write_genfunction.py in the format of MATLAB's genFunction.", "%",
+             f"% {signature} takes these arguments:", "%",
+             f"%   X = {len(layout.inputs)}xTS cell, {len(layout.inputs)} inputs over TS timesteps"]
+    lines += [f"%   Each X{{{k},ts}} = {net.inputs[t.current].size}xQ matrix, input #{k} at timestep ts."
+              for k, t in enumerate(layout.inputs, start=1)]
+    lines += ["%", f"%   Xi = {len(layout.inputs)}x{D} cell {len(layout.inputs)}, initial {D} input delay states.",
+              "%", f"%   Ai = {len(net.layers)}x{L} cell {len(net.layers)}, initial {L} layer delay states.",
+              "%", "% and returns:", f"%   Y = {len(layout.outputs)}xTS cell of {len(layout.outputs)} outputs"
+              " over TS timesteps.", "%", "%   Xf and Af: final input and layer delay states.", "%",
+              "% where Q is number of samples (or series) and TS is the number of timesteps.", "", "%#ok<*RPMT0>",
+              "", "% ===== NEURAL NETWORK CONSTANTS ====="]
+    for k, taps in enumerate(layout.inputs, start=1):
+        lines += ["", f"% Input {k}"] + _step_constants(f"x{k}", net.inputs[taps.current].steps, reverse=False)
+    connections = [_dynamic_connections(net, i) for i in range(len(net.layers))]
+    for i, (layer, terms) in enumerate(zip(net.layers, connections), start=1):
+        lines += ["", f"% Layer {i}", f"b{i} = {matrix(layer.bias)};"]
+        lines += [f"{name} = {matrix(weights)};" for name, weights, _ in terms]
+    for k, o in enumerate(layout.outputs, start=1):
+        lines += ["", f"% Output {k}"] + _step_constants(f"y{k}", net.outputs[o].steps, reverse=True)
+    lines += ["", "% ===== SIMULATION ========", "", "% Format Input Arguments", "isCellX = iscell(X);",
+              "if ~isCellX", "    X = {X};", "end"]
+    lines += ["if (nargin < 2), error('Initial input states Xi argument needed.'); end"] if D else []
+    lines += ["if (nargin < 3), error('Initial layer states Ai argument needed.'); end"] if L else []
+    lines += ["", "% Dimensions", "TS = size(X,2); % timesteps", "if ~isempty(X)",
+              "    Q = size(X{1},2); % samples/series"]
+    lines += ["elseif ~isempty(Xi)", "    Q = size(Xi{1},2);"] if D else []
+    lines += ["elseif ~isempty(Ai)", "    Q = size(Ai{%d},2);" % (layout.layers[0].layer + 1)] if L else []
+    lines += ["else", "    Q = 0;", "end"]
+    for k, taps in enumerate(layout.inputs, start=1):
+        if D:
+            lines += ["", f"% Input {k} Delay States", f"Xd{k} = cell(1,{D + 1});", f"for ts=1:{D}",
+                      f"    Xd{k}{{ts}} = " + _applied(f"Xi{{{k},ts}}", k, net.inputs[taps.current].steps, used) + ";",
+                      "end"]
+    if L:
+        lines += ["", "% Layer Delay States"]
+        for j in sorted(fed_back):
+            lines += [f"Ad{j + 1} = cell(1,{L + 1});", f"for ts=1:{L}", f"    Ad{j + 1}{{ts}} = Ai{{{j + 1},ts}};", "end"]
+    lines += ["", "% Allocate Outputs", f"Y = cell({len(layout.outputs)},TS);", "", "% Time loop", "for ts=1:TS"]
+    if D or L:
+        lines += ["", "    % Rotating delay state position"]
+        lines += [f"    xdts = mod(ts+{D - 1},{D + 1})+1;"] if D else []
+        lines += [f"    adts = mod(ts+{L - 1},{L + 1})+1;"] if L else []
+    for k, taps in enumerate(layout.inputs, start=1):
+        target = f"Xd{k}{{xdts}}" if D else f"Xp{k}"
+        lines += ["", f"    % Input {k}", f"    {target} = " +
+                  _applied(f"X{{{k},ts}}", k, net.inputs[taps.current].steps, used) + ";"]
+    tap = 0
+    for i, (layer, terms) in enumerate(zip(net.layers, connections), start=1):
+        lines += ["", f"    % Layer {i}"]
+        products = [f"repmat(b{i},1,Q)"]
+        for name, _, source in terms:
+            if source[0] == "taps":
+                tap += 1
+                _, buffer, delays = source
+                length, slot = (D + 1, "xdts") if buffer.startswith("X") else (L + 1, "adts")
+                lines.append(f"    tapdelay{tap} = cat(1,{buffer}{{mod({slot}-{matrix(np.array([delays]))}-1,"
+                             f"{length})+1}});")
+                products.append(f"{name}*tapdelay{tap}")
+            else:
+                products.append(f"{name}*" + (f"Xp{source[1]}" if source[0] == "input" else
+                                              _layer_name(source[1], fed_back)))
+        total = " + ".join(products)
+        if layer.transfer != "purelin":
+            if f"{layer.transfer}_apply" not in HELPERS or layer.transfer_params:
+                raise ValueError(f"genFunction files have no transfer function {layer.transfer!r}")
+            used.append(f"{layer.transfer}_apply")
+            total = f"{layer.transfer}_apply({total})"
+        lines.append(f"    {_layer_name(i - 1, fed_back)} = {total};")
+    for k, o in enumerate(layout.outputs, start=1):
+        output = net.outputs[o]
+        written = [re.sub(rf"\ba{output.layer + 1}\b", _layer_name(output.layer, fed_back).replace("\\", ""), line)
+                   for line in _output_lines(k, output, used)]
+        written[-1] = written[-1].replace(f"y{k} = ", f"Y{{{k},ts}} = ", 1)
+        lines += ["", f"    % Output {k}"] + ["    " + line for line in written]
+    lines += ["end", "", "% Final Delay States"]
+    if D:
+        lines += [f"finalxts = TS+(1: {D});", f"xits = finalxts(finalxts<={D});", f"xts = finalxts(finalxts>{D})-{D};",
+                  "Xf = [Xi(:,xits) X(:,xts)];"]
+    else:
+        lines.append(f"Xf = cell({len(layout.inputs)},0);")
+    if L:
+        lines += [f"finalats = TS+(1: {L});", f"ats = mod(finalats-1,{L + 1})+1;", f"Af = cell({len(net.layers)},{L});"]
+        lines += [f"Af({j + 1},:) = Ad{j + 1}(:,ats);" for j in sorted(fed_back)]
+    else:
+        lines.append(f"Af = cell({len(net.layers)},0);")
+    lines += ["", "% Format Output Arguments", "if ~isCellX", "    Y = cell2mat(Y);", "end", "end", "",
+              "% ===== MODULE FUNCTIONS ========"]
+    for helper in dict.fromkeys(used):
+        lines += [""] + HELPERS[helper].splitlines()
+    return "\n".join(lines) + "\n"
+
+
+def dynamic_matrix_text(net, function_name):
+    """The same network in genFunction's matrix-only form ('MatrixOnly','yes'): one series
+    (Q = 1), time along the columns, ``[y1,...,xf1,...,af2] = f(x1,...,xi1,...,ai2)``."""
+    layout, used = net.delays, []
+    D, L = layout.input_delays, layout.layer_delays
+    fed_back = {taps.layer: taps for taps in layout.layers}
+    n_inputs = len(layout.inputs)
+    params = [f"x{k}" for k in range(1, n_inputs + 1)] + [f"xi{k}" for k in range(1, n_inputs + 1) if D]
+    params += [f"ai{j + 1}" for j in sorted(fed_back)]
+    results = [f"y{k}" for k in range(1, len(layout.outputs) + 1)] + [f"xf{k}" for k in range(1, n_inputs + 1) if D]
+    results += [f"af{j + 1}" for j in sorted(fed_back)]
+    signature = f"[{','.join(results)}] = {function_name}({','.join(params)})"
+    lines = [f"function {signature}", f"%{function_name.upper()} neural network simulation function.", "%",
+             "% Written by symnet's examples/write_genfunction.py in the format of MATLAB's genFunction.", "%",
+             f"% {signature} takes these arguments:"]
+    lines += [f"%   x{k} = {net.inputs[t.current].size}xTS matrix, input #{k}" for k, t in enumerate(layout.inputs, 1)]
+    lines += [f"%   xi{k} = {net.inputs[t.current].size}x{D} matrix, initial {D} delay states for input #{k}."
+              for k, t in enumerate(layout.inputs, 1) if D]
+    lines += [f"%   ai{j + 1} = {net.layers[j].size}x{L} matrix, initial {L} delay states for layer #{j + 1}."
+              for j in sorted(fed_back)]
+    lines += ["% where TS is the number of timesteps.", "", "% ===== NEURAL NETWORK CONSTANTS ====="]
+    for k, taps in enumerate(layout.inputs, start=1):
+        lines += ["", f"% Input {k}"] + _step_constants(f"x{k}", net.inputs[taps.current].steps, reverse=False)
+    connections = [_dynamic_connections(net, i) for i in range(len(net.layers))]
+    for i, (layer, terms) in enumerate(zip(net.layers, connections), start=1):
+        lines += ["", f"% Layer {i}", f"b{i} = {matrix(layer.bias)};"]
+        lines += [f"{name} = {matrix(weights)};" for name, weights, _ in terms]
+    for k, o in enumerate(layout.outputs, start=1):
+        lines += ["", f"% Output {k}"] + _step_constants(f"y{k}", net.outputs[o].steps, reverse=True)
+    lines += ["", "% ===== SIMULATION ========", "", "% Dimensions", "TS = size(x1,2); % timesteps"]
+    for k, taps in enumerate(layout.inputs, start=1):
+        if D:
+            lines += ["", f"% Input {k} Delay States",
+                      f"xd{k} = " + _applied(f"xi{k}", k, net.inputs[taps.current].steps, used) + ";",
+                      f"xd{k} = [xd{k} zeros({_processed(net.inputs[taps.current])},1)];"]
+    if L:
+        lines += ["", "% Layer Delay States"]
+        lines += [f"ad{j + 1} = [ai{j + 1} zeros({net.layers[j].size},1)];" for j in sorted(fed_back)]
+    lines += ["", "% Allocate Outputs"]
+    lines += [f"y{k} = zeros({net.output_size(net.outputs[o])},TS);" for k, o in enumerate(layout.outputs, 1)]
+    lines += ["", "% Time loop", "for ts=1:TS"]
+    if D or L:
+        lines += ["", "    % Rotating delay state position"]
+        lines += [f"    xdts = mod(ts+{D - 1},{D + 1})+1;"] if D else []
+        lines += [f"    adts = mod(ts+{L - 1},{L + 1})+1;"] if L else []
+    for k, taps in enumerate(layout.inputs, start=1):
+        target = f"xd{k}(:,xdts)" if D else f"xp{k}"
+        lines += ["", f"    % Input {k}", f"    {target} = " +
+                  _applied(f"x{k}(:,ts)", k, net.inputs[taps.current].steps, used) + ";"]
+    tap = 0
+    name_of = lambda j: f"ad{j + 1}(:,adts)" if j in fed_back else f"a{j + 1}"
+    for i, (layer, terms) in enumerate(zip(net.layers, connections), start=1):
+        lines += ["", f"    % Layer {i}"]
+        products = [f"b{i}"]
+        for name, weights, source in terms:
+            if source[0] == "taps":
+                tap += 1
+                _, buffer, delays = source
+                length, slot = (D + 1, "xdts") if buffer.startswith("X") else (L + 1, "adts")
+                lines.append(f"    tapdelay{tap} = reshape({buffer.lower()}(:,mod({slot}-"
+                             f"{matrix(np.array([delays]))}-1,{length})+1),{weights.shape[1]},1);")
+                products.append(f"{name}*tapdelay{tap}")
+            else:
+                products.append(f"{name}*" + (f"xp{source[1]}" if source[0] == "input" else name_of(source[1])))
+        total = " + ".join(products)
+        if layer.transfer != "purelin":
+            used.append(f"{layer.transfer}_apply")
+            total = f"{layer.transfer}_apply({total})"
+        lines.append(f"    {name_of(i - 1)} = {total};")
+    for k, o in enumerate(layout.outputs, start=1):
+        output = net.outputs[o]
+        written = [re.sub(rf"\ba{output.layer + 1}\b", name_of(output.layer), line)
+                   for line in _output_lines(k, output, used)]
+        written[-1] = written[-1].replace(f"y{k} = ", f"y{k}(:,ts) = ", 1)
+        lines += ["", f"    % Output {k}"] + ["    " + line for line in written]
+    lines += ["end", "", "% Final Delay States"]
+    if D:
+        lines += [f"finalxts = TS+(1: {D});", f"xits = finalxts(finalxts<={D});", f"xts = finalxts(finalxts>{D})-{D};"]
+        lines += [f"xf{k} = [xi{k}(:,xits) x{k}(:,xts)];" for k in range(1, n_inputs + 1)]
+    if L:
+        lines += [f"finalats = TS+(1: {L});", f"ats = mod(finalats-1,{L + 1})+1;"]
+        lines += [f"af{j + 1} = ad{j + 1}(:,ats);" for j in sorted(fed_back)]
+    lines += ["end", "", "% ===== MODULE FUNCTIONS ========"]
+    for helper in dict.fromkeys(used):
+        lines += [""] + HELPERS[helper].splitlines()
+    return "\n".join(lines) + "\n"
+
+
+def _processed(inp):
+    return inp.steps[-1].out_size if inp.steps else inp.size
+
+
+def _applied(source, k, steps, used):
+    """The processing of input ``k`` applied to ``source``, nested as one expression."""
+    for number_, step in enumerate(steps, start=1):
+        used.append(f"{step.kind}_apply")
+        source = f"{step.kind}_apply({source},x{k}_step{number_})"
+    return source
+
+
+def _layer_name(layer, fed_back):
+    return f"Ad{layer + 1}{{adts}}" if layer in fed_back else f"a{layer + 1}"
+
+
+def _dynamic_connections(net, index):
+    """[(weight name, weights, source)] of layer ``index``: a source is ("input", k) (1-based),
+    ("layer", j) (0-based) or ("taps", delay buffer, delays) for a tap delay line whose weights
+    are the taps' side by side."""
+    layout, layer = net.delays, net.layers[index]
+    fed_back = {taps.layer: taps for taps in layout.layers}
+    by_input = dict(layer.input_weights)
+    terms = []
+    for k, taps in enumerate(layout.inputs, start=1):
+        tapped = [(d, by_input[i]) for d, i in enumerate((taps.current,) + taps.delayed) if i in by_input]
+        if tapped and layout.input_delays:
+            terms.append((f"IW{index + 1}_{k}", np.hstack([w for _, w in tapped]),
+                          ("taps", f"Xd{k}", [d for d, _ in tapped])))
+        elif tapped:
+            terms.append((f"IW{index + 1}_{k}", tapped[0][1], ("input", k)))
+    undelayed = dict(layer.layer_weights)
+    for j, taps in sorted(fed_back.items()):
+        tapped = [(d, by_input[i]) for d, i in enumerate(taps.delayed, start=1) if i in by_input]
+        if tapped and j in undelayed:       # delays 0, 1, ... of one layer weight (distdelaynet)
+            tapped.insert(0, (0, undelayed.pop(j)))
+        if tapped:
+            terms.append((f"LW{index + 1}_{j + 1}", np.hstack([w for _, w in tapped]),
+                          ("taps", f"Ad{j + 1}", [d for d, _ in tapped])))
+    for source, weights in undelayed.items():
+        terms.append((f"LW{index + 1}_{source + 1}", weights, ("layer", source)))
+    return terms
 
 
 def write_genfunction(net, path):

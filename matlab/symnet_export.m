@@ -9,7 +9,9 @@ function symnet_export(net, filename)
 %
 %   net is a network object (fitnet, feedforwardnet, patternnet,
 %   cascadeforwardnet, network, ...) or a struct with the same fields.
-%   Networks with input or layer delays (time series) are refused.
+%   Time-series networks (timedelaynet, narxnet open or closed loop,
+%   layrecnet, distdelaynet) are saved with the delays of every weight;
+%   symnet reads them as one time step with the delay states as inputs.
 %   Runs in MATLAB and in GNU Octave; needs no toolbox of its own.
 
   s = struct();
@@ -46,8 +48,8 @@ function symnet_export(net, filename)
     end
   end
 
-  [s.IW, s.inputWeights] = weights(net.IW, net.inputWeights, net.inputConnect, 'input');
-  [s.LW, s.layerWeights] = weights(net.LW, net.layerWeights, net.layerConnect, 'layer');
+  [s.IW, s.inputWeights] = weights(net.IW, net.inputWeights, net.inputConnect);
+  [s.LW, s.layerWeights] = weights(net.LW, net.layerWeights, net.layerConnect);
 
   symnet_network = s;
   save(filename, 'symnet_network', '-v7');
@@ -76,7 +78,7 @@ function out = numeric_fields(settings)
   end
 end
 
-function [values, details] = weights(matrices, descriptions, connected, kind)
+function [values, details] = weights(matrices, descriptions, connected)
   % The weight matrices and, for each connection, its weight function and delays.
   values = cell(size(connected));
   details = cell(size(connected));
@@ -86,11 +88,6 @@ function [values, details] = weights(matrices, descriptions, connected, kind)
         continue
       end
       delays = descriptions{i, j}.delays;
-      if any(delays ~= 0)
-        error('symnet_export:delays', ...
-              ['%s weight {%d,%d} has delays [%s]: time-series networks are not supported ' ...
-               '(symnet reads static networks)'], kind, i, j, num2str(delays));
-      end
       values{i, j} = matrices{i, j};
       detail = struct();
       detail.weightFcn = optional_text(descriptions{i, j}, 'weightFcn');

@@ -15,6 +15,7 @@ from .emit.common import comment_text, safe_identifier
 from .emit.layered_common import choose_strategy, layered_programs
 from .emit.numpy.function import layered_numpy_function
 from .emit.numpy.printer import ExactNumPyPrinter
+from .emit.step import render_step
 from .errors import ModelFormatError, UnsupportedError
 from .importers import load as _load
 from .layered.network import writes_transfers_of
@@ -213,6 +214,7 @@ def generate(net, targets, out_dir, derivatives=None, name=None, precision="doub
     for target, target_strategy in zip(renderers, strategies):
         with progress.stage(f"{target.name}: {target_strategy}"):
             rendered = target.render(dataclasses.replace(request, strategy=target_strategy))
+            rendered.update(render_step(target, request))
         files.update(sorted(rendered.items()))
     return write_files(out_dir, files)
 

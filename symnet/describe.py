@@ -48,6 +48,8 @@ def describe(net, clean=str):
                      for i, step in enumerate(output.steps, start=1))
         lines.extend(f"  output map (applied last): u = {clean(text)}" for text in output.output_map)
         start += size
+    if net.delays is not None:
+        lines.extend(clean(line) for line in net.delays.describe(net))
     return lines
 
 

@@ -175,6 +175,9 @@ symnet_network = original;
 symnet_network.inputWeights{1,1}.delays = [0 1];
 save('-v7', 'delays.mat', 'symnet_network');
 symnet_network = original;
+symnet_network.inputWeights{1,1}.delays = [1 -1];
+save('-v7', 'negative_delay.mat', 'symnet_network');
+symnet_network = original;
 symnet_network.inputWeights{1,1}.weightFcn = 'dist';
 save('-v7', 'dist.mat', 'symnet_network');
 symnet_network = original;
@@ -187,11 +190,8 @@ save('-v7', 'hardlim.mat', 'symnet_network');
 other = 1;
 save('-v7', 'other.mat', 'other');
 net.inputWeights{1,1}.delays = [1 2];
-try
-  symnet_export(net, 'never.mat');
-catch failure
-  fid = fopen('export_error.txt', 'w'); fprintf(fid, '%s', failure.message); fclose(fid);
-end
+net.IW{1,1} = [net.IW{1,1} 2*net.IW{1,1}];
+symnet_export(net, 'delayed.mat');
 """
 
 
@@ -234,7 +234,8 @@ def test_the_generated_networks_cover_every_processing_and_output_kind(octave_ru
 
 @pytest.mark.parametrize("file_name, phrase", [
     ("processpca.mat", "processing function 'processpca' is not supported"),
-    ("delays.mat", "IW{1,1} has delays: time-series networks are not supported"),
+    ("delays.mat", "layer 1: the weights from input 1 have 2 columns, but 2 delays of 2 values need 4"),
+    ("negative_delay.mat", "IW{1,1} delays must be distinct whole numbers, not negative"),
     ("dist.mat", "IW{1,1} uses the weight function 'dist'"),
     ("netprod.mat", "layer 1 uses the net input function 'netprod'"),
     ("hardlim.mat", "unknown transfer function 'hardlim'"),
@@ -248,11 +249,17 @@ def test_refused_content_is_named(file_name, phrase, octave_runs):
     assert phrase in str(caught.value) and "\n" not in str(caught.value)
 
 
-def test_the_exporter_refuses_delays(octave_runs):
-    directory = octave_runs[0]
-    message = (directory / "export_error.txt").read_text()
-    assert "time-series networks are not supported" in message
-    assert not (directory / "never.mat").exists()
+def test_the_exporter_keeps_delays(octave_runs):
+    directory, nets = octave_runs[:2]
+    net = symnet.load(directory / "delayed.mat")
+    static = nets[0]
+    assert [inp.name for inp in net.inputs][:3] == ["x1", "x1_d1", "x1_d2"]
+    taps = net.delays.inputs[0]
+    weights = dict(net.layers[0].input_weights)
+    assert taps.current not in weights
+    original = dict(static.layers[0].input_weights)[0]
+    assert np.array_equal(weights[taps.delayed[0]], original)
+    assert np.array_equal(weights[taps.delayed[1]], 2 * original)
 
 
 def test_a_file_that_is_not_a_mat_file(tmp_path):

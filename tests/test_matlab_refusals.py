@@ -57,8 +57,8 @@ IW1_1 = [0.1 0.2];
 TS = size(X,2);
 Q = size(X{1},2);
 for ts=1:TS
-    xdts = mod(ts+1,3)+1;  % <-
-    tapdelay1 = cat(1,Xd1{mod(xdts-[1 2]-1,3)+1});
+    xdts = mod(ts+1,3)+1;
+    tapdelay1 = cat(1,Xd1{mod(xdts-[1 2]-1,3)+1});  % <-
     a1 = tansig_apply(repmat(b1,1,Q) + IW1_1*tapdelay1);
 end
 """
@@ -66,7 +66,7 @@ end
 #: name: (text with the offending line marked '% <-', a phrase of the message)
 CASES = {
     "time series (Xi argument)": (TIME_SERIES_HEADER, "time-series networks"),
-    "time series (delay index arithmetic)": (TIME_SERIES_BODY, "time-series networks"),
+    "time series (a delay buffer never made)": (TIME_SERIES_BODY, "cat must stack the values of a delay buffer"),
     "no inputs (matrix form)": (BASE.replace("function [y1] = net(x1)", "function [y1] = net()  % <-"),
                                 "no network inputs"),
     "no inputs (cell form)": ("function [Y,Xf,Af] = net(~,~,~)  % <-\nY = {};\n", "no network inputs"),

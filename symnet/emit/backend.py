@@ -31,6 +31,8 @@ class Backend:
             subclass (None: the language has no layered form of its own).
         layered_from_parameters: where the "auto" strategy turns to the layered form for
             this target (None: the common threshold, LAYERED_FROM_PARAMETERS).
+        step_files: (template, file name pattern) pairs of the step function written for a
+            dynamic network (symnet.emit.step); empty: the target writes none.
     """
 
     name: str
@@ -44,3 +46,4 @@ class Backend:
     files: tuple = ()
     layered_emitter: type = None
     layered_from_parameters: int = None
+    step_files: tuple = ()

@@ -87,14 +87,52 @@ def check_signature(header, outputs, params, body):
         fail(UnsupportedError("the function takes no network inputs; a network needs at least one"))
     pattern = re.compile(r"(?<![\w.])" + re.escape(params[0]) + r"\s*\{")
     cell_form = any(pattern.search(piece) for _, piece in body)
-    if cell_form and any(p != "~" for p in params[1:]):
-        fail(UnsupportedError(TIME_SERIES_MESSAGE))
+    if cell_form and len(params) > 3:
+        fail(UnsupportedError("a time-series function takes X, Xi and Ai; this one takes more"))
     if not cell_form:
-        if any(re.fullmatch(r"[xa]i\d*", p, re.IGNORECASE) for p in params) or any(
-                re.fullmatch(r"[xa]f\d*", o, re.IGNORECASE) for o in outputs):
+        if any(re.fullmatch(r"[xa]i\d*", p, re.IGNORECASE) and not STATE_PARAM.fullmatch(p) for p in params):
             fail(UnsupportedError(TIME_SERIES_MESSAGE))
-        if "~" in params:
-            fail(UnsupportedError("an ignored parameter '~' in a matrix-form function is not supported"))
-    if not outputs:
+        used = network_params(params)
+        if "~" in used:
+            fail(UnsupportedError("an ignored parameter '~' before a network input is not supported"
+                                  " (only the delay states after the inputs may be ignored)"))
+    if not network_outputs(outputs, cell_form):
         fail(UnsupportedError("the function returns nothing"))
     return cell_form
+
+
+#: matrix form of a time series: xi1 (initial states of input 1), ai2 (of layer 2)
+STATE_PARAM = re.compile(r"(?P<kind>[xa])i(?P<index>[1-9]\d*)")
+
+
+def state_params(params, cell_form):
+    """{name: ("input" or "layer", 0-based index)} of the matrix form's initial-state parameters."""
+    if cell_form:
+        return {}
+    found = {}
+    for name in params:
+        match = STATE_PARAM.fullmatch(name)
+        if match:
+            found[name] = ("input" if match["kind"] == "x" else "layer", int(match["index"]) - 1)
+    return found
+
+
+def network_params(params):
+    """The parameters without the trailing '~': ``f(x1,~,~)`` ignores its delay states,
+    so a network without delays may be written with the time-series signature."""
+    params = list(params)
+    while params and params[-1] == "~":
+        params.pop()
+    return tuple(params)
+
+
+def state_outputs(outputs, cell_form):
+    """Outputs that return final delay states (Xf, Af, xf1, ...) in the matrix form."""
+    if cell_form:
+        return ()
+    return tuple(o for o in outputs if re.fullmatch(r"[xa]f\d*", o, re.IGNORECASE))
+
+
+def network_outputs(outputs, cell_form):
+    states = state_outputs(outputs, cell_form)
+    return tuple(o for o in outputs if o not in states)

@@ -22,8 +22,11 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ModelFormatError, SymnetError, UnsupportedError
+from ..ir.delays import DynamicLayer, TappedWeights, one_step_network
 from ..ir.network import Input, Layer, MapMinMax, MapStd, Network, Output, RemoveConstantRows
-from .matlab_functions import check_signature, main_function, module_functions
+from .matlab_delays import BUFFER_LINE, FINAL_STATE_LINE
+from .matlab_functions import (check_signature, main_function, module_functions, network_outputs, network_params,
+                               state_outputs, state_params)
 from .matlab_helpers import check_helper_calls
 from .matlab_lines import at_line, statements
 from .matlab_simulation import Simulation
@@ -57,14 +60,37 @@ def read_genfunction(text, name="network", input_sizes=None):
     _, outputs, params = function_header(header)
     cell_form = check_signature(header, outputs, params, body)
     helpers = module_functions(lines)
-    simulation = Simulation(params, outputs, cell_form, frozenset(helpers))
+    states = state_params(params, cell_form)
+    simulation = Simulation(tuple(p for p in network_params(params) if p not in states),
+                            network_outputs(outputs, cell_form), cell_form, frozenset(helpers), states)
+    time_series = cell_form or bool(states)
     for line, piece in body:
+        if time_series and FINAL_STATE_LINE.fullmatch(piece):
+            continue        # copies the last states into Xf/Af; symnet's state advance is MATLAB's rule
         try:
-            simulation.run(parse_statement(line, piece))
+            buffer = BUFFER_LINE.fullmatch(piece) if states else None
+            if buffer:
+                simulation.extend_buffer(buffer["name"], buffer["source"], int(buffer["rows"]))
+            else:
+                simulation.run(parse_statement(line, piece))
         except SymnetError as error:
             raise at_line(error, line)
+    if not states:
+        _check_empty_states(simulation, state_outputs(outputs, cell_form), header.line)
     check_helper_calls(helpers, simulation.helper_calls)
-    return _Assembly(simulation, header.line, _help_sizes(text), input_sizes).network(name)
+    assembly = _DynamicAssembly if simulation.delays.buffers else _Assembly
+    return assembly(simulation, header.line, _help_sizes(text), input_sizes).network(name)
+
+
+def _check_empty_states(simulation, names, header_line):
+    """A static network written with the time-series signature returns empty final states."""
+    for name in names:
+        value = simulation.env.get(name, simulation.constants.get(name))
+        if value is None:
+            raise at_line(ModelFormatError(f"output {name!r} is never assigned"), header_line)
+        if not (isinstance(value, Boilerplate) or np.size(value) == 0):
+            raise at_line(UnsupportedError(f"{name} holds delay states, but the function takes none"
+                                           " (its delay-state arguments are '~')"), header_line)
 
 
 def _located(error, path):
@@ -179,9 +205,13 @@ class _Assembly:
             return rows
         return largest
 
+    def input_columns(self, k):
+        """The column counts of the weights that take input ``k`` unprocessed."""
+        return {t.weights.shape[1] for spec in self.sim.layers for t in spec.total.terms
+                if t.kind == "input" and t.source == k}
+
     def unprocessed_size(self, k, override):
-        columns = {t.weights.shape[1] for spec in self.sim.layers for t in spec.total.terms
-                   if t.kind == "input" and t.source == k}
+        columns = self.input_columns(k)
         if len(columns) == 1:
             return columns.pop()
         if override is not None:
@@ -232,7 +262,7 @@ class _Assembly:
                                   tuple(np.reshape(values, -1)[order]))
 
     # layers
-    def layer(self, spec, inputs, layers):
+    def layer_size_and_bias(self, spec):
         total = spec.total
         rows = [t.weights.shape[0] for t in total.terms]
         size = rows[0] if rows else (np.size(total.bias) if total.bias is not None else 0)
@@ -241,6 +271,11 @@ class _Assembly:
         bias = np.zeros(size) if total.bias is None else total.bias
         if np.size(bias) not in (1, size):
             self.fail(f"the bias has {np.size(bias)} values but the layer has {size} units", spec.line)
+        return size, bias
+
+    def layer(self, spec, inputs, layers):
+        total = spec.total
+        size, bias = self.layer_size_and_bias(spec)
         connections = {}
         for term in total.terms:
             source = term.source if term.kind == "input" else self.renumber[term.source]
@@ -310,6 +345,61 @@ class _Assembly:
                 state = "transposed" if observation.transposed else "not transposed"
                 self.fail(f"{observation.what} is {state}, but the samples are"
                           f" {'rows' if rows else 'columns'}", observation.line)
+
+
+class _DynamicAssembly(_Assembly):
+    """The one-step map of a time-series network (symnet.ir.delays): its tap delay lines
+    become inputs x_k(t-d) and a_j(t-d) of a static network."""
+
+    def network(self, name):
+        outputs = self.output_values()
+        self.buffers = self.sim.delays.check()
+        for (kind, index), buffer in self.buffers.items():
+            if kind == "input" and self.sim.input_chains.setdefault(index, buffer.current.steps) is not \
+                    buffer.current.steps and len(self.sim.input_chains[index]) + len(buffer.current.steps):
+                self.fail(f"input {index + 1} reaches the layers with two different processing chains",
+                          buffer.line)
+        inputs = [self.input(k) for k in range(self.input_count())]
+        order = sorted(range(len(self.sim.layers)), key=lambda i: (self.sim.layers[i].line, i))
+        self.renumber = {old: new for new, old in enumerate(order)}
+        self.sizes = [self.layer_size_and_bias(self.sim.layers[old])[0] for old in order]
+        layers = []
+        for old in order:
+            layers.append(self.dynamic_layer(self.sim.layers[old], inputs, layers))
+        ir_outputs = [self.output(label, value, line, layers) for label, value, line in outputs]
+        try:
+            return one_step_network(inputs, layers, ir_outputs, name=name)
+        except SymnetError as error:
+            raise at_line(error, self.header_line)
+
+    def input_columns(self, k):
+        columns = super().input_columns(k)
+        buffer = self.buffers.get(("input", k))
+        return columns | {t.weights.shape[1] // len(t.source.delays) for spec in self.sim.layers
+                          for t in spec.total.terms if t.kind == "tap" and buffer and t.source.buffer == buffer.name}
+
+    def dynamic_layer(self, spec, inputs, layers):
+        size, bias = self.layer_size_and_bias(spec)
+        input_weights, layer_weights = [], []
+        for term in spec.total.terms:
+            kind, source, delays = term.kind, term.source, (0,)
+            if kind == "tap":
+                kind, source = self.sim.delays.buffers[term.source.buffer].source
+                delays = term.source.delays
+            source = source if kind == "input" else self.renumber[source]
+            if kind == "layer" and source >= len(layers) and 0 in delays:
+                self.fail(f"{term.name or 'a weight matrix'} takes layer {source + 1} before it is computed",
+                          spec.line)
+            source_size = inputs[source].processed_size if kind == "input" else self.sizes[source]
+            expected = (size, source_size * len(delays))
+            if term.weights.shape != expected:
+                shape = "x".join(map(str, term.weights.shape))
+                self.fail(f"{term.name or 'a weight matrix'} is {shape}, but it takes {kind} {source + 1}"
+                          f" ({source_size} values) at {len(delays)} delays into a layer of {size} units",
+                          spec.line)
+            (input_weights if kind == "input" else layer_weights).append(
+                TappedWeights(source, delays, term.weights))
+        return DynamicLayer(size, spec.transfer, bias, input_weights, layer_weights, name=spec.name)
 
 
 def _checked(function, line):

@@ -5,13 +5,15 @@ The exporter saves a MATLAB ``network`` object as plain structs and cells
 the connection matrices, layer sizes and transfer functions, and every
 input's and output's processFcns with their processSettings. Processing
 functions other than mapminmax, mapstd and removeconstantrows are refused by
-name, as are delays and weight or net input functions other than dotprod and
-netsum.
+name, as are weight or net input functions other than dotprod and netsum. A
+network with input or layer delays (timedelaynet, narxnet, layrecnet,
+distdelaynet) is read as its one-step map (symnet.ir.delays).
 """
 
 import numpy as np
 
 from ..errors import ModelFormatError, UnsupportedError
+from ..ir.delays import DynamicLayer, TappedWeights, one_step_network
 from ..ir.network import Input, Layer, MapMinMax, MapStd, Network, Output, RemoveConstantRows
 from .mat_reader import read_variable
 
@@ -46,23 +48,32 @@ def network_from_struct(s):
     output_connect = _connections(s, "outputConnect", (1, n_layers))
     inputs = [_input(item, i) for i, item in enumerate(_cells(_field(s, "inputs", "the network"), n_inputs))]
     layer_items = _cells(_field(s, "layers", "the network"), n_layers)
-    iw = _weight_cells(s, "IW", "inputWeights", input_connect)
-    lw = _weight_cells(s, "LW", "layerWeights", layer_connect)
+    iw, iw_delays = _weight_cells(s, "IW", "inputWeights", input_connect)
+    lw, lw_delays = _weight_cells(s, "LW", "layerWeights", layer_connect)
+    dynamic = any(d != (0,) for row in iw_delays + lw_delays for d in row if d is not None)
     biases = _cells(_field(s, "b", "the network"), n_layers)
     layers = []
     for i, item in enumerate(layer_items):
         item = _struct(item, f"layer {i + 1}")
         size = _count(_field(item, "size", f"layer {i + 1}"), f"layer {i + 1} size")
         bias = _vector(biases[i], f"b{{{i + 1}}}") if bias_connect[i, 0] else np.zeros(size)
-        layers.append(Layer(size, _transfer(item, i), bias,
-                            [(j, iw[i][j]) for j in range(n_inputs) if input_connect[i, j]],
-                            [(j, lw[i][j]) for j in range(n_layers) if layer_connect[i, j]],
-                            name=f"layer{i + 1}"))
+        from_inputs = [j for j in range(n_inputs) if input_connect[i, j]]
+        from_layers = [j for j in range(n_layers) if layer_connect[i, j]]
+        if dynamic:
+            layers.append(DynamicLayer(size, _transfer(item, i), bias,
+                                       [TappedWeights(j, iw_delays[i][j], iw[i][j]) for j in from_inputs],
+                                       [TappedWeights(j, lw_delays[i][j], lw[i][j]) for j in from_layers],
+                                       name=f"layer{i + 1}"))
+        else:
+            layers.append(Layer(size, _transfer(item, i), bias, [(j, iw[i][j]) for j in from_inputs],
+                                [(j, lw[i][j]) for j in from_layers], name=f"layer{i + 1}"))
     output_items = _cells(_field(s, "outputs", "the network"), n_layers)
     outputs = [Output(f"y{n + 1}", i, _steps(_struct(output_items[i], f"output {n + 1}"), f"output {n + 1}",
                                              reverse=True))
                for n, i in enumerate(np.flatnonzero(output_connect[0]))]
     name = _text(s.name) if hasattr(s, "name") and _text(s.name) else "network"
+    if dynamic:
+        return one_step_network(inputs, layers, outputs, name=name)
     return Network(inputs, layers, outputs, name=name)
 
 
@@ -81,21 +92,25 @@ def _transfer(item, i):
 
 
 def _weight_cells(s, name, details_name, connect):
-    """Weight matrices by [i][j], checking that each connection is a plain dotprod without delays."""
+    """Weight matrices and their delays (tuples) by [i][j], checking that each connection is a
+    plain dotprod."""
     n_rows, n_columns = connect.shape
     values = _cell_grid(_field(s, name, "the network"), connect.shape, name)
     details = _cell_grid(_field(s, details_name, "the network"), connect.shape, details_name)
     matrices = [[None] * n_columns for _ in range(n_rows)]
+    delays = [[None] * n_columns for _ in range(n_rows)]
     for i, j in zip(*np.nonzero(connect)):
         where = f"{name}{{{i + 1},{j + 1}}}"
         detail = _struct(details[i, j], where)
         function = _text(getattr(detail, "weightFcn", np.array([])))
         if function not in ("", "dotprod"):
             raise UnsupportedError(f"{where} uses the weight function {function!r}; only dotprod is read")
-        if np.any(_floats(getattr(detail, "delays", 0), f"{where} delays") != 0):
-            raise UnsupportedError(f"{where} has delays: time-series networks are not supported")
+        taps = np.reshape(_floats(getattr(detail, "delays", 0), f"{where} delays"), -1)
+        if taps.size == 0 or np.any(taps != np.round(taps)) or np.any(taps < 0) or len(set(taps)) != taps.size:
+            raise ModelFormatError(f"{where} delays must be distinct whole numbers, not negative")
+        delays[i][j] = tuple(int(d) for d in taps)
         matrices[i][j] = np.atleast_2d(_floats(values[i, j], where))
-    return matrices
+    return matrices, delays
 
 
 def _steps(item, where, reverse):

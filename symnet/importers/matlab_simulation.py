@@ -13,9 +13,10 @@ import re
 from dataclasses import replace
 
 from ..errors import ModelFormatError, UnsupportedError
+from .matlab_delays import DelayBook, DelaySlot, InitialState, Taps, delay_slot
 from .matlab_helpers import HelperCall
-from .matlab_syntax import (Binary, Call, CellIndex, CellLiteral, Field, Handle, Literal, Name, Transpose, Unary,
-                            parse_expression)
+from .matlab_syntax import (Binary, Call, CellIndex, CellLiteral, Colon, Field, Handle, Literal, Name, Text,
+                            Transpose, Unary, parse_expression)
 from .matlab_values import (NOT_FINITE, STEP_FIELDS, Boilerplate, Constant, InputSignal, LayerSignal, LayerSpec,
                             Observation, StepSpec, Struct, Term, WeightedSum, as_sum, is_one, literal_array,
                             setting_field, sum_parts, transposed)
@@ -25,11 +26,12 @@ REVERSE_HELPERS = {f"{kind}_reverse": kind for kind in STEP_FIELDS}
 TRANSFER_NAMES = ("purelin", "tansig", "logsig", "poslin", "satlin", "satlins", "radbas", "elliotsig",
                   "softmax")
 TRANSFER_HELPERS = {name + suffix: name for name in TRANSFER_NAMES for suffix in ("_apply", "")}
-BOILERPLATE_CALLS = frozenset(("iscell", "isempty", "cell", "cell2mat", "numel"))
+BOILERPLATE_CALLS = frozenset(("iscell", "isempty", "cell", "cell2mat", "numel", "zeros"))
 BUILTIN_CALLS = BOILERPLATE_CALLS | {"repmat", "bsxfun", "size"}
 TIME_SERIES = re.compile(r"(Xi|Ai|[XxAa]d\d*|tapdelay\d*|[xa]dts|mod)\Z")
-TIME_SERIES_MESSAGE = ("time-series networks (input or layer delays, initial states Xi/Ai) are not"
-                       " supported: symnet reads static feed-forward networks")
+TIME_SERIES_MESSAGE = ("time-series networks are read from the cell form [Y,Xf,Af] = f(X,Xi,Ai) only;"
+                       " this file uses delay states outside it")
+COMPARISONS = frozenset(("<", "<=", ">", ">=", "==", "~="))
 
 
 def refuse(problem):
@@ -41,8 +43,9 @@ def refuse(problem):
 class Simulation:
     """Runs the main function's statements over value descriptions."""
 
-    def __init__(self, params, outputs, cell_form, defined=frozenset()):
+    def __init__(self, params, outputs, cell_form, defined=frozenset(), state_params=None):
         self.params, self.outputs, self.cell_form = params, outputs, cell_form
+        self.state_params = state_params or {}      # matrix form: xi1 -> ("input", 0), ai2 -> ("layer", 1)
         self.defined = defined      # names of the functions the file defines
         self.constants, self.structs, self.env = {}, {}, {}
         self.layers, self.observations = [], []
@@ -52,6 +55,7 @@ class Simulation:
         self.helper_calls = []      # what each helper the file defines is taken to compute
         self.samples_as_rows = None
         self.line, self.blocks = 0, []
+        self.delays = DelayBook()   # delay buffers of a time-series network
 
     # statements
     def run(self, statement):
@@ -73,6 +77,9 @@ class Simulation:
             self.blocks.append("for")
         elif kind == "end" and self.blocks:
             self.blocks.pop()
+        elif kind == "expr" and self.blocks[-1:] == ["if"] and isinstance(statement.value, Call) and \
+                statement.value.target == Name("error") and all(isinstance(a, Text) for a in statement.value.args):
+            return      # argument checks: if (nargin < 2), error('...'); end
         else:
             refuse(f"unsupported statement {statement.text!r}")
 
@@ -80,7 +87,14 @@ class Simulation:
         variable, _, span = text.strip("() ").partition("=")
         node = parse_expression(span, self.line) if span else None
         if not (re.fullmatch(r"\s*[A-Za-z_]\w*\s*", variable) and isinstance(node, Binary) and node.op == ":"
-                and is_one(literal_array(node.left)) and self.value(node.right) == Boilerplate("time steps")):
+                and is_one(literal_array(node.left))):
+            refuse(f"unsupported loop 'for {text}' (only the time loop 'for ts=1:TS' is read)")
+        count = literal_array(node.right)
+        if self.cell_form and count is not None and count.size == 1 and not self.blocks:
+            self.delays.initial_loops.append((self.line, int(count[0, 0])))
+            self.env[variable.strip()] = Boilerplate("initial step")      # over the initial delay states
+            return
+        if self.value(node.right) != Boilerplate("time steps"):
             refuse(f"unsupported loop 'for {text}' (only the time loop 'for ts=1:TS' is read)")
         self.env[variable.strip()] = Boilerplate("time step")
 
@@ -98,10 +112,19 @@ class Simulation:
             self.structs.setdefault(target.target.id, {})[target.name] = literal
         elif isinstance(target, CellIndex) and isinstance(target.target, Name):
             self.assign_cell(target, node)
+        elif isinstance(target, Call) and isinstance(target.target, Name) and self.state_params:
+            self.assign_column(target, node)
         else:
             refuse("unsupported assignment: only constants, variables and the cells X{i,ts}/Y{i,ts} are read")
 
     def assign_name(self, name, node, literal):
+        if self.cell_form and self.delays.new_buffer(name, node, self.line):
+            self.env[name] = Boilerplate("delay buffer")
+            return
+        slot = delay_slot(node)
+        if slot is not None and self.env.get(slot[1]) == Boilerplate("time step"):
+            self.env[name] = slot[0]
+            return
         if literal is not None:
             if self.blocks[-1:] == ["else"]:
                 return      # Q = 0 when there are no inputs: not a constant of the network
@@ -121,9 +144,33 @@ class Simulation:
         if name in self.outputs and not isinstance(value, Boilerplate):
             self.output_lines[name] = self.line
 
+    def assign_column(self, target, node):
+        """Matrix form of a time-series network: ``xd1(:,xdts) = ...`` or ``y1(:,ts) = ...``."""
+        name = target.target.id
+        if len(target.args) != 2 or target.args[0] != Colon() or not isinstance(target.args[1], Name):
+            refuse(f"unsupported assignment to {name}(...): only {name}(:,ts) is read")
+        position, value = self.value(target.args[1]), self.value(node)
+        if name in self.delays.buffers:
+            value = self.as_layer(value) if isinstance(value, WeightedSum) else value
+            self.delays.write(self.delays.buffers[name], position, value, self.line)
+        elif name in self.outputs and position == Boilerplate("time step"):
+            self.assign_name(name, node, None)
+        else:
+            refuse(f"unsupported assignment to {name}(:,...)")
+
+    def extend_buffer(self, name, source, rows):
+        """``xd1 = [xd1 zeros(2,1)]``: the initial states and a column for the current value."""
+        self.delays.matrix_buffer(name, self.name_value(source), rows, self.line)
+        self.env.pop(name, None)
+
     def assign_cell(self, target, node):
-        name, index = target.target.id, self.cell_row(target)
-        value = self.value(node)
+        name = target.target.id
+        if name in self.delays.buffers:
+            value = self.value(node)
+            value = self.as_layer(value) if isinstance(value, WeightedSum) else value
+            self.delays.write(self.delays.buffers[name], self.buffer_position(target), value, self.line)
+            return
+        index, value = self.cell_row(target), self.value(node)
         if self.cell_form and name == self.params[0]:
             if not isinstance(value, InputSignal) or value.input != index:
                 refuse(f"{name}{{{index + 1},...}} may only be transposed in place")
@@ -163,10 +210,15 @@ class Simulation:
             return Constant(name, self.constants[name])
         if name in self.structs:
             return Struct(name)
+        if name in self.state_params:
+            kind, index = self.state_params[name]
+            return InputSignal(index, initial=True) if kind == "input" else InitialState(kind, index)
         if name in self.params:
             if self.cell_form:
                 return Boilerplate("input cell")
             return InputSignal(self.params.index(name))
+        if name == "nargin":
+            return Boilerplate("argument count")
         if name in NOT_FINITE:
             raise ModelFormatError(f"{name} is not a usable weight or setting (only finite numbers are)")
         self.refuse_name(name)
@@ -176,19 +228,33 @@ class Simulation:
         if TIME_SERIES.match(name):
             refuse(TIME_SERIES_MESSAGE)
 
-    def cell_row(self, node):
+    def cell_row(self, node, step=Boilerplate("time step")):
         if not node.args or literal_array(node.args[0]) is None or literal_array(node.args[0]).size != 1:
             refuse("cell indices must start with a number, as in X{1,ts}")
         if len(node.args) > 2 or len(node.args) == 2 and not (
-                isinstance(node.args[1], Name) and self.env.get(node.args[1].id) == Boilerplate("time step")):
+                isinstance(node.args[1], Name) and self.env.get(node.args[1].id) == step):
             refuse("cell indices must be {i} or {i,ts} with ts the time step")
         row = float(literal_array(node.args[0]).reshape(-1)[0])
         if row != int(row) or row < 1:
             raise ModelFormatError(f"cell index {row!r} is not a positive whole number")
         return int(row) - 1
 
+    def buffer_position(self, node):
+        if len(node.args) != 1 or not isinstance(node.args[0], Name):
+            refuse(f"a delay buffer is indexed by its position alone, as in Xd1{{xdts}}")
+        return self.value(node.args[0])
+
     def cell_value(self, node):
         name = node.target.id if isinstance(node.target, Name) else None
+        if name in self.delays.buffers:
+            buffer, position = self.delays.buffers[name], self.buffer_position(node)
+            if position != DelaySlot(buffer.length) or buffer.current is None:
+                refuse(f"{name} is read before its current value is written")
+            return buffer.current
+        if self.cell_form and name in self.params[1:3]:
+            kind = "input" if name == self.params[1] else "layer"
+            index = self.cell_row(node, Boilerplate("initial step"))
+            return InputSignal(index, initial=True) if kind == "input" else InitialState(kind, index)
         if self.cell_form and name == self.params[0]:
             index = self.cell_row(node)
             self.seen_inputs.add(index)
@@ -203,6 +269,10 @@ class Simulation:
         if not isinstance(node.target, Name):
             refuse("unsupported call")
         name, args = node.target.id, node.args
+        if self.state_params and (name in self.delays.buffers or name in self.params):
+            return self.column_value(name, args)
+        if self.state_params and name == "reshape" and name not in self.defined:
+            return self.delays.reshaped_taps(node, self.env, self.line)
         if name in self.env or name in self.constants or name in self.params:
             refuse(f"indexing into {name!r} is not supported")
         if name in self.defined and name in BUILTIN_CALLS:
@@ -222,6 +292,11 @@ class Simulation:
             return self.add(self.value(args[1]), self.value(args[2]))
         if name == "size" and len(args) == 2:
             return self.size_value(args)
+        if name == "cat" and name not in self.defined:
+            return self.delays.taps(node, self.env)
+        if name == "mod" and name not in self.defined:
+            refuse("mod is read only in a rotating delay position such as xdts = mod(ts+1,3)+1"
+                   " and in the tap positions of a delay buffer")
         if name in BOILERPLATE_CALLS:
             for arg in args:
                 self.value(arg)         # the names it is given must exist
@@ -229,6 +304,21 @@ class Simulation:
         self.refuse_name(name)
         known = sorted(set(APPLY_HELPERS) | set(REVERSE_HELPERS) | set(TRANSFER_HELPERS))
         refuse(f"unknown function or helper {name!r} (symnet reads: {', '.join(known)})")
+
+    def column_value(self, name, args):
+        """``x1(:,ts)`` (the input at the time step) or ``ad2(:,adts)`` (a buffer's current value)."""
+        if len(args) != 2 or args[0] != Colon() or not isinstance(args[1], Name):
+            refuse(f"{name} is read only as {name}(:,ts) or at its rotating position")
+        position = self.value(args[1])
+        if name in self.params and position == Boilerplate("time step"):
+            self.seen_inputs.add(self.params.index(name))
+            return InputSignal(self.params.index(name))
+        buffer = self.delays.buffers.get(name)
+        if buffer is None or position != DelaySlot(buffer.length):
+            refuse(f"{name} is read at a position other than its rotating slot")
+        if buffer.current is None:
+            refuse(f"{name} is read before its current value is written")
+        return buffer.current
 
     def repeated_bias(self, args):
         """repmat(b1,1,Q): the bias, once per sample."""
@@ -241,6 +331,10 @@ class Simulation:
         subject, dimension = self.value(args[0]), literal_array(args[1])
         if dimension is None or dimension.shape != (1, 1) or dimension[0, 0] not in (1, 2):
             refuse("size must be taken along dimension 1 or 2")
+        if isinstance(subject, InitialState) or isinstance(subject, InputSignal) and subject.initial:
+            return Boilerplate("samples")
+        if isinstance(subject, InputSignal) and self.state_params and dimension[0, 0] == 2:
+            return Boilerplate("time steps")        # matrix form of a time series: one series
         if isinstance(subject, InputSignal):
             self.samples_as_rows = dimension[0, 0] == 1
             return Boilerplate("samples")
@@ -253,6 +347,9 @@ class Simulation:
             return self.add(self.value(node.left), self.value(node.right))
         if node.op == "*":
             return self.product(self.value(node.left), self.value(node.right))
+        if node.op in COMPARISONS and all(isinstance(self.value(n), (Boilerplate, Constant))
+                                          for n in (node.left, node.right)):
+            return Boilerplate("condition")
         refuse(f"unsupported operator {node.op!r} in the simulation")
 
     def add(self, left, right):
@@ -261,6 +358,10 @@ class Simulation:
     def product(self, weights, signal):
         if not isinstance(weights, Constant):
             refuse("a product must be a weight matrix times a signal, as in IW1_1*xp1")
+        if isinstance(signal, Taps):
+            return Term("tap", signal, weights.value, weights.name)
+        if isinstance(signal, InputSignal) and signal.initial:
+            refuse("initial delay states Xi may only fill a delay buffer")
         if isinstance(signal, InputSignal):
             self.use_input(signal, weights.name or "a weight matrix")
             return Term("input", signal.input, weights.value, weights.name)
@@ -293,7 +394,7 @@ class Simulation:
             refuse(f"{helper} must be applied to a network input")
         spec = self.settings(kind, helper, args[1:], reverse=False)
         self.observations.append(Observation(self.line, f"input {signal.input + 1}", signal.transposed))
-        return InputSignal(signal.input, signal.steps + (spec,), signal.transposed)
+        return replace(signal, steps=signal.steps + (spec,))
 
     def reverse_step(self, kind, helper, args):
         if not args:

@@ -5,7 +5,7 @@ so far, a weighted sum b + W*x + ..., a layer's output with output steps undone
 so far, a constant, or boilerplate (cell handling, sample counts).
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Optional
 
 import numpy as np
@@ -35,6 +35,7 @@ class InputSignal:
     input: int                  # 0-based
     steps: tuple = ()
     transposed: bool = False
+    initial: bool = False       # the initial delay states Xi{k,ts} of the input, not the input
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,7 @@ def setting_field(kind, name):
 
 def transposed(value):
     if isinstance(value, InputSignal):
-        return InputSignal(value.input, value.steps, not value.transposed)
+        return replace(value, transposed=not value.transposed)
     if isinstance(value, LayerSignal):
         return LayerSignal(value.layer, value.undone, not value.transposed)
     raise UnsupportedError("only inputs and outputs may be transposed")

@@ -4,8 +4,9 @@ of their expressions (expression_text.py), output maps (output_map.py) and the d
 NumPy evaluation of a network (evaluation.py).
 """
 
+from .delays import DelayLayout, InputTaps, LayerTaps
 from .network import (MAX_SIZE, STEP_TYPES, Affine, Input, Layer, MapMinMax, MapStd, Network, Output,
                       RemoveConstantRows)
 
-__all__ = ["MAX_SIZE", "STEP_TYPES", "Affine", "Input", "Layer", "MapMinMax", "MapStd", "Network", "Output",
+__all__ = ["DelayLayout", "InputTaps", "LayerTaps", "MAX_SIZE", "STEP_TYPES", "Affine", "Input", "Layer", "MapMinMax", "MapStd", "Network", "Output",
            "RemoveConstantRows"]

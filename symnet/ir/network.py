@@ -377,12 +377,16 @@ class Layer:
 
 @dataclass(frozen=True, eq=False)
 class Network:
-    """A trained feed-forward network from raw inputs to raw outputs."""
+    """A trained feed-forward network from raw inputs to raw outputs.
+
+    ``delays``: for one time step of a dynamic network, which inputs and outputs are
+    delay states (symnet.ir.delays.DelayLayout); None for a static network."""
 
     inputs: tuple
     layers: tuple
     outputs: tuple
     name: str = "network"
+    delays: Optional[object] = None
 
     def __post_init__(self):
         object.__setattr__(self, "inputs", tuple(self.inputs))
@@ -399,6 +403,8 @@ class Network:
             object.__setattr__(layer, "layer_weights", self._checked_weights(index, layer, "layer"))
         for output in self.outputs:
             self._check_output(output)
+        if self.delays is not None:
+            self.delays.check(self)
 
     def _checked_weights(self, index, layer, kind):
         label = f"layer {index + 1}" + (f" ({layer.name})" if layer.name else "")

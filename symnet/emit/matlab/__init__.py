@@ -26,4 +26,5 @@ BACKEND = Backend(
     reserved_words=RESERVED_WORDS,
     layered_emitter=MatlabLayeredEmitter,
     files=("{name}_{function}.m", "{name}_check.m"),
+    step_files=(("matlab/step.m.j2", "{name}_step.m"),),
 )

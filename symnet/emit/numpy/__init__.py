@@ -17,4 +17,5 @@ BACKEND = Backend(
     reserved_words=RESERVED_WORDS,
     layered_emitter=NumPyLayeredEmitter,
     files=("{name}_numpy.py", "{name}_numpy_check.py"),
+    step_files=(("numpy/step.py.j2", "{name}_numpy_step.py"),),
 )
