@@ -15,6 +15,7 @@ BACKEND = Backend(
     index_base=0,
     comment_lines=("#",),
     reserved_words=RESERVED_WORDS,
+    directional=True,
     layered_emitter=NumPyLayeredEmitter,
     files=("{name}_numpy.py", "{name}_numpy_check.py"),
 )
