@@ -68,12 +68,12 @@ class DerivativeSpec:
                 "hvp": (n_outputs, n_inputs), "laplacian": (n_outputs,)}.get(self.kind, (1,))
 
     def formula(self):
-        """The derivative in words and symbols, for documentation comments (1-based names)."""
+        """The derivative in ASCII symbols, for documentation comments (1-based names)."""
         if self.kind == "partial":
             return f"d{self.order}y{self.output + 1}/" + "".join(f"dx{k + 1}" for k in self.inputs)
         return {"value": "y", "gradient": "dy/dx", "jacobian": "dy_i/dx_k", "hessian": "d2y_i/dx_k dx_m",
-                "jvp": "J·v = sum_k dy_i/dx_k v_k", "vjp": "wᵀ·J = sum_i w_i dy_i/dx_k",
-                "hvp": "H_i·v = sum_m d2y_i/dx_k dx_m v_m", "laplacian": "sum_k d2y_i/dx_k^2",
+                "jvp": "J*v = sum_k dy_i/dx_k v_k", "vjp": "w^T*J = sum_i w_i dy_i/dx_k",
+                "hvp": "H_i*v = sum_m d2y_i/dx_k dx_m v_m", "laplacian": "sum_k d2y_i/dx_k^2",
                 "divergence": "sum_k dy_k/dx_k"}[self.kind]
 
 

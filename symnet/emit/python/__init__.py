@@ -23,6 +23,7 @@ BACKEND = Backend(
     index_base=0,
     comment_lines=("#",),
     reserved_words=RESERVED_WORDS,
+    directional=True,
     layered_emitter=PythonLayeredEmitter,
     files=("{name}.py", "{name}_check.py"),
 )
