@@ -211,3 +211,41 @@ def test_self_check_vectors_cover_the_directional_derivatives(square):
     assert np.allclose(blocks["jvp"].expected, np.einsum("pik,pk->pi", J, v), rtol=1e-12, atol=1e-14)
     assert blocks["vjp"].arguments[0][0] == "w"
     assert blocks["divergence"].expected.shape == (vectors.point_count, 1)
+
+
+@pytest.mark.parametrize("precision", ["double", "float"])
+def test_generated_c_passes_its_self_check_single_point_and_batch(square, tmp_path, precision):
+    from helpers import require_tool
+    from runners import STRICT_C, _run
+    gcc = require_tool("gcc")
+    symnet.generate(square, ["c"], tmp_path, derivatives=ALL_KINDS, name="sq", precision=precision)
+    build = _run([gcc, *STRICT_C, "sq_check.c", "sq.c", "-lm", "-o", "check"], tmp_path)
+    assert build.returncode == 0, build.stderr[-4000:]
+    run = _run([tmp_path / "check"], tmp_path)
+    assert run.returncode == 0 and "all" in run.stdout, run.stdout + run.stderr
+    header = (tmp_path / "sq.h").read_text()
+    assert "void sq_jvp(const double *x, const double *v, double *jv);" in header.replace("float", "double")
+    assert "void sq_vjp(const double *x, const double *w, double *vj);" in header.replace("float", "double")
+
+
+def _wide_network(widths=(3, 40, 40, 3), transfers=("tansig", "softplus", "purelin")):
+    """A network wide enough for the C target's register tiles and blocks of points."""
+    from symnet.ir.network import Input, Layer, Network, Output
+    rng = np.random.default_rng(11)
+    layers = []
+    for index, (size, transfer) in enumerate(zip(widths[1:], transfers)):
+        weights = rng.normal(scale=1.0 / np.sqrt(widths[index]), size=(size, widths[index]))
+        layers.append(Layer(size, transfer, rng.normal(scale=0.3, size=size),
+                            [(0, weights)] if index == 0 else [], [] if index == 0 else [(index - 1, weights)]))
+    return Network([Input("x", widths[0])], layers, [Output("y", len(layers) - 1)], name="wide")
+
+
+def test_generated_c_of_a_wide_network_passes_its_self_check(tmp_path):
+    from helpers import require_tool
+    from runners import STRICT_C, _run
+    gcc = require_tool("gcc")
+    symnet.generate(_wide_network(), ["c"], tmp_path, derivatives=ALL_KINDS, name="wide")
+    build = _run([gcc, *STRICT_C, "wide_check.c", "wide.c", "-lm", "-o", "check"], tmp_path)
+    assert build.returncode == 0, build.stderr[-4000:]
+    run = _run([tmp_path / "check"], tmp_path)
+    assert run.returncode == 0 and "all" in run.stdout, run.stdout + run.stderr

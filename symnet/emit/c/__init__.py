@@ -25,6 +25,7 @@ BACKEND = Backend(
     index_base=0,
     comment_lines=("/*", "*"),
     reserved_words=RESERVED_WORDS,
+    directional=True,
     layered_emitter=CLayeredEmitter,
     files=("{name}.h", "{name}.c", "{name}_check.c"),
 )
