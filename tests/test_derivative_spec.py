@@ -249,3 +249,14 @@ def test_generated_c_of_a_wide_network_passes_its_self_check(tmp_path):
     assert build.returncode == 0, build.stderr[-4000:]
     run = _run([tmp_path / "check"], tmp_path)
     assert run.returncode == 0 and "all" in run.stdout, run.stdout + run.stderr
+
+
+@pytest.mark.parametrize("net", [_square_network(), _wide_network()], ids=lambda net: net.name)
+def test_generated_matlab_passes_its_self_check_in_octave(net, tmp_path):
+    import subprocess
+    from helpers import require_tool
+    octave = require_tool("octave-cli")
+    symnet.generate(net, ["matlab"], tmp_path, derivatives=ALL_KINDS, name="m")
+    run = subprocess.run([octave, "--no-gui", "--quiet", "--eval", "m_check"], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=300)
+    assert run.returncode == 0 and "all 250 checks passed" in run.stdout, run.stdout + run.stderr

@@ -24,6 +24,7 @@ BACKEND = Backend(
     index_base=1,
     comment_lines=("%",),
     reserved_words=RESERVED_WORDS,
+    directional=True,
     layered_emitter=MatlabLayeredEmitter,
     files=("{name}_{function}.m", "{name}_check.m"),
 )
