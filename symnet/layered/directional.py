@@ -6,8 +6,10 @@ never the whole Jacobian or Hessian.
 * ``vjp``  wᵀ·J: one reverse sweep seeded with w (an extra argument);
 * ``hvp``  H_i·v: the tangent sweep in direction v, then the reverse sweep of every
   output with its tangent in that direction (forward-over-reverse);
-* ``laplacian``  Σ_k ∂²y_i/∂x_k²: forward-over-reverse in each direction e_k, each
-  reverse tangent multiplied by the input weights' column k only (the diagonal);
+* ``laplacian``  Σ_k ∂²y_i/∂x_k²: forward only, the tangents of every direction e_k and
+  one more vector per layer, its Laplacian (``forward_laplacian``); through a softmax
+  layer, forward-over-reverse in each direction e_k, each reverse tangent multiplied by
+  the input weights' column k only (the diagonal);
 * ``divergence``  Σ_k ∂y_k/∂x_k: one forward sweep per direction e_k, each read at row k;
 * a partial derivative of order 1 (one sweep seeded with e_k, read at its output row)
   or 2 (the reverse sweep of its output alone with its tangent in direction e_m,
@@ -18,9 +20,10 @@ column of its weights, folded like the Jacobian's constant tangents.
 """
 
 import numpy as np
+import sympy as sp
 
 from ..errors import UnsupportedError
-from .steps import ADJOINT, VECTOR, Gather, Linear, Operand, SecondOrder, Term
+from .steps import ADJOINT, VECTOR, Elementwise, Gather, Linear, Operand, SecondOrder, Term
 
 #: The directions' extra arguments: the tangent direction v and the adjoint seed w.
 DIRECTION, SEED = Operand("v", VECTOR), Operand("w", VECTOR)
@@ -47,6 +50,8 @@ def build(builder, spec):
         directions = [("", sweeps.tangents(DIRECTION, ""), None)]
         return sweeps.reverse("all", directions, "hvp", ADJOINT), shape
     if spec.kind == "laplacian":
+        if all(net.layers[index].form.elementwise for index in builder.varying):
+            return sweeps.gather(sweeps.forward_laplacian(), "laplacian"), shape
         directions = [(f"_{k + 1}", sweeps.tangents(k, f"_{k + 1}"), k) for k in range(net.n_inputs)]
         return sweeps.reverse("all", directions, "laplacian", ADJOINT), shape
     if spec.kind == "divergence":
@@ -101,6 +106,40 @@ class _Sweeps:
                 tangent_net[index] = tn
                 tangent[index] = b.scale(f"va{number}{suffix}", tn, index, VECTOR)
         return tangent_net, tangent
+
+    def forward_laplacian(self):
+        """{layer: Σ_k ∂²a/∂x_k²} of the varying layers (absent: zero), forward only: with the
+        tangents t_k = ∂n/∂x_k of every direction e_k, the net input's Laplacian is the
+        product of the weights with the sources' (the inputs' is zero) and the activation's
+        f'(n)·Δn + f''(n)·Σ_k t_k².  n_inputs + 1 sweeps of one vector where the Hessian
+        takes 2·n_inputs + 2 (forward over reverse)."""
+        b, net = self.b, self.b.net
+        directions = [self.tangents(k, f"_{k + 1}")[0] for k in range(net.n_inputs)]
+        laplacian = {}
+        slope, curvature, net_laplacian = (sp.Symbol(name, real=True) for name in ("D", "C", "L"))
+        for index in b.varying:
+            layer, number = net.layers[index], index + 1
+            terms = [Term(b.weights(index, source, matrix), laplacian[source], net.layers[source].size, False)
+                     for source, matrix in layer.layer_weights if source in laplacian]
+            ln = self.linear(f"ln{number}", VECTOR, layer.size, terms) if terms else None
+            if layer.form.identity:
+                if ln is not None:
+                    laplacian[index] = ln
+                continue
+            expression, arguments = sp.Integer(0), []
+            if ln is not None:
+                expression += slope * net_laplacian
+                arguments += [(slope, b.slope[index]), (net_laplacian, ln)]
+            if index in b.curvature:
+                tangents = [(sp.Symbol(f"T{k}", real=True), tangent_net[index])
+                            for k, tangent_net in enumerate(directions) if index in tangent_net]
+                expression += curvature * sp.Add(*(symbol ** 2 for symbol, _ in tangents))
+                arguments += [(curvature, b.curvature[index])] + tangents
+            if expression != 0:
+                out = b.variable(f"la{number}", VECTOR, layer.size)
+                b.steps.append(Elementwise(((out, expression),), layer.size, tuple(arguments)))
+                laplacian[index] = out
+        return laplacian
 
     def gather(self, tangent, name):
         """The raw outputs' tangents: each output row from its layer's tangent."""
