@@ -16,11 +16,12 @@ from .emit.layered_common import choose_strategy, layered_programs
 from .emit.numpy.function import layered_numpy_function
 from .emit.numpy.printer import ExactNumPyPrinter
 from .errors import ModelFormatError, UnsupportedError
-from .ir.derivative_spec import NAMES, WHOLE, parse_derivative, parse_derivatives
+from .ir.derivative_spec import NAMES, WHOLE, parse_derivative, parse_derivatives, spec_of
 from .importers import load as _load
 from .layered.network import writes_transfers_of
 from .output import write_files
-from .unrolled.derive import derivative_program
+from .layered.directional import MAX_LAYERED_ORDER
+from .unrolled.derive import derivative_program, unrolled_builds
 from .unrolled.simplify import live_assignments, simplify
 from .unrolled.size import require_unrolled_fits
 from .unrolled.symbolic import SymbolicOptions, forward_program, input_symbols
@@ -75,7 +76,7 @@ class Derivative:
     @cached_property
     def unsimplified(self):
         """The unrolled derivative program before simplification (the closed form's source)."""
-        _require_whole(self.what)
+        _require_unrolled(self.what)
         return derivative_program(forward_program(self.network, self.options), self.what)
 
     @cached_property
@@ -105,7 +106,7 @@ class Derivative:
         try:
             return layered_numpy_function(self.network, self.what)
         except UnsupportedError:
-            if self.what not in WHOLE:
+            if not unrolled_builds(self.what):
                 raise
             # Today the layered form holds every network the closed form does (both refuse an
             # output's removeconstantrows without the removed values); a processing step or
@@ -204,10 +205,7 @@ def generate(net, targets, out_dir, derivatives=None, name=None, precision="doub
     derivatives = _ordered(derivatives or default_derivatives(net), net)
     targets = tuple(target_names()) if "all" in targets else tuple(targets)
     renderers = [get_target(t) for t in targets]
-    directional = [what for what in derivatives if what not in WHOLE]
-    if directional:
-        _require_layered_targets(directional[0], strategy, renderers)
-        strategy = "layered"
+    strategy = _strategy_for(derivatives, strategy, renderers)
     chosen, folded = choose_strategy(strategy, net)
     strategies = []
     for target in renderers:
@@ -254,17 +252,35 @@ def _ordered(derivatives, net):
     return tuple(sorted(names, key=lambda name: order.get(name, len(order))))
 
 
-def _require_whole(what):
-    if what not in WHOLE:
+def _require_unrolled(what):
+    if not unrolled_builds(what):
         raise UnsupportedError(f"{what} is built by the layered strategy only (the closed form holds"
-                               f" {', '.join(WHOLE)})")
+                               f" {', '.join(WHOLE)}, the Laplacian, the divergence and partial derivatives)")
 
 
-def _require_layered_targets(what, strategy, targets):
-    """The derivatives beyond the whole arrays are layered programs: refuse the unrolled
-    strategy and the targets without a layered form, naming them."""
-    if strategy == "unrolled":
-        raise UnsupportedError(f"{what} is built by the layered strategy only (use --strategy layered or auto)")
+def _strategy_for(derivatives, strategy, targets):
+    """The strategy that builds every derivative: the layered one for those with extra
+    arguments (jvp, vjp, hvp), the unrolled one for partial derivatives of order 3 and
+    more, ``strategy`` otherwise; refused, naming the derivative, where the user's
+    strategy or a target cannot have it."""
     for target in targets:
-        if not target.directional:
-            raise UnsupportedError(f"the {target.name} target prints {', '.join(WHOLE)} only, not {what}")
+        for what in derivatives:
+            if what not in WHOLE and spec_of(what).kind not in target.directional:
+                raise UnsupportedError(f"the {target.name} target does not print {what}")
+    layered = [what for what in derivatives if not unrolled_builds(what)]
+    unrolled = [what for what in derivatives if what not in WHOLE and spec_of(what).order > MAX_LAYERED_ORDER]
+    if layered and unrolled:
+        raise UnsupportedError(f"{layered[0]} is built by the layered strategy and {unrolled[0]} by the unrolled"
+                               " one only: generate them separately")
+    if layered:
+        if strategy == "unrolled":
+            raise UnsupportedError(f"{layered[0]} is built by the layered strategy only (use --strategy layered"
+                                   " or auto)")
+        return "layered"
+    if unrolled:
+        if strategy == "layered":
+            raise UnsupportedError(f"{unrolled[0]} has order {spec_of(unrolled[0]).order}: the layered strategy"
+                                   f" builds partial derivatives up to order {MAX_LAYERED_ORDER}; use"
+                                   " --strategy unrolled or auto")
+        return "unrolled"
+    return strategy

@@ -94,16 +94,20 @@ def test_extra_arguments_are_checked(square):
         symnet.derive(square, "jvp")(X, np.ones((2, 2)))
 
 
-def test_order_three_is_refused_by_name(square):
+def test_order_three_is_refused_by_the_layered_strategy_by_name(square, tmp_path):
     with pytest.raises(UnsupportedError, match="up to order 2"):
-        symnet.derive(square, "d3y1/dx1^2dx2")(sample_points(square, 2))
+        symnet.generate(square, ["c"], tmp_path, derivatives=["d3y1/dx1^2dx2"], strategy="layered")
+    with pytest.raises(UnsupportedError, match="generate them separately"):
+        symnet.generate(square, ["c"], tmp_path, derivatives=["jvp", "d3y1/dx1^2dx2"])
 
 
 def test_unrolled_strategy_and_unrolled_targets_refuse_directional_derivatives(square, tmp_path):
     with pytest.raises(UnsupportedError, match="layered strategy only"):
         symnet.generate(square, ["c"], tmp_path, derivatives=["jvp"], strategy="unrolled")
-    with pytest.raises(UnsupportedError, match="the latex target"):
-        symnet.generate(square, ["latex"], tmp_path, derivatives=["laplacian"])
+    with pytest.raises(UnsupportedError, match="the latex target does not print hvp"):
+        symnet.generate(square, ["latex"], tmp_path, derivatives=["hvp"])
+    with pytest.raises(UnsupportedError, match="the fmu target does not print laplacian"):
+        symnet.generate(square, ["fmu"], tmp_path, derivatives=["laplacian"])
 
 
 # --- numbers ---------------------------------------------------------------------------------
@@ -260,3 +264,54 @@ def test_generated_matlab_passes_its_self_check_in_octave(net, tmp_path):
     run = subprocess.run([octave, "--no-gui", "--quiet", "--eval", "m_check"], cwd=tmp_path, capture_output=True,
                          text=True, timeout=300)
     assert run.returncode == 0 and "all 250 checks passed" in run.stdout, run.stdout + run.stderr
+
+
+
+# --- the unrolled strategy -------------------------------------------------------------------
+
+UNROLLED_KINDS = ["value", "laplacian", "divergence", "dy2/dx3", "d2y1/dx1dx2", "d3y1/dx1^2dx2",
+                  "d4y3/dx1dx2dx3^2"]
+
+
+@pytest.mark.parametrize("net", _nets()[:3], ids=lambda net: net.name)
+def test_closed_forms_match_the_layered_form_and_finite_differences(net):
+    from helpers import closed_form
+    X = sample_points(net, 3, seed=6)
+    J, H = _fd_references(net, X)
+    for what in ("laplacian", "dy1/dx1", "d2y1/dx1^2"):
+        name = parse_derivative(what, net).name
+        assert np.allclose(closed_form(net, name)(X), symnet.derive(net, what)(X), rtol=1e-12, atol=1e-12), what
+    assert compare(closed_form(net, "laplacian")(X), np.einsum("pikk->pi", H)).max_rel_error <= 1e-5
+    # third order: against mpmath's central differences of the 30-digit Hessian
+    from symnet.reference.directional import reference_values_with
+    third = reference_values_with(net, ["d3y1_dx1_dx1_dx1"], X, {})["d3y1_dx1_dx1_dx1"]
+    assert compare(symnet.derive(net, "d3y1/dx1^3")(X), third).max_rel_error <= 1e-9
+
+
+def test_unrolled_targets_print_laplacian_divergence_and_partials_of_any_order(square, tmp_path):
+    import subprocess
+    import sys
+    from helpers import require_tool
+    from runners import STRICT_C, _run
+    gcc, octave, pdflatex = require_tool("gcc"), require_tool("octave-cli"), require_tool("pdflatex")
+    symnet.generate(square, ["c", "python", "numpy", "matlab", "latex"], tmp_path, derivatives=UNROLLED_KINDS,
+                    name="sq", strategy="unrolled")
+    assert _run([gcc, *STRICT_C, "sq_check.c", "sq.c", "-lm", "-o", "check"], tmp_path).returncode == 0
+    runs = [_run([tmp_path / "check"], tmp_path),
+            _run([sys.executable, "sq_check.py"], tmp_path), _run([sys.executable, "sq_numpy_check.py"], tmp_path),
+            subprocess.run([octave, "--no-gui", "--quiet", "--eval", "sq_check"], cwd=tmp_path, capture_output=True,
+                           text=True, timeout=300)]
+    for run in runs:
+        assert run.returncode == 0 and "all" in run.stdout and "checks passed" in run.stdout, run.stdout + run.stderr
+    latex = _run([pdflatex, "-interaction=nonstopmode", "-halt-on-error", "sq.tex"], tmp_path)
+    assert latex.returncode == 0, latex.stdout[-3000:]
+    equations = (tmp_path / "sq_equations.tex").read_text()
+    assert r"partial derivative $\partial^{4} y_{3} / \partial x_{1}\, \partial x_{2}\, \partial x_{3}^{2}$" \
+        in equations
+
+
+def test_auto_strategy_picks_the_unrolled_form_for_a_third_partial(tmp_path):
+    net = _wide_network()
+    paths = symnet.generate(net, ["python"], tmp_path, derivatives=["d3y1/dx1dx2dx3"], name="w")
+    assert "d3y1_dx1_dx2_dx3" in paths[0].read_text()
+    assert "Layered form" not in paths[0].read_text()

@@ -31,9 +31,9 @@ class Backend:
             subclass (None: the language has no layered form of its own).
         layered_from_parameters: where the "auto" strategy turns to the layered form for
             this target (None: the common threshold, LAYERED_FROM_PARAMETERS).
-        directional: True when the layered form prints the derivatives beyond the whole
-            arrays (symnet.ir.derivative_spec: jvp, vjp, ..., named partials) and their extra
-            arguments v, w; the driver refuses them for any other target.
+        directional: the kinds of derivative beyond the whole arrays (symnet.ir.derivative_spec:
+            "jvp", "vjp", "hvp", "laplacian", "divergence", "partial") the target prints, with
+            the extra arguments v, w of those that have them; the driver refuses the others.
     """
 
     name: str
@@ -47,4 +47,4 @@ class Backend:
     files: tuple = ()
     layered_emitter: type = None
     layered_from_parameters: int = None
-    directional: bool = False
+    directional: tuple = ()

@@ -25,6 +25,8 @@ import sympy as sp
 from ..errors import UnsupportedError
 from .steps import ADJOINT, VECTOR, Elementwise, Gather, Linear, Operand, SecondOrder, Term
 
+#: The highest order of a partial derivative the layered strategy builds (the unrolled one: any).
+MAX_LAYERED_ORDER = 2
 #: The directions' extra arguments: the tangent direction v and the adjoint seed w.
 DIRECTION, SEED = Operand("v", VECTOR), Operand("w", VECTOR)
 
@@ -36,9 +38,10 @@ def build(builder, spec):
     if any(e is not None for e in net.output_maps):
         raise UnsupportedError(f"{spec.name} of a network with output maps is not built by the layered"
                                " strategy yet (ask for the jacobian or hessian)")
-    if spec.kind == "partial" and spec.order > 2:
+    if spec.kind == "partial" and spec.order > MAX_LAYERED_ORDER:
         raise UnsupportedError(f"the partial derivative {spec.formula()} has order {spec.order}; the layered"
-                               " strategy builds partial derivatives up to order 2")
+                               f" strategy builds partial derivatives up to order {MAX_LAYERED_ORDER} (the"
+                               " unrolled one, any order)")
     sweeps = _Sweeps(builder, spec.name.upper())
     builder.forward(slopes=True, curvatures=spec.order > 1)
     shape = spec.shape(net.n_inputs, net.n_outputs)

@@ -1,13 +1,16 @@
 """30-digit references of the derivatives beyond the whole arrays (symnet.ir.derivative_spec):
 each is a sum of products of the high-precision Jacobian or Hessian
 (symnet.reference.high_precision) with the direction, taken in mpmath before rounding:
-J·v, wᵀ·J, H_i·v, the Hessian's trace, the Jacobian's trace, one entry."""
+J·v, wᵀ·J, H_i·v, the Hessian's trace, the Jacobian's trace, one entry.  A partial
+derivative of order 3 or more is a nested central difference of the Hessian entry, with
+steps of 10^-digits/2 at three times the digits: its truncation error is about 10^-digits
+relative, its rounding error smaller still for orders up to 6."""
 
 import mpmath
 import numpy as np
 
 from ..ir.derivative_spec import WHOLE, spec_of
-from .high_precision import DIGITS, reference_numbers_of
+from .high_precision import DIGITS, Layout, _symmetric, forward, reference_numbers_of
 
 
 def reference_values_with(net, whats, points, arguments, digits=DIGITS):
@@ -19,15 +22,16 @@ def reference_values_with(net, whats, points, arguments, digits=DIGITS):
     needed |= {"jacobian" for spec in specs if spec.kind != "partial" and spec.order == 1 and spec.name not in WHOLE}
     needed |= {"jacobian" for spec in specs if spec.kind == "partial" and spec.order == 1}
     needed |= {"hessian" for spec in specs if spec.name not in WHOLE and spec.order == 2}
-    if any(spec.kind == "partial" and spec.order > 2 for spec in specs):
-        raise ValueError("the high-precision reference has derivatives up to order 2")
     order = ("value", "gradient", "jacobian", "hessian")
     with mpmath.workdps(digits):
-        numbers = reference_numbers_of(net, tuple(w for w in order if w in needed), points, digits, "forward")
+        wholes = tuple(w for w in order if w in needed)
+        numbers = reference_numbers_of(net, wholes, points, digits, "forward") if wholes else {}
         results = {}
         for spec in specs:
             if spec.name in WHOLE:
                 values = numbers[spec.name]
+            elif spec.kind == "partial" and spec.order > 2:
+                values = _higher_partial(net, spec, points, digits)
             else:
                 values = _reduced(spec, numbers, arguments, len(points))
             results[spec.name] = np.array([float(x) for x in np.asarray(values).reshape(-1)],
@@ -59,3 +63,31 @@ def _reduced(spec, numbers, arguments, count):
         else:
             out.append([H[p, spec.output, spec.inputs[0], spec.inputs[1]]])
     return np.array(out, dtype=object)
+
+
+def _higher_partial(net, spec, points, digits):
+    """(points, 1) mpf: ∂^p y_i/∂x_k1..∂x_kp as central differences over k3..kp of the
+    high-precision Hessian entry (i, k1, k2)."""
+    i, (k1, k2, *rest) = spec.output, spec.inputs
+    layout = Layout(net.n_inputs, 2)
+    with mpmath.workdps(3 * digits):
+        step = mpmath.mpf(10) ** (-(digits // 2))
+        base = np.array([[mpmath.mpf(float(v)) for v in row] for row in points], dtype=object)
+
+        def entry(shift):
+            outputs = forward(net, base + shift, 2)
+            hessian = _symmetric(outputs.transpose(1, 0, 2)[:, :, layout.second], layout)
+            return hessian[:, i, k1, k2]
+
+        def differenced(directions, shift):
+            if not directions:
+                return entry(shift)
+            k, others = directions[0], directions[1:]
+            unit = np.zeros(net.n_inputs, dtype=object)
+            unit[:] = mpmath.mpf(0)
+            unit[k] = step
+            return (differenced(others, shift + unit) - differenced(others, shift - unit)) / (2 * step)
+
+        zero = np.array([mpmath.mpf(0)] * net.n_inputs, dtype=object)
+        values = differenced(rest, zero)
+        return np.array([[+v] for v in values], dtype=object)
