@@ -17,10 +17,12 @@ from .emit.numpy.function import layered_numpy_function
 from .emit.numpy.printer import ExactNumPyPrinter
 from .emit.step import render_step
 from .errors import ModelFormatError, UnsupportedError
+from .ir.derivative_spec import NAMES, WHOLE, parse_derivative, parse_derivatives, spec_of
 from .importers import load as _load
 from .layered.network import writes_transfers_of
 from .output import write_files
-from .unrolled.derive import DERIVATIVES, derivative_program
+from .layered.directional import MAX_LAYERED_ORDER
+from .unrolled.derive import derivative_program, unrolled_builds
 from .unrolled.simplify import live_assignments, simplify
 from .unrolled.size import require_unrolled_fits
 from .unrolled.symbolic import SymbolicOptions, forward_program, input_symbols
@@ -54,7 +56,10 @@ class Derivative:
     ``program`` or ``expressions`` is asked for.
 
     Attributes:
-        what: "value", "gradient", "jacobian" or "hessian".
+        what: the canonical name (symnet.ir.derivative_spec): "value", "gradient",
+            "jacobian", "hessian", "jvp", "vjp", "hvp", "laplacian", "divergence" or a
+            partial derivative such as "d2y1_dx1_dx2" (asked for as "d2y1/dx1dx2").
+        spec: its DerivativeSpec; ``spec.extra_arguments`` are the arguments after X.
         network: the Network.
         shape: the derivative's shape for one point, e.g. (n_outputs, n_inputs).
         inputs: the sympy symbols x_0 ... of the raw inputs.
@@ -63,13 +68,8 @@ class Derivative:
     """
 
     def __init__(self, net, what, options=SymbolicOptions(), allow_large_unrolled=False):
-        if what not in DERIVATIVES:
-            raise UnsupportedError(f"unknown derivative {what!r} (choose from {', '.join(DERIVATIVES)})")
-        if what == "gradient" and net.n_outputs != 1:
-            raise UnsupportedError(
-                f"the gradient needs a single-output network; this one has {net.n_outputs} outputs"
-                " (use the jacobian)")
-        self.what = what
+        self.spec = parse_derivative(what, net)
+        self.what = self.spec.name
         self.network = net
         self.options = options
         self.allow_large_unrolled = allow_large_unrolled
@@ -77,6 +77,7 @@ class Derivative:
     @cached_property
     def unsimplified(self):
         """The unrolled derivative program before simplification (the closed form's source)."""
+        _require_unrolled(self.what)
         return derivative_program(forward_program(self.network, self.options), self.what)
 
     @cached_property
@@ -92,9 +93,7 @@ class Derivative:
 
     @property
     def shape(self):
-        n_in, n_out = self.network.n_inputs, self.network.n_outputs
-        return {"value": (n_out,), "gradient": (n_in,), "jacobian": (n_out, n_in),
-                "hessian": (n_out, n_in, n_in)}[self.what]
+        return self.spec.shape(self.network.n_inputs, self.network.n_outputs)
 
     @property
     def inputs(self):
@@ -108,6 +107,8 @@ class Derivative:
         try:
             return layered_numpy_function(self.network, self.what)
         except UnsupportedError:
+            if not unrolled_builds(self.what):
+                raise
             # Today the layered form holds every network the closed form does (both refuse an
             # output's removeconstantrows without the removed values); a processing step or
             # transfer function added to the IR before the layered form learns it would land
@@ -129,20 +130,36 @@ class Derivative:
             return np.stack(columns, axis=1).reshape((X.shape[0],) + tuple(self.shape))
         return evaluate
 
-    def __call__(self, X):
+    def __call__(self, X, *arguments):
         """Evaluate for a batch X of shape (n_samples, n_inputs).
 
-        Returns: (n_samples,) + shape, e.g. (n_samples, n_outputs, n_inputs) for the Jacobian.
+        Args:
+            arguments: the extra arguments of ``spec`` (jvp, hvp: V of shape (n_samples, n_inputs),
+                one direction per point; vjp: W of shape (n_samples, n_outputs)).
+        Returns: (n_samples,) + shape, e.g. (n_samples, n_outputs, n_inputs) for the Jacobian,
+            (n_samples, 1) for the divergence and a partial derivative.
         """
-        return _evaluate_batch(self._evaluator, self.network, X)
+        expected = self.spec.extra_arguments
+        if len(arguments) != len(expected):
+            names = ", ".join(name.upper() for name, _ in expected) or "none"
+            raise UnsupportedError(f"{self.what} takes X and {len(expected)} more arguments ({names}),"
+                                   f" not {len(arguments)}")
+        return _evaluate_batch(self._evaluator, self.network, X, arguments, expected)
 
 
-def _evaluate_batch(evaluator, net, X):
+def _evaluate_batch(evaluator, net, X, arguments=(), expected=()):
     X = np.asarray(X, dtype=float)
     if X.ndim != 2 or X.shape[1] != net.n_inputs:
         raise ModelFormatError(f"expected X of shape (n_samples, {net.n_inputs}), got {X.shape}")
+    checked = []
+    for argument, (name, size) in zip(arguments, expected):
+        argument = np.asarray(argument, dtype=float)
+        count = net.n_inputs if size == "inputs" else net.n_outputs
+        if argument.shape != (X.shape[0], count):
+            raise ModelFormatError(f"expected {name.upper()} of shape ({X.shape[0]}, {count}), got {argument.shape}")
+        checked.append(argument)
     with np.errstate(over="ignore", under="ignore"):
-        return evaluator(X)
+        return evaluator(X, *checked)
 
 
 def _closed_form(net, what):
@@ -153,7 +170,10 @@ def _closed_form(net, what):
 
 
 def derive(net, what, allow_large_unrolled=False):
-    """The ``what`` ("gradient", "jacobian", "hessian" or "value") of ``net``.
+    """The ``what`` of ``net``: "value", "gradient", "jacobian", "hessian", "jvp", "vjp",
+    "hvp", "laplacian", "divergence" or a partial derivative such as "d2y1/dx1dx2"
+    (docs/derivatives.md has the grammar).  ``derive(net, "jvp")(X, V)`` takes the
+    direction V besides X, ``derive(net, "vjp")(X, W)`` the weights W of the outputs.
 
     ``allow_large_unrolled``: build ``.program`` and ``.expressions`` even when their
     estimated size is over ``symnet.unrolled.size.UNROLLED_OPERATION_LIMIT``.
@@ -183,9 +203,10 @@ def generate(net, targets, out_dir, derivatives=None, name=None, precision="doub
     ``ode_states``: for the fmu target, the first ``ode_states`` outputs are the time
     derivatives of the first ``ode_states`` inputs (a neural ODE; 0: a static block).
     """
-    derivatives = tuple(_ordered(tuple(derivatives or default_derivatives(net)), net))
+    derivatives = _ordered(derivatives or default_derivatives(net), net)
     targets = tuple(target_names()) if "all" in targets else tuple(targets)
     renderers = [get_target(t) for t in targets]
+    strategy = _strategy_for(derivatives, strategy, renderers)
     chosen, folded = choose_strategy(strategy, net)
     strategies = []
     for target in renderers:
@@ -226,10 +247,42 @@ def _require_unrolled_fits(net, derivatives, allow_large_unrolled):
 
 
 def _ordered(derivatives, net):
-    unknown = [d for d in derivatives if d not in DERIVATIVES]
-    if unknown:
-        raise UnsupportedError(f"unknown derivative {unknown[0]!r} (choose from {', '.join(DERIVATIVES)})")
-    if "gradient" in derivatives and net.n_outputs != 1:
-        raise UnsupportedError(
-            f"the gradient needs a single-output network; this one has {net.n_outputs} outputs")
-    return [d for d in DERIVATIVES if d in derivatives]
+    """The canonical names of a spec (text or names), in the order of generated files: the
+    whole arrays, the directional derivatives, then the partial derivatives as asked."""
+    names = parse_derivatives(derivatives, net)
+    order = {name: place for place, name in enumerate(NAMES)}
+    return tuple(sorted(names, key=lambda name: order.get(name, len(order))))
+
+
+def _require_unrolled(what):
+    if not unrolled_builds(what):
+        raise UnsupportedError(f"{what} is built by the layered strategy only (the closed form holds"
+                               f" {', '.join(WHOLE)}, the Laplacian, the divergence and partial derivatives)")
+
+
+def _strategy_for(derivatives, strategy, targets):
+    """The strategy that builds every derivative: the layered one for those with extra
+    arguments (jvp, vjp, hvp), the unrolled one for partial derivatives of order 3 and
+    more, ``strategy`` otherwise; refused, naming the derivative, where the user's
+    strategy or a target cannot have it."""
+    for target in targets:
+        for what in derivatives:
+            if what not in WHOLE and spec_of(what).kind not in target.directional:
+                raise UnsupportedError(f"the {target.name} target does not print {what}")
+    layered = [what for what in derivatives if not unrolled_builds(what)]
+    unrolled = [what for what in derivatives if what not in WHOLE and spec_of(what).order > MAX_LAYERED_ORDER]
+    if layered and unrolled:
+        raise UnsupportedError(f"{layered[0]} is built by the layered strategy and {unrolled[0]} by the unrolled"
+                               " one only: generate them separately")
+    if layered:
+        if strategy == "unrolled":
+            raise UnsupportedError(f"{layered[0]} is built by the layered strategy only (use --strategy layered"
+                                   " or auto)")
+        return "layered"
+    if unrolled:
+        if strategy == "layered":
+            raise UnsupportedError(f"{unrolled[0]} has order {spec_of(unrolled[0]).order}: the layered strategy"
+                                   f" builds partial derivatives up to order {MAX_LAYERED_ORDER}; use"
+                                   " --strategy unrolled or auto")
+        return "unrolled"
+    return strategy

@@ -13,6 +13,7 @@ from .emit import target_names
 from .emit.layered_common import STRATEGIES
 from .errors import MAX_PROBLEM, SymnetError, printable
 from .importers import user_module
+from .ir.derivative_spec import NAMES
 from .points_file import read_points
 from .reference.finite_differences import compare, finite_difference_hessian, finite_difference_jacobian, sample_points
 from .sensitivities import DEFAULT_POINTS, input_names, output_names, sensitivity, table_lines
@@ -85,8 +86,9 @@ def _parser():
     _model_arguments(generate)
     generate.add_argument("--target", action="append", choices=target_names() + ("all",), required=True,
                           help="target language (repeat for several, or 'all')")
-    generate.add_argument("--derivatives", type=_derivative_list, default=None,
-                          help="comma-separated from: " + ", ".join(DERIVATIVES))
+    generate.add_argument("--derivatives", type=_derivative_items, default=None,
+                          help="comma-separated from: " + ", ".join(NAMES) + ", and partial derivatives"
+                               " such as d2y1/dx1dx2 (see docs/derivatives.md)")
     generate.add_argument("--name", default=None, help="base name of the generated files and functions")
     generate.add_argument("--out", required=True, help="output folder (created if missing)")
     generate.add_argument("--precision", choices=("double", "float"), default="double")
@@ -198,6 +200,14 @@ def _load(args):
     if args.module is not None:
         options["module"] = user_module.instantiate(args.module)
     return api.load(args.model, **options)
+
+
+def _derivative_items(text):
+    """The items of a derivative spec; each is checked against the network once it is loaded."""
+    items = tuple(item.strip() for item in text.split(",") if item.strip())
+    if not items:
+        raise argparse.ArgumentTypeError(f"no derivative named in {text!r}")
+    return items
 
 
 def _derivative_list(text):

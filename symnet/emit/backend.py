@@ -33,6 +33,9 @@ class Backend:
             this target (None: the common threshold, LAYERED_FROM_PARAMETERS).
         step_files: (template, file name pattern) pairs of the step function written for a
             dynamic network (symnet.emit.step); empty: the target writes none.
+        directional: the kinds of derivative beyond the whole arrays (symnet.ir.derivative_spec:
+            "jvp", "vjp", "hvp", "laplacian", "divergence", "partial") the target prints, with
+            the extra arguments v, w of those that have them; the driver refuses the others.
     """
 
     name: str
@@ -47,3 +50,4 @@ class Backend:
     layered_emitter: type = None
     layered_from_parameters: int = None
     step_files: tuple = ()
+    directional: tuple = ()

@@ -7,6 +7,8 @@ from functools import lru_cache
 
 import jinja2
 
+from ..ir.derivative_spec import spec_of
+
 _SAFE_COMMENT_CHARS = re.compile(r"[^A-Za-z0-9 _.,:;=+\-()\[\]<>|^~@$&!?]")
 _IDENTIFIER_CHARS = re.compile(r"[^A-Za-z0-9_]")
 
@@ -71,8 +73,25 @@ def comment_text(text):
     return text.replace("??", "?_")[:120]
 
 
-#: The name of the function computing each derivative, the same in every language.
-FUNCTION_NAMES = {"value": "evaluate", "gradient": "gradient", "jacobian": "jacobian", "hessian": "hessian"}
+class DerivativeTable(dict):
+    """A table by derivative name (symnet.ir.derivative_spec) of the whole arrays' entries;
+    the entry of any other derivative is ``other(spec)``, so that a new kind of derivative
+    needs no entry in every language's tables."""
+
+    def __init__(self, entries, other):
+        super().__init__(entries)
+        self.other = other
+
+    def __missing__(self, what):
+        return self.other(spec_of(what))
+
+
+#: The name of the function computing each derivative, the same in every language (the
+#: canonical name of the derivative beyond the whole arrays: jvp, d2y1_dx1_dx2).
+FUNCTION_NAMES = DerivativeTable(
+    {"value": "evaluate", "gradient": "gradient", "jacobian": "jacobian", "hessian": "hessian"},
+    lambda spec: spec.name)
+
 
 
 @dataclass(frozen=True)

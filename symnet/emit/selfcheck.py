@@ -22,8 +22,10 @@ import numpy as np
 
 from .. import progress
 from ..reference.finite_differences import sample_points
+from ..ir.derivative_spec import WHOLE, spec_of
+from ..reference.directional import reference_values_with
 from ..reference.high_precision import reference_values_of
-from .common import FUNCTION_NAMES
+from .common import FUNCTION_NAMES, DerivativeTable
 
 POINT_COUNT = 5
 POINT_SEED = 0
@@ -34,10 +36,16 @@ ROW_FLOOR = 1e-3
 #: networks (benchmarks/selfcheck_accuracy.py).  The float bounds cover the rounding
 #: of every weight to float32 as well as float32 arithmetic, which each
 #: differentiation amplifies; see docs/targets.md ("Self-check").
+#: A derivative beyond the whole arrays has the tolerance of the whole array of its order.
 TOLERANCE = {
-    "double": {"value": 1e-9, "gradient": 1e-9, "jacobian": 1e-9, "hessian": 1e-9},
-    "float": {"value": 1e-4, "gradient": 2e-3, "jacobian": 2e-3, "hessian": 5e-2},
+    precision: DerivativeTable(bounds, lambda spec, bounds=bounds: bounds["hessian" if spec.order > 1 else "jacobian"])
+    for precision, bounds in {
+        "double": {"value": 1e-9, "gradient": 1e-9, "jacobian": 1e-9, "hessian": 1e-9},
+        "float": {"value": 1e-4, "gradient": 2e-3, "jacobian": 2e-3, "hessian": 5e-2},
+    }.items()
 }
+#: Seed of the check directions v and w (the extra arguments of jvp, vjp and hvp).
+DIRECTION_SEED = 1
 
 
 @dataclass(frozen=True, eq=False)
@@ -49,6 +57,7 @@ class CheckBlock:
     expected: np.ndarray
     scale: np.ndarray
     tolerance: float
+    arguments: tuple = ()    # ((name, (points, size) array), ...): the extra arguments at each point
 
     @property
     def size(self):
@@ -102,7 +111,10 @@ def check_data(request, literals, order="C", precision="double"):
                "size": block.size,
                "expected": tuple(literals(block.expected_flat(order), "double")),
                "scale": tuple(literals(block.scale_flat(order), "double")),
-               "tolerance": literals([block.tolerance], "double")[0]}
+               "tolerance": literals([block.tolerance], "double")[0],
+               "arguments": [{"name": name, "size": int(values.shape[1]),
+                              "values": tuple(literals(tuple(float(v) for v in values.reshape(-1)), precision))}
+                             for name, values in block.arguments]}
               for block in vectors.blocks]
     return {"points": vectors.point_count,
             "x": tuple(literals(vectors.points_flat(), precision)),
@@ -126,20 +138,36 @@ def _check_vectors(network, derivatives, precision):
     if precision == "float":
         points = points.astype(np.float32).astype(float)
     blocks = []
+    arguments = check_arguments(network, len(points), precision)
     with progress.stage("self-check vectors"):
-        references = reference_values_of(network, derivatives, points)
+        if all(what in WHOLE for what in derivatives):
+            references = reference_values_of(network, derivatives, points)
+        else:
+            references = reference_values_with(network, derivatives, points, arguments)
     for what in derivatives:
         expected = references[what]
+        extra = tuple((name, arguments[name]) for name, _ in spec_of(what).extra_arguments)
         blocks.append(CheckBlock(what, expected.shape[1:], expected, entry_scale(what, expected),
-                                 TOLERANCE[precision][what]))
+                                 TOLERANCE[precision][what], extra))
     return CheckVectors(points, tuple(blocks), precision)
+
+
+def check_arguments(network, count, precision="double"):
+    """{"v": (count, n_inputs), "w": (count, n_outputs)}: the directions the self-check passes
+    to jvp, hvp and vjp, one per point, uniform in [-1, 1] (float32 values for "float")."""
+    rng = np.random.default_rng(DIRECTION_SEED)
+    arguments = {"v": rng.uniform(-1.0, 1.0, (count, network.n_inputs)),
+                 "w": rng.uniform(-1.0, 1.0, (count, network.n_outputs))}
+    if precision == "float":
+        arguments = {name: values.astype(np.float32).astype(float) for name, values in arguments.items()}
+    return arguments
 
 
 def entry_scale(what, expected):
     """Per-entry scale (the derivative's shape) that errors are divided by."""
     shape = expected.shape[1:]
     magnitude = np.abs(expected).max(axis=0)
-    rows = magnitude.reshape((1 if what == "gradient" else shape[0]), -1)
+    rows = magnitude.reshape((1 if what in ("gradient", "vjp") else shape[0]), -1)
     scale = np.maximum(rows, ROW_FLOOR * rows.max(axis=1, keepdims=True))
     fallback = magnitude.max() if magnitude.size and magnitude.max() > 0 else 1.0
     return np.where(scale > 0, scale, fallback).reshape(shape)

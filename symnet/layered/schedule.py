@@ -17,6 +17,8 @@ The steps themselves are in ``steps``.
 import numpy as np
 import sympy as sp
 
+from ..ir.derivative_spec import WHOLE, spec_of
+from . import directional
 from .network import A, D, N, LayeredNetwork
 from .steps import (ADJOINT, ADJOINT_TANGENT, TANGENT, VECTOR, Elementwise, Gather, LayeredProgram, Linear,
                             Operand, OutputMap, Scale, SecondOrder, Shift, Softmax, Symmetrize, Term, live_steps,
@@ -24,9 +26,13 @@ from .steps import (ADJOINT, ADJOINT_TANGENT, TANGENT, VECTOR, Elementwise, Gath
 
 
 def layered_program(layered: LayeredNetwork, what: str) -> LayeredProgram:
-    """The steps computing ``what`` ("value", "gradient", "jacobian", "hessian") of a LayeredNetwork."""
+    """The steps computing ``what`` (a canonical name of symnet.ir.derivative_spec: "value",
+    "gradient", "jacobian", "hessian", or a directional derivative, see ``directional``)
+    of a LayeredNetwork."""
     builder = _Builder(layered)
-    if any(e is not None for e in layered.output_maps):
+    if what not in WHOLE:
+        result, shape = directional.build(builder, spec_of(what))
+    elif any(e is not None for e in layered.output_maps):
         result, shape = builder.mapped(what)
     elif what == "value":
         builder.forward()

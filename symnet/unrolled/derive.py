@@ -10,15 +10,28 @@ differentiates the tangent assignments once more, only for m >= k
 
 import sympy as sp
 
+from ..ir.derivative_spec import spec_of
 from .program import Assignment, Block, Program
 
 DERIVATIVES = ("value", "gradient", "jacobian", "hessian")
 
 
+#: The derivatives of the spec (symnet.ir.derivative_spec) beyond DERIVATIVES that the unrolled
+#: form builds: those without extra arguments (a JVP, VJP or HVP is a layered program).
+UNROLLED_REDUCED = ("laplacian", "divergence")
+
+
+def unrolled_builds(what):
+    """True when the unrolled form builds the derivative ``what`` (a canonical name)."""
+    spec = spec_of(what)
+    return what in DERIVATIVES or spec.kind in UNROLLED_REDUCED + ("partial",)
+
+
 def derivative_program(forward: Program, what: str) -> Program:
-    """A Program whose single block is ``what`` (one of DERIVATIVES)."""
+    """A Program whose single block is ``what`` (one of DERIVATIVES, or a Laplacian,
+    divergence or partial derivative of the derivative spec)."""
     if what not in DERIVATIVES:
-        raise ValueError(f"unknown derivative {what!r} (choose from {', '.join(DERIVATIVES)})")
+        return _reduced_program(forward, spec_of(what))
     values = forward.block("value").entries
     if what == "value":
         return forward
@@ -144,3 +157,46 @@ class _KnownSymbols:
 
     def __contains__(self, symbol):
         return symbol in self.first.tangent or symbol in self.first.index_of
+
+
+def _reduced_program(forward, spec):
+    """The Laplacian (the Hessian's diagonal summed), the divergence (the Jacobian's) or one
+    partial derivative (differentiated once per input, in order) as a one-block Program;
+    what the block does not read is removed by the simplify stage."""
+    n_in = len(forward.inputs)
+    if spec.kind == "laplacian":
+        hessian = derivative_program(forward, "hessian")
+        entries = hessian.blocks[0].as_array()
+        sums = tuple(sp.Add(*(entries[i, k, k] for k in range(n_in))) for i in range(entries.shape[0]))
+        return Program(forward.inputs, hessian.assignments, (Block(spec.name, (len(sums),), sums),))
+    if spec.kind == "divergence":
+        jacobian = derivative_program(forward, "jacobian")
+        entries = jacobian.blocks[0].as_array()
+        total = sp.Add(*(entries[k, k] for k in range(n_in)))
+        return Program(forward.inputs, jacobian.assignments, (Block(spec.name, (1,), (total,)),))
+    if spec.kind != "partial":
+        raise ValueError(f"{spec.name} is built by the layered strategy only")
+    assignments = tuple(forward.assignments)
+    entry = sp.sympify(forward.block("value").entries[spec.output])
+    for step, k in enumerate(spec.inputs):
+        new, tangent = _along(assignments, forward.inputs, k, f"p{step}")
+        entry = _chain(_partials(Assignment(sp.Dummy(), entry), tangent), lambda u: tangent[u])
+        assignments += new
+    return Program(forward.inputs, assignments, (Block(spec.name, (1,), (entry,)),))
+
+
+def _along(assignments, inputs, k, suffix):
+    """(new assignments, {symbol: derivative}): d/dx_k of every symbol of a straight-line
+    program by the chain rule, each derivative that is not a symbol or a number assigned to
+    a new symbol named after its target and ``suffix``."""
+    tangent = {x: sp.Integer(int(j == k)) for j, x in enumerate(inputs)}
+    new = []
+    for assignment in assignments:
+        expr = _chain(_partials(assignment, tangent), lambda u: tangent[u])
+        if expr.is_Symbol or expr.is_Number:
+            tangent[assignment.target] = expr
+            continue
+        target = sp.Symbol(f"{assignment.target}_{suffix}", real=True)
+        new.append(Assignment(target, expr))
+        tangent[assignment.target] = target
+    return tuple(new), tangent

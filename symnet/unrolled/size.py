@@ -36,6 +36,7 @@ from functools import lru_cache
 import sympy as sp
 
 from ..errors import SizeLimitError
+from ..ir.derivative_spec import WHOLE, spec_of
 
 #: Most estimated operations (all requested derivatives together) built without
 #: ``allow_large``: about a minute of build, simplify and print (see above).  It
@@ -70,10 +71,18 @@ class UnrolledSize:
 
 
 def estimate(net, derivatives):
-    """The size of the unrolled form of ``derivatives`` (names from symnet.unrolled.derive.DERIVATIVES)."""
+    """The size of the unrolled form of ``derivatives`` (names from symnet.unrolled.derive.DERIVATIVES,
+    or of the derivative spec: each estimated as the whole array it is built from, a bound)."""
     walk = _Walk(net)
-    operations = sum(walk.operations(what) for what in derivatives)
-    return UnrolledSize(int(operations), {what: int(walk.closed_form(what)) for what in derivatives})
+    operations = sum(walk.operations(_whole(what)) for what in derivatives)
+    return UnrolledSize(int(operations), {what: int(walk.closed_form(_whole(what))) for what in derivatives})
+
+
+def _whole(what):
+    """The whole array a derivative of the spec is built from (the Jacobian or the Hessian)."""
+    if what in WHOLE:
+        return what
+    return "jacobian" if spec_of(what).order == 1 else "hessian"
 
 
 def require_unrolled_fits(net, derivatives, allow_large=False, limit=None, layered_alternative=False):

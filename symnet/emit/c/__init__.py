@@ -1,6 +1,7 @@
 """The ``c`` backend: a C99 header and source (``<math.h>`` only), double or float,
 and a self-check program."""
 
+from ...ir.derivative_spec import REDUCED
 from ..backend import Backend
 from .layered import CLayeredEmitter
 from .literals import c_literal
@@ -25,6 +26,7 @@ BACKEND = Backend(
     index_base=0,
     comment_lines=("/*", "*"),
     reserved_words=RESERVED_WORDS,
+    directional=REDUCED + ("partial",),
     layered_emitter=CLayeredEmitter,
     files=("{name}.h", "{name}.c", "{name}_check.c"),
     step_files=(("c/step.h.j2", "{name}_step.h"), ("c/step.c.j2", "{name}_step.c")),

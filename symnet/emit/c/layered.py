@@ -54,6 +54,8 @@ VECTOR_FUNCTIONS = {"exp": "symnet_exp", "tanh": "symnet_tanh", "symnet_tanh_slo
 #: Loop variable of each axis: output row, input column (tangent direction).
 AXIS_VARIABLES = {"out": "o", "in": "m"}
 RESULT = "result"
+#: The arrays a function takes: the raw inputs x and the extra arguments v, w (symnet.ir.derivative_spec).
+ARGUMENTS = ("x", "v", "w")
 
 
 def _flat(names, dims):
@@ -81,8 +83,8 @@ class _References:
         index = "".join(f"[{n}]" for n in names)
         if operand.constant:
             return {"single": operand.name + index, "block": operand.name + index, "constant": True}
-        if operand.name == "x":   # the raw inputs: the argument, or the block of points
-            return {"single": f"x[{unit}]", "block": f"xb[{unit}][p]", "constant": False}
+        if operand.name in ARGUMENTS:   # the raw inputs (or v, w): the argument, or the block of points
+            return {"single": f"{operand.name}[{unit}]", "block": f"{operand.name}b[{unit}][p]", "constant": False}
         if operand.name == self.program.result.name:
             flat = _flat(names, self.shapes[operand.name])
             return {"single": f"{self.output}[{flat}]", "block": f"{RESULT}[{flat}][p]", "constant": False}
@@ -389,7 +391,8 @@ def layered_functions(request, printer, literal, real, base):
     for what, program in programs:
         function = base(what, program.shape)
         layout, large_single_layout = compact_layouts(program)
-        block_doubles = _block_doubles(layout, function["size"], request.network.n_inputs)
+        block_doubles = _block_doubles(layout, function["size"], request.network.n_inputs
+                                       + sum(argument["size"] for argument in function["arguments"]))
         block = _block_size(block_doubles, what)
         single_layout = ArrayLayout.plain(program)
         if single_layout.doubles() * _BYTES[real] > SINGLE_UNIONS_FROM:

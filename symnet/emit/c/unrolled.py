@@ -12,24 +12,39 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..common import FUNCTION_NAMES, print_program, render
+from ...ir.derivative_spec import spec_of
+from ..common import FUNCTION_NAMES, DerivativeTable, print_program, render
 from ..selfcheck import check_data
 from .layered import layered_functions, one_copy, stack_text, vector_math
 from .literals import c_literal, c_literals, check_float_range
 from .printer import ExactCPrinter
 
-OUTPUT_NAMES = {"value": "y", "gradient": "grad", "jacobian": "jac", "hessian": "hess"}
+OUTPUT_NAMES = DerivativeTable({"value": "y", "gradient": "grad", "jacobian": "jac", "hessian": "hess"},
+                               lambda spec: {"jvp": "jv", "vjp": "vj", "hvp": "hv", "laplacian": "lap",
+                                             "divergence": "div"}.get(spec.kind, "partial"))
 
-DOCS = {
+DOCS = DerivativeTable({
     "value": "y[i] = output i (NAME_N_OUTPUTS values).",
     "gradient": "grad[k] = dy/dx_k of the single output (NAME_N_INPUTS values).",
     "jacobian": "jac[i*NAME_N_INPUTS + k] = dy_i/dx_k (row-major, NAME_N_OUTPUTS x NAME_N_INPUTS).",
     "hessian": "hess[(i*NAME_N_INPUTS + k)*NAME_N_INPUTS + m] = d2y_i/dx_k dx_m"
                " (row-major, NAME_N_OUTPUTS x NAME_N_INPUTS x NAME_N_INPUTS).",
-}
+}, lambda spec: f"{OUTPUT_NAMES[spec.name]} = {spec.formula()} ({_count_text(SIZE_FACTORS[spec.name])})"
+                + "".join(f"; {name} holds NAME_N_{size.upper()} values" for name, size in spec.extra_arguments) + ".")
 
-SIZE_FACTORS = {"value": ("N_OUTPUTS",), "gradient": ("N_INPUTS",),
-                "jacobian": ("N_OUTPUTS", "N_INPUTS"), "hessian": ("N_OUTPUTS", "N_INPUTS", "N_INPUTS")}
+SIZE_FACTORS = DerivativeTable(
+    {"value": ("N_OUTPUTS",), "gradient": ("N_INPUTS",),
+     "jacobian": ("N_OUTPUTS", "N_INPUTS"), "hessian": ("N_OUTPUTS", "N_INPUTS", "N_INPUTS")},
+    lambda spec: {"jvp": ("N_OUTPUTS",), "vjp": ("N_INPUTS",), "hvp": ("N_OUTPUTS", "N_INPUTS"),
+                  "laplacian": ("N_OUTPUTS",)}.get(spec.kind, ("1",)))
+
+
+def _count_text(factors):
+    """How many values an output array holds, in the header's macros."""
+    if factors == ("1",):
+        return "1 value"
+    text = " x ".join(f"NAME_{factor}" for factor in factors) + " values"
+    return text + (", row-major" if len(factors) > 1 else "")
 
 
 @dataclass(frozen=True)
@@ -43,8 +58,9 @@ class CPrecision:
 PRECISIONS = {"double": CPrecision("double", "double"), "float": CPrecision("float", "float")}
 
 
-def base_data(what, shape, name):
-    """Template data every C function has, whatever its strategy."""
+def base_data(what, shape, name, counts):
+    """Template data every C function has, whatever its strategy (``counts``: {"inputs":
+    n_inputs, "outputs": n_outputs}, the sizes of the extra arguments)."""
     macro = name.upper()
     return {
         "name": f"{name}_{FUNCTION_NAMES[what]}",
@@ -52,7 +68,9 @@ def base_data(what, shape, name):
         "doc": DOCS[what].replace("NAME_", f"{macro}_"),
         "output": OUTPUT_NAMES[what],
         "size": int(np.prod(shape, dtype=int)),
-        "size_expr": " * ".join(f"{macro}_{factor}" for factor in SIZE_FACTORS[what]),
+        "size_expr": " * ".join(factor if factor == "1" else f"{macro}_{factor}" for factor in SIZE_FACTORS[what]),
+        "arguments": [{"name": argument, "size_expr": f"{macro}_N_{size.upper()}",
+                       "size": counts[size]} for argument, size in spec_of(what).extra_arguments],
         "batch_body": None,   # None: the batch function calls the single-point one per point
     }
 
@@ -61,7 +79,7 @@ def function_data(what, program, printer, name):
     """Template data of one straight-line (unrolled) C function."""
     printed = print_program(program, printer)
     return {
-        **base_data(what, printed.shape, name),
+        **base_data(what, printed.shape, name, {}),
         "inputs": printed.inputs,
         "assignments": printed.assignments,
         "stores": tuple((flat, expr) for flat, _, expr in printed.stores),
@@ -75,9 +93,10 @@ def render_c(request):
         check_float_range(request.network)
     printer = ExactCPrinter(precision.name)
     name = request.name
+    counts = {"inputs": request.network.n_inputs, "outputs": request.network.n_outputs}
     if request.strategy == "layered":
         functions, constants = layered_functions(request, printer, lambda v: c_literal(v, precision.name),
-                                                 precision.ctype, lambda what, shape: base_data(what, shape, name))
+                                                 precision.ctype, lambda what, shape: base_data(what, shape, name, counts))
     else:
         functions, constants = [function_data(what, program, printer, name) for what, program in request.programs], []
     checks = check_data(request, c_literals, precision=precision.name)

@@ -15,4 +15,5 @@ BACKEND = Backend(
     comment_lines=("%",),
     reserved_words=frozenset(),
     files=("{name}_equations.tex", "{name}.tex"),
+    directional=("laplacian", "divergence", "partial"),   # those of the unrolled form, in its closed form
 )

@@ -15,8 +15,9 @@ import re
 import sympy as sp
 
 from ... import progress
+from ...ir.derivative_spec import spec_of
 from ...unrolled.size import estimate, rounded
-from ..common import render, unravel
+from ..common import DerivativeTable, render, unravel
 from .form import IndexForm
 from .printer import ExactLatexPrinter, latex_number
 
@@ -27,7 +28,9 @@ CLOSED_FORM_LIMIT = 5000
 #: Largest number of constants listed in the tables.
 TABLE_LIMIT = 5000
 
-TITLES = {"value": "Value", "gradient": "Gradient", "jacobian": "Jacobian", "hessian": "Hessian"}
+TITLES = DerivativeTable({"value": "Value", "gradient": "Gradient", "jacobian": "Jacobian", "hessian": "Hessian"},
+                         lambda spec: {"laplacian": "Laplacian", "divergence": "Divergence"}.get(
+                             spec.kind, f"partial derivative ${spec_formula(spec, (spec.output,))}$"))
 
 _TEXT_ESCAPES = {"_": r"\_", "$": r"\$", "&": r"\&", "^": r"\^{}", "~": r"\~{}", "<": r"\textless{}",
                  ">": r"\textgreater{}", "|": r"\textbar{}", "#": r"\#", "%": r"\%"}
@@ -142,6 +145,8 @@ def closed_form_size(program):
 
 
 def _entry_name(what, index, n_outputs):
+    if what not in TITLES:
+        return spec_formula(spec_of(what), index)
     if what == "value":
         return f"y_{{{index[0] + 1}}}"
     if what == "gradient":
@@ -152,6 +157,21 @@ def _entry_name(what, index, n_outputs):
     return rf"\partial^2 y_{{{i + 1}}} / \partial x_{{{k + 1}}}\, \partial x_{{{m + 1}}}"
 
 
+def spec_formula(spec, index):
+    r"""A derivative of the spec as a user writes it: \partial^2 y_1 / \partial x_1\, \partial x_2,
+    \sum_k \partial^2 y_i / \partial x_k^2 (the Laplacian of output ``index[0]``), \nabla \cdot y."""
+    if spec.kind == "laplacian":
+        return rf"\sum_{{k}} \partial^2 y_{{{index[0] + 1}}} / \partial x_{{k}}^2"
+    if spec.kind == "divergence":
+        return r"\sum_{k} \partial y_{k} / \partial x_{k}"
+    powers = {}
+    for k in spec.inputs:
+        powers[k] = powers.get(k, 0) + 1
+    denominator = r"\, ".join(rf"\partial x_{{{k + 1}}}" + (f"^{{{p}}}" if p > 1 else "") for k, p in powers.items())
+    order = "" if spec.order == 1 else f"^{{{spec.order}}}"
+    return rf"\partial{order} y_{{{spec.output + 1}}} / {denominator}"
+
+
 def closed_form(what, program, net):
     """Template data: the closed form's entries, or the reason it is left out (too
     large by the estimate or, near the limit, by measure; or no program: the layered
@@ -160,7 +180,9 @@ def closed_form(what, program, net):
     left_out = {"title": title, "size": None, "limit": CLOSED_FORM_LIMIT, "entries": ()}
     if program is None:
         return left_out
-    estimated = estimate(net, (what,)).closed_form[what]
+    # a derivative of the spec is estimated as the whole array it is built from: far too
+    # large for one entry, so its pruned program is measured instead
+    estimated = estimate(net, (what,)).closed_form[what] if what in TITLES else 0
     if estimated > CLOSED_FORM_LIMIT:
         return {**left_out, "size": f"about {rounded(estimated)}"}
     size = closed_form_size(program)

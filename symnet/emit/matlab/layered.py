@@ -70,6 +70,10 @@ def constant_literal(value, directions):
     return f"reshape({matrix_literal(columns)}, [{dims}])"
 
 
+#: The MATLAB names of a function's arguments: the inputs X and the extra arguments V, W.
+ARGUMENT_NAMES = {"x": "X", "v": "V", "w": "W"}
+
+
 class MatlabLayeredEmitter(LayeredEmitter):
     """MATLAB statements (template data) for the steps of one LayeredProgram."""
 
@@ -90,7 +94,7 @@ class MatlabLayeredEmitter(LayeredEmitter):
 
     @staticmethod
     def name(operand):
-        return "X" if operand.name == "x" else operand.name
+        return ARGUMENT_NAMES.get(operand.name, operand.name)
 
     def extent(self, operand, axis):
         return self.shapes[operand.name][operand.axes.index(axis)]
@@ -236,9 +240,12 @@ class MatlabLayeredEmitter(LayeredEmitter):
 def result_statement(what, program, output):
     """``output`` in the public layout (LAYOUTS) from the result array (u, q, directions)."""
     result = program.result
-    if what in ("jacobian", "hessian"):
+    if result.axes and what != "gradient":
         order = [3 + k for k in range(len(result.axes))] + [1, 2]
-        return f"{output} = permute({result.name}, [{', '.join(map(str, order))}]);"
+        permuted = f"permute({result.name}, [{', '.join(map(str, order))}])"
+        if len(program.shape) == len(result.axes):   # one unit per row (the Laplacian): rows by Q
+            return f"{output} = reshape({permuted}, [{', '.join(map(str, program.shape))}, Q]);"
+        return f"{output} = {permuted};"
     return f"{output} = {result.name};"
 
 

@@ -12,28 +12,38 @@ overflow, a pole of elliotsig) must not turn the result into NaN.
 
 import sympy as sp
 
-from ..common import FUNCTION_NAMES, render, unravel
+from ...ir.derivative_spec import spec_of
+from ..common import FUNCTION_NAMES, DerivativeTable, render, unravel
 from ..layered_common import request_programs
 from ..program_tools import hoist_piecewise, used_symbols
 from ..selfcheck import check_data, repr_literals
-from .layered import layered_function_data
+from .layered import ARGUMENT_NAMES, layered_function_data
 from .printer import ExactOctavePrinter
 
-OUTPUT_NAMES = {"value": "Y", "gradient": "G", "jacobian": "J", "hessian": "H"}
+OUTPUT_NAMES = DerivativeTable({"value": "Y", "gradient": "G", "jacobian": "J", "hessian": "H"},
+                               lambda spec: {"jvp": "JV", "vjp": "VJ", "hvp": "HV", "laplacian": "LAP",
+                                             "divergence": "DIV"}.get(spec.kind, "D"))
 
-TITLES = {
+TITLES = DerivativeTable({
     "value": "Raw outputs of the network.",
     "gradient": "Gradient of the single raw output with respect to the raw inputs.",
     "jacobian": "Jacobian of the raw outputs with respect to the raw inputs.",
     "hessian": "Hessians of the raw outputs with respect to the raw inputs.",
-}
+}, lambda spec: f"{spec.formula()} of the raw outputs with respect to the raw inputs.")
 
-LAYOUTS = {
+LAYOUTS = DerivativeTable({
     "value": "Y is N_OUTPUTS-by-Q, Y(i,q) = y_i at X(:,q).",
     "gradient": "G is N_INPUTS-by-Q, G(k,q) = dy/dx_k at X(:,q).",
     "jacobian": "J is N_OUTPUTS-by-N_INPUTS-by-Q, J(i,k,q) = dy_i/dx_k at X(:,q).",
     "hessian": "H is N_OUTPUTS-by-N_INPUTS-by-N_INPUTS-by-Q, H(i,k,m,q) = d2y_i/dx_k dx_m at X(:,q).",
-}
+}, lambda spec: {
+    "jvp": "JV is N_OUTPUTS-by-Q, JV(i,q) = sum_k dy_i/dx_k V(k,q) at X(:,q); V is N_INPUTS-by-Q.",
+    "vjp": "VJ is N_INPUTS-by-Q, VJ(k,q) = sum_i W(i,q) dy_i/dx_k at X(:,q); W is N_OUTPUTS-by-Q.",
+    "hvp": "HV is N_OUTPUTS-by-N_INPUTS-by-Q, HV(i,k,q) = sum_m d2y_i/dx_k dx_m V(m,q) at X(:,q);"
+           " V is N_INPUTS-by-Q.",
+    "laplacian": "LAP is N_OUTPUTS-by-Q, LAP(i,q) = sum_k d2y_i/dx_k^2 at X(:,q).",
+    "divergence": "DIV is 1-by-Q, DIV(q) = sum_k dy_k/dx_k at X(:,q).",
+}.get(spec.kind, f"D is 1-by-Q, D(q) = {spec.formula()} at X(:,q)."))
 
 
 def statement_data(target, expr, printer, rows=1):
@@ -63,6 +73,8 @@ def function_header(what, name, net):
             "N_INPUTS", str(net.n_inputs)),
         "output": OUTPUT_NAMES[what],
         "n_inputs": net.n_inputs,
+        "arguments": [{"name": ARGUMENT_NAMES[name], "rows": net.n_inputs if size == "inputs" else net.n_outputs}
+                      for name, size in spec_of(what).extra_arguments],
     }
 
 

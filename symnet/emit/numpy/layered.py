@@ -6,6 +6,7 @@ import dataclasses
 
 import sympy as sp
 
+from ...ir.derivative_spec import spec_of
 from ...layered.fusion import tanh_slope_targets
 from ...layered.lifetimes import last_reads as layered_last_reads
 from ...layered.network import N
@@ -224,6 +225,8 @@ def layered_module_text(net, derivatives, printer, docs, function_names, header=
             "statements": NumPyLayeredEmitter(program, printer).statements(),
             "result": program.result.name,
             "shape": tuple(program.shape),
+            "arguments": [{"name": name, "parameter": name.upper(), "size": f"N_{size.upper()}"}
+                          for name, size in spec_of(what).extra_arguments],
         })
     constants = merged_constants(programs)
     literals = [(name, _array_literal(value)) for name, value in constants] if literal_constants else []

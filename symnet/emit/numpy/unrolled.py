@@ -1,16 +1,22 @@
 """The unrolled form of the ``numpy`` backend: the functions of ``python``, vectorized over a batch."""
 
-from ..common import FUNCTION_NAMES, render
+from ..common import FUNCTION_NAMES, DerivativeTable, render
 from ..python.unrolled import python_function, render_check
 from .layered import render_layered
 from .printer import ExactNumPyPrinter
 
-DOCS = {
+DOCS = DerivativeTable({
     "value": "Outputs Y of shape (..., N_OUTPUTS) for X of shape (..., N_INPUTS).",
     "gradient": "Gradient of shape (..., N_INPUTS) of the single output for X of shape (..., N_INPUTS).",
     "jacobian": "Jacobian J[..., i, k] = dy_i/dx_k, shape (..., N_OUTPUTS, N_INPUTS).",
     "hessian": "Hessians H[..., i, k, m] = d2y_i/dx_k dx_m, shape (..., N_OUTPUTS, N_INPUTS, N_INPUTS).",
-}
+}, lambda spec: f"{spec.formula()} of shape (..., {', '.join(SHAPE_WORDS[spec.kind])}) for X of shape (..., N_INPUTS)"
+                + "".join(f", {name.upper()} of shape (..., N_{size.upper()})" for name, size in spec.extra_arguments)
+                + ".")
+
+#: The per-point shape of each derivative beyond the whole arrays, in the module's constants.
+SHAPE_WORDS = {"jvp": ("N_OUTPUTS",), "vjp": ("N_INPUTS",), "hvp": ("N_OUTPUTS", "N_INPUTS"),
+               "laplacian": ("N_OUTPUTS",), "divergence": ("1",), "partial": ("1",)}
 
 
 def render_numpy(request):

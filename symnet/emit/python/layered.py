@@ -15,6 +15,7 @@ Python 3.12 on (one C loop, 3-5x faster than Python code),
 import numpy as np
 import sympy as sp
 
+from ...ir.derivative_spec import spec_of
 from ...layered.steps import constant_names
 from ..common import grouped, render
 from ..layered_common import print_elementwise, print_output_map, request_programs
@@ -238,8 +239,11 @@ def _tuple_literal(value, indent=0):
 
 
 def _returned(program):
-    """The return expression: the result, without leading axes of one entry (the gradient)."""
+    """The return expression: the result, without leading axes of one entry (the gradient),
+    or without its unit axis of one entry (the Laplacian: one sum per output row)."""
     extra = len(program.result.axes) + 1 - len(program.shape)
+    if extra and dict(program.arrays)[program.result][:-1] == tuple(program.shape):
+        return f"[row[0] for row in {program.result.name}]"
     return program.result.name + "[0]" * extra
 
 
@@ -253,7 +257,8 @@ def render_layered(request, printer, docs, function_names):
         for name in constant_names(program.steps):
             constants.setdefault(name, values[name])
         functions.append({"name": function_names[what], "doc": docs[what], "lines": lines,
-                          "result": _returned(program)})
+                          "result": _returned(program),
+                          "arguments": [(name, f"N_{size.upper()}") for name, size in spec_of(what).extra_arguments]})
     for name, value in weights.items():
         constants.setdefault(name, value)
     net = request.network

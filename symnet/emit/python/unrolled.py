@@ -1,16 +1,22 @@
 """The unrolled form of the ``python`` backend, its self-check, and what ``numpy`` shares of it."""
 
-from ..common import FUNCTION_NAMES, print_program, render
+from ..common import FUNCTION_NAMES, DerivativeTable, print_program, render
 from ..selfcheck import check_data, repr_literals
 from .layered import render_layered
 from .printer import FloatPythonPrinter
 
-DOCS = {
+DOCS = DerivativeTable({
     "value": "Outputs y (list of N_OUTPUTS floats) at one point x (sequence of N_INPUTS floats).",
     "gradient": "Gradient dy/dx (list of N_INPUTS floats) of the single output at one point x.",
     "jacobian": "Jacobian J[i][k] = dy_i/dx_k (N_OUTPUTS lists of N_INPUTS floats) at one point x.",
     "hessian": "Hessians H[i][k][m] = d2y_i/dx_k dx_m (N_OUTPUTS x N_INPUTS x N_INPUTS nested lists) at one point x.",
-}
+}, lambda spec: f"{spec.formula()} ({PER_POINT[spec.kind]}) at one point x"
+                + "".join(f" and {name} (N_{size.upper()} floats)" for name, size in spec.extra_arguments) + ".")
+
+#: What each derivative beyond the whole arrays returns at one point.
+PER_POINT = {"jvp": "list of N_OUTPUTS floats", "vjp": "list of N_INPUTS floats",
+             "hvp": "N_OUTPUTS lists of N_INPUTS floats", "laplacian": "list of N_OUTPUTS floats",
+             "divergence": "list of 1 float", "partial": "list of 1 float"}
 
 def python_function(what, program, printer, place):
     printed = print_program(program, printer)

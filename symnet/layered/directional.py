@@ -1,0 +1,254 @@
+"""Layered derive stage for the derivatives along directions and their reductions
+(symnet.ir.derivative_spec): each is one or a few sweeps of one vector per layer,
+never the whole Jacobian or Hessian.
+
+* ``jvp``  J·v: one forward tangent sweep seeded with v (an extra argument);
+* ``vjp``  wᵀ·J: one reverse sweep seeded with w (an extra argument);
+* ``hvp``  H_i·v: the tangent sweep in direction v, then the reverse sweep of every
+  output with its tangent in that direction (forward-over-reverse);
+* ``laplacian``  Σ_k ∂²y_i/∂x_k²: forward only, the tangents of every direction e_k and
+  one more vector per layer, its Laplacian (``forward_laplacian``); through a softmax
+  layer, forward-over-reverse in each direction e_k, each reverse tangent multiplied by
+  the input weights' column k only (the diagonal);
+* ``divergence``  Σ_k ∂y_k/∂x_k: one forward sweep per direction e_k, each read at row k;
+* a partial derivative of order 1 (one sweep seeded with e_k, read at its output row)
+  or 2 (the reverse sweep of its output alone with its tangent in direction e_m,
+  multiplied by the input weights' column k).
+
+A direction e_k is known when the code is generated: the first layer's tangent is a
+column of its weights, folded like the Jacobian's constant tangents.
+"""
+
+import numpy as np
+import sympy as sp
+
+from ..errors import UnsupportedError
+from .steps import ADJOINT, VECTOR, Elementwise, Gather, Linear, Operand, SecondOrder, Term
+
+#: The highest order of a partial derivative the layered strategy builds (the unrolled one: any).
+MAX_LAYERED_ORDER = 2
+#: The directions' extra arguments: the tangent direction v and the adjoint seed w.
+DIRECTION, SEED = Operand("v", VECTOR), Operand("w", VECTOR)
+
+
+def build(builder, spec):
+    """(result operand, shape) of ``spec`` (a DerivativeSpec other than the whole arrays),
+    its steps appended to ``builder`` (symnet.layered.schedule._Builder)."""
+    net = builder.net
+    if any(e is not None for e in net.output_maps):
+        raise UnsupportedError(f"{spec.name} of a network with output maps is not built by the layered"
+                               " strategy yet (ask for the jacobian or hessian)")
+    if spec.kind == "partial" and spec.order > MAX_LAYERED_ORDER:
+        raise UnsupportedError(f"the partial derivative {spec.formula()} has order {spec.order}; the layered"
+                               f" strategy builds partial derivatives up to order {MAX_LAYERED_ORDER} (the"
+                               " unrolled one, any order)")
+    sweeps = _Sweeps(builder, spec.name.upper())
+    builder.forward(slopes=True, curvatures=spec.order > 1)
+    shape = spec.shape(net.n_inputs, net.n_outputs)
+    if spec.kind == "jvp":
+        return sweeps.gather(sweeps.tangents(DIRECTION, "")[1], "jvp"), shape
+    if spec.kind == "vjp":
+        return sweeps.reverse(SEED, (), "vjp", None), shape
+    if spec.kind == "hvp":
+        directions = [("", sweeps.tangents(DIRECTION, ""), None)]
+        return sweeps.reverse("all", directions, "hvp", ADJOINT), shape
+    if spec.kind == "laplacian":
+        if all(net.layers[index].form.elementwise for index in builder.varying):
+            return sweeps.gather(sweeps.forward_laplacian(), "laplacian"), shape
+        directions = [(f"_{k + 1}", sweeps.tangents(k, f"_{k + 1}"), k) for k in range(net.n_inputs)]
+        return sweeps.reverse("all", directions, "laplacian", ADJOINT), shape
+    if spec.kind == "divergence":
+        terms = [term for k in range(net.n_inputs) for term in sweeps.read_row(k, sweeps.tangents(k, f"_{k + 1}")[1])]
+        return sweeps.linear("divergence", VECTOR, 1, terms), shape
+    if spec.order == 1:
+        (k,) = spec.inputs
+        terms = sweeps.read_row(spec.output, sweeps.tangents(k, f"_{k + 1}")[1])
+        return sweeps.linear("partial", VECTOR, 1, terms), shape
+    k, m = spec.inputs
+    directions = [(f"_{m + 1}", sweeps.tangents(m, f"_{m + 1}"), k)]
+    return sweeps.reverse(spec.output, directions, "partial", VECTOR), shape
+
+
+class _Sweeps:
+    """The sweeps of one direction each, on a schedule._Builder; ``tag`` keeps the names of
+    this program's folded constants apart from those of the other derivatives of a file."""
+
+    def __init__(self, builder, tag):
+        self.b, self.tag = builder, tag
+
+    def linear(self, name, axes, size, terms):
+        out = self.b.variable(name, axes, size)
+        self.b.steps.append(Linear(out, size, None, tuple(terms)))
+        return out
+
+    def tangents(self, seed, suffix):
+        """({layer: dn/dx·s}, {layer: da/dx·s}) of every varying layer for the direction s: the
+        DIRECTION argument, or e_k for an input index k (folded while it is a constant)."""
+        b, net = self.b, self.b.net
+        tangent_net, tangent = {}, {}
+        for index in b.varying:
+            layer, number = net.layers[index], index + 1
+            constant, terms = None, []
+            if layer.input_weights is not None:
+                if isinstance(seed, Operand):
+                    terms.append(Term(b.weights(index, "x", layer.input_weights), seed, net.n_inputs, False))
+                else:
+                    constant = np.array(layer.input_weights[:, seed], dtype=float)
+            for source, matrix in layer.layer_weights:
+                source_tangent = tangent.get(source)
+                if source_tangent is None:
+                    continue
+                if source_tangent.constant:
+                    constant = _plus(constant, matrix @ b.constants[source_tangent.name])
+                else:
+                    terms.append(Term(b.weights(index, source, matrix), source_tangent, net.layers[source].size,
+                                      False))
+            tn = b.combine(f"vn{number}{suffix}", f"VN{number}{suffix}_{self.tag}", constant, terms, VECTOR,
+                           layer.size)
+            if tn is not None:
+                tangent_net[index] = tn
+                tangent[index] = b.scale(f"va{number}{suffix}", tn, index, VECTOR)
+        return tangent_net, tangent
+
+    def forward_laplacian(self):
+        """{layer: Σ_k ∂²a/∂x_k²} of the varying layers (absent: zero), forward only: with the
+        tangents t_k = ∂n/∂x_k of every direction e_k, the net input's Laplacian is the
+        product of the weights with the sources' (the inputs' is zero) and the activation's
+        f'(n)·Δn + f''(n)·Σ_k t_k².  n_inputs + 1 sweeps of one vector where the Hessian
+        takes 2·n_inputs + 2 (forward over reverse)."""
+        b, net = self.b, self.b.net
+        directions = [self.tangents(k, f"_{k + 1}")[0] for k in range(net.n_inputs)]
+        laplacian = {}
+        slope, curvature, net_laplacian = (sp.Symbol(name, real=True) for name in ("D", "C", "L"))
+        for index in b.varying:
+            layer, number = net.layers[index], index + 1
+            terms = [Term(b.weights(index, source, matrix), laplacian[source], net.layers[source].size, False)
+                     for source, matrix in layer.layer_weights if source in laplacian]
+            ln = self.linear(f"ln{number}", VECTOR, layer.size, terms) if terms else None
+            if layer.form.identity:
+                if ln is not None:
+                    laplacian[index] = ln
+                continue
+            expression, arguments = sp.Integer(0), []
+            if ln is not None:
+                expression += slope * net_laplacian
+                arguments += [(slope, b.slope[index]), (net_laplacian, ln)]
+            if index in b.curvature:
+                tangents = [(sp.Symbol(f"T{k}", real=True), tangent_net[index])
+                            for k, tangent_net in enumerate(directions) if index in tangent_net]
+                expression += curvature * sp.Add(*(symbol ** 2 for symbol, _ in tangents))
+                arguments += [(curvature, b.curvature[index])] + tangents
+            if expression != 0:
+                out = b.variable(f"la{number}", VECTOR, layer.size)
+                b.steps.append(Elementwise(((out, expression),), layer.size, tuple(arguments)))
+                laplacian[index] = out
+        return laplacian
+
+    def gather(self, tangent, name):
+        """The raw outputs' tangents: each output row from its layer's tangent."""
+        b, net = self.b, self.b.net
+        out = b.variable(name, VECTOR, net.n_outputs)
+        blocks, fill = [], [(row, 0.0) for row, _ in net.constant_rows]
+        for number, block in enumerate(net.outputs, start=1):
+            if block.layer not in tangent:
+                fill += [(row, 0.0) for row in block.rows]
+                continue
+            scale = None if np.all(block.scale == 1.0) else b.constant(f"Y{number}_SCALE", block.scale).name
+            blocks.append((tangent[block.layer], block.rows, block.units, scale, None))
+        b.steps.append(Gather(out, net.n_outputs, tuple(blocks), tuple(sorted(fill)), False))
+        return out
+
+    def read_row(self, row, tangent):
+        """Terms reading output ``row`` from the layers' tangents (scaled as the output is)."""
+        terms = []
+        for index, seed in self.b.seeds().items():
+            if index in tangent and np.any(seed[row]):
+                name = self.b.constant(f"Y{row + 1}_OF_{index + 1}", seed[row:row + 1], ("w",)).name
+                terms.append(Term(name, tangent[index], self.b.net.layers[index].size, False))
+        return terms
+
+    def seeded(self, seed, axes):
+        """{layer: [constant, terms]}: the adjoints dy/da the outputs start the reverse sweep
+        with, of every output ("all"), one output row, or wᵀ (the SEED argument)."""
+        pending = {index: [None, []] for index in self.b.varying}
+        for index, matrix in self.b.seeds().items():
+            if seed == "all":
+                pending[index][0] = matrix
+            elif isinstance(seed, Operand):
+                name = self.b.constant(f"S{index + 1}_{self.tag}", matrix, ("w",)).name
+                pending[index][1].append(Term(name, seed, self.b.net.n_outputs, True))
+            elif np.any(matrix[seed]):
+                pending[index][0] = np.array(matrix[seed], dtype=float)
+        return pending
+
+    def reverse(self, seed, directions, name, axes):
+        """The reverse sweep from ``seed`` (see ``seeded``); without directions its product with
+        the input weights (a VJP), else for each (suffix, tangents, column) its tangent along
+        the direction, multiplied by the input weights (column None) or by one column of them."""
+        b, net = self.b, self.b.net
+        adjoint_axes = ADJOINT if seed == "all" else VECTOR
+        pending = self.seeded(seed, adjoint_axes)
+        pending_tangent = {suffix: {index: [] for index in b.varying} for suffix, _, _ in directions}
+        first, closing = [], []
+        for index in reversed(b.varying):
+            layer, number = net.layers[index], index + 1
+            g = b.combine(f"g{number}", f"G{number}_{self.tag}", *pending[index], adjoint_axes, layer.size)
+            if g is None:
+                continue
+            gn = b.scale(f"gn{number}", g, index, adjoint_axes)
+            for source, matrix in layer.layer_weights:
+                if source in pending:
+                    b.accumulate(pending[source], gn, index, source, matrix)
+            if layer.input_weights is not None and not directions:
+                first.append(self.product(index, "x", layer.input_weights, gn, layer.size))
+            for suffix, (tangent_net, tangent), column in directions:
+                gt = b.combine(f"gt{number}{suffix}", None, None, pending_tangent[suffix][index], axes, layer.size)
+                gnt = self.second_order(index, g, gt, tangent_net, tangent, f"gnt{number}{suffix}", axes)
+                if gnt is None:
+                    continue
+                for source, matrix in layer.layer_weights:
+                    if source in pending_tangent[suffix]:
+                        pending_tangent[suffix][source].append(Term(b.weights(index, source, matrix), gnt,
+                                                                    layer.size, True))
+                if layer.input_weights is not None:
+                    weights = layer.input_weights if column is None else layer.input_weights[:, column:column + 1]
+                    label = "x" if column is None else f"x_{column + 1}"
+                    closing.append(self.product(index, label, weights, gnt, layer.size))
+        if not directions:
+            return self.linear(name, VECTOR, net.n_inputs, first)
+        size = net.n_inputs if all(column is None for _, _, column in directions) else 1
+        return self.linear(name, axes, size, closing)
+
+    def product(self, index, label, weights, source, size):
+        """Term source · weights, the weights folded into a constant named after layer and label."""
+        name = self.b.constant(f"W{index + 1}_{label}", weights, ("w",)).name
+        if source.constant:
+            raise AssertionError("a constant adjoint reached the input weights of a directional sweep")
+        return Term(name, source, size, True)
+
+    def second_order(self, index, g, gt, tangent_net, tangent, name, axes):
+        """The tangent of the adjoint dy/dn along one direction (schedule._Builder.second_order,
+        with that direction's tangents)."""
+        b = self.b
+        layer = b.net.layers[index]
+        form = layer.form
+        if form.identity:
+            return gt
+        curvature = b.curvature.get(index)
+        if form.elementwise and gt is None and curvature is None:
+            return None
+        if index not in tangent_net:
+            return None if gt is None else b.scale(name, gt, index, axes)
+        out = b.variable(name, axes, layer.size)
+        if form.elementwise:
+            slope = None if gt is None else b.slope[index]
+            adjoint = None if curvature is None else g
+            step = SecondOrder(out, layer.size, gt, adjoint, tangent_net[index], slope, curvature, None)
+        else:
+            step = SecondOrder(out, layer.size, gt, g, tangent[index], None, None, b.activation[index])
+        b.steps.append(step)
+        return out
+
+
+def _plus(total, value):
+    return value if total is None else total + value

@@ -1,0 +1,63 @@
+"""The derivative spec on the command line: every name of the grammar generates code that
+passes its self-check, and every grammar error is one line, a non-zero exit, no traceback."""
+
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO
+
+EXAMPLE = REPO / "examples" / "pxyz.json"   # 3 inputs XYZ (one block), 1 output P
+
+
+def symnet(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "symnet", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def test_generate_with_a_derivative_spec_writes_passing_self_checks(tmp_path):
+    result = symnet("generate", EXAMPLE, "--target", "numpy", "--target", "python", "--derivatives",
+                    "value,jvp,vjp,hvp,laplacian,d2P/dx1dx3,d2y/dx2^2,dy1/dx3", "--name", "pxyz", "--out", tmp_path)
+    assert result.returncode == 0, result.stderr
+    module = (tmp_path / "pxyz_numpy.py").read_text()
+    for signature in ("def jvp(X, V):", "def vjp(X, W):", "def hvp(X, V):", "def laplacian(X):",
+                      "def d2y1_dx1_dx3(X):", "def d2y1_dx2_dx2(X):", "def d1y1_dx3(X):"):
+        assert signature in module
+    for script in ("pxyz_numpy_check.py", "pxyz_check.py"):
+        run = subprocess.run([sys.executable, str(tmp_path / script)], capture_output=True, text=True, timeout=120)
+        assert run.returncode == 0 and "all" in run.stdout, run.stdout + run.stderr
+
+
+@pytest.mark.parametrize("spec, problem", [
+    ("jacobean", "unknown derivative 'jacobean'"),
+    ("d0y/dx1", "order 0"),
+    ("d2y2/dx1dx2", "unknown output 'y2'"),
+    ("d2y/dx1dx7", "unknown input"),
+    ("divergence", "the divergence needs as many outputs as inputs"),
+    (",", "no derivative named"),
+])
+def test_grammar_errors_are_one_line_without_traceback(tmp_path, spec, problem):
+    result = symnet("generate", EXAMPLE, "--target", "c", "--derivatives", spec, "--out", tmp_path)
+    assert result.returncode != 0
+    assert problem in result.stderr.strip().splitlines()[-1], result.stderr   # the error: its last line
+    assert "Traceback" not in result.stderr
+
+
+def test_unrolled_strategy_refuses_a_directional_derivative(tmp_path):
+    result = symnet("generate", EXAMPLE, "--target", "c", "--derivatives", "jvp", "--strategy", "unrolled",
+                    "--out", tmp_path)
+    assert result.returncode != 0
+    assert "layered strategy only" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_layered_strategy_refuses_a_third_partial_and_auto_builds_it(tmp_path):
+    result = symnet("generate", EXAMPLE, "--target", "c", "--derivatives", "d3y/dx1^3", "--strategy", "layered",
+                    "--out", tmp_path)
+    assert result.returncode != 0
+    assert "up to order 2" in result.stderr and "Traceback" not in result.stderr
+    result = symnet("generate", EXAMPLE, "--target", "python", "--derivatives", "d3y/dx1^2dx2", "--name", "p",
+                    "--out", tmp_path)
+    assert result.returncode == 0, result.stderr
+    run = subprocess.run([sys.executable, str(tmp_path / "p_check.py")], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0 and "all 5 checks passed" in run.stdout, run.stdout + run.stderr
