@@ -28,8 +28,8 @@ import numpy as np
 
 from ..errors import ModelFormatError, SymnetError, UnsupportedError
 from .matlab_lines import at_line
-from .matlab_syntax import Binary, Call, CellIndex, Literal, Name
-from .matlab_values import Boilerplate, InputSignal, LayerSignal, literal_array
+from .matlab_syntax import Binary, Call, CellIndex, Colon, Literal, Name
+from .matlab_values import Boilerplate, InputSignal, LayerSignal, WeightedSum, literal_array
 
 #: the statements that copy the final delay states into Xf and Af, exactly as genFunction writes them
 FINAL_STATE_LINE = re.compile(r"""\s*(?:
@@ -236,3 +236,59 @@ def _same_steps(a, b):
 def _is_literal(node, number):
     value = literal_array(node) if isinstance(node, Literal) else None
     return value is not None and value.size == 1 and value[0, 0] == number
+
+
+class DelayStatements:
+    """The statements of a time-series simulation that touch delay buffers; mixed into
+    matlab_simulation.Simulation, whose ``value``, ``as_layer`` and state they use."""
+
+    def write_buffer(self, name, position, node):
+        """``Xd1{xdts} = ...`` / ``xd1(:,xdts) = ...`` (or ``{ts}`` in the initial-state loop)."""
+        value = self.value(node)
+        value = self.as_layer(value) if isinstance(value, WeightedSum) else value
+        self.delays.write(self.delays.buffers[name], position, value, self.line)
+
+    def buffer_value(self, name, position):
+        """A buffer's current value, read at its rotating position."""
+        buffer = self.delays.buffers[name]
+        if position != DelaySlot(buffer.length):
+            raise UnsupportedError(f"{name} is read at a position other than its rotating slot")
+        if buffer.current is None:
+            raise UnsupportedError(f"{name} is read before its current value is written")
+        return buffer.current
+
+    def buffer_position(self, node):
+        if len(node.args) != 1 or not isinstance(node.args[0], Name):
+            raise UnsupportedError("a delay buffer is indexed by its position alone, as in Xd1{xdts}")
+        return self.value(node.args[0])
+
+    # the matrix-only form: xi1/ai2 arguments, columns as time steps
+    def assign_column(self, target, node):
+        """``xd1(:,xdts) = ...`` or ``y1(:,ts) = ...``."""
+        name = target.target.id
+        if len(target.args) != 2 or target.args[0] != Colon() or not isinstance(target.args[1], Name):
+            raise UnsupportedError(f"unsupported assignment to {name}(...): only {name}(:,ts) is read")
+        position = self.value(target.args[1])
+        if name in self.delays.buffers:
+            self.write_buffer(name, position, node)
+        elif name in self.outputs and position == Boilerplate("time step"):
+            self.assign_name(name, node, None)
+        else:
+            raise UnsupportedError(f"unsupported assignment to {name}(:,...)")
+
+    def extend_buffer(self, name, source, rows):
+        """``xd1 = [xd1 zeros(2,1)]``: the initial states and a column for the current value."""
+        self.delays.matrix_buffer(name, self.name_value(source), rows, self.line)
+        self.env.pop(name, None)
+
+    def column_value(self, name, args):
+        """``x1(:,ts)`` (the input at the time step) or ``ad2(:,adts)`` (a buffer's current value)."""
+        if len(args) != 2 or args[0] != Colon() or not isinstance(args[1], Name):
+            raise UnsupportedError(f"{name} is read only as {name}(:,ts) or at its rotating position")
+        position = self.value(args[1])
+        if name in self.params and position == Boilerplate("time step"):
+            self.seen_inputs.add(self.params.index(name))
+            return InputSignal(self.params.index(name))
+        if name not in self.delays.buffers:
+            raise UnsupportedError(f"{name} is read only as {name}(:,ts)")
+        return self.buffer_value(name, position)
