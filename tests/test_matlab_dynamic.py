@@ -382,12 +382,13 @@ def run_matlab_step(folder, name, case):
 STEP_RUNNERS = {"numpy": run_numpy_step, "c": run_c_step, "matlab": run_matlab_step}
 
 
+@pytest.mark.parametrize("strategy", ["unrolled", "layered"])
 @pytest.mark.parametrize("target", list(STEP_RUNNERS))
 @pytest.mark.parametrize("kind", list(NETWORKS))
-def test_generated_step_function_runs_a_sequence_as_octave_does(kind, target, dynamic_runs, tmp_path):
+def test_generated_step_function_runs_a_sequence_as_octave_does(kind, target, strategy, dynamic_runs, tmp_path):
     case, values, _ = dynamic_runs[(kind, STEPS, "cell")]
     name = f"{kind}_model"
-    paths = symnet.generate(case.net, [target], tmp_path, derivatives=("value",), name=name)
+    paths = symnet.generate(case.net, [target], tmp_path, derivatives=("value",), name=name, strategy=strategy)
     assert any("_step." in path.name for path in paths)
     ours = STEP_RUNNERS[target](tmp_path, name, case)
     scale = np.maximum(np.abs(values), 1.0)
