@@ -206,7 +206,8 @@ def test_simulation_over_a_sequence_equals_octave(kind, form, dynamic_runs):
 def rollout_matrix(rollout, series):
     """The rollout's Jacobians as one matrix in the packing order of DynamicCase."""
     r = rollout
-    k, n_y, n_x, n_state = r.outputs.shape[1], r.outputs.shape[2], r.d_outputs_d_inputs.shape[-1], r.final_state.shape[1]
+    k, n_y = r.outputs.shape[1:]
+    n_x, n_state = r.d_outputs_d_inputs.shape[-1], r.final_state.shape[1]
     top = np.concatenate([r.d_outputs_d_inputs[series].reshape(k * n_y, k * n_x),
                           r.d_outputs_d_state[series].reshape(k * n_y, n_state)], axis=1)
     bottom = np.concatenate([r.d_final_d_inputs[series].reshape(n_state, k * n_x), r.d_final_d_state[series]], axis=1)

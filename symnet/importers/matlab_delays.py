@@ -216,7 +216,8 @@ def _tap_delays(node, buffer, env):
     values = np.reshape(delays, -1)
     if values.size == 0 or np.any(values != np.round(values)) or np.any(values < 0) or np.any(
             values >= buffer.length) or len(set(values)) != values.size:
-        raise ModelFormatError(f"tap delays {[int(v) if v == int(v) else v for v in values]} do not fit the delay buffer {buffer.name}"
+        shown = [int(v) if v == int(v) else v for v in values]
+        raise ModelFormatError(f"tap delays {shown} do not fit the delay buffer {buffer.name}"
                                f" of {buffer.length} values")
     return tuple(int(v) for v in values)
 
