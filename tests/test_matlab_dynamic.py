@@ -456,3 +456,22 @@ def test_symnet_export_of_dynamic_networks_reads_back_exactly(tmp_path):
         assert [inp.name for inp in loaded.inputs] == [inp.name for inp in original.inputs]
         points = np.random.default_rng(1).uniform(-1, 1, size=(4, original.n_inputs))
         assert np.array_equal(loaded.evaluate(points), original.evaluate(points)), kind
+
+
+def test_variants_of_the_bookkeeping_are_read(tmp_path):
+    """A buffer the simulation never uses is no network state; one delay may rotate as mod(ts,2)+1."""
+    closed = NETWORKS["narxnet_closed"]()
+    text = WRITER.dynamic_genfunction_text(closed, "unused_buffer").replace(
+        "% Layer Delay States\n", "% Layer Delay States\nAd1 = cell(1,3);\nfor ts=1:2\n    Ad1{ts} = Ai{1,ts};\nend\n")
+    assert "Ad1{ts} = Ai{1,ts};" in text
+    (tmp_path / "unused_buffer.m").write_text(text)
+    loaded = symnet.load(tmp_path / "unused_buffer.m")
+    assert loaded.delays == closed.delays
+    one_delay = NETWORKS["timedelaynet"](delays=(1,))
+    text = WRITER.dynamic_genfunction_text(one_delay, "one_delay")
+    assert "xdts = mod(ts+0,2)+1;" in text
+    (tmp_path / "one_delay.m").write_text(text.replace("xdts = mod(ts+0,2)+1;", "xdts = mod(ts,2)+1;"))
+    loaded = symnet.load(tmp_path / "one_delay.m")
+    points = np.random.default_rng(2).uniform(-1, 1, size=(3, one_delay.n_inputs))
+    assert loaded.delays == one_delay.delays
+    assert np.array_equal(loaded.evaluate(points), one_delay.evaluate(points))

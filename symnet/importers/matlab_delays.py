@@ -77,6 +77,7 @@ class Buffer:
     source: object = None       # ("input", k) or ("layer", j) once the current value is written
     current: object = None      # the current value (InputSignal or LayerSignal)
     rows: int = 0               # matrix form: the rows of one value
+    read: bool = False          # whether a tap delay line reads it
     initial: object = None      # ("input", k, steps) or ("layer", j) from the initial-state loop
 
 
@@ -114,6 +115,7 @@ class DelayBook:
             raise UnsupportedError("reshape is read only as reshape(xd1(:,mod(xdts-[1 2]-1,3)+1),rows,1)")
         buffer = self.buffers[args[0].target.id]
         delays = _tap_delays(args[0].args[1], buffer, env)
+        buffer.read = True
         if not (_is_literal(args[1], buffer.rows * len(delays)) and _is_literal(args[2], 1)):
             raise ModelFormatError(f"{len(delays)} taps of {buffer.name} ({buffer.rows} rows) are"
                                    f" reshaped to another size than {buffer.rows * len(delays)}x1")
@@ -147,6 +149,7 @@ class DelayBook:
         if buffer is None or len(cell.args) != 1:
             raise UnsupportedError("cat must stack the values of a delay buffer such as Xd1")
         delays = _tap_delays(cell.args[0], buffer, env)
+        buffer.read = True
         if buffer.source is None and min(delays) == 0:
             raise ModelFormatError(f"{buffer.name} is read at delay 0 before its current value is written")
         return Taps(buffer.name, delays)
@@ -165,6 +168,8 @@ class DelayBook:
         return found
 
     def _check_buffer(self, buffer, found):
+        if buffer.source is None and not buffer.read:
+            return          # a buffer the simulation never uses (of a layer without delays)
         if buffer.source is None:
             raise ModelFormatError(f"the delay buffer {buffer.name} is never given a current value")
         if buffer.initial is None:
@@ -189,10 +194,14 @@ def delay_slot(node):
     if not (isinstance(call, Call) and call.target == Name("mod") and len(call.args) == 2):
         return None
     total, length = call.args[0], literal_array(call.args[1])
-    if length is None or length.size != 1 or not isinstance(total, Binary) or total.op != "+":
+    if length is None or length.size != 1:
+        return None
+    n = int(length[0, 0])
+    if isinstance(total, Name) and n == 2:
+        return DelaySlot(n), total.id          # mod(ts,2)+1: one delay
+    if not isinstance(total, Binary) or total.op != "+":
         return None
     offset = literal_array(total.right)
-    n = int(length[0, 0])
     if not (isinstance(total.left, Name) and offset is not None and offset.size == 1 and offset[0, 0] == n - 2
             and n >= 2):
         return None
