@@ -475,3 +475,16 @@ def test_variants_of_the_bookkeeping_are_read(tmp_path):
     points = np.random.default_rng(2).uniform(-1, 1, size=(3, one_delay.n_inputs))
     assert loaded.delays == one_delay.delays
     assert np.array_equal(loaded.evaluate(points), one_delay.evaluate(points))
+
+
+def test_the_command_line_generates_the_step_function_and_describes_the_state(tmp_path):
+    path = tmp_path / "narx.m"
+    path.write_text(WRITER.dynamic_genfunction_text(NETWORKS["narxnet_closed"](), "narx"))
+    out = tmp_path / "out"
+    run = subprocess.run([sys.executable, "-m", "symnet", "generate", str(path), "--target", "numpy", "--out", str(out),
+                          "--quiet"], capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert run.returncode == 0, run.stderr
+    step = (out / "narx_numpy_step.py").read_text()
+    assert "# layer 2 output a2(t): delayed as a2_d1, a2_d2 (t-1 .. t-2)" in step
+    assert "def step(X, S):" in step
+    assert "x1(t): delayed as x1_d1, x1_d2 (t-1 .. t-2)" in (out / "narx_numpy.py").read_text()
