@@ -289,7 +289,8 @@ def dynamic_genfunction_text(net, function_name):
     if L:
         lines += ["", "% Layer Delay States"]
         for j in sorted(fed_back):
-            lines += [f"Ad{j + 1} = cell(1,{L + 1});", f"for ts=1:{L}", f"    Ad{j + 1}{{ts}} = Ai{{{j + 1},ts}};", "end"]
+            lines += [f"Ad{j + 1} = cell(1,{L + 1});", f"for ts=1:{L}",
+                      f"    Ad{j + 1}{{ts}} = Ai{{{j + 1},ts}};", "end"]
     lines += ["", "% Allocate Outputs", f"Y = cell({len(layout.outputs)},TS);", "", "% Time loop", "for ts=1:TS"]
     if D or L:
         lines += ["", "    % Rotating delay state position"]

@@ -34,42 +34,41 @@ def state_map(net):
     layout = net.delays
     if layout is None:
         raise UnsupportedError(f"{net.name} is a static network: it has no delay states")
-    starts = np.cumsum([0] + [inp.size for inp in net.inputs])
-    columns = [np.arange(starts[i], starts[i + 1]) for i in range(len(net.inputs))]
-    out_starts = np.cumsum([0] + [net.output_size(out) for out in net.outputs])
-    rows = [np.arange(out_starts[o], out_starts[o + 1]) for o in range(len(net.outputs))]
-    joined = lambda parts: np.concatenate([np.arange(0)] + list(parts)).astype(int)
-    state = joined(columns[i] for i in layout.state_inputs())
-    n_state, position = len(state), {}
-    offset = 0
-    for i in layout.state_inputs():
-        position[i] = offset
-        offset += net.inputs[i].size
-    n_x = sum(net.inputs[i].size for i in layout.current_inputs())
-    n_a = sum(net.layers[t.layer].size for t in layout.layers)
-    by_state, by_input, by_fed_back = (np.zeros((n_state, n)) for n in (n_state, n_x, n_a))
-    x_offset = a_offset = 0
-    for taps in layout.inputs:
-        size = net.inputs[taps.current].size
-        _enter(by_input, taps.delayed, position, x_offset, size, by_state)
-        x_offset += size
-    for taps in layout.layers:
-        size = net.layers[taps.layer].size
-        _enter(by_fed_back, taps.delayed, position, a_offset, size, by_state)
-        a_offset += size
-    return StateMap(joined(columns[i] for i in layout.current_inputs()), state,
-                    joined(rows[o] for o in layout.outputs), joined(rows[t.output] for t in layout.layers),
+    columns = _spans([inp.size for inp in net.inputs])
+    rows = _spans([net.output_size(out) for out in net.outputs])
+    state_inputs = layout.state_inputs()
+    offsets = np.cumsum([0] + [net.inputs[i].size for i in state_inputs])
+    position = dict(zip(state_inputs, offsets[:-1]))
+    by_state = np.zeros((offsets[-1], offsets[-1]))
+    by_input = _entering(layout.inputs, [net.inputs[t.current].size for t in layout.inputs], position, by_state)
+    by_fed_back = _entering(layout.layers, [net.layers[t.layer].size for t in layout.layers], position, by_state)
+    return StateMap(_joined(columns[i] for i in layout.current_inputs()), _joined(columns[i] for i in state_inputs),
+                    _joined(rows[o] for o in layout.outputs), _joined(rows[t.output] for t in layout.layers),
                     by_state, by_input, by_fed_back)
 
 
-def _enter(entering, delayed, position, offset, size, by_state):
-    """The newest value enters at delay 1; delay d takes delay d-1's old value."""
-    if not delayed:
-        return
-    first = position[delayed[0]]
-    entering[first:first + size, offset:offset + size] = np.eye(size)
-    for older, newer in zip(delayed[1:], delayed[:-1]):
-        by_state[position[older]:position[older] + size, position[newer]:position[newer] + size] = np.eye(size)
+def _spans(sizes):
+    starts = np.cumsum([0] + list(sizes))
+    return [np.arange(a, b) for a, b in zip(starts[:-1], starts[1:])]
+
+
+def _joined(parts):
+    return np.concatenate([np.arange(0)] + list(parts)).astype(int)
+
+
+def _entering(all_taps, sizes, position, by_state):
+    """How the newest values (x(t) or a(t), concatenated) enter the state at delay 1; fills in
+    ``by_state`` how delay d takes delay d-1's old value."""
+    entering = np.zeros((len(by_state), sum(sizes)))
+    offset = 0
+    for taps, size in zip(all_taps, sizes):
+        if taps.delayed:
+            first = position[taps.delayed[0]]
+            entering[first:first + size, offset:offset + size] = np.eye(size)
+        for older, newer in zip(taps.delayed[1:], taps.delayed[:-1]):
+            by_state[position[older]:position[older] + size, position[newer]:position[newer] + size] = np.eye(size)
+        offset += size
+    return entering
 
 
 def step_inputs(mapping, x, state):

@@ -206,7 +206,8 @@ def test_simulation_over_a_sequence_equals_octave(kind, form, dynamic_runs):
 def rollout_matrix(rollout, series):
     """The rollout's Jacobians as one matrix in the packing order of DynamicCase."""
     r = rollout
-    k, n_y, n_x, n_state = r.outputs.shape[1], r.outputs.shape[2], r.d_outputs_d_inputs.shape[-1], r.final_state.shape[1]
+    k, n_y = r.outputs.shape[1:]
+    n_x, n_state = r.d_outputs_d_inputs.shape[-1], r.final_state.shape[1]
     top = np.concatenate([r.d_outputs_d_inputs[series].reshape(k * n_y, k * n_x),
                           r.d_outputs_d_state[series].reshape(k * n_y, n_state)], axis=1)
     bottom = np.concatenate([r.d_final_d_inputs[series].reshape(n_state, k * n_x), r.d_final_d_state[series]], axis=1)
@@ -382,12 +383,13 @@ def run_matlab_step(folder, name, case):
 STEP_RUNNERS = {"numpy": run_numpy_step, "c": run_c_step, "matlab": run_matlab_step}
 
 
+@pytest.mark.parametrize("strategy", ["unrolled", "layered"])
 @pytest.mark.parametrize("target", list(STEP_RUNNERS))
 @pytest.mark.parametrize("kind", list(NETWORKS))
-def test_generated_step_function_runs_a_sequence_as_octave_does(kind, target, dynamic_runs, tmp_path):
+def test_generated_step_function_runs_a_sequence_as_octave_does(kind, target, strategy, dynamic_runs, tmp_path):
     case, values, _ = dynamic_runs[(kind, STEPS, "cell")]
     name = f"{kind}_model"
-    paths = symnet.generate(case.net, [target], tmp_path, derivatives=("value",), name=name)
+    paths = symnet.generate(case.net, [target], tmp_path, derivatives=("value",), name=name, strategy=strategy)
     assert any("_step." in path.name for path in paths)
     ours = STEP_RUNNERS[target](tmp_path, name, case)
     scale = np.maximum(np.abs(values), 1.0)
@@ -454,3 +456,35 @@ def test_symnet_export_of_dynamic_networks_reads_back_exactly(tmp_path):
         assert [inp.name for inp in loaded.inputs] == [inp.name for inp in original.inputs]
         points = np.random.default_rng(1).uniform(-1, 1, size=(4, original.n_inputs))
         assert np.array_equal(loaded.evaluate(points), original.evaluate(points)), kind
+
+
+def test_variants_of_the_bookkeeping_are_read(tmp_path):
+    """A buffer the simulation never uses is no network state; one delay may rotate as mod(ts,2)+1."""
+    closed = NETWORKS["narxnet_closed"]()
+    text = WRITER.dynamic_genfunction_text(closed, "unused_buffer").replace(
+        "% Layer Delay States\n", "% Layer Delay States\nAd1 = cell(1,3);\nfor ts=1:2\n    Ad1{ts} = Ai{1,ts};\nend\n")
+    assert "Ad1{ts} = Ai{1,ts};" in text
+    (tmp_path / "unused_buffer.m").write_text(text)
+    loaded = symnet.load(tmp_path / "unused_buffer.m")
+    assert loaded.delays == closed.delays
+    one_delay = NETWORKS["timedelaynet"](delays=(1,))
+    text = WRITER.dynamic_genfunction_text(one_delay, "one_delay")
+    assert "xdts = mod(ts+0,2)+1;" in text
+    (tmp_path / "one_delay.m").write_text(text.replace("xdts = mod(ts+0,2)+1;", "xdts = mod(ts,2)+1;"))
+    loaded = symnet.load(tmp_path / "one_delay.m")
+    points = np.random.default_rng(2).uniform(-1, 1, size=(3, one_delay.n_inputs))
+    assert loaded.delays == one_delay.delays
+    assert np.array_equal(loaded.evaluate(points), one_delay.evaluate(points))
+
+
+def test_the_command_line_generates_the_step_function_and_describes_the_state(tmp_path):
+    path = tmp_path / "narx.m"
+    path.write_text(WRITER.dynamic_genfunction_text(NETWORKS["narxnet_closed"](), "narx"))
+    out = tmp_path / "out"
+    run = subprocess.run([sys.executable, "-m", "symnet", "generate", str(path), "--target", "numpy", "--out", str(out),
+                          "--quiet"], capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert run.returncode == 0, run.stderr
+    step = (out / "narx_numpy_step.py").read_text()
+    assert "# layer 2 output a2(t): delayed as a2_d1, a2_d2 (t-1 .. t-2)" in step
+    assert "def step(X, S):" in step
+    assert "x1(t): delayed as x1_d1, x1_d2 (t-1 .. t-2)" in (out / "narx_numpy.py").read_text()

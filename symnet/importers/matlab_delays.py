@@ -28,8 +28,8 @@ import numpy as np
 
 from ..errors import ModelFormatError, SymnetError, UnsupportedError
 from .matlab_lines import at_line
-from .matlab_syntax import Binary, Call, CellIndex, Literal, Name
-from .matlab_values import Boilerplate, InputSignal, LayerSignal, literal_array
+from .matlab_syntax import Binary, Call, CellIndex, Colon, Literal, Name
+from .matlab_values import Boilerplate, InputSignal, LayerSignal, WeightedSum, literal_array
 
 #: the statements that copy the final delay states into Xf and Af, exactly as genFunction writes them
 FINAL_STATE_LINE = re.compile(r"""\s*(?:
@@ -77,6 +77,7 @@ class Buffer:
     source: object = None       # ("input", k) or ("layer", j) once the current value is written
     current: object = None      # the current value (InputSignal or LayerSignal)
     rows: int = 0               # matrix form: the rows of one value
+    read: bool = False          # whether a tap delay line reads it
     initial: object = None      # ("input", k, steps) or ("layer", j) from the initial-state loop
 
 
@@ -114,6 +115,7 @@ class DelayBook:
             raise UnsupportedError("reshape is read only as reshape(xd1(:,mod(xdts-[1 2]-1,3)+1),rows,1)")
         buffer = self.buffers[args[0].target.id]
         delays = _tap_delays(args[0].args[1], buffer, env)
+        buffer.read = True
         if not (_is_literal(args[1], buffer.rows * len(delays)) and _is_literal(args[2], 1)):
             raise ModelFormatError(f"{len(delays)} taps of {buffer.name} ({buffer.rows} rows) are"
                                    f" reshaped to another size than {buffer.rows * len(delays)}x1")
@@ -147,6 +149,7 @@ class DelayBook:
         if buffer is None or len(cell.args) != 1:
             raise UnsupportedError("cat must stack the values of a delay buffer such as Xd1")
         delays = _tap_delays(cell.args[0], buffer, env)
+        buffer.read = True
         if buffer.source is None and min(delays) == 0:
             raise ModelFormatError(f"{buffer.name} is read at delay 0 before its current value is written")
         return Taps(buffer.name, delays)
@@ -165,6 +168,8 @@ class DelayBook:
         return found
 
     def _check_buffer(self, buffer, found):
+        if buffer.source is None and not buffer.read:
+            return          # a buffer the simulation never uses (of a layer without delays)
         if buffer.source is None:
             raise ModelFormatError(f"the delay buffer {buffer.name} is never given a current value")
         if buffer.initial is None:
@@ -189,10 +194,14 @@ def delay_slot(node):
     if not (isinstance(call, Call) and call.target == Name("mod") and len(call.args) == 2):
         return None
     total, length = call.args[0], literal_array(call.args[1])
-    if length is None or length.size != 1 or not isinstance(total, Binary) or total.op != "+":
+    if length is None or length.size != 1:
+        return None
+    n = int(length[0, 0])
+    if isinstance(total, Name) and n == 2:
+        return DelaySlot(n), total.id          # mod(ts,2)+1: one delay
+    if not isinstance(total, Binary) or total.op != "+":
         return None
     offset = literal_array(total.right)
-    n = int(length[0, 0])
     if not (isinstance(total.left, Name) and offset is not None and offset.size == 1 and offset[0, 0] == n - 2
             and n >= 2):
         return None
@@ -216,7 +225,8 @@ def _tap_delays(node, buffer, env):
     values = np.reshape(delays, -1)
     if values.size == 0 or np.any(values != np.round(values)) or np.any(values < 0) or np.any(
             values >= buffer.length) or len(set(values)) != values.size:
-        raise ModelFormatError(f"tap delays {[int(v) if v == int(v) else v for v in values]} do not fit the delay buffer {buffer.name}"
+        shown = [int(v) if v == int(v) else v for v in values]
+        raise ModelFormatError(f"tap delays {shown} do not fit the delay buffer {buffer.name}"
                                f" of {buffer.length} values")
     return tuple(int(v) for v in values)
 
@@ -236,3 +246,59 @@ def _same_steps(a, b):
 def _is_literal(node, number):
     value = literal_array(node) if isinstance(node, Literal) else None
     return value is not None and value.size == 1 and value[0, 0] == number
+
+
+class DelayStatements:
+    """The statements of a time-series simulation that touch delay buffers; mixed into
+    matlab_simulation.Simulation, whose ``value``, ``as_layer`` and state they use."""
+
+    def write_buffer(self, name, position, node):
+        """``Xd1{xdts} = ...`` / ``xd1(:,xdts) = ...`` (or ``{ts}`` in the initial-state loop)."""
+        value = self.value(node)
+        value = self.as_layer(value) if isinstance(value, WeightedSum) else value
+        self.delays.write(self.delays.buffers[name], position, value, self.line)
+
+    def buffer_value(self, name, position):
+        """A buffer's current value, read at its rotating position."""
+        buffer = self.delays.buffers[name]
+        if position != DelaySlot(buffer.length):
+            raise UnsupportedError(f"{name} is read at a position other than its rotating slot")
+        if buffer.current is None:
+            raise UnsupportedError(f"{name} is read before its current value is written")
+        return buffer.current
+
+    def buffer_position(self, node):
+        if len(node.args) != 1 or not isinstance(node.args[0], Name):
+            raise UnsupportedError("a delay buffer is indexed by its position alone, as in Xd1{xdts}")
+        return self.value(node.args[0])
+
+    # the matrix-only form: xi1/ai2 arguments, columns as time steps
+    def assign_column(self, target, node):
+        """``xd1(:,xdts) = ...`` or ``y1(:,ts) = ...``."""
+        name = target.target.id
+        if len(target.args) != 2 or target.args[0] != Colon() or not isinstance(target.args[1], Name):
+            raise UnsupportedError(f"unsupported assignment to {name}(...): only {name}(:,ts) is read")
+        position = self.value(target.args[1])
+        if name in self.delays.buffers:
+            self.write_buffer(name, position, node)
+        elif name in self.outputs and position == Boilerplate("time step"):
+            self.assign_name(name, node, None)
+        else:
+            raise UnsupportedError(f"unsupported assignment to {name}(:,...)")
+
+    def extend_buffer(self, name, source, rows):
+        """``xd1 = [xd1 zeros(2,1)]``: the initial states and a column for the current value."""
+        self.delays.matrix_buffer(name, self.name_value(source), rows, self.line)
+        self.env.pop(name, None)
+
+    def column_value(self, name, args):
+        """``x1(:,ts)`` (the input at the time step) or ``ad2(:,adts)`` (a buffer's current value)."""
+        if len(args) != 2 or args[0] != Colon() or not isinstance(args[1], Name):
+            raise UnsupportedError(f"{name} is read only as {name}(:,ts) or at its rotating position")
+        position = self.value(args[1])
+        if name in self.params and position == Boilerplate("time step"):
+            self.seen_inputs.add(self.params.index(name))
+            return InputSignal(self.params.index(name))
+        if name not in self.delays.buffers:
+            raise UnsupportedError(f"{name} is read only as {name}(:,ts)")
+        return self.buffer_value(name, position)

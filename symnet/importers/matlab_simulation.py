@@ -13,9 +13,9 @@ import re
 from dataclasses import replace
 
 from ..errors import ModelFormatError, UnsupportedError
-from .matlab_delays import DelayBook, DelaySlot, InitialState, Taps, delay_slot
+from .matlab_delays import DelayBook, DelayStatements, InitialState, Taps, delay_slot
 from .matlab_helpers import HelperCall
-from .matlab_syntax import (Binary, Call, CellIndex, CellLiteral, Colon, Field, Handle, Literal, Name, Text,
+from .matlab_syntax import (Binary, Call, CellIndex, CellLiteral, Field, Handle, Literal, Name, Text,
                             Transpose, Unary, parse_expression)
 from .matlab_values import (NOT_FINITE, STEP_FIELDS, Boilerplate, Constant, InputSignal, LayerSignal, LayerSpec,
                             Observation, StepSpec, Struct, Term, WeightedSum, as_sum, is_one, literal_array,
@@ -40,8 +40,9 @@ def refuse(problem):
 
 # --- the interpreter -------------------------------------------------------------------------------
 
-class Simulation:
-    """Runs the main function's statements over value descriptions."""
+class Simulation(DelayStatements):
+    """Runs the main function's statements over value descriptions (the delay buffers of a
+    time-series network: matlab_delays.DelayStatements)."""
 
     def __init__(self, params, outputs, cell_form, defined=frozenset(), state_params=None):
         self.params, self.outputs, self.cell_form = params, outputs, cell_form
@@ -144,31 +145,10 @@ class Simulation:
         if name in self.outputs and not isinstance(value, Boilerplate):
             self.output_lines[name] = self.line
 
-    def assign_column(self, target, node):
-        """Matrix form of a time-series network: ``xd1(:,xdts) = ...`` or ``y1(:,ts) = ...``."""
-        name = target.target.id
-        if len(target.args) != 2 or target.args[0] != Colon() or not isinstance(target.args[1], Name):
-            refuse(f"unsupported assignment to {name}(...): only {name}(:,ts) is read")
-        position, value = self.value(target.args[1]), self.value(node)
-        if name in self.delays.buffers:
-            value = self.as_layer(value) if isinstance(value, WeightedSum) else value
-            self.delays.write(self.delays.buffers[name], position, value, self.line)
-        elif name in self.outputs and position == Boilerplate("time step"):
-            self.assign_name(name, node, None)
-        else:
-            refuse(f"unsupported assignment to {name}(:,...)")
-
-    def extend_buffer(self, name, source, rows):
-        """``xd1 = [xd1 zeros(2,1)]``: the initial states and a column for the current value."""
-        self.delays.matrix_buffer(name, self.name_value(source), rows, self.line)
-        self.env.pop(name, None)
-
     def assign_cell(self, target, node):
         name = target.target.id
         if name in self.delays.buffers:
-            value = self.value(node)
-            value = self.as_layer(value) if isinstance(value, WeightedSum) else value
-            self.delays.write(self.delays.buffers[name], self.buffer_position(target), value, self.line)
+            self.write_buffer(name, self.buffer_position(target), node)
             return
         index, value = self.cell_row(target), self.value(node)
         if self.cell_form and name == self.params[0]:
@@ -239,18 +219,10 @@ class Simulation:
             raise ModelFormatError(f"cell index {row!r} is not a positive whole number")
         return int(row) - 1
 
-    def buffer_position(self, node):
-        if len(node.args) != 1 or not isinstance(node.args[0], Name):
-            refuse(f"a delay buffer is indexed by its position alone, as in Xd1{{xdts}}")
-        return self.value(node.args[0])
-
     def cell_value(self, node):
         name = node.target.id if isinstance(node.target, Name) else None
         if name in self.delays.buffers:
-            buffer, position = self.delays.buffers[name], self.buffer_position(node)
-            if position != DelaySlot(buffer.length) or buffer.current is None:
-                refuse(f"{name} is read before its current value is written")
-            return buffer.current
+            return self.buffer_value(name, self.buffer_position(node))
         if self.cell_form and name in self.params[1:3]:
             kind = "input" if name == self.params[1] else "layer"
             index = self.cell_row(node, Boilerplate("initial step"))
@@ -304,21 +276,6 @@ class Simulation:
         self.refuse_name(name)
         known = sorted(set(APPLY_HELPERS) | set(REVERSE_HELPERS) | set(TRANSFER_HELPERS))
         refuse(f"unknown function or helper {name!r} (symnet reads: {', '.join(known)})")
-
-    def column_value(self, name, args):
-        """``x1(:,ts)`` (the input at the time step) or ``ad2(:,adts)`` (a buffer's current value)."""
-        if len(args) != 2 or args[0] != Colon() or not isinstance(args[1], Name):
-            refuse(f"{name} is read only as {name}(:,ts) or at its rotating position")
-        position = self.value(args[1])
-        if name in self.params and position == Boilerplate("time step"):
-            self.seen_inputs.add(self.params.index(name))
-            return InputSignal(self.params.index(name))
-        buffer = self.delays.buffers.get(name)
-        if buffer is None or position != DelaySlot(buffer.length):
-            refuse(f"{name} is read at a position other than its rotating slot")
-        if buffer.current is None:
-            refuse(f"{name} is read before its current value is written")
-        return buffer.current
 
     def repeated_bias(self, args):
         """repmat(b1,1,Q): the bias, once per sample."""

@@ -8,5 +8,6 @@ from .delays import DelayLayout, InputTaps, LayerTaps
 from .network import (MAX_SIZE, STEP_TYPES, Affine, Input, Layer, MapMinMax, MapStd, Network, Output,
                       RemoveConstantRows)
 
-__all__ = ["DelayLayout", "InputTaps", "LayerTaps", "MAX_SIZE", "STEP_TYPES", "Affine", "Input", "Layer", "MapMinMax", "MapStd", "Network", "Output",
+__all__ = ["DelayLayout", "InputTaps", "LayerTaps",
+           "MAX_SIZE", "STEP_TYPES", "Affine", "Input", "Layer", "MapMinMax", "MapStd", "Network", "Output",
            "RemoveConstantRows"]

@@ -97,14 +97,20 @@ class DelayLayout:
                  "outputs = network outputs and fed-back layer outputs; after each step every",
                  "delay state s(t-d) takes the value of s(t-d+1), and s(t-1) that of s(t):"]
         for taps in self.inputs:
-            names = [net.inputs[i].name for i in taps.delayed]
-            lines.append(f"  {net.inputs[taps.current].name}(t): delayed as " + (
-                f"{', '.join(names)} (t-1 .. t-{len(names)})" if names else "none"))
+            lines.append(f"  {net.inputs[taps.current].name}(t): delayed as {_span(net, taps.delayed)}")
         for taps in self.layers:
-            names = [net.inputs[i].name for i in taps.delayed]
             lines.append(f"  layer {taps.layer + 1} output {net.outputs[taps.output].name}(t):"
-                         f" delayed as {', '.join(names)} (t-1 .. t-{len(names)})")
+                         f" delayed as {_span(net, taps.delayed)}")
         return lines
+
+
+def _span(net, delayed):
+    """The names of the delayed copies, first and last only when there are many."""
+    names = [net.inputs[i].name for i in delayed]
+    if not names:
+        return "none"
+    shown = ", ".join(names) if len(names) <= 3 else f"{names[0]} .. {names[-1]}"
+    return f"{shown} (t-1 .. t-{len(names)})"
 
 
 # --- building the one-step map from a dynamic network's description ------------------------------
