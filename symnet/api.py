@@ -17,6 +17,7 @@ from .emit.numpy.function import layered_numpy_function
 from .emit.numpy.printer import ExactNumPyPrinter
 from .emit.step import render_step
 from .errors import ModelFormatError, UnsupportedError
+from .expressions import ExpressionDerivative
 from .ir.derivative_spec import NAMES, WHOLE, parse_derivative, parse_derivatives, spec_of
 from .importers import load as _load
 from .layered.network import writes_transfers_of
@@ -169,7 +170,7 @@ def _closed_form(net, what):
     return lambda X: _evaluate_batch(derivative._closed_form_evaluator, net, X)
 
 
-def derive(net, what, allow_large_unrolled=False):
+def derive(net, what, allow_large_unrolled=False, expression=None, parameters=()):
     """The ``what`` of ``net``: "value", "gradient", "jacobian", "hessian", "jvp", "vjp",
     "hvp", "laplacian", "divergence" or a partial derivative such as "d2y1/dx1dx2"
     (docs/derivatives.md has the grammar).  ``derive(net, "jvp")(X, V)`` takes the
@@ -178,11 +179,19 @@ def derive(net, what, allow_large_unrolled=False):
     ``allow_large_unrolled``: build ``.program`` and ``.expressions`` even when their
     estimated size is over ``symnet.unrolled.size.UNROLLED_OPERATION_LIMIT``.
 
+    ``expression``: a user expression of the outputs and their partial derivatives
+    (``"cost = sum((y - t)**2)"``, ``"r = y_t + y*y_x - nu*y_xx"``; symnet.ir.user_expression),
+    whose "value" or "gradient" with respect to the raw inputs is returned as a
+    ``symnet.expressions.ExpressionDerivative``; ``parameters``: {name: size} of the names
+    of the expression that are neither outputs nor derivatives, passed after X in that order.
+
     Returns:
         Derivative: evaluates numerically when called with a batch X (through the
         layered NumPy code); builds the sympy expressions and the simplified
         program when they are first asked for.
     """
+    if expression is not None:
+        return ExpressionDerivative(net, what, expression, parameters)
     return Derivative(net, what, allow_large_unrolled=allow_large_unrolled)
 
 

@@ -315,3 +315,25 @@ def test_auto_strategy_picks_the_unrolled_form_for_a_third_partial(tmp_path):
     paths = symnet.generate(net, ["python"], tmp_path, derivatives=["d3y1/dx1dx2dx3"], name="w")
     assert "d3y1_dx1_dx2_dx3" in paths[0].read_text()
     assert "Layered form" not in paths[0].read_text()
+
+
+@pytest.mark.parametrize("seed", range(6, 30))
+def test_random_networks_agree_with_their_jacobian_and_hessian(seed):
+    """Cascades, several output blocks, removed constant rows, softmax layers: every
+    directional derivative is the contraction of the whole arrays (tested on their own)."""
+    from helpers import SMOOTH_TRANSFERS
+    net = random_network(seed, transfers=SMOOTH_TRANSFERS + ("softmax",))
+    X = sample_points(net, 3, seed=1)
+    J, H = symnet.derive(net, "jacobian")(X), symnet.derive(net, "hessian")(X)
+    V, W = _directions(net, len(X))
+    pairs = [(symnet.derive(net, "jvp")(X, V), np.einsum("pik,pk->pi", J, V)),
+             (symnet.derive(net, "vjp")(X, W), np.einsum("pik,pi->pk", J, W)),
+             (symnet.derive(net, "hvp")(X, V), np.einsum("pikm,pm->pik", H, V)),
+             (symnet.derive(net, "laplacian")(X), np.einsum("pikk->pi", H))]
+    i, k, m = net.n_outputs - 1, 0, net.n_inputs - 1
+    pairs += [(symnet.derive(net, f"d2y{i + 1}/dx{k + 1}dx{m + 1}")(X)[:, 0], H[:, i, k, m]),
+              (symnet.derive(net, f"dy{i + 1}/dx{m + 1}")(X)[:, 0], J[:, i, m])]
+    if net.n_inputs == net.n_outputs:
+        pairs.append((symnet.derive(net, "divergence")(X), np.einsum("pkk->p", J)[:, None]))
+    for got, expected in pairs:
+        assert np.allclose(got, expected, rtol=1e-10, atol=1e-10 * max(1.0, np.abs(expected).max()))

@@ -1,0 +1,86 @@
+"""A user expression of the outputs and their partial derivatives (symnet.ir.user_expression),
+evaluated with its gradient with respect to the raw inputs.
+
+Each partial derivative the expression reads is a derivative of the spec
+(symnet.ir.derivative_spec), evaluated by ``symnet.derive`` (layered NumPy code up to order 2,
+the closed form above); the expression and its partial derivatives with respect to those
+quantities are sympy's, so that the gradient is the chain rule
+
+    dE/dx_k = Σ_q ∂E/∂q · ∂q/∂x_k,   ∂q/∂x_k one order higher than q.
+"""
+
+from functools import cached_property
+
+import numpy as np
+import sympy as sp
+
+from .errors import ModelFormatError, UnsupportedError
+from .ir.derivative_spec import DerivativeSpec
+from .ir.user_expression import parse_expression
+
+
+class ExpressionDerivative:
+    """``what`` ("value" or "gradient") of a user expression of ``net``'s outputs.
+
+    Calling it with X (n_samples, n_inputs) and one array per parameter, in the order given
+    ((n_samples, size), or (size,) for every point), returns (n_samples,) for the value and
+    (n_samples, n_inputs) for the gradient with respect to the raw inputs.
+    """
+
+    def __init__(self, net, what, expression, parameters=()):
+        if what not in ("value", "gradient"):
+            raise UnsupportedError(f"a user expression has a value and a gradient, not a {what}")
+        self.network, self.what = net, what
+        self.parameters = tuple((str(name), int(size)) for name, size in dict(parameters).items())
+        self.user = parse_expression(expression, net, self.parameters)
+        self.derivatives = {}
+
+    @property
+    def symbols(self):
+        """The arguments of the sympy expression: the quantities, then every parameter element."""
+        return [q.symbol for q in self.user.quantities] + [s for _, _, symbols in self.user.parameters
+                                                           for s in symbols]
+
+    @cached_property
+    def _functions(self):
+        expressions = [self.user.expression]
+        if self.what == "gradient":
+            expressions += [sp.diff(self.user.expression, q.symbol) for q in self.user.quantities]
+        return [sp.lambdify(self.symbols, e, modules="numpy") for e in expressions]
+
+    def _partial(self, output, inputs, X):
+        """(n_samples,): output ``output`` differentiated by ``inputs`` (empty: its value)."""
+        from .api import derive
+        if not inputs:
+            return self.network.evaluate(X)[:, output]
+        spec = DerivativeSpec("partial", output, tuple(sorted(inputs)))
+        if spec.name not in self.derivatives:
+            self.derivatives[spec.name] = derive(self.network, spec.name)
+        return self.derivatives[spec.name](X)[:, 0]
+
+    def __call__(self, X, *parameters):
+        X = np.asarray(X, dtype=float)
+        if X.ndim != 2 or X.shape[1] != self.network.n_inputs:
+            raise ModelFormatError(f"expected X of shape (n_samples, {self.network.n_inputs}), got {X.shape}")
+        if len(parameters) != len(self.parameters):
+            raise UnsupportedError(f"the expression {self.user.name} takes X and {len(self.parameters)} parameters"
+                                   f" ({', '.join(name for name, _ in self.parameters) or 'none'}),"
+                                   f" not {len(parameters)}")
+        columns = [self._partial(q.output, q.inputs, X) for q in self.user.quantities]
+        for (name, size), values in zip(self.parameters, parameters):
+            values = np.asarray(values, dtype=float)
+            try:
+                values = np.broadcast_to(values.reshape(-1, size) if values.ndim == 1 and values.size != size
+                                         else values, (len(X), size))
+            except ValueError:
+                raise ModelFormatError(f"parameter {name}: expected shape ({len(X)}, {size}) or ({size},),"
+                                       f" got {values.shape}") from None
+            columns += [values[:, j] for j in range(size)]
+        value, *partials = [np.broadcast_to(f(*columns), (len(X),)).astype(float) for f in self._functions]
+        if self.what == "value":
+            return value
+        gradient = np.zeros((len(X), self.network.n_inputs))
+        for q, outer in zip(self.user.quantities, partials):
+            for k in range(self.network.n_inputs):
+                gradient[:, k] += outer * self._partial(q.output, q.inputs + (k,), X)
+        return gradient
