@@ -6,6 +6,8 @@ layer outputs that are fed back. GNU Octave runs the same files over sequences; 
 values and Jacobians must match them.
 """
 
+import os
+import random
 import re
 import subprocess
 import sys
@@ -75,6 +77,7 @@ def test_a_static_network_s_states_must_be_empty_and_ignored_last(edit, problem,
 # --- dynamic networks: Octave runs the files written by examples/write_genfunction.py -----------
 
 SERIES, STEPS, FD_STEP = 3, 4, 1e-4
+MUTANTS = 600
 
 
 class DynamicCase:
@@ -86,21 +89,36 @@ class DynamicCase:
 
     def __init__(self, kind, directory, steps, form="cell"):
         self.original = NETWORKS[kind]()
-        self.form = form
-        self.path = directory / f"{kind}_{steps}_{form}.m"
+        path = directory / f"{kind}_{steps}_{form}.m"
         write = WRITER.dynamic_matrix_text if form == "matrix" else WRITER.dynamic_genfunction_text
-        self.path.write_text(write(self.original, self.path.stem))
-        self.net = symnet.load(self.path)
-        self.steps = steps
+        path.write_text(write(self.original, path.stem))
+        self.read(path, steps, form, seed=len(kind) + steps)
+        self.plan = FiniteDifferencePlan(self.points, np.full(self.points.shape[1], FD_STEP))
+        self.job = OctaveJob(directory, [self.plan.points], self.octave_code(), 1)
+
+    def read(self, path, steps, form, seed):
+        """Load ``path`` and draw a sequence and initial states for its layout."""
+        self.path, self.steps, self.form = path, steps, form
+        self.net = symnet.load(path)
         layout = self.net.delays
         self.n_x = sum(self.net.inputs[i].size for i in layout.current_inputs())
         self.n_state = sum(self.net.inputs[i].size for i in layout.state_inputs())
-        rng = np.random.default_rng(len(kind) + steps)
+        rng = np.random.default_rng(seed)
         self.X = rng.uniform(-1, 1, size=(SERIES, steps, self.n_x))
         self.state = rng.uniform(-1, 1, size=(SERIES, self.n_state))
-        points = np.concatenate([self.X.reshape(SERIES, -1), self.state], axis=1)
-        self.plan = FiniteDifferencePlan(points, np.full(points.shape[1], FD_STEP))
-        self.job = OctaveJob(directory, [self.plan.points], self.octave_code(), 1)
+        self.points = np.concatenate([self.X.reshape(SERIES, -1), self.state], axis=1)
+
+    @classmethod
+    def of_file(cls, path, steps, form):
+        """A case of a file as it is (no finite differences): ``None`` if symnet refuses it."""
+        case = cls.__new__(cls)
+        try:
+            case.read(path, steps, form, seed=steps)
+        except symnet.SymnetError as error:
+            assert getattr(error, "line", None) or ":" in str(error).split(" ")[0], error
+            return None
+        case.job = OctaveJob(path.parent, [case.points], case.octave_code(), 1)
+        return case
 
     def pieces(self):
         """(MATLAB cell element, rows) in packing order: inputs step by step, then the state."""
@@ -488,3 +506,41 @@ def test_the_command_line_generates_the_step_function_and_describes_the_state(tm
     assert "# layer 2 output a2(t): delayed as a2_d1, a2_d2 (t-1 .. t-2)" in step
     assert "def step(X, S):" in step
     assert "x1(t): delayed as x1_d1, x1_d2 (t-1 .. t-2)" in (out / "narx_numpy.py").read_text()
+
+
+def test_mutated_dynamic_files_are_refused_with_a_line_or_run_as_octave_runs_them(tmp_path):
+    """Random small edits of dynamic files: symnet refuses them naming the line, or reads them
+    as a network that runs over a sequence as Octave runs the edited file."""
+    from test_matlab_mutations import mutate
+    octave = require_tool("octave-cli")
+    rng = random.Random(int(os.environ.get("SYMNET_MUTATION_SEED", "11")))
+    texts = {(kind, form): write(NETWORKS[kind](), "{name}") for kind in NETWORKS
+             for form, write in (("cell", WRITER.dynamic_genfunction_text), ("matrix", WRITER.dynamic_matrix_text))}
+    cases, refused = [], 0
+    for number in range(MUTANTS):
+        kind, form = rng.choice(sorted(texts))
+        path = tmp_path / f"mutant{number}_{kind}_{form}.m"
+        text = texts[(kind, form)]
+        end = text.index("% ===== MODULE FUNCTIONS")
+        path.write_text((mutate(text[:end], rng) + text[end:]).replace("{name}", path.stem))
+        try:
+            case = DynamicCase.of_file(path, 3, form)
+        except symnet.SymnetError as error:
+            assert getattr(error, "line", None), f"no line for: {error}"
+            refused += 1
+            continue
+        if case is None:
+            refused += 1
+        else:
+            cases.append(case)
+    assert refused > 100 and len(cases) > 20, (refused, len(cases))
+    failures = []
+    for case, result in zip(cases, run_octave(octave, [case.job for case in cases], tmp_path)):
+        if isinstance(result, str):
+            failures.append(f"{case.path.name}: read by symnet, refused by Octave: {result[:300]}")
+            continue
+        Y, final = symnet.simulate(case.net, case.X, case.state)
+        ours = np.concatenate([Y.reshape(SERIES, -1), final], axis=1)
+        if ours.shape != result[0].shape or np.max(np.abs(ours - result[0]) / np.maximum(np.abs(result[0]), 1)) > 1e-12:
+            failures.append(f"{case.path.name}: symnet and Octave disagree")
+    assert not failures, "\n".join(failures[:10])

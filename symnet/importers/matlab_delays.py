@@ -31,17 +31,22 @@ from .matlab_lines import at_line
 from .matlab_syntax import Binary, Call, CellIndex, Colon, Literal, Name
 from .matlab_values import Boilerplate, InputSignal, LayerSignal, WeightedSum, literal_array
 
-#: the statements that copy the final delay states into Xf and Af, exactly as genFunction writes them
-FINAL_STATE_LINE = re.compile(r"""\s*(?:
-    final[xa]ts\s*=\s*TS\s*\+\s*\(\s*1\s*:\s*\d+\s*\)
-  | xits\s*=\s*finalxts\s*\(\s*finalxts\s*<=\s*\d+\s*\)
-  | xts\s*=\s*finalxts\s*\(\s*finalxts\s*>\s*\d+\s*\)\s*-\s*\d+
-  | Xf\s*=\s*\[\s*Xi\s*\(\s*:\s*,\s*xits\s*\)\s*,?\s*X\s*\(\s*:\s*,\s*xts\s*\)\s*\]
-  | ats\s*=\s*mod\s*\(\s*finalats\s*-\s*1\s*,\s*\d+\s*\)\s*\+\s*1
-  | Af\s*\(\s*\d+\s*,\s*:\s*\)\s*=\s*Ad\d+\s*\(\s*:\s*,\s*ats\s*\)
-  | xf(?P<k>\d+)\s*=\s*\[\s*xi(?P=k)\s*\(\s*:\s*,\s*xits\s*\)\s*,?\s*x(?P=k)\s*\(\s*:\s*,\s*xts\s*\)\s*\]
-  | af(?P<j>\d+)\s*=\s*ad(?P=j)\s*\(\s*:\s*,\s*ats\s*\)
-)\s*""", re.VERBOSE)
+#: the statements that copy the final delay states into Xf and Af, exactly as genFunction writes
+#: them: (pattern, the name it defines, the names it needs, whose delay count its numbers give)
+_S = r"\s*"
+FINAL_STATE_STATEMENTS = tuple((re.compile(pattern.replace(" ", _S)), defines, needs, count) for
+                               pattern, defines, needs, count in (
+    (r" finalxts = TS \+ \( 1 : (?P<n>\d+) \) ", "finalxts", ("TS",), "input"),
+    (r" finalats = TS \+ \( 1 : (?P<n>\d+) \) ", "finalats", ("TS",), "layer"),
+    (r" xits = finalxts \( finalxts <= (?P<n>\d+) \) ", "xits", ("finalxts",), "input"),
+    (r" xts = finalxts \( finalxts > (?P<n>\d+) \) - (?P<m>\d+) ", "xts", ("finalxts",), "input"),
+    (r" ats = mod \( finalats - 1 , (?P<n_plus_1>\d+) \) \+ 1 ", "ats", ("finalats",), "layer"),
+    (r" Xf = \[ Xi \( : , xits \) ,? X \( : , xts \) \] ", "Xf", ("xits", "xts"), None),
+    (r" xf(?P<k>\d+) = \[ xi(?P=k) \( : , xits \) ,? x(?P=k) \( : , xts \) \] ", "xf{k}", ("xits", "xts"), None),
+    (r" Af \( (?P<j>\d+) , : \) = Ad(?P=j) \( : , ats \) ", "", ("ats", "Af"), None),
+    (r" af(?P<j>\d+) = ad(?P=j) \( : , ats \) ", "af{j}", ("ats",), None),
+))
+
 
 #: matrix form: ``xd1 = [xd1 zeros(2,1)]`` or ``ad2 = [ai2 zeros(1,1)]`` makes a delay buffer
 BUFFER_LINE = re.compile(r"\s*(?P<name>[A-Za-z_]\w*)\s*=\s*\[\s*(?P<source>[A-Za-z_]\w*)\s*,?\s*"
@@ -87,10 +92,12 @@ class DelayBook:
     buffers: dict = field(default_factory=dict)
     initial_loops: list = field(default_factory=list)      # (line, count) of 'for ts=1:count'
 
-    def new_buffer(self, name, node, line):
+    def new_buffer(self, name, node, line, blocks):
         """``Xd1 = cell(1,N)``: a buffer, if ``node`` is such a call (else False)."""
         if not (isinstance(node, Call) and node.target == Name("cell") and len(node.args) == 2):
             return False
+        if blocks:
+            raise UnsupportedError(f"the delay buffer {name} is made inside a loop or condition")
         rows, length = (literal_array(a) for a in node.args)
         if rows is None or length is None or rows.size != 1 or length.size != 1 or rows[0, 0] != 1 or \
                 length[0, 0] < 2 or length[0, 0] != int(length[0, 0]):
@@ -98,11 +105,13 @@ class DelayBook:
         self.buffers[name] = Buffer(name, int(length[0, 0]), line)
         return True
 
-    def matrix_buffer(self, name, initial, rows, line):
+    def matrix_buffer(self, name, initial, rows, line, blocks=()):
         """Matrix form: a buffer of ``rows`` rows starting with the initial states ``initial``;
         its length is that of the rotating position it is used with."""
         if name in self.buffers:
             raise ModelFormatError(f"the delay buffer {name} is made twice")
+        if blocks:
+            raise UnsupportedError(f"the delay buffer {name} is made inside a loop or condition")
         buffer = Buffer(name, None, line, rows=rows)
         buffer.initial = _initial_source(buffer, initial)
         self.buffers[name] = buffer
@@ -288,8 +297,37 @@ class DelayStatements:
 
     def extend_buffer(self, name, source, rows):
         """``xd1 = [xd1 zeros(2,1)]``: the initial states and a column for the current value."""
-        self.delays.matrix_buffer(name, self.name_value(source), rows, self.line)
+        self.delays.matrix_buffer(name, self.name_value(source), rows, self.line, self.blocks)
         self.env.pop(name, None)
+
+    def final_state(self, text):
+        """Whether ``text`` copies final delay states into Xf/Af (then checked: after the time loop,
+        its names given values before, its delay counts those of the buffers); symnet's state
+        advance is MATLAB's rule, so these lines are not simulated."""
+        for pattern, defines, needs, count in FINAL_STATE_STATEMENTS:
+            match = pattern.fullmatch(text)
+            if match:
+                break
+        else:
+            return False
+        if self.blocks or not self.delays.buffers:
+            raise UnsupportedError("final delay states are copied only after the time loop")
+        given = self.final_names | {name for name in ("TS", "Af") if self.env.get(name) in (
+            Boilerplate("time steps"), Boilerplate("cell"))}
+        missing = [name for name in needs if name not in given]
+        if missing:
+            raise ModelFormatError(f"{missing[0]!r} is used before it is given a value")
+        numbers = [int(v) - (name == "n_plus_1") for name, v in match.groupdict().items() if v and name[0] in "nm"]
+        lengths = {b.length - 1 for b in self.delays.buffers.values() if b.source and b.source[0] == count}
+        if count and (len(lengths) != 1 or set(numbers) != lengths):
+            raise ModelFormatError(f"the final {count} states are copied for {numbers[0]} delays, but the"
+                                   f" delay buffers hold {sorted(lengths) or 'none'}")
+        layer = match.groupdict().get("j")
+        if layer and ("layer", int(layer) - 1) not in {b.source for b in self.delays.buffers.values()}:
+            raise ModelFormatError(f"layer {layer} has no delay states to copy")
+        if defines:
+            self.final_names.add(defines.format(**match.groupdict()))
+        return True
 
     def column_value(self, name, args):
         """``x1(:,ts)`` (the input at the time step) or ``ad2(:,adts)`` (a buffer's current value)."""

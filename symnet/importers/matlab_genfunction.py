@@ -22,7 +22,7 @@ import numpy as np
 
 from ..errors import ModelFormatError, SymnetError, UnsupportedError
 from .matlab_assembly import network_of
-from .matlab_delays import BUFFER_LINE, FINAL_STATE_LINE
+from .matlab_delays import BUFFER_LINE
 from .matlab_functions import (check_signature, main_function, module_functions, network_outputs, network_params,
                                state_outputs, state_params)
 from .matlab_helpers import check_helper_calls
@@ -63,20 +63,29 @@ def read_genfunction(text, name="network", input_sizes=None):
                             network_outputs(outputs, cell_form), cell_form, frozenset(helpers), states)
     time_series = cell_form or bool(states)
     for line, piece in body:
-        if time_series and FINAL_STATE_LINE.fullmatch(piece):
-            continue        # copies the last states into Xf/Af; symnet's state advance is MATLAB's rule
         try:
             buffer = BUFFER_LINE.fullmatch(piece) if states else None
+            if time_series and simulation.final_state(piece):
+                continue
             if buffer:
                 simulation.extend_buffer(buffer["name"], buffer["source"], int(buffer["rows"]))
             else:
                 simulation.run(parse_statement(line, piece))
         except SymnetError as error:
             raise at_line(error, line)
-    if not states:
+    if states:
+        _check_final_states(simulation, state_outputs(outputs, cell_form), header.line)
+    else:
         _check_empty_states(simulation, state_outputs(outputs, cell_form), header.line)
     check_helper_calls(helpers, simulation.helper_calls)
     return network_of(simulation, name, header.line, _help_sizes(text), input_sizes)
+
+
+def _check_final_states(simulation, names, header_line):
+    """The matrix form of a time series returns its final states xf1, af2, ..."""
+    for name in names:
+        if name not in simulation.final_names:
+            raise at_line(ModelFormatError(f"output {name!r} is never assigned"), header_line)
 
 
 def _check_empty_states(simulation, names, header_line):

@@ -13,7 +13,7 @@ import re
 from dataclasses import replace
 
 from ..errors import ModelFormatError, UnsupportedError
-from .matlab_delays import DelayBook, DelayStatements, InitialState, Taps, delay_slot
+from .matlab_delays import DelayBook, DelaySlot, DelayStatements, InitialState, Taps, delay_slot
 from .matlab_helpers import HelperCall
 from .matlab_syntax import (Binary, Call, CellIndex, CellLiteral, Field, Handle, Literal, Name, Text,
                             Transpose, Unary, parse_expression)
@@ -57,6 +57,7 @@ class Simulation(DelayStatements):
         self.samples_as_rows = None
         self.line, self.blocks = 0, []
         self.delays = DelayBook()   # delay buffers of a time-series network
+        self.final_names = set()    # the names the final-state statements define
 
     # statements
     def run(self, statement):
@@ -74,10 +75,10 @@ class Simulation(DelayStatements):
                 raise ModelFormatError("else outside an if block")
             self.blocks[-1] = "else"
         elif kind == "for":
-            self.time_loop(statement.value)
-            self.blocks.append("for")
+            self.blocks.append(self.time_loop(statement.value))
         elif kind == "end" and self.blocks:
-            self.blocks.pop()
+            if self.blocks.pop() == "time loop":
+                self.end_time_loop()
         elif kind == "expr" and self.blocks[-1:] == ["if"] and isinstance(statement.value, Call) and \
                 statement.value.target == Name("error") and all(isinstance(a, Text) for a in statement.value.args):
             return      # argument checks: if (nargin < 2), error('...'); end
@@ -94,10 +95,17 @@ class Simulation(DelayStatements):
         if self.cell_form and count is not None and count.size == 1 and not self.blocks:
             self.delays.initial_loops.append((self.line, int(count[0, 0])))
             self.env[variable.strip()] = Boilerplate("initial step")      # over the initial delay states
-            return
-        if self.value(node.right) != Boilerplate("time steps"):
+            return "initial loop"
+        if self.value(node.right) != Boilerplate("time steps") or self.blocks:
             refuse(f"unsupported loop 'for {text}' (only the time loop 'for ts=1:TS' is read)")
         self.env[variable.strip()] = Boilerplate("time step")
+        return "time loop"
+
+    def end_time_loop(self):
+        """After the time loop its step and the rotating positions no longer index anything."""
+        for name, value in list(self.env.items()):
+            if value == Boilerplate("time step") or isinstance(value, DelaySlot):
+                self.env[name] = Boilerplate("after the time loop")
 
     def require_boilerplate(self, node, text):
         if isinstance(node, Unary):
@@ -119,7 +127,7 @@ class Simulation(DelayStatements):
             refuse("unsupported assignment: only constants, variables and the cells X{i,ts}/Y{i,ts} are read")
 
     def assign_name(self, name, node, literal):
-        if self.cell_form and self.delays.new_buffer(name, node, self.line):
+        if self.cell_form and self.delays.new_buffer(name, node, self.line, self.blocks):
             self.env[name] = Boilerplate("delay buffer")
             return
         slot = delay_slot(node)
@@ -133,10 +141,14 @@ class Simulation(DelayStatements):
             self.env.pop(name, None)
             return
         if isinstance(node, CellLiteral):
-            if self.cell_form and node.items == (Name(self.params[0]),):
-                return      # X = {X}: a matrix argument is wrapped into a cell
+            if self.cell_form and node.items == (Name(self.params[0]),) and self.blocks[-1:] in (["if"], ["else"]):
+                return      # if ~isCellX, X = {X}; end: a matrix argument is wrapped into a cell
             refuse("cell arrays other than X = {X} are not supported")
         value = self.value(node)
+        if value in (Boilerplate("cell"), Boilerplate("zeros")) and "time loop" in self.blocks:
+            refuse(f"{name} is allocated inside a loop, which would empty it at every step")
+        if value == Boilerplate("time steps") and self.blocks:
+            refuse(f"{name}, the number of time steps, is set inside a loop or condition")
         if isinstance(value, WeightedSum) and not value.name:
             value.name = name
         if isinstance(value, LayerSignal) and not self.layers[value.layer].name:
@@ -272,6 +284,9 @@ class Simulation(DelayStatements):
         if name in BOILERPLATE_CALLS:
             for arg in args:
                 self.value(arg)         # the names it is given must exist
+                size = literal_array(arg) if name in ("cell", "zeros") else None
+                if size is not None and (size.size != 1 or size[0, 0] < 0 or size[0, 0] != int(size[0, 0])):
+                    refuse(f"{name} is given a size that is not a whole number")
             return Boilerplate(name)
         self.refuse_name(name)
         known = sorted(set(APPLY_HELPERS) | set(REVERSE_HELPERS) | set(TRANSFER_HELPERS))
