@@ -5,7 +5,7 @@ import dataclasses
 
 import sympy as sp
 
-from ..unrolled.program import Assignment, Block, Program
+from ..unrolled.program import Assignment, Block
 
 PIECEWISE_PREFIX = "pw"
 
