@@ -122,12 +122,14 @@ class Derivative:
         symnet's layered steps, printers and templates (the tests' reference)."""
         program = self.unsimplified
         assignments = [(a.target, a.expr) for a in live_assignments(program)]
-        function = sp.lambdify([list(self.inputs)], list(program.blocks[0].entries),
+        arguments = [list(self.inputs)] + [list(symbols) for _, symbols in program.arguments]
+        function = sp.lambdify(arguments, list(program.blocks[0].entries),
                                modules=["numpy", {"math": math}], printer=ExactNumPyPrinter,
                                cse=lambda expressions: (assignments, list(expressions)))
 
-        def evaluate(X):
-            columns = [np.broadcast_to(np.asarray(e, dtype=float), (X.shape[0],)) for e in function(list(X.T))]
+        def evaluate(X, *extra):
+            values = function(list(X.T), *[list(np.asarray(a, dtype=float).T) for a in extra])
+            columns = [np.broadcast_to(np.asarray(e, dtype=float), (X.shape[0],)) for e in values]
             return np.stack(columns, axis=1).reshape((X.shape[0],) + tuple(self.shape))
         return evaluate
 
@@ -164,10 +166,11 @@ def _evaluate_batch(evaluator, net, X, arguments=(), expected=()):
 
 
 def _closed_form(net, what):
-    """``f(X)`` evaluating ``what`` through the unrolled closed form (sympy's lambdify) instead
-    of the layered code: slow from a few thousand weights on, kept as an independent reference."""
+    """``f(X, *arguments)`` evaluating ``what`` through the unrolled closed form (sympy's lambdify)
+    instead of the layered code: slow from a few thousand weights on, kept as an independent reference."""
     derivative = Derivative(net, what)
-    return lambda X: _evaluate_batch(derivative._closed_form_evaluator, net, X)
+    return lambda X, *arguments: _evaluate_batch(derivative._closed_form_evaluator, net, X, arguments,
+                                                 derivative.spec.extra_arguments)
 
 
 def derive(net, what, allow_large_unrolled=False, expression=None, parameters=()):
@@ -265,29 +268,18 @@ def _ordered(derivatives, net):
 
 def _require_unrolled(what):
     if not unrolled_builds(what):
-        raise UnsupportedError(f"{what} is built by the layered strategy only (the closed form holds"
-                               f" {', '.join(WHOLE)}, the Laplacian, the divergence and partial derivatives)")
+        raise UnsupportedError(f"{what} is built by the layered strategy only")
 
 
 def _strategy_for(derivatives, strategy, targets):
-    """The strategy that builds every derivative: the layered one for those with extra
-    arguments (jvp, vjp, hvp), the unrolled one for partial derivatives of order 3 and
-    more, ``strategy`` otherwise; refused, naming the derivative, where the user's
-    strategy or a target cannot have it."""
+    """The strategy that builds every derivative: the unrolled one for partial derivatives
+    of order 3 and more, ``strategy`` otherwise; refused, naming the derivative, where the
+    user's strategy or a target cannot have it."""
     for target in targets:
         for what in derivatives:
             if what not in WHOLE and spec_of(what).kind not in target.directional:
                 raise UnsupportedError(f"the {target.name} target does not print {what}")
-    layered = [what for what in derivatives if not unrolled_builds(what)]
     unrolled = [what for what in derivatives if what not in WHOLE and spec_of(what).order > MAX_LAYERED_ORDER]
-    if layered and unrolled:
-        raise UnsupportedError(f"{layered[0]} is built by the layered strategy and {unrolled[0]} by the unrolled"
-                               " one only: generate them separately")
-    if layered:
-        if strategy == "unrolled":
-            raise UnsupportedError(f"{layered[0]} is built by the layered strategy only (use --strategy layered"
-                                   " or auto)")
-        return "layered"
     if unrolled:
         if strategy == "layered":
             raise UnsupportedError(f"{unrolled[0]} has order {spec_of(unrolled[0]).order}: the layered strategy"

@@ -44,11 +44,10 @@ def test_grammar_errors_are_one_line_without_traceback(tmp_path, spec, problem):
     assert "Traceback" not in result.stderr
 
 
-def test_unrolled_strategy_refuses_a_directional_derivative(tmp_path):
-    result = symnet("generate", EXAMPLE, "--target", "c", "--derivatives", "jvp", "--strategy", "unrolled",
-                    "--out", tmp_path)
+def test_fixed_function_targets_refuse_a_directional_derivative(tmp_path):
+    result = symnet("generate", EXAMPLE, "--target", "fmu", "--derivatives", "jvp", "--out", tmp_path)
     assert result.returncode != 0
-    assert "layered strategy only" in result.stderr and "Traceback" not in result.stderr
+    assert "the fmu target does not print jvp" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_layered_strategy_refuses_a_third_partial_and_auto_builds_it(tmp_path):

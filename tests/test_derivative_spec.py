@@ -97,17 +97,13 @@ def test_extra_arguments_are_checked(square):
 def test_order_three_is_refused_by_the_layered_strategy_by_name(square, tmp_path):
     with pytest.raises(UnsupportedError, match="up to order 2"):
         symnet.generate(square, ["c"], tmp_path, derivatives=["d3y1/dx1^2dx2"], strategy="layered")
-    with pytest.raises(UnsupportedError, match="generate them separately"):
-        symnet.generate(square, ["c"], tmp_path, derivatives=["jvp", "d3y1/dx1^2dx2"])
 
 
-def test_unrolled_strategy_and_unrolled_targets_refuse_directional_derivatives(square, tmp_path):
-    with pytest.raises(UnsupportedError, match="layered strategy only"):
-        symnet.generate(square, ["c"], tmp_path, derivatives=["jvp"], strategy="unrolled")
-    with pytest.raises(UnsupportedError, match="the latex target does not print hvp"):
-        symnet.generate(square, ["latex"], tmp_path, derivatives=["hvp"])
+def test_targets_with_fixed_functions_refuse_the_derivatives_of_the_spec(square, tmp_path):
     with pytest.raises(UnsupportedError, match="the fmu target does not print laplacian"):
         symnet.generate(square, ["fmu"], tmp_path, derivatives=["laplacian"])
+    with pytest.raises(UnsupportedError, match="the casadi target does not print jvp"):
+        symnet.generate(square, ["casadi"], tmp_path, derivatives=["value", "jvp"])
 
 
 # --- numbers ---------------------------------------------------------------------------------
@@ -269,8 +265,8 @@ def test_generated_matlab_passes_its_self_check_in_octave(net, tmp_path):
 
 # --- the unrolled strategy -------------------------------------------------------------------
 
-UNROLLED_KINDS = ["value", "laplacian", "divergence", "dy2/dx3", "d2y1/dx1dx2", "d3y1/dx1^2dx2",
-                  "d4y3/dx1dx2dx3^2"]
+UNROLLED_KINDS = ["value", "jvp", "vjp", "hvp", "laplacian", "divergence", "dy2/dx3", "d2y1/dx1dx2",
+                  "d3y1/dx1^2dx2", "d4y3/dx1dx2dx3^2"]
 
 
 @pytest.mark.parametrize("net", _nets()[:3], ids=lambda net: net.name)
@@ -278,9 +274,12 @@ def test_closed_forms_match_the_layered_form_and_finite_differences(net):
     from helpers import closed_form
     X = sample_points(net, 3, seed=6)
     J, H = _fd_references(net, X)
-    for what in ("laplacian", "dy1/dx1", "d2y1/dx1^2"):
+    V, W = _directions(net, len(X))
+    for what, arguments in [("laplacian", ()), ("dy1/dx1", ()), ("d2y1/dx1^2", ()), ("jvp", (V,)), ("vjp", (W,)),
+                            ("hvp", (V,))]:
         name = parse_derivative(what, net).name
-        assert np.allclose(closed_form(net, name)(X), symnet.derive(net, what)(X), rtol=1e-12, atol=1e-12), what
+        assert np.allclose(closed_form(net, name)(X, *arguments), symnet.derive(net, what)(X, *arguments),
+                           rtol=1e-12, atol=1e-12), what
     assert compare(closed_form(net, "laplacian")(X), np.einsum("pikk->pi", H)).max_rel_error <= 1e-5
     # third order: against mpmath's central differences of the 30-digit Hessian
     from symnet.reference.directional import reference_values_with

@@ -70,3 +70,21 @@ def test_refusals_are_one_line(text, problem):
     with pytest.raises(UnsupportedError) as error:
         symnet.derive(_square_network(3), "value", expression=text, parameters={"s": 2})
     assert problem in str(error.value) and "\n" not in str(error.value)
+
+
+def test_output_maps_go_through_the_closed_form_and_match_torch():
+    """A PINN with a hard boundary condition u = x(1-x)t N(x, t) + sin(pi x): the layered
+    form refuses the spec for it, the unrolled closed form builds it."""
+    torch = require_module("torch")
+    import test_output_map as maps
+    body = maps._body(2, seed=5)
+    net = maps.with_map(symnet.load(body), maps.PINN_MAP)
+    X = torch.rand(4, 2, dtype=torch.float64) * 0.8 + 0.1
+
+    def u(x):
+        return maps.pinn_transform(x[None, :], body(x[None, :]))[0, 0]
+    hessians = torch.stack([torch.func.hessian(u)(x) for x in X])
+    laplacian = symnet.derive(net, "laplacian")(X.numpy())
+    assert np.allclose(laplacian[:, 0], torch.einsum("pkk->p", hessians).detach().numpy(), rtol=1e-10, atol=1e-12)
+    with pytest.raises(UnsupportedError, match="unrolled strategy only"):
+        symnet.generate(net, ["c"], "unused", derivatives=["laplacian"], strategy="layered")

@@ -102,6 +102,7 @@ class PrintedProgram:
     assignments: tuple   # (local name, printed expression)
     stores: tuple        # (flat index, row-major index tuple, printed expression)
     shape: tuple
+    arguments: tuple = ()   # (local name, argument name, position): the extra arguments' entries read
 
 
 def print_program(program, printer):
@@ -112,7 +113,9 @@ def print_program(program, printer):
     assignments = tuple((printer.doprint(a.target), printer.doprint(a.expr)) for a in program.assignments)
     stores = tuple((flat, unravel(flat, block.shape), printer.doprint(entry))
                    for flat, entry in enumerate(block.entries))
-    return PrintedProgram(inputs, assignments, stores, tuple(block.shape))
+    arguments = tuple((printer.doprint(symbol), name, k) for name, symbols in program.arguments
+                      for k, symbol in enumerate(symbols) if symbol in used)
+    return PrintedProgram(inputs, assignments, stores, tuple(block.shape), arguments)
 
 
 def _used_inputs(program):

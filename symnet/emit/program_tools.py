@@ -1,9 +1,11 @@
 """Rewrites and queries of a simplified Program that some targets need
 before printing (the program itself stays target-neutral)."""
 
+import dataclasses
+
 import sympy as sp
 
-from ..unrolled.program import Assignment, Block, Program
+from ..unrolled.program import Assignment, Block
 
 PIECEWISE_PREFIX = "pw"
 
@@ -36,7 +38,7 @@ def hoist_piecewise(program):
         entries = tuple(lifter.lift(sp.sympify(entry)) for entry in block.entries)
         assignments.extend(lifter.take())
         blocks.append(Block(block.name, block.shape, entries))
-    return Program(program.inputs, tuple(assignments), tuple(blocks))
+    return dataclasses.replace(program, assignments=tuple(assignments), blocks=tuple(blocks))
 
 
 class _Lifter:

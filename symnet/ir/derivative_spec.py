@@ -28,6 +28,8 @@ WHOLE = ("value", "gradient", "jacobian", "hessian")
 REDUCED = ("jvp", "vjp", "hvp", "laplacian", "divergence")
 #: Every name of the grammar but the named partials.
 NAMES = WHOLE + REDUCED
+#: The kinds of derivative beyond the whole arrays (a Backend's ``directional``).
+BEYOND_WHOLE = REDUCED + ("partial",)
 #: What each extra argument holds: (name, "inputs" or "outputs").
 EXTRA_ARGUMENTS = {"jvp": (("v", "inputs"),), "vjp": (("w", "outputs"),), "hvp": (("v", "inputs"),)}
 

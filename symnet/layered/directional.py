@@ -36,8 +36,8 @@ def build(builder, spec):
     its steps appended to ``builder`` (symnet.layered.schedule._Builder)."""
     net = builder.net
     if any(e is not None for e in net.output_maps):
-        raise UnsupportedError(f"{spec.name} of a network with output maps is not built by the layered"
-                               " strategy yet (ask for the jacobian or hessian)")
+        raise UnsupportedError(f"{spec.name} of a network with output maps is built by the unrolled strategy"
+                               " only (--strategy unrolled)")
     if spec.kind == "partial" and spec.order > MAX_LAYERED_ORDER:
         raise UnsupportedError(f"the partial derivative {spec.formula()} has order {spec.order}; the layered"
                                f" strategy builds partial derivatives up to order {MAX_LAYERED_ORDER} (the"

@@ -17,8 +17,8 @@ DERIVATIVES = ("value", "gradient", "jacobian", "hessian")
 
 
 #: The derivatives of the spec (symnet.ir.derivative_spec) beyond DERIVATIVES that the unrolled
-#: form builds: those without extra arguments (a JVP, VJP or HVP is a layered program).
-UNROLLED_REDUCED = ("laplacian", "divergence")
+#: form builds, besides the partial derivatives.
+UNROLLED_REDUCED = ("jvp", "vjp", "hvp", "laplacian", "divergence")
 
 
 def unrolled_builds(what):
@@ -174,8 +174,10 @@ def _reduced_program(forward, spec):
         entries = jacobian.blocks[0].as_array()
         total = sp.Add(*(entries[k, k] for k in range(n_in)))
         return Program(forward.inputs, jacobian.assignments, (Block(spec.name, (1,), (total,)),))
+    if spec.kind in ("jvp", "vjp", "hvp"):
+        return _contracted(forward, spec)
     if spec.kind != "partial":
-        raise ValueError(f"{spec.name} is built by the layered strategy only")
+        raise ValueError(f"unknown derivative {spec.name!r}")
     assignments = tuple(forward.assignments)
     entry = sp.sympify(forward.block("value").entries[spec.output])
     for step, k in enumerate(spec.inputs):
@@ -183,6 +185,30 @@ def _reduced_program(forward, spec):
         entry = _chain(_partials(Assignment(sp.Dummy(), entry), tangent), lambda u: tangent[u])
         assignments += new
     return Program(forward.inputs, assignments, (Block(spec.name, (1,), (entry,)),))
+
+
+def argument_symbols(name, count):
+    """The symbols of an extra argument's entries: v_0, v_1, ..."""
+    return tuple(sp.Symbol(f"{name}_{k}", real=True) for k in range(count))
+
+
+def _contracted(forward, spec):
+    """J·v, wᵀ·J or H_i·v: the Jacobian's or Hessian's entries times the argument's symbols."""
+    n_in, n_out = len(forward.inputs), len(forward.block("value").entries)
+    whole = derivative_program(forward, "hessian" if spec.kind == "hvp" else "jacobian")
+    entries = whole.blocks[0].as_array()
+    if spec.kind == "jvp":
+        v = argument_symbols("v", n_in)
+        sums, argument = [sp.Add(*(entries[i, k] * v[k] for k in range(n_in))) for i in range(n_out)], ("v", v)
+    elif spec.kind == "vjp":
+        w = argument_symbols("w", n_out)
+        sums, argument = [sp.Add(*(w[i] * entries[i, k] for i in range(n_out))) for k in range(n_in)], ("w", w)
+    else:
+        v = argument_symbols("v", n_in)
+        sums = [sp.Add(*(entries[i, k, m] * v[m] for m in range(n_in))) for i in range(n_out) for k in range(n_in)]
+        argument = ("v", v)
+    shape = spec.shape(n_in, n_out)
+    return Program(forward.inputs, whole.assignments, (Block(spec.name, shape, tuple(sums)),), (argument,))
 
 
 def _along(assignments, inputs, k, suffix):

@@ -35,9 +35,13 @@ class Block:
 
 @dataclass(frozen=True)
 class Program:
+    """``arguments``: ((name, symbols), ...), the extra arguments after the inputs that the
+    entries read (a JVP's direction v; symnet.ir.derivative_spec)."""
+
     inputs: tuple
     assignments: tuple
     blocks: tuple
+    arguments: tuple = ()
 
     def block(self, name):
         for block in self.blocks:

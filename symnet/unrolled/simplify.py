@@ -8,6 +8,8 @@ Each temporary is placed right before its first use, so the result is
 again a straight-line program in evaluation order.
 """
 
+import dataclasses
+
 import sympy as sp
 
 from .program import Assignment, Block, Program
@@ -30,7 +32,7 @@ def simplify(program: Program) -> Program:
         count = len(block.entries)
         rebuilt.append(Block(block.name, block.shape, tuple(reduced[start:start + count])))
         start += count
-    return Program(program.inputs, tuple(ordered), tuple(rebuilt))
+    return dataclasses.replace(program, assignments=tuple(ordered), blocks=tuple(rebuilt))
 
 
 def live_assignments(program):

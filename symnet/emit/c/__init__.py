@@ -1,7 +1,7 @@
 """The ``c`` backend: a C99 header and source (``<math.h>`` only), double or float,
 and a self-check program."""
 
-from ...ir.derivative_spec import REDUCED
+from ...ir.derivative_spec import BEYOND_WHOLE
 from ..backend import Backend
 from .layered import CLayeredEmitter
 from .literals import c_literal
@@ -26,7 +26,7 @@ BACKEND = Backend(
     index_base=0,
     comment_lines=("/*", "*"),
     reserved_words=RESERVED_WORDS,
-    directional=REDUCED + ("partial",),
+    directional=BEYOND_WHOLE,
     layered_emitter=CLayeredEmitter,
     files=("{name}.h", "{name}.c", "{name}_check.c"),
     step_files=(("c/step.h.j2", "{name}_step.h"), ("c/step.c.j2", "{name}_step.c")),

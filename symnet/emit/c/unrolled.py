@@ -75,12 +75,13 @@ def base_data(what, shape, name, counts):
     }
 
 
-def function_data(what, program, printer, name):
+def function_data(what, program, printer, name, counts):
     """Template data of one straight-line (unrolled) C function."""
     printed = print_program(program, printer)
     return {
-        **base_data(what, printed.shape, name, {}),
+        **base_data(what, printed.shape, name, counts),
         "inputs": printed.inputs,
+        "argument_inputs": printed.arguments,
         "assignments": printed.assignments,
         "stores": tuple((flat, expr) for flat, _, expr in printed.stores),
         "body": "c/unrolled_body.c.j2",
@@ -98,7 +99,8 @@ def render_c(request):
         functions, constants = layered_functions(request, printer, lambda v: c_literal(v, precision.name),
                                                  precision.ctype, lambda what, shape: base_data(what, shape, name, counts))
     else:
-        functions, constants = [function_data(what, program, printer, name) for what, program in request.programs], []
+        functions = [function_data(what, program, printer, name, counts) for what, program in request.programs]
+        constants = []
     checks = check_data(request, c_literals, precision=precision.name)
     for function, block in zip(functions, checks["blocks"]):
         block["function"] = function

@@ -1,6 +1,7 @@
 """The ``latex`` backend: index-form equations, a table of constants and, for small
 networks, the closed form, in a file to ``\\input`` and a standalone document."""
 
+from ...ir.derivative_spec import BEYOND_WHOLE
 from ..backend import Backend
 from .printer import latex_number
 from .render import render_latex
@@ -15,5 +16,5 @@ BACKEND = Backend(
     comment_lines=("%",),
     reserved_words=frozenset(),
     files=("{name}_equations.tex", "{name}.tex"),
-    directional=("laplacian", "divergence", "partial"),   # those of the unrolled form, in its closed form
+    directional=BEYOND_WHOLE,   # in their closed form
 )

@@ -29,8 +29,11 @@ CLOSED_FORM_LIMIT = 5000
 TABLE_LIMIT = 5000
 
 TITLES = DerivativeTable({"value": "Value", "gradient": "Gradient", "jacobian": "Jacobian", "hessian": "Hessian"},
-                         lambda spec: {"laplacian": "Laplacian", "divergence": "Divergence"}.get(
-                             spec.kind, f"partial derivative ${spec_formula(spec, (spec.output,))}$"))
+                         lambda spec: f"partial derivative ${spec_formula(spec, (spec.output,))}$"
+                         if spec.kind == "partial" else {"laplacian": "Laplacian", "divergence": "Divergence",
+                                                         "jvp": "Jacobian-vector product $J v$",
+                                                         "vjp": "vector-Jacobian product $w^{T} J$",
+                                                         "hvp": "Hessian-vector products $H_i v$"}[spec.kind])
 
 _TEXT_ESCAPES = {"_": r"\_", "$": r"\$", "&": r"\&", "^": r"\^{}", "~": r"\~{}", "<": r"\textless{}",
                  ">": r"\textgreater{}", "|": r"\textbar{}", "#": r"\#", "%": r"\%"}
@@ -164,6 +167,12 @@ def spec_formula(spec, index):
         return rf"\sum_{{k}} \partial^2 y_{{{index[0] + 1}}} / \partial x_{{k}}^2"
     if spec.kind == "divergence":
         return r"\sum_{k} \partial y_{k} / \partial x_{k}"
+    if spec.kind == "jvp":
+        return rf"(J v)_{{{index[0] + 1}}}"
+    if spec.kind == "vjp":
+        return rf"(w^{{T}} J)_{{{index[0] + 1}}}"
+    if spec.kind == "hvp":
+        return rf"(H_{{{index[0] + 1}}} v)_{{{index[1] + 1}}}"
     powers = {}
     for k in spec.inputs:
         powers[k] = powers.get(k, 0) + 1
@@ -191,6 +200,8 @@ def closed_form(what, program, net):
     definitions = {a.target: a.expr for a in program.assignments}
     # named x_{k+1}, not x_k+1: that would be the next input's symbol, replaced once more
     definitions.update({x: sp.Symbol(f"x_{{{k + 1}}}", real=True) for k, x in enumerate(program.inputs)})
+    definitions.update({s: sp.Symbol(f"{name}_{{{k + 1}}}", real=True)
+                        for name, symbols in program.arguments for k, s in enumerate(symbols)})
     printer = BreakableLatexPrinter(definitions)
     block = program.blocks[0]
     entries = []

@@ -1,7 +1,7 @@
 """The ``matlab`` backend: MATLAB/Octave function files vectorized over columns,
 and a self-check function."""
 
-from ...ir.derivative_spec import REDUCED
+from ...ir.derivative_spec import BEYOND_WHOLE
 from ..backend import Backend
 from .layered import MatlabLayeredEmitter
 from .printer import literal
@@ -25,7 +25,7 @@ BACKEND = Backend(
     index_base=1,
     comment_lines=("%",),
     reserved_words=RESERVED_WORDS,
-    directional=REDUCED + ("partial",),
+    directional=BEYOND_WHOLE,
     layered_emitter=MatlabLayeredEmitter,
     files=("{name}_{function}.m", "{name}_check.m"),
     step_files=(("matlab/step.m.j2", "{name}_step.m"),),

@@ -90,6 +90,9 @@ def function_data(what, program, printer, name, net):
         **function_header(what, name, net),
         "shape": ", ".join(str(size) for size in block.shape),
         "inputs": inputs,
+        "argument_inputs": tuple((printer.doprint(symbol), ARGUMENT_NAMES[argument], k + 1)
+                                 for argument, symbols in program.arguments for k, symbol in enumerate(symbols)
+                                 if symbol in used),
         "statements": tuple(statement_data(a.target, a.expr, printer) for a in program.assignments),
         "stores": stores,
         "body": "matlab/unrolled_body.m.j2",

@@ -1,6 +1,6 @@
 """The ``numpy`` backend: the functions of ``python``, vectorized over a batch of points."""
 
-from ...ir.derivative_spec import REDUCED
+from ...ir.derivative_spec import BEYOND_WHOLE
 from ..backend import Backend
 from .layered import NumPyLayeredEmitter
 from ..python import RESERVED_WORDS
@@ -16,7 +16,7 @@ BACKEND = Backend(
     index_base=0,
     comment_lines=("#",),
     reserved_words=RESERVED_WORDS,
-    directional=REDUCED + ("partial",),
+    directional=BEYOND_WHOLE,
     layered_emitter=NumPyLayeredEmitter,
     files=("{name}_numpy.py", "{name}_numpy_check.py"),
     step_files=(("numpy/step.py.j2", "{name}_numpy_step.py"),),

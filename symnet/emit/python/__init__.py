@@ -1,6 +1,6 @@
 """The ``python`` backend: a pure-Python module (``math`` only), one point per call."""
 
-from ...ir.derivative_spec import REDUCED
+from ...ir.derivative_spec import BEYOND_WHOLE
 from ..backend import Backend
 from .layered import PythonLayeredEmitter
 from .printer import literal
@@ -24,7 +24,7 @@ BACKEND = Backend(
     index_base=0,
     comment_lines=("#",),
     reserved_words=RESERVED_WORDS,
-    directional=REDUCED + ("partial",),
+    directional=BEYOND_WHOLE,
     layered_emitter=PythonLayeredEmitter,
     files=("{name}.py", "{name}_check.py"),
 )

@@ -1,5 +1,6 @@
 """The unrolled form of the ``python`` backend, its self-check, and what ``numpy`` shares of it."""
 
+from ...ir.derivative_spec import spec_of
 from ..common import FUNCTION_NAMES, DerivativeTable, print_program, render
 from ..selfcheck import check_data, repr_literals
 from .layered import render_layered
@@ -27,6 +28,8 @@ def python_function(what, program, printer, place):
         "assignments": printed.assignments,
         "stores": tuple((place(index), expr) for _, index, expr in printed.stores),
         "shape": printed.shape,
+        "arguments": tuple(name for name, _ in spec_of(what).extra_arguments),
+        "argument_inputs": printed.arguments,
     }
 
 
