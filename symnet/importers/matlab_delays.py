@@ -125,6 +125,8 @@ class DelayBook:
         buffer = self.buffers[args[0].target.id]
         delays = _tap_delays(args[0].args[1], buffer, env)
         buffer.read = True
+        if buffer.source is None and min(delays) == 0:
+            raise ModelFormatError(f"{buffer.name} is read at delay 0 before its current value is written")
         if not (_is_literal(args[1], buffer.rows * len(delays)) and _is_literal(args[2], 1)):
             raise ModelFormatError(f"{len(delays)} taps of {buffer.name} ({buffer.rows} rows) are"
                                    f" reshaped to another size than {buffer.rows * len(delays)}x1")

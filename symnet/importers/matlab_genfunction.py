@@ -73,8 +73,8 @@ def read_genfunction(text, name="network", input_sizes=None):
                 simulation.run(parse_statement(line, piece))
         except SymnetError as error:
             raise at_line(error, line)
-    if states:
-        _check_final_states(simulation, state_outputs(outputs, cell_form), header.line)
+    if states or cell_form:
+        _check_final_states(simulation, state_outputs(outputs, cell_form) or outputs[1:], header.line)
     else:
         _check_empty_states(simulation, state_outputs(outputs, cell_form), header.line)
     check_helper_calls(helpers, simulation.helper_calls)
@@ -82,9 +82,9 @@ def read_genfunction(text, name="network", input_sizes=None):
 
 
 def _check_final_states(simulation, names, header_line):
-    """The matrix form of a time series returns its final states xf1, af2, ..."""
+    """A time series returns its final states (Xf, Af; xf1, af2, ... in the matrix form)."""
     for name in names:
-        if name not in simulation.final_names:
+        if name not in simulation.final_names and simulation.env.get(name) != Boilerplate("cell"):
             raise at_line(ModelFormatError(f"output {name!r} is never assigned"), header_line)
 
 

@@ -77,8 +77,8 @@ class Simulation(DelayStatements):
         elif kind == "for":
             self.blocks.append(self.time_loop(statement.value))
         elif kind == "end" and self.blocks:
-            if self.blocks.pop() == "time loop":
-                self.end_time_loop()
+            if self.blocks.pop() in ("time loop", "initial loop"):
+                self.end_loop()
         elif kind == "expr" and self.blocks[-1:] == ["if"] and isinstance(statement.value, Call) and \
                 statement.value.target == Name("error") and all(isinstance(a, Text) for a in statement.value.args):
             return      # argument checks: if (nargin < 2), error('...'); end
@@ -101,11 +101,11 @@ class Simulation(DelayStatements):
         self.env[variable.strip()] = Boilerplate("time step")
         return "time loop"
 
-    def end_time_loop(self):
-        """After the time loop its step and the rotating positions no longer index anything."""
+    def end_loop(self):
+        """After a loop its step (and the rotating positions of the time loop) index nothing."""
         for name, value in list(self.env.items()):
-            if value == Boilerplate("time step") or isinstance(value, DelaySlot):
-                self.env[name] = Boilerplate("after the time loop")
+            if value in (Boilerplate("time step"), Boilerplate("initial step")) or isinstance(value, DelaySlot):
+                self.env[name] = Boilerplate("after the loop")
 
     def require_boilerplate(self, node, text):
         if isinstance(node, Unary):
@@ -147,6 +147,8 @@ class Simulation(DelayStatements):
         value = self.value(node)
         if value in (Boilerplate("cell"), Boilerplate("zeros")) and "time loop" in self.blocks:
             refuse(f"{name} is allocated inside a loop, which would empty it at every step")
+        if "time loop" in self.blocks and name in self.outputs and isinstance(value, Boilerplate):
+            refuse(f"the output {name} is replaced inside the time loop")
         if value == Boilerplate("time steps") and self.blocks:
             refuse(f"{name}, the number of time steps, is set inside a loop or condition")
         if isinstance(value, WeightedSum) and not value.name:
