@@ -12,10 +12,10 @@ from typing import Optional
 import numpy as np
 
 from .lifetimes import lifetimes
-from .steps import Elementwise, Gather, Linear, Scale, SecondOrder, Symmetrize, reads
+from .steps import Elementwise, Gather, Linear, Reduction, Scale, SecondOrder, Symmetrize, reads
 
 #: The steps that may run inside the loop over a split axis.
-SPLIT_STEPS = (Linear, Scale, SecondOrder, Symmetrize)
+SPLIT_STEPS = (Linear, Scale, Reduction, SecondOrder, Symmetrize)
 
 
 @dataclasses.dataclass(frozen=True)
