@@ -27,7 +27,7 @@ from ..errors import UnsupportedError
 from ..ir import transfer as transfer_registry
 from ..ir.network import Network
 from ..ir.output_map import all_row_maps, has_output_map
-from .whole_layer import WholeLayerForm, whole_layer_form
+from .whole_layer import FORMS, WholeLayerForm, whole_layer_form
 
 #: Per-element symbols of the transfer-function forms: net input, activation, slope.
 N = transfer_registry.elementwise_symbol()
@@ -62,7 +62,7 @@ class ActivationForm:
 
 
 #: functions of the whole layer the layered steps can write (the others: unrolled strategy only)
-LAYERED_WHOLE_LAYER = ("softmax",)
+LAYERED_WHOLE_LAYER = tuple(FORMS)
 
 
 def writes_transfers_of(net):

@@ -18,6 +18,7 @@ from the scalars the auxiliary is made of.  A new whole-layer transfer is one mo
 of FORMS; no target needs code for it.
 """
 
+import functools
 from dataclasses import dataclass
 
 import sympy as sp
@@ -65,10 +66,11 @@ class WholeLayerForm:
         """d auxiliary = Σ_u kappa∘dn: the chain rule through the scalars, then the sums
         written in the auxiliaries (each auxiliary a one-to-one function of one sum)."""
         definitions = {symbol: (operator, expression) for symbol, operator, expression in self.scalars}
-        derivative = _scalar_derivative(dict(self.auxiliaries)[auxiliary], definitions)
+        derivative = _expanded(_scalar_derivative(dict(self.auxiliaries)[auxiliary], definitions), definitions)
         for symbol, expression in self.auxiliaries:
             expanded = _expanded(expression, definitions)
-            for scalar in sorted(expanded.free_symbols & derivative.free_symbols, key=sp.default_sort_key):
+            for scalar in sorted(expanded.free_symbols & derivative.free_symbols & definitions.keys(),
+                                 key=sp.default_sort_key):
                 derivative = derivative.subs(scalar, sp.solve(sp.Eq(symbol, expanded), scalar)[0])
         derivative = sp.powsimp(sp.simplify(derivative), force=True)
         if derivative.free_symbols & definitions.keys():
@@ -105,12 +107,12 @@ def softmax_form(size):
 
 
 def rms_norm_form(size, eps=1e-5):
-    """n/sqrt(mean(n²) + eps); J = diag(1/r) - (a/(size r)) aᵀ, 1/r stored as ``inv_rms``."""
-    sum_squares, scale = sp.Symbol("sum_squares", nonnegative=True), sp.Symbol("scale", positive=True)
-    inverse = sp.Symbol("inv_rms", positive=True)
-    epsilon = sp.Symbol("eps", positive=True)
-    scalars = ((sum_squares, SUM, N**2), (scale, ONCE, 1 / sp.sqrt(sum_squares / size + epsilon)))
-    return WholeLayerForm("rms_norm", size, scalars, N * scale, ((inverse, scale),),
+    """n/r, r = sqrt(mean(n²) + eps), as the registry writes it; J = diag(1/r) - (a/(size r)) aᵀ,
+    1/r stored per unit as ``inv_rms``."""
+    sum_squares, radius = sp.Symbol("sum_squares", nonnegative=True), sp.Symbol("radius", positive=True)
+    inverse, epsilon = sp.Symbol("inv_rms", positive=True), sp.Symbol("eps", positive=True)
+    scalars = ((sum_squares, SUM, N**2), (radius, ONCE, sp.sqrt(sum_squares / size + epsilon)))
+    return WholeLayerForm("rms_norm", size, scalars, N / radius, ((inverse, 1 / radius),),
                           alpha=inverse, beta=-A * inverse / size, gamma=A, parameters=((epsilon, eps),))
 
 
@@ -140,6 +142,7 @@ def adjoint(form):
     return ((across, SUM, form.beta * SOURCE),), form.alpha * SOURCE + form.gamma * across
 
 
+@functools.lru_cache(maxsize=None)   # sympy's solve and simplify take a few tenths of a second
 def second_order(form, with_adjoint_tangent):
     """(scalars, expression) of d/dx (Jᵀ g) = Jᵀ gt + (dJ)ᵀ g for the Hessian: with
     d alpha = ∂alpha/∂A·ta + ∂alpha/∂N·tn + Σ ∂alpha/∂P·dP (and so for beta and gamma),
