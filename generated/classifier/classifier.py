@@ -252,7 +252,7 @@ def jacobian(x):
     tn3 = [[dot(r1, ta2[m]) for r1 in W3_2] for m in range(4)]
     ta3 = []
     for m in range(4):
-        across0 = sum([a3_j*tn3_j for tn3_j, a3_j in zip(tn3[m], a3)])
+        across0 = dot(a3, tn3[m])
         ta3.append([-a3_j*across0 + a3_j*tn3_j for tn3_j, a3_j in zip(tn3[m], a3)])
     jacobian = [
         [t[0] for t in ta3],
@@ -304,19 +304,19 @@ def hessian(x):
     tn3 = [[dot(r1, ta2[m]) for r1 in W3_2] for m in range(4)]
     ta3 = []
     for m in range(4):
-        across0 = sum([a3_j*tn3_j for tn3_j, a3_j in zip(tn3[m], a3)])
+        across0 = dot(a3, tn3[m])
         ta3.append([-a3_j*across0 + a3_j*tn3_j for tn3_j, a3_j in zip(tn3[m], a3)])
     gn3 = []
     for o in range(8):
-        across0 = sum([-G3_j*a3_j for G3_j, a3_j in zip(G3[o], a3)])
+        across0 = -dot(a3, G3[o])
         gn3.append([G3_j*a3_j + a3_j*across0 for G3_j, a3_j in zip(G3[o], a3)])
     gnt3 = []
     for o in range(8):
         gnt3_o = []
         gnt3.append(gnt3_o)
         for m in range(4):
-            across0 = sum([-G3_j*a3_j for ta3_j, G3_j, a3_j in zip(ta3[m], G3[o], a3)])
-            across1 = sum([-G3_j*ta3_j for ta3_j, G3_j, a3_j in zip(ta3[m], G3[o], a3)])
+            across0 = -dot(a3, G3[o])
+            across1 = -dot(G3[o], ta3[m])
             gnt3_o.append([G3_j*ta3_j + a3_j*across1 + across0*ta3_j for ta3_j, G3_j, a3_j in zip(ta3[m], G3[o], a3)])
     g2 = [[b + dot(r1, gn3[o]) for b, r1 in zip(G2[o], W3_2_T)] for o in range(8)]
     gn2 = [[s * d for s, d in zip(g2[o], d2)] for o in range(8)]

@@ -89,8 +89,9 @@ class ArrayLayout:
 
 def split_axis(program):
     """(axis, count, first step) for ArrayLayout.split, or None.  From the first step whose
-    output leads with the axis on, every step must be a product, scaling, second-order
-    step or symmetrization along it (the adjoints of reverse mode and, in a Hessian, their
+    output leads with the axis on, every step must be a product, scaling, reduction (a
+    whole layer's tangent or adjoint), second-order step or symmetrization along it (the
+    adjoints of reverse mode and, in a Hessian, their
     tangents; the tangents of forward mode); the last may be the transposed gather of
     forward mode's Jacobian (one input column of the result per tangent).  What they
     read leads with the axis or lacks it (computed before the loop: a Hessian's forward

@@ -152,9 +152,13 @@ class PythonLayeredEmitter(LayeredEmitter):
         loop = f"for {names} in {_zipped([_row(o) for o in inputs])}"
         body = []
         rows = {f"{operand.name}_j": _row(operand) for operand in inputs}
-        for name, operator, text in print_scalars(step, self.printer, lambda operand: f"{operand.name}_j"):
+        printed = print_scalars(step, self.printer, lambda operand: f"{operand.name}_j")
+        for (name, operator, text), (_, _, expression) in zip(printed, step.scalars):
+            dot = _as_dot(step, expression, self.printer) if operator == "sum" else None
             if operator == "once":
                 body.append(f"{name} = {text}")
+            elif dot:
+                body.append(f"{name} = {dot}")
             else:   # over a row as it is, or over a list of the expression per unit
                 body.append(f"{name} = {operator}({rows[text] if text in rows else f'[{text} {loop}]'})")
         if len(step.assignments) == 1:
@@ -213,6 +217,21 @@ class PythonLayeredEmitter(LayeredEmitter):
         for targets, text in print_output_map(step, self.printer, element):
             for target in targets:
                 self.emit(0, f"{element(step.out, target)} = {text}")
+
+
+def _as_dot(step, expression, printer):
+    """``dot(row, row)`` (times a number) where a sum over the units is the product of two
+    per-unit arrays, else None: one C loop instead of a list of products."""
+    coefficient, factors = sp.sympify(expression).as_coeff_mul()
+    if len(factors) == 1 and factors[0].is_Pow and factors[0].exp == 2:
+        factors = (factors[0].base, factors[0].base)
+    operands = dict(step.arguments)
+    if len(factors) != 2 or not all(factor in operands for factor in factors):
+        return None
+    text = _dot(*(_row(operands[factor]) for factor in factors))
+    if coefficient in (1, -1):
+        return text if coefficient == 1 else f"-{text}"
+    return f"{printer.doprint(coefficient)}*{text}"
 
 
 def _inlined(statements):
