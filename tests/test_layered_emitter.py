@@ -49,3 +49,15 @@ def test_a_missing_step_names_the_step_and_the_language():
 def test_what_is_not_a_step_is_refused():
     with pytest.raises(MissingStepError, match="is not a layered step"):
         _Partial().emit_step(Operand("x", ()))
+
+
+def test_a_reduction_output_reads_units_through_its_temporaries():
+    """An output that is a shared subexpression (a temporary) of a per-unit array is per unit
+    too; one made of scalars alone is one value per point, which NumPy and MATLAB broadcast."""
+    import sympy as sp
+    from symnet.emit.layered_common import reads_units
+    n, total, shared = sp.Symbol("n"), sp.Symbol("total"), sp.Symbol("t0")
+    step = Reduction(((total, "sum", n),), ((shared, n / total), (Operand("a", ()), shared),
+                                            (Operand("b", ()), 1 / total)), 3, ((n, Operand("n1", ())),))
+    assert reads_units(step, shared) and reads_units(step, n)
+    assert not reads_units(step, 1 / total)

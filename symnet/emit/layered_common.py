@@ -98,9 +98,14 @@ def print_scalars(step, printer, name_of):
 
 
 def reads_units(step, expression):
-    """True when ``expression`` of a Reduction step reads a per-unit array (else it is
-    one value per point: an array written from it is that value in every unit)."""
-    return bool(sp.sympify(expression).free_symbols & {symbol for symbol, _ in step.arguments})
+    """True when ``expression`` of a Reduction step reads a per-unit array, itself or through
+    the step's temporaries (else it is one value per point: an array written from it is
+    that value in every unit)."""
+    per_unit = {symbol for symbol, _ in step.arguments}
+    for target, value in step.statements:   # a temporary comes before its first use
+        if not hasattr(target, "axes") and sp.sympify(value).free_symbols & per_unit:
+            per_unit.add(target)
+    return bool(sp.sympify(expression).free_symbols & per_unit)
 
 
 def print_output_map(step, printer, element):
