@@ -133,13 +133,13 @@ def _across(index):
 def tangent(form):
     """(scalars, expression) of da = J·dn, the source element SOURCE = dn."""
     across = _across(0)
-    return ((across, SUM, form.gamma * SOURCE),), form.alpha * SOURCE + form.beta * across
+    return _numeric(form, ((across, SUM, form.gamma * SOURCE),), form.alpha * SOURCE + form.beta * across)
 
 
 def adjoint(form):
     """(scalars, expression) of dy/dn = Jᵀ·(dy/da), the source element SOURCE = dy/da."""
     across = _across(0)
-    return ((across, SUM, form.beta * SOURCE),), form.alpha * SOURCE + form.gamma * across
+    return _numeric(form, ((across, SUM, form.beta * SOURCE),), form.alpha * SOURCE + form.gamma * across)
 
 
 @functools.lru_cache(maxsize=None)   # sympy's solve and simplify take a few tenths of a second
@@ -163,7 +163,12 @@ def second_order(form, with_adjoint_tangent):
         beta_tangent = _across(2)
         scalars.append((beta_tangent, SUM, form.beta * ADJOINT_TANGENT))
         value += form.alpha * ADJOINT_TANGENT + form.gamma * beta_tangent
-    return _without_zero_scalars(tuple(scalars), value)
+    return _numeric(form, *_without_zero_scalars(tuple(scalars), value))
+
+
+def _numeric(form, scalars, value):
+    """(scalars, value) with the form's parameters put in (symnet.layered.whole_layer.WholeLayerForm.numeric)."""
+    return tuple((s, o, form.numeric(e)) for s, o, e in scalars), form.numeric(value)
 
 
 def _without_zero_scalars(scalars, value):
