@@ -95,7 +95,7 @@ def test_the_generated_javascript_computes_the_closed_form(extended, tmp_path, l
         model = REPO / "examples" / f"{label}.json"
         net = symnet.load(model)
     else:
-        net = random_network(seed, transfers=("tansig", "logsig", "poslin", "elu", "softplus", "softmax"))
+        net = random_network(seed, transfers=("tansig", "logsig", "poslin", "elu", "softplus", "softmax", "rms_norm"))
         if label == "output_map":   # u = E(x, y) closing the program
             net = dataclasses.replace(net, outputs=tuple(dataclasses.replace(
                 output, output_map=("x_0*(1 - x_0)*y + sin(x_0)",)) for output in net.outputs))

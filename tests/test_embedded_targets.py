@@ -61,6 +61,8 @@ def _networks():
     yield "pxyz", symnet.load(REPO / "examples" / "pxyz.json")
     for label, seed, transfers in NETWORKS:
         yield label, (random_network(seed) if transfers is None else random_network(seed, transfers=transfers))
+    from test_whole_layer import normed_network
+    yield "normed", normed_network(width=12)   # rms_norm above the layered threshold: layered C, double and float
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +79,7 @@ def cases(tmp_path_factory):
     return result
 
 
-CASE_IDS = ["pxyz"] + [label for label, _, _ in NETWORKS]
+CASE_IDS = ["pxyz"] + [label for label, _, _ in NETWORKS] + ["normed"]
 
 
 def run(command, cwd, timeout=300, stdin=None):

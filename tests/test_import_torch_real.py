@@ -96,6 +96,25 @@ def test_generated_code_matches_torch(name, target, tmp_path):
         <= TOLERANCE
 
 
+@pytest.mark.parametrize("target", ["c", "numpy", "matlab"])
+def test_layer_norm_in_the_layered_strategy_matches_torch(target, tmp_path):
+    """LayerNorm (rms_norm after its centering) written as layered steps: value, Jacobian and
+    Hessian of the generated code against torch.func, and the code's own 30-digit self-check."""
+    from symnet.emit.layered_common import LAYERED_FROM_PARAMETERS
+    module, sizes = models.build("wide_layer_norm_mpc")
+    net = symnet.load(module)
+    assert net.parameter_count >= LAYERED_FROM_PARAMETERS
+    assert [layer.transfer for layer in net.layers].count("rms_norm") == 2
+    X = models.sample_inputs(sizes)
+    built = build(target, net, tmp_path, name="wide_layer_norm_mpc", strategy="layered")
+    built.check()
+    results = built.evaluate_many(("value", "jacobian", "hessian"), X.numpy())
+    expected = {"value": models.values(module, sizes, X), "jacobian": models.jacobians(module, sizes, X),
+                "hessian": models.hessians(module, sizes, X)}
+    for what, want in expected.items():
+        assert compare(results[what], want).max_rel_error <= TOLERANCE, what
+
+
 # --- refusals -----------------------------------------------------------------------------
 
 FILE = "torch_real_models.py"

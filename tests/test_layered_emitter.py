@@ -6,13 +6,13 @@ import pytest
 from symnet.emit import backends
 from symnet.emit.layered_emitter import LayeredEmitter, MissingStepError, missing_steps
 from symnet.errors import SymnetError
-from symnet.layered.steps import STEP_KINDS, STEP_TYPES, Operand, Softmax, Symmetrize
+from symnet.layered.steps import STEP_KINDS, STEP_TYPES, Operand, Reduction, Symmetrize
 
 LAYERED = [backend for backend in backends() if backend.layered_emitter is not None]
 
 
 def test_the_step_kinds_are_the_step_classes():
-    assert STEP_KINDS == ("shift", "linear", "elementwise", "softmax", "scale", "secondorder", "gather",
+    assert STEP_KINDS == ("shift", "linear", "elementwise", "reduction", "scale", "secondorder", "gather",
                           "symmetrize", "outputmap")
     assert len(STEP_TYPES) == len(STEP_KINDS)
 
@@ -38,14 +38,26 @@ class _Partial(LayeredEmitter):
 def test_a_missing_step_names_the_step_and_the_language():
     emitter = _Partial()
     assert emitter.emit_step(Symmetrize(Operand("h", ("out", "in", "in")))) == ["symmetrized h"]
-    step = Softmax(Operand("a", ()), Operand("n", ()), 3)
-    with pytest.raises(MissingStepError, match=r"the toy layered emitter has no method for the step Softmax:"
-                                               r" define _Partial\.softmax"):
+    step = Reduction((), ((Operand("a", ()), 0),), 3, ())
+    with pytest.raises(MissingStepError, match=r"the toy layered emitter has no method for the step Reduction:"
+                                               r" define _Partial\.reduction"):
         emitter.emit_step(step)
     assert issubclass(MissingStepError, SymnetError)
-    assert "softmax" in missing_steps(_Partial) and "symmetrize" not in missing_steps(_Partial)
+    assert "reduction" in missing_steps(_Partial) and "symmetrize" not in missing_steps(_Partial)
 
 
 def test_what_is_not_a_step_is_refused():
     with pytest.raises(MissingStepError, match="is not a layered step"):
         _Partial().emit_step(Operand("x", ()))
+
+
+def test_a_reduction_output_reads_units_through_its_temporaries():
+    """An output that is a shared subexpression (a temporary) of a per-unit array is per unit
+    too; one made of scalars alone is one value per point, which NumPy and MATLAB broadcast."""
+    import sympy as sp
+    from symnet.emit.layered_common import reads_units
+    n, total, shared = sp.Symbol("n"), sp.Symbol("total"), sp.Symbol("t0")
+    step = Reduction(((total, "sum", n),), ((shared, n / total), (Operand("a", ()), shared),
+                                            (Operand("b", ()), 1 / total)), 3, ((n, Operand("n1", ())),))
+    assert reads_units(step, shared) and reads_units(step, n)
+    assert not reads_units(step, 1 / total)

@@ -26,23 +26,22 @@ from test_layered import assert_close, mlp
 
 MISH = (("expression", "n*tanh(log(exp(n) + 1))"),)
 #: every element-wise transfer function of the registry, some with parameters
-#: (functions of the whole layer: softmax has its own layer below; the others have no layered
-#: form, and tests/test_whole_layer.py holds their refusal)
+#: (functions of the whole layer, softmax and rms_norm, have their own layers below)
 EVERY_TRANSFER = tuple((name, ()) for name in sorted(transfer.REGISTRY)
                        if transfer.REGISTRY[name].elementwise and name != "expression") + (
     ("expression", MISH), ("elu", (("alpha", 1.3),)), ("leaky_relu", (("alpha", 0.2),)),
     ("softplus", (("beta", 2.0), ("threshold", 3.0))), ("clip", (("min", -0.5), ("max", 2.0))))
-#: whole-layer transfer functions the layered strategy refuses by name (tests/test_whole_layer.py)
-WITHOUT_LAYERED_FORM = ("rms_norm",)
+#: whole-layer transfer functions the layered strategy refuses by name (none today)
+WITHOUT_LAYERED_FORM = ()
 #: transfer functions with a continuous second derivative (finite differences of the Hessian apply)
-SMOOTH = frozenset(SMOOTH_TRANSFERS + ("softmax", "gelu", "gelu_tanh", "expression")) - {"elu"}
+SMOOTH = frozenset(SMOOTH_TRANSFERS + ("softmax", "rms_norm", "gelu", "gelu_tanh", "expression")) - {"elu"}
 RANDOM_SEEDS = range(8)
 POINTS = 4
 
 
 def zoo(forward):
-    """Three inputs; one two-unit layer per transfer function reading them; a softmax layer
-    reading all of those; a linear layer reading the softmax and the inputs (a cascade link).
+    """Three inputs; one two-unit layer per transfer function reading them; a softmax and an
+    rms_norm layer reading all of those; a linear layer reading both and the inputs (a cascade link).
     ``forward``: every hidden layer is an output too (more outputs than inputs, forward
     accumulation); else the linear layer's two outputs alone (reverse accumulation)."""
     rng = np.random.default_rng(7)
@@ -52,9 +51,11 @@ def zoo(forward):
     hidden = len(layers)
     layers.append(Layer(3, "softmax", rng.normal(size=3),
                         layer_weights=[(k, rng.normal(size=(3, 2))) for k in range(hidden)]))
+    layers.append(Layer(3, "rms_norm", rng.normal(size=3), transfer_params=(("eps", 0.05),),
+                        layer_weights=[(k, rng.normal(size=(3, 2))) for k in range(hidden)]))
     layers.append(Layer(2, "purelin", rng.normal(size=2), [(0, rng.normal(size=(2, n_in)))],
-                        layer_weights=[(hidden, rng.normal(size=(2, 3)))]))
-    outputs = [Output("y", hidden + 1, [MapMinMax(rng.uniform(-2, 2, 2), rng.uniform(0.5, 2, 2), -1.0)])]
+                        layer_weights=[(hidden, rng.normal(size=(2, 3))), (hidden + 1, rng.normal(size=(2, 3)))]))
+    outputs = [Output("y", hidden + 2, [MapMinMax(rng.uniform(-2, 2, 2), rng.uniform(0.5, 2, 2), -1.0)])]
     if forward:
         outputs += [Output(f"h{k}", k) for k in range(hidden)]
     inputs = [Input("x", n_in, [MapMinMax(rng.uniform(-5, 5, n_in), rng.uniform(0.2, 3, n_in), -1.0)])]

@@ -173,6 +173,24 @@ class MPCLayerNorm(nn.Module):
         return self.out(h)
 
 
+class WideLayerNormMPC(nn.Module):
+    """An MPC policy of the layered strategy's size: (Linear, LayerNorm with its scale and
+    shift, tanh) twice, then the control head.  The eps are powers of two (see MPCLayerNorm)."""
+
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(6, 16), nn.LayerNorm(16, eps=2.0**-16), nn.Tanh(),
+                                  nn.Linear(16, 12), nn.LayerNorm(12, eps=2.0**-12), nn.Tanh(),
+                                  nn.Linear(12, 3))
+        with torch.no_grad():
+            for norm in (self.body[1], self.body[4]):
+                norm.weight.uniform_(0.5, 1.5)
+                norm.bias.uniform_(-0.3, 0.3)
+
+    def forward(self, state):
+        return self.body(state)
+
+
 class RMSNormed(nn.Module):
     """RMSNorm (no centering) before an activation, its weight per unit before tanh."""
 
@@ -305,6 +323,7 @@ MODELS = {
     "rms_normed": (RMSNormed, (3,)),
     "neural_ode": (NeuralODE, (1, 3)),
     "guarded": (Guarded, (2,)),
+    "wide_layer_norm_mpc": (WideLayerNormMPC, (6,)),   # sorts last: the others keep their seeds
 }
 
 

@@ -291,13 +291,13 @@ void classifier_evaluate(const double *x, double *y)
         }
     }
     {
-        double top = n3[0], total = 0.0;
+        double top = n3[0];
         for (int k = 1; k < 3; ++k) top = n3[k] > top ? n3[k] : top;
+        double total = 0.0;
+        for (int k = 0; k < 3; ++k) total += symnet_exp(n3[k] - top);
         for (int j = 0; j < 3; ++j) {
-            a3[j] = symnet_exp(n3[j] - top);
-            total += a3[j];
+            a3[j] = symnet_exp(n3[j] - top)/total;
         }
-        for (int j = 0; j < 3; ++j) a3[j] /= total;
     }
     y[0] = a3[0];
     y[1] = a3[1];
@@ -475,13 +475,13 @@ void classifier_evaluate_batch(size_t n, const double *restrict x, double *restr
             }
         }
         for (size_t p = 0; p < BLOCK; ++p) {
-            double top = work0.n3[0][p], total = 0.0;
+            double top = work0.n3[0][p];
             for (int k = 1; k < 3; ++k) top = work0.n3[k][p] > top ? work0.n3[k][p] : top;
+            double total = 0.0;
+            for (int k = 0; k < 3; ++k) total += symnet_exp(work0.n3[k][p] - top);
             for (int j = 0; j < 3; ++j) {
-                work1.a3[j][p] = symnet_exp(work0.n3[j][p] - top);
-                total += work1.a3[j][p];
+                work1.a3[j][p] = symnet_exp(work0.n3[j][p] - top)/total;
             }
-            for (int j = 0; j < 3; ++j) work1.a3[j][p] /= total;
         }
         for (size_t p = 0; p < BLOCK; ++p) result[0][p] = work1.a3[0][p];
         for (size_t p = 0; p < BLOCK; ++p) result[1][p] = work1.a3[1][p];
@@ -550,13 +550,13 @@ void classifier_jacobian(const double *x, double *jac)
         }
     }
     {
-        double top = n3[0], total = 0.0;
+        double top = n3[0];
         for (int k = 1; k < 3; ++k) top = n3[k] > top ? n3[k] : top;
+        double total = 0.0;
+        for (int k = 0; k < 3; ++k) total += symnet_exp(n3[k] - top);
         for (int j = 0; j < 3; ++j) {
-            a3[j] = symnet_exp(n3[j] - top);
-            total += a3[j];
+            a3[j] = symnet_exp(n3[j] - top)/total;
         }
-        for (int j = 0; j < 3; ++j) a3[j] /= total;
     }
     for (int m = 0; m < 4; ++m) for (int j = 0; j < 8; ++j) ta1[m][j] = TN1[m][j] * d1[j];
     for (int m = 0; m < 4; ++m) {
@@ -575,9 +575,11 @@ void classifier_jacobian(const double *x, double *jac)
         }
     }
     for (int m = 0; m < 4; ++m) {
-        double sum = 0.0;
-        for (int k = 0; k < 3; ++k) sum += tn3[m][k] * a3[k];
-        for (int j = 0; j < 3; ++j) ta3[m][j] = a3[j] * (tn3[m][j] - sum);
+        double across0 = 0.0;
+        for (int k = 0; k < 3; ++k) across0 += tn3[m][k]*a3[k];
+        for (int j = 0; j < 3; ++j) {
+            ta3[m][j] = tn3[m][j]*a3[j] - a3[j]*across0;
+        }
     }
     for (int m = 0; m < 4; ++m) jac[0 * 4 + m] = ta3[m][0];
     for (int m = 0; m < 4; ++m) jac[1 * 4 + m] = ta3[m][1];
@@ -767,13 +769,13 @@ void classifier_jacobian_batch(size_t n, const double *restrict x, double *restr
             }
         }
         for (size_t p = 0; p < BLOCK; ++p) {
-            double top = work1.n3[0][p], total = 0.0;
+            double top = work1.n3[0][p];
             for (int k = 1; k < 3; ++k) top = work1.n3[k][p] > top ? work1.n3[k][p] : top;
+            double total = 0.0;
+            for (int k = 0; k < 3; ++k) total += symnet_exp(work1.n3[k][p] - top);
             for (int j = 0; j < 3; ++j) {
-                work2.a3[j][p] = symnet_exp(work1.n3[j][p] - top);
-                total += work2.a3[j][p];
+                work2.a3[j][p] = symnet_exp(work1.n3[j][p] - top)/total;
             }
-            for (int j = 0; j < 3; ++j) work2.a3[j][p] /= total;
         }
         for (int m = 0; m < 4; ++m) {   /* one input column at a time */
             for (int j = 0; j < 8; ++j) for (size_t p = 0; p < BLOCK; ++p) work1.ta1[j][p] = TN1[m][j] * d1[j][p];
@@ -837,9 +839,11 @@ void classifier_jacobian_batch(size_t n, const double *restrict x, double *restr
                 }
             }
             for (size_t p = 0; p < BLOCK; ++p) {
-                double sum = 0.0;
-                for (int k = 0; k < 3; ++k) sum += work3.tn3[k][p] * work2.a3[k][p];
-                for (int j = 0; j < 3; ++j) ta3[j][p] = work2.a3[j][p] * (work3.tn3[j][p] - sum);
+                double across0 = 0.0;
+                for (int k = 0; k < 3; ++k) across0 += work3.tn3[k][p]*work2.a3[k][p];
+                for (int j = 0; j < 3; ++j) {
+                    ta3[j][p] = work3.tn3[j][p]*work2.a3[j][p] - work2.a3[j][p]*across0;
+                }
             }
             for (size_t p = 0; p < BLOCK; ++p) result[0 * 4 + m][p] = ta3[0][p];
             for (size_t p = 0; p < BLOCK; ++p) result[1 * 4 + m][p] = ta3[1][p];
@@ -922,13 +926,13 @@ void classifier_hessian(const double *x, double *hess)
         }
     }
     {
-        double top = n3[0], total = 0.0;
+        double top = n3[0];
         for (int k = 1; k < 3; ++k) top = n3[k] > top ? n3[k] : top;
+        double total = 0.0;
+        for (int k = 0; k < 3; ++k) total += symnet_exp(n3[k] - top);
         for (int j = 0; j < 3; ++j) {
-            a3[j] = symnet_exp(n3[j] - top);
-            total += a3[j];
+            a3[j] = symnet_exp(n3[j] - top)/total;
         }
-        for (int j = 0; j < 3; ++j) a3[j] /= total;
     }
     for (int m = 0; m < 4; ++m) for (int j = 0; j < 8; ++j) ta1[m][j] = TN1[m][j] * d1[j];
     for (int m = 0; m < 4; ++m) {
@@ -947,23 +951,27 @@ void classifier_hessian(const double *x, double *hess)
         }
     }
     for (int m = 0; m < 4; ++m) {
-        double sum = 0.0;
-        for (int k = 0; k < 3; ++k) sum += tn3[m][k] * a3[k];
-        for (int j = 0; j < 3; ++j) ta3[m][j] = a3[j] * (tn3[m][j] - sum);
+        double across0 = 0.0;
+        for (int k = 0; k < 3; ++k) across0 += tn3[m][k]*a3[k];
+        for (int j = 0; j < 3; ++j) {
+            ta3[m][j] = tn3[m][j]*a3[j] - a3[j]*across0;
+        }
     }
     for (int o = 0; o < 8; ++o) {
-        double sum = 0.0;
-        for (int k = 0; k < 3; ++k) sum += G3[o][k] * a3[k];
-        for (int j = 0; j < 3; ++j) gn3[o][j] = a3[j] * (G3[o][j] - sum);
+        double across0 = 0.0;
+        for (int k = 0; k < 3; ++k) across0 += -G3[o][k]*a3[k];
+        for (int j = 0; j < 3; ++j) {
+            gn3[o][j] = G3[o][j]*a3[j] + a3[j]*across0;
+        }
     }
     for (int o = 0; o < 8; ++o) for (int m = 0; m < 4; ++m) {
-        double total = 0.0, across = 0.0;
-        for (int k = 0; k < 3; ++k) {
-            total += G3[o][k] * a3[k];
-            across += G3[o][k] * ta3[m][k];
+        double across0 = 0.0;
+        for (int k = 0; k < 3; ++k) across0 += -G3[o][k]*a3[k];
+        double across1 = 0.0;
+        for (int k = 0; k < 3; ++k) across1 += -ta3[m][k]*G3[o][k];
+        for (int j = 0; j < 3; ++j) {
+            gnt3[o][m][j] = ta3[m][j]*G3[o][j] + ta3[m][j]*across0 + a3[j]*across1;
         }
-        for (int j = 0; j < 3; ++j)
-            gnt3[o][m][j] = ta3[m][j] * (G3[o][j] - total) - a3[j] * across;
     }
     for (int o = 0; o < 8; ++o) {
         for (int j = 0; j < 5; ++j) g2[o][j] = G2[o][j];
@@ -1211,13 +1219,13 @@ void classifier_hessian_batch(size_t n, const double *restrict x, double *restri
             }
         }
         for (size_t p = 0; p < BLOCK; ++p) {
-            double top = work1.n3[0][p], total = 0.0;
+            double top = work1.n3[0][p];
             for (int k = 1; k < 3; ++k) top = work1.n3[k][p] > top ? work1.n3[k][p] : top;
+            double total = 0.0;
+            for (int k = 0; k < 3; ++k) total += symnet_exp(work1.n3[k][p] - top);
             for (int j = 0; j < 3; ++j) {
-                work2.a3[j][p] = symnet_exp(work1.n3[j][p] - top);
-                total += work2.a3[j][p];
+                work2.a3[j][p] = symnet_exp(work1.n3[j][p] - top)/total;
             }
-            for (int j = 0; j < 3; ++j) work2.a3[j][p] /= total;
         }
         for (int m = 0; m < 4; ++m) for (int j = 0; j < 8; ++j) for (size_t p = 0; p < BLOCK; ++p) work1.ta1[m][j][p] = TN1[m][j] * d1[j][p];
         for (int m = 0; m < 4; ++m) {
@@ -1280,24 +1288,28 @@ void classifier_hessian_batch(size_t n, const double *restrict x, double *restri
             }
         }
         for (int m = 0; m < 4; ++m) for (size_t p = 0; p < BLOCK; ++p) {
-            double sum = 0.0;
-            for (int k = 0; k < 3; ++k) sum += work3.tn3[m][k][p] * work2.a3[k][p];
-            for (int j = 0; j < 3; ++j) work1.ta3[m][j][p] = work2.a3[j][p] * (work3.tn3[m][j][p] - sum);
+            double across0 = 0.0;
+            for (int k = 0; k < 3; ++k) across0 += work3.tn3[m][k][p]*work2.a3[k][p];
+            for (int j = 0; j < 3; ++j) {
+                work1.ta3[m][j][p] = work3.tn3[m][j][p]*work2.a3[j][p] - work2.a3[j][p]*across0;
+            }
         }
         for (int o = 0; o < 8; ++o) {   /* one output row at a time */
             for (size_t p = 0; p < BLOCK; ++p) {
-                double sum = 0.0;
-                for (int k = 0; k < 3; ++k) sum += G3[o][k] * work2.a3[k][p];
-                for (int j = 0; j < 3; ++j) work3.gn3[j][p] = work2.a3[j][p] * (G3[o][j] - sum);
+                double across0 = 0.0;
+                for (int k = 0; k < 3; ++k) across0 += -G3[o][k]*work2.a3[k][p];
+                for (int j = 0; j < 3; ++j) {
+                    work3.gn3[j][p] = G3[o][j]*work2.a3[j][p] + work2.a3[j][p]*across0;
+                }
             }
             for (int m = 0; m < 4; ++m) for (size_t p = 0; p < BLOCK; ++p) {
-                double total = 0.0, across = 0.0;
-                for (int k = 0; k < 3; ++k) {
-                    total += G3[o][k] * work2.a3[k][p];
-                    across += G3[o][k] * work1.ta3[m][k][p];
+                double across0 = 0.0;
+                for (int k = 0; k < 3; ++k) across0 += -G3[o][k]*work2.a3[k][p];
+                double across1 = 0.0;
+                for (int k = 0; k < 3; ++k) across1 += -work1.ta3[m][k][p]*G3[o][k];
+                for (int j = 0; j < 3; ++j) {
+                    work4.gnt3[m][j][p] = work1.ta3[m][j][p]*G3[o][j] + work1.ta3[m][j][p]*across0 + work2.a3[j][p]*across1;
                 }
-                for (int j = 0; j < 3; ++j)
-                    work4.gnt3[m][j][p] = work1.ta3[m][j][p] * (G3[o][j] - total) - work2.a3[j][p] * across;
             }
             {
                 double (*const tile)[BLOCK] = &work5.g2[0];

@@ -208,9 +208,8 @@ def evaluate(x):
         a2.append(((1.0) if (n2_j >= 0.0) else (t2_0))/(t2_0 + 1.0))
     n3 = [b + dot(r1, a2) for b, r1 in zip(B3, W3_2)]
     top = max(n3)
-    a3 = [math.exp(v - top) for v in n3]
-    total = sum(a3)
-    a3 = [v / total for v in a3]
+    total = sum([math.exp(n3_j - top) for n3_j in n3])
+    a3 = [math.exp(n3_j - top)/total for n3_j in n3]
     value = [
         a3[0],
         a3[1],
@@ -245,17 +244,16 @@ def jacobian(x):
         d2.append(t2_0/(t2_1*t2_1))
     n3 = [b + dot(r1, a2) for b, r1 in zip(B3, W3_2)]
     top = max(n3)
-    a3 = [math.exp(v - top) for v in n3]
-    total = sum(a3)
-    a3 = [v / total for v in a3]
+    total = sum([math.exp(n3_j - top) for n3_j in n3])
+    a3 = [math.exp(n3_j - top)/total for n3_j in n3]
     ta1 = [[s * d for s, d in zip(TN1[m], d1)] for m in range(4)]
     tn2 = [[b + dot(r1, ta1[m]) for b, r1 in zip(TN2[m], W2_1)] for m in range(4)]
     ta2 = [[s * d for s, d in zip(tn2[m], d2)] for m in range(4)]
     tn3 = [[dot(r1, ta2[m]) for r1 in W3_2] for m in range(4)]
     ta3 = []
     for m in range(4):
-        total = dot(tn3[m], a3)
-        ta3.append([a * (s - total) for s, a in zip(tn3[m], a3)])
+        across0 = dot(a3, tn3[m])
+        ta3.append([-a3_j*across0 + a3_j*tn3_j for tn3_j, a3_j in zip(tn3[m], a3)])
     jacobian = [
         [t[0] for t in ta3],
         [t[1] for t in ta3],
@@ -298,29 +296,28 @@ def hessian(x):
         c2.append(d2_j*(1.0 - 2.0*a2_j))
     n3 = [b + dot(r1, a2) for b, r1 in zip(B3, W3_2)]
     top = max(n3)
-    a3 = [math.exp(v - top) for v in n3]
-    total = sum(a3)
-    a3 = [v / total for v in a3]
+    total = sum([math.exp(n3_j - top) for n3_j in n3])
+    a3 = [math.exp(n3_j - top)/total for n3_j in n3]
     ta1 = [[s * d for s, d in zip(TN1[m], d1)] for m in range(4)]
     tn2 = [[b + dot(r1, ta1[m]) for b, r1 in zip(TN2[m], W2_1)] for m in range(4)]
     ta2 = [[s * d for s, d in zip(tn2[m], d2)] for m in range(4)]
     tn3 = [[dot(r1, ta2[m]) for r1 in W3_2] for m in range(4)]
     ta3 = []
     for m in range(4):
-        total = dot(tn3[m], a3)
-        ta3.append([a * (s - total) for s, a in zip(tn3[m], a3)])
+        across0 = dot(a3, tn3[m])
+        ta3.append([-a3_j*across0 + a3_j*tn3_j for tn3_j, a3_j in zip(tn3[m], a3)])
     gn3 = []
     for o in range(8):
-        total = dot(G3[o], a3)
-        gn3.append([a * (s - total) for s, a in zip(G3[o], a3)])
+        across0 = -dot(a3, G3[o])
+        gn3.append([G3_j*a3_j + a3_j*across0 for G3_j, a3_j in zip(G3[o], a3)])
     gnt3 = []
     for o in range(8):
         gnt3_o = []
         gnt3.append(gnt3_o)
         for m in range(4):
-            total = dot(G3[o], a3)
-            across = dot(G3[o], ta3[m])
-            gnt3_o.append([t * (g - total) - a * across for g, t, a in zip(G3[o], ta3[m], a3)])
+            across0 = -dot(a3, G3[o])
+            across1 = -dot(G3[o], ta3[m])
+            gnt3_o.append([G3_j*ta3_j + a3_j*across1 + across0*ta3_j for ta3_j, G3_j, a3_j in zip(ta3[m], G3[o], a3)])
     g2 = [[b + dot(r1, gn3[o]) for b, r1 in zip(G2[o], W3_2_T)] for o in range(8)]
     gn2 = [[s * d for s, d in zip(g2[o], d2)] for o in range(8)]
     gt2 = [[[dot(r1, gnt3[o][m]) for r1 in W3_2_T] for m in range(4)] for o in range(8)]

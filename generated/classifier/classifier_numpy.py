@@ -206,9 +206,10 @@ def evaluate(X):
     del t2_0, n2
     n3 = a2 @ W3_2.T
     n3 += B3
-    a3 = numpy.exp(n3 - n3.max(axis=-1, keepdims=True))
-    a3 /= a3.sum(axis=-1, keepdims=True)
-    del n3
+    top = numpy.max(n3, axis=-1, keepdims=True)
+    total = numpy.sum(numpy.exp(n3 - top), axis=-1, keepdims=True)
+    a3 = numpy.exp(n3 - top)/total
+    del top, total, n3
     value = numpy.empty((count, 8))
     value[:, 0:3] = a3[:, 0:3]
     value[:, 3:8] = a2[:, 0:5] * Y2_SCALE + Y2_SHIFT
@@ -240,9 +241,10 @@ def jacobian(X):
     n3 = a2 @ W3_2.T
     n3 += B3
     del a2
-    a3 = numpy.exp(n3 - n3.max(axis=-1, keepdims=True))
-    a3 /= a3.sum(axis=-1, keepdims=True)
-    del n3
+    top = numpy.max(n3, axis=-1, keepdims=True)
+    total = numpy.sum(numpy.exp(n3 - top), axis=-1, keepdims=True)
+    a3 = numpy.exp(n3 - top)/total
+    del top, total, n3
     ta1 = TN1 * d1[:, None, :]
     del d1
     tn2 = (ta1.reshape(-1, 8) @ W2_1.T).reshape(count, 4, 5)
@@ -251,8 +253,9 @@ def jacobian(X):
     ta2 = tn2 * d2[:, None, :]
     del tn2, d2
     tn3 = (ta2.reshape(-1, 5) @ W3_2.T).reshape(count, 4, 3)
-    ta3 = a3[:, None, :] * (tn3 - numpy.sum(tn3 * a3[:, None, :], axis=-1, keepdims=True))
-    del tn3, a3
+    across0 = numpy.sum(a3[:, None, :]*tn3, axis=-1, keepdims=True)
+    ta3 = -a3[:, None, :]*across0 + a3[:, None, :]*tn3
+    del across0, tn3, a3
     jacobian = numpy.empty((count, 8, 4))
     jacobian[:, 0:3, :] = numpy.swapaxes(ta3[..., 0:3], -1, -2)
     jacobian[:, 3:8, :] = numpy.swapaxes(ta2[..., 0:5], -1, -2) * Y2_SCALE[:, None]
@@ -286,9 +289,10 @@ def hessian(X):
     n3 = a2 @ W3_2.T
     n3 += B3
     del a2
-    a3 = numpy.exp(n3 - n3.max(axis=-1, keepdims=True))
-    a3 /= a3.sum(axis=-1, keepdims=True)
-    del n3
+    top = numpy.max(n3, axis=-1, keepdims=True)
+    total = numpy.sum(numpy.exp(n3 - top), axis=-1, keepdims=True)
+    a3 = numpy.exp(n3 - top)/total
+    del top, total, n3
     ta1 = TN1 * d1[:, None, :]
     tn2 = (ta1.reshape(-1, 8) @ W2_1.T).reshape(count, 4, 5)
     tn2 += TN2
@@ -296,11 +300,16 @@ def hessian(X):
     ta2 = tn2 * d2[:, None, :]
     tn3 = (ta2.reshape(-1, 5) @ W3_2.T).reshape(count, 4, 3)
     del ta2
-    ta3 = a3[:, None, :] * (tn3 - numpy.sum(tn3 * a3[:, None, :], axis=-1, keepdims=True))
-    del tn3
-    gn3 = a3[:, None, :] * (G3 - numpy.sum(G3 * a3[:, None, :], axis=-1, keepdims=True))
-    gnt3 = ta3[:, None, :, :] * (G3[:, None, :] - numpy.sum(G3[:, None, :] * a3[:, None, None, :], axis=-1, keepdims=True)) - a3[:, None, None, :] * numpy.sum(G3[:, None, :] * ta3[:, None, :, :], axis=-1, keepdims=True)
-    del a3, ta3
+    across0 = numpy.sum(a3[:, None, :]*tn3, axis=-1, keepdims=True)
+    ta3 = -a3[:, None, :]*across0 + a3[:, None, :]*tn3
+    del across0, tn3
+    across0 = numpy.sum(-G3*a3[:, None, :], axis=-1, keepdims=True)
+    gn3 = G3*a3[:, None, :] + a3[:, None, :]*across0
+    del across0
+    across0 = numpy.sum(-G3[:, None, :]*a3[:, None, None, :], axis=-1, keepdims=True)
+    across1 = numpy.sum(-G3[:, None, :]*ta3[:, None, :, :], axis=-1, keepdims=True)
+    gnt3 = G3[:, None, :]*ta3[:, None, :, :] + a3[:, None, None, :]*across1 + across0*ta3[:, None, :, :]
+    del across0, across1, a3, ta3
     g2 = (gn3.reshape(-1, 3) @ W3_2).reshape(count, 8, 5)
     g2 += G2
     del gn3

@@ -174,13 +174,13 @@ void classifier_evaluate(const float *x, float *y)
         }
     }
     {
-        float top = n3[0], total = 0.0f;
+        float top = n3[0];
         for (int k = 1; k < 3; ++k) top = n3[k] > top ? n3[k] : top;
+        float total = 0.0f;
+        for (int k = 0; k < 3; ++k) total += expf(n3[k] - top);
         for (int j = 0; j < 3; ++j) {
-            a3[j] = expf(n3[j] - top);
-            total += a3[j];
+            a3[j] = expf(n3[j] - top)/total;
         }
-        for (int j = 0; j < 3; ++j) a3[j] /= total;
     }
     y[0] = a3[0];
     y[1] = a3[1];
@@ -358,13 +358,13 @@ void classifier_evaluate_batch(size_t n, const float *restrict x, float *restric
             }
         }
         for (size_t p = 0; p < BLOCK; ++p) {
-            float top = work0.n3[0][p], total = 0.0f;
+            float top = work0.n3[0][p];
             for (int k = 1; k < 3; ++k) top = work0.n3[k][p] > top ? work0.n3[k][p] : top;
+            float total = 0.0f;
+            for (int k = 0; k < 3; ++k) total += expf(work0.n3[k][p] - top);
             for (int j = 0; j < 3; ++j) {
-                work1.a3[j][p] = expf(work0.n3[j][p] - top);
-                total += work1.a3[j][p];
+                work1.a3[j][p] = expf(work0.n3[j][p] - top)/total;
             }
-            for (int j = 0; j < 3; ++j) work1.a3[j][p] /= total;
         }
         for (size_t p = 0; p < BLOCK; ++p) result[0][p] = work1.a3[0][p];
         for (size_t p = 0; p < BLOCK; ++p) result[1][p] = work1.a3[1][p];
@@ -434,13 +434,13 @@ void classifier_jacobian(const float *x, float *jac)
         }
     }
     {
-        float top = n3[0], total = 0.0f;
+        float top = n3[0];
         for (int k = 1; k < 3; ++k) top = n3[k] > top ? n3[k] : top;
+        float total = 0.0f;
+        for (int k = 0; k < 3; ++k) total += expf(n3[k] - top);
         for (int j = 0; j < 3; ++j) {
-            a3[j] = expf(n3[j] - top);
-            total += a3[j];
+            a3[j] = expf(n3[j] - top)/total;
         }
-        for (int j = 0; j < 3; ++j) a3[j] /= total;
     }
     for (int m = 0; m < 4; ++m) for (int j = 0; j < 8; ++j) ta1[m][j] = TN1[m][j] * d1[j];
     for (int m = 0; m < 4; ++m) {
@@ -459,9 +459,11 @@ void classifier_jacobian(const float *x, float *jac)
         }
     }
     for (int m = 0; m < 4; ++m) {
-        float sum = 0.0f;
-        for (int k = 0; k < 3; ++k) sum += tn3[m][k] * a3[k];
-        for (int j = 0; j < 3; ++j) ta3[m][j] = a3[j] * (tn3[m][j] - sum);
+        float across0 = 0.0f;
+        for (int k = 0; k < 3; ++k) across0 += tn3[m][k]*a3[k];
+        for (int j = 0; j < 3; ++j) {
+            ta3[m][j] = tn3[m][j]*a3[j] - a3[j]*across0;
+        }
     }
     for (int m = 0; m < 4; ++m) jac[0 * 4 + m] = ta3[m][0];
     for (int m = 0; m < 4; ++m) jac[1 * 4 + m] = ta3[m][1];
@@ -652,13 +654,13 @@ void classifier_jacobian_batch(size_t n, const float *restrict x, float *restric
             }
         }
         for (size_t p = 0; p < BLOCK; ++p) {
-            float top = work1.n3[0][p], total = 0.0f;
+            float top = work1.n3[0][p];
             for (int k = 1; k < 3; ++k) top = work1.n3[k][p] > top ? work1.n3[k][p] : top;
+            float total = 0.0f;
+            for (int k = 0; k < 3; ++k) total += expf(work1.n3[k][p] - top);
             for (int j = 0; j < 3; ++j) {
-                work2.a3[j][p] = expf(work1.n3[j][p] - top);
-                total += work2.a3[j][p];
+                work2.a3[j][p] = expf(work1.n3[j][p] - top)/total;
             }
-            for (int j = 0; j < 3; ++j) work2.a3[j][p] /= total;
         }
         for (int m = 0; m < 4; ++m) {   /* one input column at a time */
             for (int j = 0; j < 8; ++j) for (size_t p = 0; p < BLOCK; ++p) work1.ta1[j][p] = TN1[m][j] * d1[j][p];
@@ -722,9 +724,11 @@ void classifier_jacobian_batch(size_t n, const float *restrict x, float *restric
                 }
             }
             for (size_t p = 0; p < BLOCK; ++p) {
-                float sum = 0.0f;
-                for (int k = 0; k < 3; ++k) sum += work3.tn3[k][p] * work2.a3[k][p];
-                for (int j = 0; j < 3; ++j) ta3[j][p] = work2.a3[j][p] * (work3.tn3[j][p] - sum);
+                float across0 = 0.0f;
+                for (int k = 0; k < 3; ++k) across0 += work3.tn3[k][p]*work2.a3[k][p];
+                for (int j = 0; j < 3; ++j) {
+                    ta3[j][p] = work3.tn3[j][p]*work2.a3[j][p] - work2.a3[j][p]*across0;
+                }
             }
             for (size_t p = 0; p < BLOCK; ++p) result[0 * 4 + m][p] = ta3[0][p];
             for (size_t p = 0; p < BLOCK; ++p) result[1 * 4 + m][p] = ta3[1][p];
@@ -808,13 +812,13 @@ void classifier_hessian(const float *x, float *hess)
         }
     }
     {
-        float top = n3[0], total = 0.0f;
+        float top = n3[0];
         for (int k = 1; k < 3; ++k) top = n3[k] > top ? n3[k] : top;
+        float total = 0.0f;
+        for (int k = 0; k < 3; ++k) total += expf(n3[k] - top);
         for (int j = 0; j < 3; ++j) {
-            a3[j] = expf(n3[j] - top);
-            total += a3[j];
+            a3[j] = expf(n3[j] - top)/total;
         }
-        for (int j = 0; j < 3; ++j) a3[j] /= total;
     }
     for (int m = 0; m < 4; ++m) for (int j = 0; j < 8; ++j) ta1[m][j] = TN1[m][j] * d1[j];
     for (int m = 0; m < 4; ++m) {
@@ -833,23 +837,27 @@ void classifier_hessian(const float *x, float *hess)
         }
     }
     for (int m = 0; m < 4; ++m) {
-        float sum = 0.0f;
-        for (int k = 0; k < 3; ++k) sum += tn3[m][k] * a3[k];
-        for (int j = 0; j < 3; ++j) ta3[m][j] = a3[j] * (tn3[m][j] - sum);
+        float across0 = 0.0f;
+        for (int k = 0; k < 3; ++k) across0 += tn3[m][k]*a3[k];
+        for (int j = 0; j < 3; ++j) {
+            ta3[m][j] = tn3[m][j]*a3[j] - a3[j]*across0;
+        }
     }
     for (int o = 0; o < 8; ++o) {
-        float sum = 0.0f;
-        for (int k = 0; k < 3; ++k) sum += G3[o][k] * a3[k];
-        for (int j = 0; j < 3; ++j) gn3[o][j] = a3[j] * (G3[o][j] - sum);
+        float across0 = 0.0f;
+        for (int k = 0; k < 3; ++k) across0 += -G3[o][k]*a3[k];
+        for (int j = 0; j < 3; ++j) {
+            gn3[o][j] = G3[o][j]*a3[j] + a3[j]*across0;
+        }
     }
     for (int o = 0; o < 8; ++o) for (int m = 0; m < 4; ++m) {
-        float total = 0.0f, across = 0.0f;
-        for (int k = 0; k < 3; ++k) {
-            total += G3[o][k] * a3[k];
-            across += G3[o][k] * ta3[m][k];
+        float across0 = 0.0f;
+        for (int k = 0; k < 3; ++k) across0 += -G3[o][k]*a3[k];
+        float across1 = 0.0f;
+        for (int k = 0; k < 3; ++k) across1 += -ta3[m][k]*G3[o][k];
+        for (int j = 0; j < 3; ++j) {
+            gnt3[o][m][j] = ta3[m][j]*G3[o][j] + ta3[m][j]*across0 + a3[j]*across1;
         }
-        for (int j = 0; j < 3; ++j)
-            gnt3[o][m][j] = ta3[m][j] * (G3[o][j] - total) - a3[j] * across;
     }
     for (int o = 0; o < 8; ++o) {
         for (int j = 0; j < 5; ++j) g2[o][j] = G2[o][j];
@@ -1098,13 +1106,13 @@ void classifier_hessian_batch(size_t n, const float *restrict x, float *restrict
             }
         }
         for (size_t p = 0; p < BLOCK; ++p) {
-            float top = work1.n3[0][p], total = 0.0f;
+            float top = work1.n3[0][p];
             for (int k = 1; k < 3; ++k) top = work1.n3[k][p] > top ? work1.n3[k][p] : top;
+            float total = 0.0f;
+            for (int k = 0; k < 3; ++k) total += expf(work1.n3[k][p] - top);
             for (int j = 0; j < 3; ++j) {
-                work2.a3[j][p] = expf(work1.n3[j][p] - top);
-                total += work2.a3[j][p];
+                work2.a3[j][p] = expf(work1.n3[j][p] - top)/total;
             }
-            for (int j = 0; j < 3; ++j) work2.a3[j][p] /= total;
         }
         for (int m = 0; m < 4; ++m) for (int j = 0; j < 8; ++j) for (size_t p = 0; p < BLOCK; ++p) work1.ta1[m][j][p] = TN1[m][j] * d1[j][p];
         for (int m = 0; m < 4; ++m) {
@@ -1167,24 +1175,28 @@ void classifier_hessian_batch(size_t n, const float *restrict x, float *restrict
             }
         }
         for (int m = 0; m < 4; ++m) for (size_t p = 0; p < BLOCK; ++p) {
-            float sum = 0.0f;
-            for (int k = 0; k < 3; ++k) sum += work3.tn3[m][k][p] * work2.a3[k][p];
-            for (int j = 0; j < 3; ++j) work1.ta3[m][j][p] = work2.a3[j][p] * (work3.tn3[m][j][p] - sum);
+            float across0 = 0.0f;
+            for (int k = 0; k < 3; ++k) across0 += work3.tn3[m][k][p]*work2.a3[k][p];
+            for (int j = 0; j < 3; ++j) {
+                work1.ta3[m][j][p] = work3.tn3[m][j][p]*work2.a3[j][p] - work2.a3[j][p]*across0;
+            }
         }
         for (int o = 0; o < 8; ++o) {   /* one output row at a time */
             for (size_t p = 0; p < BLOCK; ++p) {
-                float sum = 0.0f;
-                for (int k = 0; k < 3; ++k) sum += G3[o][k] * work2.a3[k][p];
-                for (int j = 0; j < 3; ++j) work3.gn3[j][p] = work2.a3[j][p] * (G3[o][j] - sum);
+                float across0 = 0.0f;
+                for (int k = 0; k < 3; ++k) across0 += -G3[o][k]*work2.a3[k][p];
+                for (int j = 0; j < 3; ++j) {
+                    work3.gn3[j][p] = G3[o][j]*work2.a3[j][p] + work2.a3[j][p]*across0;
+                }
             }
             for (int m = 0; m < 4; ++m) for (size_t p = 0; p < BLOCK; ++p) {
-                float total = 0.0f, across = 0.0f;
-                for (int k = 0; k < 3; ++k) {
-                    total += G3[o][k] * work2.a3[k][p];
-                    across += G3[o][k] * work1.ta3[m][k][p];
+                float across0 = 0.0f;
+                for (int k = 0; k < 3; ++k) across0 += -G3[o][k]*work2.a3[k][p];
+                float across1 = 0.0f;
+                for (int k = 0; k < 3; ++k) across1 += -work1.ta3[m][k][p]*G3[o][k];
+                for (int j = 0; j < 3; ++j) {
+                    work4.gnt3[m][j][p] = work1.ta3[m][j][p]*G3[o][j] + work1.ta3[m][j][p]*across0 + work2.a3[j][p]*across1;
                 }
-                for (int j = 0; j < 3; ++j)
-                    work4.gnt3[m][j][p] = work1.ta3[m][j][p] * (G3[o][j] - total) - work2.a3[j][p] * across;
             }
             {
                 float (*const tile)[BLOCK] = &work5.g2[0];

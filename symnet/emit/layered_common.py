@@ -80,13 +80,32 @@ def index_run(indices):
 
 
 def print_elementwise(step, printer, name_of):
-    """The statements of an Elementwise step as ((target, text), ...): target is the
+    """The statements of an Elementwise (or Reduction) step as ((target, text), ...): target is the
     out Operand or the printed name of a temporary; each per-element symbol is
     replaced by ``name_of(operand)`` (an array name or an indexed element)."""
     replacements = {symbol: sp.Symbol(name_of(operand), real=True) for symbol, operand in step.arguments}
     return tuple((target if hasattr(target, "axes") else printer.doprint(target),
                   printer.doprint(sp.sympify(expression).xreplace(replacements)))
                  for target, expression in step.statements)
+
+
+def print_scalars(step, printer, name_of):
+    """The scalars of a Reduction step as ((name, operator, text), ...), each per-element
+    symbol replaced by ``name_of(operand)``."""
+    replacements = {symbol: sp.Symbol(name_of(operand), real=True) for symbol, operand in step.arguments}
+    return tuple((printer.doprint(symbol), operator, printer.doprint(sp.sympify(expression).xreplace(replacements)))
+                 for symbol, operator, expression in step.scalars)
+
+
+def reads_units(step, expression):
+    """True when ``expression`` of a Reduction step reads a per-unit array, itself or through
+    the step's temporaries (else it is one value per point: an array written from it is
+    that value in every unit)."""
+    per_unit = {symbol for symbol, _ in step.arguments}
+    for target, value in step.statements:   # a temporary comes before its first use
+        if not hasattr(target, "axes") and sp.sympify(value).free_symbols & per_unit:
+            per_unit.add(target)
+    return bool(sp.sympify(expression).free_symbols & per_unit)
 
 
 def print_output_map(step, printer, element):

@@ -48,16 +48,17 @@ class LayeredEmitter:
         """Per-unit statements (transfer functions, slopes, curvatures)."""
         return self.missing(step)
 
-    def softmax(self, step):
-        """out = softmax(source) over the units."""
+    def reduction(self, step):
+        """Scalars over the units (sums, maxima), then per-unit statements: a function of
+        the whole layer (softmax, rms_norm), its tangents, adjoints and Hessian terms."""
         return self.missing(step)
 
     def scale(self, step):
-        """A tangent or adjoint through a layer's slope (or softmax's Jacobian)."""
+        """A tangent or adjoint through a layer's slope."""
         return self.missing(step)
 
     def secondorder(self, step):
-        """The Hessian's adjoint tangent through a layer's curvature."""
+        """The Hessian's adjoint tangent through an element-wise layer's curvature."""
         return self.missing(step)
 
     def gather(self, step):

@@ -107,7 +107,7 @@ class _Sweeps:
                            layer.size)
             if tn is not None:
                 tangent_net[index] = tn
-                tangent[index] = b.scale(f"va{number}{suffix}", tn, index, VECTOR)
+                tangent[index] = b.scale(f"va{number}{suffix}", tn, index, VECTOR, forward=True)
         return tangent_net, tangent
 
     def forward_laplacian(self):
@@ -243,10 +243,9 @@ class _Sweeps:
         if form.elementwise:
             slope = None if gt is None else b.slope[index]
             adjoint = None if curvature is None else g
-            step = SecondOrder(out, layer.size, gt, adjoint, tangent_net[index], slope, curvature, None)
+            b.steps.append(SecondOrder(out, layer.size, gt, adjoint, tangent_net[index], slope, curvature))
         else:
-            step = SecondOrder(out, layer.size, gt, g, tangent[index], None, None, b.activation[index])
-        b.steps.append(step)
+            b.whole_layer_second_order(out, index, g, gt, tangent_net[index], tangent[index])
         return out
 
 

@@ -12,10 +12,10 @@ from typing import Optional
 import numpy as np
 
 from .lifetimes import lifetimes
-from .steps import Elementwise, Gather, Linear, Scale, SecondOrder, Symmetrize, reads
+from .steps import Elementwise, Gather, Linear, Reduction, Scale, SecondOrder, Symmetrize, reads
 
 #: The steps that may run inside the loop over a split axis.
-SPLIT_STEPS = (Linear, Scale, SecondOrder, Symmetrize)
+SPLIT_STEPS = (Linear, Scale, Reduction, SecondOrder, Symmetrize)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,8 +89,9 @@ class ArrayLayout:
 
 def split_axis(program):
     """(axis, count, first step) for ArrayLayout.split, or None.  From the first step whose
-    output leads with the axis on, every step must be a product, scaling, second-order
-    step or symmetrization along it (the adjoints of reverse mode and, in a Hessian, their
+    output leads with the axis on, every step must be a product, scaling, reduction (a
+    whole layer's tangent or adjoint), second-order step or symmetrization along it (the
+    adjoints of reverse mode and, in a Hessian, their
     tangents; the tangents of forward mode); the last may be the transposed gather of
     forward mode's Jacobian (one input column of the result per tangent).  What they
     read leads with the axis or lacks it (computed before the loop: a Hessian's forward

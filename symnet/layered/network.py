@@ -27,6 +27,7 @@ from ..errors import UnsupportedError
 from ..ir import transfer as transfer_registry
 from ..ir.network import Network
 from ..ir.output_map import all_row_maps, has_output_map
+from .whole_layer import FORMS, WholeLayerForm, whole_layer_form
 
 #: Per-element symbols of the transfer-function forms: net input, activation, slope.
 N = transfer_registry.elementwise_symbol()
@@ -39,8 +40,8 @@ class ActivationForm:
     """A layer's transfer function as per-element sympy expressions.
 
     ``value`` is f(N); ``slope`` is f'(N) written with A = f(N); ``curvature``
-    is f''(N) written with A and D = f'(N).  Softmax (not element-wise) has none
-    of them: every target writes its vector form.
+    is f''(N) written with A and D = f'(N).  A function of the whole layer (softmax,
+    rms_norm) has none of them but its ``whole`` form (symnet.layered.whole_layer).
     """
 
     name: str
@@ -48,6 +49,7 @@ class ActivationForm:
     value: Optional[sp.Expr] = None
     slope: Optional[sp.Expr] = None
     curvature: Optional[sp.Expr] = None
+    whole: Optional[WholeLayerForm] = None
 
     @property
     def identity(self):
@@ -60,7 +62,7 @@ class ActivationForm:
 
 
 #: functions of the whole layer the layered steps can write (the others: unrolled strategy only)
-LAYERED_WHOLE_LAYER = ("softmax",)
+LAYERED_WHOLE_LAYER = tuple(FORMS)
 
 
 def writes_transfers_of(net):
@@ -74,7 +76,7 @@ def activation_form(layer):
         if entry.name not in LAYERED_WHOLE_LAYER:
             raise UnsupportedError("the layered strategy cannot write the whole-layer"
                                    f" transfer function {entry.name!r} (use the unrolled strategy)")
-        return ActivationForm(entry.name, False)
+        return ActivationForm(entry.name, False, whole=whole_layer_form(entry.name, layer.size, layer.transfer_params))
     params = layer.transfer_params
     value = entry.expression(N, params)
     slope = sp.sympify(entry.derivative(N, A, params))

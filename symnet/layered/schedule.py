@@ -18,11 +18,11 @@ import numpy as np
 import sympy as sp
 
 from ..ir.derivative_spec import WHOLE, spec_of
-from . import directional
+from . import directional, whole_layer
 from .network import A, D, N, LayeredNetwork
 from .steps import (ADJOINT, ADJOINT_TANGENT, TANGENT, VECTOR, Elementwise, Gather, LayeredProgram, Linear,
-                            Operand, OutputMap, Scale, SecondOrder, Shift, Softmax, Symmetrize, Term, live_steps,
-                            map_symbols, reads, weight_names, written)
+                    Operand, OutputMap, Reduction, Scale, SecondOrder, Shift, Symmetrize, Term, live_steps,
+                    map_symbols, reads, weight_names, written)
 
 
 def layered_program(layered: LayeredNetwork, what: str) -> LayeredProgram:
@@ -72,6 +72,7 @@ class _Builder:
         varying = layered.depends_on_inputs()
         self.varying = tuple(index for index in self.live if index in varying)
         self.net_input, self.activation, self.slope, self.curvature = {}, {}, {}, {}
+        self.auxiliary = {}     # per whole-layer index: {symbol: Operand} (symnet.layered.whole_layer)
         self.tangent_net, self.tangent = {}, {}
 
     # --- arrays ---------------------------------------------------------------
@@ -108,7 +109,7 @@ class _Builder:
             self.net_input[index] = n
             self.activation[index] = n if layer.form.identity else self.variable(f"a{index + 1}", VECTOR, layer.size)
             if not layer.form.elementwise:
-                self.steps.append(Softmax(self.activation[index], n, layer.size))
+                self.whole_layer(index, layer, slopes and index in self.varying)
             elif not layer.form.identity:
                 self.activate(index, layer, slopes and index in self.varying,
                               curvatures and index in self.varying and not layer.form.linear)
@@ -133,6 +134,25 @@ class _Builder:
             self.curvature[index] = self.variable(f"c{number}", VECTOR, layer.size)
             assignments.append((self.curvature[index], form.curvature))
         self.steps.append(_elementwise(tuple(assignments), layer.size, bound, f"t{number}_"))
+
+    def whole_layer(self, index, layer, auxiliaries):
+        """a = f(n) of a function of the whole layer, and the per-unit arrays its
+        derivatives read where asked, in one Reduction step."""
+        form, number = layer.form.whole, index + 1
+        bound = {N: self.net_input[index], A: self.activation[index]}
+        assignments = [(self.activation[index], form.numeric(form.value))]
+        self.auxiliary[index] = {}
+        if auxiliaries:
+            for symbol, expression in form.auxiliaries:
+                operand = self.variable(f"{symbol.name}{number}", VECTOR, layer.size)
+                bound[symbol] = self.auxiliary[index][symbol] = operand
+                assignments.append((operand, form.numeric(expression)))
+        scalars = tuple((symbol, operator, form.numeric(e)) for symbol, operator, e in form.scalars)
+        self.steps.append(_reduction(scalars, tuple(assignments), layer.size, bound, f"t{number}_"))
+
+    def whole_layer_bound(self, index):
+        """{per-element symbol: Operand} a derivative step of a whole layer may read."""
+        return {N: self.net_input[index], A: self.activation[index], **self.auxiliary[index]}
 
     def gather_values(self):
         out = self.variable("value", VECTOR, self.net.n_outputs)
@@ -178,15 +198,21 @@ class _Builder:
 
     # --- derivatives ----------------------------------------------------------
 
-    def scale(self, name, source, index, axes):
-        """source · ∂a/∂n of layer ``index`` (nothing to do for a linear layer)."""
+    def scale(self, name, source, index, axes, forward=None):
+        """source · ∂a/∂n of layer ``index`` (nothing to do for a linear layer): a tangent
+        (``forward``; by default when ``axes`` is TANGENT) or an adjoint (∂a/∂n transposed)."""
         layer = self.net.layers[index]
         if layer.form.identity:
             return source
         out = self.variable(name, axes, layer.size)
-        softmax = not layer.form.elementwise
-        self.steps.append(Scale(out, layer.size, source, None if softmax else self.slope[index],
-                                self.activation[index] if softmax else None))
+        if layer.form.elementwise:
+            self.steps.append(Scale(out, layer.size, source, self.slope[index]))
+            return out
+        form = layer.form.whole
+        forward = axes == TANGENT if forward is None else forward
+        scalars, expression = (whole_layer.tangent if forward else whole_layer.adjoint)(form)
+        bound = {whole_layer.SOURCE: source, **self.whole_layer_bound(index)}
+        self.steps.append(_reduction(scalars, ((out, expression),), layer.size, bound, f"t{index + 1}_"))
         return out
 
     def combine(self, name, constant_name, constant, terms, axes, size):
@@ -297,11 +323,21 @@ class _Builder:
         if form.elementwise:
             slope = None if gt is None else self.slope[index]
             adjoint = None if curvature is None else g   # read only by the curvature term
-            step = SecondOrder(out, layer.size, gt, adjoint, self.tangent_net[index], slope, curvature, None)
-        else:
-            step = SecondOrder(out, layer.size, gt, g, self.tangent[index], None, None, self.activation[index])
-        self.steps.append(step)
+            self.steps.append(SecondOrder(out, layer.size, gt, adjoint, self.tangent_net[index], slope, curvature))
+            return out
+        self.whole_layer_second_order(out, index, g, gt, self.tangent_net[index], self.tangent[index])
         return out
+
+    def whole_layer_second_order(self, out, index, g, gt, tangent_net, tangent):
+        """out = the tangent of the adjoint g through a function of the whole layer ``index``,
+        along the direction whose tangents of n and a are ``tangent_net`` and ``tangent``."""
+        scalars, expression = whole_layer.second_order(self.net.layers[index].form.whole, gt is not None)
+        bound = {whole_layer.TANGENT_N: tangent_net, whole_layer.TANGENT_A: tangent,
+                 whole_layer.ADJOINT: g, **self.whole_layer_bound(index)}
+        if gt is not None:
+            bound[whole_layer.ADJOINT_TANGENT] = gt
+        self.steps.append(_reduction(scalars, ((out, expression),), self.net.layers[index].size, bound,
+                                     f"t{index + 1}_"))
 
 
 def _elementwise(assignments, size, bound, prefix):
@@ -324,6 +360,16 @@ def _elementwise(assignments, size, bound, prefix):
     used = set().union(*(e.free_symbols for _, e in statements))
     arguments = tuple((symbol, operand) for symbol, operand in bound.items() if symbol in used)
     return Elementwise(tuple(statements), size, arguments)
+
+
+def _reduction(scalars, assignments, size, bound, prefix):
+    """A Reduction step: the scalars, then the statements with their shared
+    subexpressions computed once (as in ``_elementwise``)."""
+    statements = _elementwise(assignments, size, {}, prefix).statements
+    used = set().union(*(sp.sympify(e).free_symbols for _, e in statements),
+                       *(sp.sympify(e).free_symbols for _, _, e in scalars))
+    arguments = tuple((symbol, operand) for symbol, operand in bound.items() if symbol in used)
+    return Reduction(tuple(scalars), statements, size, arguments)
 
 
 def _output_map_entries(maps, n_inputs, order):

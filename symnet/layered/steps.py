@@ -70,29 +70,42 @@ class Elementwise:
 
 
 @dataclass(frozen=True)
-class Softmax:
-    out: Operand
-    source: Operand
+class Reduction:
+    """For every point and every index of the outputs' leading axes (they share them):
+    first each scalar ``(symbol, operator, expression)`` in order, where operator "sum" or
+    "max" runs over the units (the expression written in the per-element symbols and the
+    earlier scalars) and "once" is one expression of the earlier scalars; then, for every
+    unit, the statements as in Elementwise (they may read the scalars).  A function of
+    the whole layer, its tangents, adjoints and second-order terms are all of this form
+    (symnet.layered.whole_layer)."""
+    scalars: tuple       # ((Symbol, "sum" or "max" or "once", expression), ...)
+    statements: tuple    # ((Operand or Symbol, expression), ...)
     size: int
+    arguments: tuple     # ((symbol, Operand), ...)
+
+    @property
+    def assignments(self):
+        return tuple((target, e) for target, e in self.statements if isinstance(target, Operand))
+
+    @property
+    def out(self):
+        return self.assignments[0][0]
 
 
 @dataclass(frozen=True)
 class Scale:
-    """out = source · ∂a/∂n along the unit axis: source·slope, or for softmax
-    activation ∘ (source - Σ_u source·activation)."""
+    """out = source·slope along the unit axis (a tangent or an adjoint through an
+    element-wise transfer function)."""
     out: Operand
     size: int
     source: Operand
-    slope: Optional[Operand]
-    activation: Optional[Operand]
+    slope: Operand
 
 
 @dataclass(frozen=True)
 class SecondOrder:
-    """Tangent of an adjoint through the activation, for the Hessian:
-    element-wise  out = adjoint_tangent·slope + adjoint·curvature·tangent(dn/dx) (either term may be absent);
-    softmax       out = Scale(adjoint_tangent) + tangent(da/dx)·(adjoint - s) - activation·Σ_u adjoint·tangent,
-                  s = Σ_u adjoint·activation."""
+    """Tangent of an adjoint through an element-wise transfer function, for the Hessian:
+    out = adjoint_tangent·slope + adjoint·curvature·tangent(dn/dx) (either term may be absent)."""
     out: Operand
     size: int
     adjoint_tangent: Optional[Operand]
@@ -100,7 +113,6 @@ class SecondOrder:
     tangent: Operand
     slope: Optional[Operand]
     curvature: Optional[Operand]
-    activation: Optional[Operand]
 
 
 @dataclass(frozen=True)
@@ -163,9 +175,12 @@ def output_map_elements(step, row):
     return elements
 
 
+#: The steps that hold per-unit statements (and may write several arrays).
+PER_UNIT = (Elementwise, Reduction)
+
 #: Every kind of step, in the order a program may hold them; a layered emitter has one
 #: method per kind, named after the class in lower case (symnet.emit.layered_emitter).
-STEP_TYPES = (Shift, Linear, Elementwise, Softmax, Scale, SecondOrder, Gather, Symmetrize, OutputMap)
+STEP_TYPES = (Shift, Linear, Elementwise, Reduction, Scale, SecondOrder, Gather, Symmetrize, OutputMap)
 STEP_KINDS = tuple(step_type.__name__.lower() for step_type in STEP_TYPES)
 
 
@@ -182,7 +197,7 @@ class LayeredProgram:
 def written(steps):
     names = set()
     for step in steps:
-        names |= {out.name for out, _ in step.assignments} if isinstance(step, Elementwise) else {step.out.name}
+        names |= {out.name for out, _ in step.assignments} if isinstance(step, PER_UNIT) else {step.out.name}
     return names
 
 
@@ -195,7 +210,7 @@ def reads(step):
             operands.append(value)
     if isinstance(step, Linear):
         operands += [term.source for term in step.terms]
-    if isinstance(step, Elementwise):
+    if isinstance(step, PER_UNIT):
         outs = {out.name for out, _ in step.assignments}
         operands += [operand for _, operand in step.arguments if operand.name not in outs]
     if isinstance(step, Gather):
@@ -240,7 +255,7 @@ def live_steps(steps, result):
     """The steps (and outputs of element-wise steps) the result depends on, in their order."""
     needed, live = {result.name}, []
     for step in reversed(steps):
-        if isinstance(step, Elementwise):
+        if isinstance(step, PER_UNIT):
             step = _needed_outputs(step, needed)
             if step is None:
                 continue
@@ -252,7 +267,7 @@ def live_steps(steps, result):
 
 
 def _needed_outputs(step, needed):
-    """The step with only the statements that needed outputs depend on, or None."""
+    """The step with only the statements (and scalars) that needed outputs depend on, or None."""
     symbol_of = {operand.name: symbol for symbol, operand in step.arguments}
     keep, reads = [], set()
     for target, expression in reversed(step.statements):
@@ -262,5 +277,13 @@ def _needed_outputs(step, needed):
             reads |= expression.free_symbols
     if not any(isinstance(target, Operand) for target, _ in keep):
         return None
+    changes = {"statements": tuple(reversed(keep))}
+    if isinstance(step, Reduction):
+        scalars = []
+        for symbol, operator, expression in reversed(step.scalars):
+            if symbol in reads:
+                scalars.append((symbol, operator, expression))
+                reads |= sp.sympify(expression).free_symbols
+        changes["scalars"] = tuple(reversed(scalars))
     arguments = tuple((symbol, operand) for symbol, operand in step.arguments if symbol in reads)
-    return Elementwise(tuple(reversed(keep)), step.size, arguments)
+    return dataclasses.replace(step, arguments=arguments, **changes)

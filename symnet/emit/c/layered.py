@@ -17,8 +17,8 @@ import sympy as sp
 
 from ...layered.fusion import fused_tanh_slopes
 from ...layered.memory import ArrayLayout, compact_layouts
-from ...layered.steps import Operand, constant_names
-from ..layered_common import print_elementwise, print_output_map, request_programs
+from ...layered.steps import Operand, Reduction, constant_names
+from ..layered_common import print_elementwise, print_output_map, print_scalars, request_programs
 from ..layered_emitter import LayeredEmitter
 from .literals import array_literal
 
@@ -238,39 +238,47 @@ class CLayeredEmitter(LayeredEmitter):
                                    "block": block_text})
         return {"size": step.size, "statements": statements}
 
-    def softmax(self, step):
-        shifted = sp.Symbol("SHIFTED", real=True)
-        exp_text = self.printer.doprint(sp.exp(shifted))
-        return {"out": self.ref(step.out, "j"), "source": self.ref(step.source, "j"),
-                "source_0": self.ref(step.source, "0"), "source_k": self.ref(step.source, "k"),
-                "size": step.size, "exp": exp_text.split("(")[0]}
+    def reduction(self, step):
+        """The scalars (a sum or a max over the units k, or one value), then the statements
+        over the units j, per point and per index of the outputs' leading axes.  Both forms
+        are printed from one text with a mark per array (sympy orders the terms of a sum by
+        the names in it: the element references would order the two forms differently, and
+        the batch kernel must give the single-point function's numbers)."""
+        marks = {symbol: sp.Symbol(f"SYMNETARG{i}X", real=True) for i, (symbol, _) in enumerate(step.arguments)}
+        marked = Reduction(tuple((s, o, sp.sympify(e).xreplace(marks)) for s, o, e in step.scalars),
+                           tuple((t, sp.sympify(e).xreplace(marks)) for t, e in step.statements), step.size, ())
+
+        def filled(text, unit, form):
+            for symbol, operand in step.arguments:
+                text = text.replace(marks[symbol].name, self.ref(operand, unit)[form])
+            return text
+        scalars = [{"name": name, "operator": operator, "single": filled(text, "k", "single"),
+                    "block": filled(text, "k", "block"),
+                    "first": {"single": filled(text, "0", "single"), "block": filled(text, "0", "block")}}
+                   for name, operator, text in print_scalars(marked, self.printer, None)]
+        statements = []
+        for target, text in print_elementwise(marked, self.printer, None):
+            single, block = filled(text, "j", "single"), filled(text, "j", "block")
+            statements.append({"temporary": target, "single": single, "block": block} if isinstance(target, str)
+                              else {"temporary": None, "out": self.ref(target, "j"), "single": single,
+                                    "block": block})
+        return {"size": step.size, "lead": self.single_lead(step.out), "block_lead": self.block_lead(step.out),
+                "scalars": scalars, "statements": statements}
 
     def scale(self, step):
-        common = {"out": self.ref(step.out, "j"), "lead": self.single_lead(step.out),
-                  "block_lead": self.block_lead(step.out), "size": step.size,
-                  "source": self.ref(step.source, "j"), "source_k": self.ref(step.source, "k")}
-        if step.slope is not None:
-            return {**common, "slope": self.ref(step.slope, "j"), "activation": None}
-        return {**common, "slope": None, "activation": self.ref(step.activation, "j"),
-                "activation_k": self.ref(step.activation, "k")}
+        return {"out": self.ref(step.out, "j"), "lead": self.single_lead(step.out),
+                "block_lead": self.block_lead(step.out), "size": step.size,
+                "source": self.ref(step.source, "j"), "slope": self.ref(step.slope, "j")}
 
     def secondorder(self, step):
         ref = self.ref
-        data = {"out": ref(step.out, "j"), "lead": self.single_lead(step.out),
-                "block_lead": self.block_lead(step.out),
+        return {"out": ref(step.out, "j"), "lead": self.single_lead(step.out), "block_lead": self.block_lead(step.out),
                 "size": step.size,
                 "adjoint_tangent": None if step.adjoint_tangent is None else ref(step.adjoint_tangent, "j"),
-                "adjoint_tangent_k": None if step.adjoint_tangent is None else ref(step.adjoint_tangent, "k"),
                 "adjoint": None if step.adjoint is None else ref(step.adjoint, "j"),
-                "adjoint_k": None if step.adjoint is None else ref(step.adjoint, "k"),
-                "tangent": ref(step.tangent, "j"), "tangent_k": ref(step.tangent, "k")}
-        if step.activation is None:
-            data.update(slope=None if step.slope is None else ref(step.slope, "j"), activation=None,
-                        curvature=None if step.curvature is None else ref(step.curvature, "j"))
-        else:
-            data.update(slope=None, curvature=None, activation=ref(step.activation, "j"),
-                        activation_k=ref(step.activation, "k"))
-        return data
+                "tangent": ref(step.tangent, "j"),
+                "slope": None if step.slope is None else ref(step.slope, "j"),
+                "curvature": None if step.curvature is None else ref(step.curvature, "j")}
 
     def gather(self, step):
         rows = []

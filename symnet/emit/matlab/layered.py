@@ -21,7 +21,7 @@ import sympy as sp
 from ...layered.steps import Gather, Operand, output_map_elements, reads
 from ...unrolled.program import Assignment, Program
 from ..common import grouped
-from ..layered_common import index_run
+from ..layered_common import index_run, reads_units
 from ..layered_emitter import LayeredEmitter
 from ..program_tools import hoist_piecewise
 from .printer import literal
@@ -158,35 +158,36 @@ class MatlabLayeredEmitter(LayeredEmitter):
             data["expr"] = f"repmat({data['expr']}, {size}, Q)"
         return data
 
-    def softmax(self, step):
-        # exp(n - max n) / sum: the same value, without overflow.
-        out, source = step.out.name, self.name(step.source)
-        return [self.plain(out, f"exp({source} - max({source}, [], 1))"),
-                self.plain(out, f"{out} ./ sum({out}, 1)")]
+    def reduction(self, step):
+        """The scalars over the unit (first) index, kept as a singleton dimension, then the
+        statements element-wise over whole arrays, every operand laid out for the outputs."""
+        axes = step.out.axes
+        replacements = {symbol: sp.Symbol(self.view(operand, axes), real=True) for symbol, operand in step.arguments}
+        lines = []
+        for symbol, operator, expression in step.scalars:
+            text = self.printer.doprint(sp.sympify(expression).xreplace(replacements))
+            text = {"sum": f"sum({text}, 1)", "max": f"max({text}, [], 1)", "once": text}[operator]
+            lines.append(self.plain(self.printer.doprint(symbol), text))
+        for target, expression in step.statements:
+            symbol = sp.Symbol(target.name, real=True) if isinstance(target, Operand) else target
+            data = self.assignment(symbol, sp.sympify(expression).xreplace(replacements), step.size)
+            if isinstance(target, Operand) and not reads_units(step, expression):
+                data["expr"] = f"repmat({data['expr']}, [{step.size}, 1])"   # one value per point
+            lines.append(data)
+        return lines
 
     def scale(self, step):
-        axes, source = step.out.axes, self.view(step.source, step.out.axes)
-        if step.slope is not None:
-            return [self.plain(step.out.name, f"{source} .* {self.view(step.slope, axes)}")]
-        a = self.view(step.activation, axes)
-        return [self.plain(step.out.name, f"{a} .* ({source} - sum({source} .* {a}, 1))")]
+        axes = step.out.axes
+        return [self.plain(step.out.name, f"{self.view(step.source, axes)} .* {self.view(step.slope, axes)}")]
 
     def secondorder(self, step):
         axes = step.out.axes
-        g = None if step.adjoint is None else self.view(step.adjoint, axes)
-        if step.activation is None:
-            parts = [] if step.adjoint_tangent is None else [
-                f"{self.view(step.adjoint_tangent, axes)} .* {self.view(step.slope, axes)}"]
-            if step.curvature is not None:
-                product = f"({self.name(step.tangent)} .* {self.name(step.curvature)})"
-                parts.append(f"{g} .* {self.view(step.tangent, axes, product, constant=False)}")
-            return [self.plain(step.out.name, " + ".join(parts))]
-        a, tangent = self.view(step.activation, axes), self.view(step.tangent, axes)
-        value = f"{tangent} .* ({g} - sum({g} .* {a}, 1)) - {a} .* sum({g} .* {tangent}, 1)"
-        if step.adjoint_tangent is not None:
-            gt = self.view(step.adjoint_tangent, axes)
-            value = f"{a} .* ({gt} - sum({gt} .* {a}, 1)) + {value}"
-        return [self.plain(step.out.name, value)]
+        parts = [] if step.adjoint_tangent is None else [
+            f"{self.view(step.adjoint_tangent, axes)} .* {self.view(step.slope, axes)}"]
+        if step.curvature is not None:
+            product = f"({self.name(step.tangent)} .* {self.name(step.curvature)})"
+            parts.append(f"{self.view(step.adjoint, axes)} .* {self.view(step.tangent, axes, product, constant=False)}")
+        return [self.plain(step.out.name, " + ".join(parts))]
 
     def gather(self, step):
         out = step.out.name

@@ -13,7 +13,7 @@ from ...layered.network import N
 from ...layered.steps import Operand, without_unread_temporaries
 from ..common import grouped, render
 from ..layered_common import (index_run, layered_programs, merged_constants, print_elementwise,
-                              print_output_map, request_programs)
+                              print_output_map, print_scalars, reads_units, request_programs)
 from ..layered_emitter import LayeredEmitter
 from .printer import literal
 
@@ -104,35 +104,37 @@ class NumPyLayeredEmitter(LayeredEmitter):
                 lines.append((target.name, "=", text))
         return lines
 
-    def softmax(self, step):
-        # exp(n - max n) / sum: the same value, without overflow.
-        return [(step.out.name, "=", f"numpy.exp({step.source.name} - {step.source.name}.max(axis=-1, keepdims=True))"),
-                (step.out.name, "/=", f"{step.out.name}.sum(axis=-1, keepdims=True)")]
+    def reduction(self, step):
+        """The scalars as arrays with a unit axis of one (sums and maxima keep it), then
+        the statements over whole arrays, every operand broadcast to the outputs' axes."""
+        axes, lines = step.out.axes, []
+        shape = _shape(self.program, step.out)
+        for name, operator, text in print_scalars(step, self.printer, lambda o: _view(o, axes)):
+            self.temporaries.append(name)
+            if operator != "once":
+                text = f"numpy.{operator}({text}, axis=-1, keepdims=True)"
+            lines.append((name, "=", text))
+        printed = print_elementwise(step, self.printer, lambda o: _view(o, axes))
+        for (target, text), (_, expression) in zip(printed, step.statements):
+            if isinstance(target, str):
+                self.temporaries.append(target)
+                lines.append((target, "=", text))
+            elif not reads_units(step, expression):   # one value per point, in every unit
+                lines.append((target.name, "=", f"numpy.broadcast_to({text}, {shape})"))
+            else:
+                lines.append((target.name, "=", text))
+        return lines
 
     def scale(self, step):
-        axes, source = step.out.axes, _view(step.source, step.out.axes)
-        if step.slope is not None:
-            return [(step.out.name, "=", f"{source} * {_view(step.slope, axes)}")]
-        a = _view(step.activation, axes)
-        return [(step.out.name, "=", f"{a} * ({source} - numpy.sum({source} * {a}, axis=-1, keepdims=True))")]
+        return [(step.out.name, "=", f"{_view(step.source, step.out.axes)} * {_view(step.slope, step.out.axes)}")]
 
     def secondorder(self, step):
         axes = step.out.axes
-        g = None if step.adjoint is None else _view(step.adjoint, axes)
-        tangent = _view(step.tangent, axes)
-        if step.activation is None:
-            parts = [] if step.adjoint_tangent is None else [f"{step.adjoint_tangent.name} * {_view(step.slope, axes)}"]
-            if step.curvature is not None:
-                product = f"({step.tangent.name} * {_view(step.curvature, step.tangent.axes)})"
-                parts.append(f"{g} * {_view(Operand(product, step.tangent.axes), axes)}")
-            return [(step.out.name, "=", " + ".join(parts))]
-        a = _view(step.activation, axes)
-        total = f"numpy.sum({g} * {a}, axis=-1, keepdims=True)"
-        value = f"{tangent} * ({g} - {total}) - {a} * numpy.sum({g} * {tangent}, axis=-1, keepdims=True)"
-        if step.adjoint_tangent is not None:
-            gt = step.adjoint_tangent.name
-            value = f"{a} * ({gt} - numpy.sum({gt} * {a}, axis=-1, keepdims=True)) + {value}"
-        return [(step.out.name, "=", value)]
+        parts = [] if step.adjoint_tangent is None else [f"{step.adjoint_tangent.name} * {_view(step.slope, axes)}"]
+        if step.curvature is not None:
+            product = f"({step.tangent.name} * {_view(step.curvature, step.tangent.axes)})"
+            parts.append(f"{_view(step.adjoint, axes)} * {_view(Operand(product, step.tangent.axes), axes)}")
+        return [(step.out.name, "=", " + ".join(parts))]
 
     def gather(self, step):
         out = step.out.name

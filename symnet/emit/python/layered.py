@@ -16,9 +16,9 @@ import numpy as np
 import sympy as sp
 
 from ...ir.derivative_spec import spec_of
-from ...layered.steps import constant_names
+from ...layered.steps import Operand, constant_names
 from ..common import grouped, render
-from ..layered_common import print_elementwise, print_output_map, request_programs
+from ..layered_common import print_elementwise, print_output_map, print_scalars, request_programs
 from ..layered_emitter import LayeredEmitter
 from .printer import literal
 
@@ -145,31 +145,38 @@ class PythonLayeredEmitter(LayeredEmitter):
             else:
                 self.emit(1, f"{target.name}.append({text})")
 
-    def softmax(self, step):
-        # exp(n - max n) / sum: the same value, without overflow.
-        exp = self.printer.doprint(sp.exp(sp.Symbol("v"))).split("(")[0]
-        source, out = _row(step.source), step.out.name
-        self.emit(0, f"top = max({source})")
-        self.emit(0, f"{out} = [{exp}(v - top) for v in {source}]")
-        self.emit(0, f"total = sum({out})")
-        self.emit(0, f"{out} = [v / total for v in {out}]")
+    def reduction(self, step):
+        """Per row of the outputs' leading axes: each scalar a sum (or max) over a list of
+        the units, then the statements as in ``elementwise``."""
+        inputs = [operand for _, operand in step.arguments]
+        names = ", ".join(f"{operand.name}_j" for operand in inputs)
+        loop = f"for {names} in {_zipped([_row(o) for o in inputs])}"
+        body = []
+        rows = {f"{operand.name}_j": _row(operand) for operand in inputs}
+        printed = print_scalars(step, self.printer, lambda operand: f"{operand.name}_j")
+        for (name, operator, text), (_, _, expression) in zip(printed, step.scalars):
+            dot = _as_dot(step, expression, self.printer) if operator == "sum" else None
+            if operator == "once":
+                body.append(f"{name} = {text}")
+            elif dot:
+                body.append(f"{name} = {dot}")
+            else:   # over a row as it is, or over a list of the expression per unit
+                body.append(f"{name} = {operator}({rows[text] if text in rows else f'[{text} {loop}]'})")
+        if len(step.assignments) == 1:
+            # one output: its temporaries written into it, one comprehension per row
+            out, expression = _inlined(step.statements)
+            printed = print_elementwise(type(step)((), ((out, expression),), step.size, step.arguments),
+                                        self.printer, lambda operand: f"{operand.name}_j")
+            self.looped(out, body, f"[{printed[0][1]} {loop}]")
+            return
+        for text in body:   # several outputs: the forward pass, no leading axes
+            self.emit(0, text)
+        self.elementwise(step)
 
     def scale(self, step):
-        source = _row(step.source)
-        if step.slope is not None:
-            self.nested(step.out, f"[s * d for s, d in zip({source}, {_row(step.slope)})]")
-            return
-        activation = _row(step.activation)
-        self.looped(step.out, [f"total = {_dot(source, activation)}"],
-                    f"[a * (s - total) for s, a in zip({source}, {activation})]")
+        self.nested(step.out, f"[s * d for s, d in zip({_row(step.source)}, {_row(step.slope)})]")
 
     def secondorder(self, step):
-        if step.activation is None:
-            self._second_order_elementwise(step)
-        else:
-            self._second_order_softmax(step)
-
-    def _second_order_elementwise(self, step):
         """adjoint_tangent·slope + adjoint·curvature·tangent, either term absent."""
         names, rows, parts = [], [], []
         if step.adjoint_tangent is not None:
@@ -181,17 +188,6 @@ class PythonLayeredEmitter(LayeredEmitter):
             rows += [_row(step.adjoint), _row(step.curvature), _row(step.tangent)]
             parts.append("g * c * t")
         self.nested(step.out, f"[{' + '.join(parts)} for {', '.join(names)} in {_zipped(rows)}]")
-
-    def _second_order_softmax(self, step):
-        """activation∘(adjoint_tangent - own) + tangent∘(adjoint - total) - activation·across."""
-        g, t, a = _row(step.adjoint), _row(step.tangent), _row(step.activation)
-        body = [f"total = {_dot(g, a)}", f"across = {_dot(g, t)}"]
-        names, rows, value = ["g", "t", "a"], [g, t, a], "t * (g - total) - a * across"
-        if step.adjoint_tangent is not None:
-            h = _row(step.adjoint_tangent)
-            body.append(f"own = {_dot(h, a)}")
-            names, rows, value = ["h"] + names, [h] + rows, f"a * (h - own) + {value}"
-        self.looped(step.out, body, f"[{value} for {', '.join(names)} in {_zipped(rows)}]")
 
     def gather(self, step):
         entries = {row: (f"[{literal(value)}] * {step.size}" if step.transposed else literal(value))
@@ -222,6 +218,32 @@ class PythonLayeredEmitter(LayeredEmitter):
         for targets, text in print_output_map(step, self.printer, element):
             for target in targets:
                 self.emit(0, f"{element(step.out, target)} = {text}")
+
+
+def _as_dot(step, expression, printer):
+    """``dot(row, row)`` (times a number) where a sum over the units is the product of two
+    per-unit arrays, else None: one C loop instead of a list of products."""
+    coefficient, factors = sp.sympify(expression).as_coeff_mul()
+    if len(factors) == 1 and factors[0].is_Pow and factors[0].exp == 2:
+        factors = (factors[0].base, factors[0].base)
+    operands = dict(step.arguments)
+    if len(factors) != 2 or not all(factor in operands for factor in factors):
+        return None
+    text = _dot(*(_row(operands[factor]) for factor in factors))
+    if coefficient in (1, -1):
+        return text if coefficient == 1 else f"-{text}"
+    return f"{printer.doprint(coefficient)}*{text}"
+
+
+def _inlined(statements):
+    """(output, expression) of statements with one output, every temporary written in."""
+    temporaries = {}
+    for target, expression in statements:
+        expression = sp.sympify(expression).xreplace(temporaries)
+        if isinstance(target, Operand):
+            return target, expression
+        temporaries[target] = expression
+    raise ValueError("statements without an output")
 
 
 def _tuple_literal(value, indent=0):

@@ -9,7 +9,7 @@ output unit with a row of W (forward) or of its transpose ``W*_T`` (reverse).
 import numpy as np
 
 from ...layered.steps import constant_names
-from ..layered_common import print_elementwise, print_output_map, request_programs
+from ..layered_common import print_elementwise, print_output_map, print_scalars, request_programs
 from ..layered_emitter import LayeredEmitter
 from .printer import literal
 
@@ -89,38 +89,39 @@ class JavaScriptLayeredEmitter(LayeredEmitter):
             body.append(f"const {target} = {text};" if isinstance(target, str) else f"{target.name}[j] = {text};")
         self.lines.append(f"for (let j = 0; j < {step.size}; j++) {{ {' '.join(body)} }}")
 
-    def softmax(self, step):
-        # exp(n - max n) / sum: the same value, without overflow.
-        source = _row(step.source)
-        self.rows(step.out, "e.map((v) => v / e.reduce((s, v) => s + v, 0.0))",
-                  [f"const top = Math.max(...{source});", f"const e = {source}.map((v) => Math.exp(v - top));"])
+    def reduction(self, step):
+        """Per row of the outputs' leading axes, in a block of its own: each scalar a sum
+        (or max) over the units j, then the statements for every unit j."""
+        def element(operand):
+            return f"{_row(operand)}[j]"
+        body = []
+        for name, operator, text in print_scalars(step, self.printer, element):
+            values = self.units(step.size, text)
+            body.append(f"const {name} = " + {"sum": f"{values}.reduce((s, v) => s + v, 0.0);",
+                                              "max": f"Math.max(...{values});", "once": f"{text};"}[operator])
+        out = step.out
+        row = f"{out.name}_row" if out.axes else out.name   # leading axes: a fresh row per index
+        statements = [f"const {target} = {text};" if isinstance(target, str) else
+                      f"{row if target == out else target.name}[j] = {text};"
+                      for target, text in print_elementwise(step, self.printer, element)]
+        loop = f"for (let j = 0; j < {step.size}; j++) {{ {' '.join(statements)} }}"
+        if out.axes:
+            self.rows(out, row, body + [f"const {row} = new Array({step.size});", loop])
+            return
+        for operand, _ in step.assignments:
+            self.assign(operand.name, f"new Array({step.size})")
+        self.lines.append(f"{{ {' '.join(body)} {loop} }}")
 
     def scale(self, step):
-        source = _row(step.source)
-        if step.slope is not None:
-            self.rows(step.out, f"{source}.map((s, j) => s * {_row(step.slope)}[j])")
-            return
-        activation = _row(step.activation)
-        self.rows(step.out, f"{source}.map((s, j) => {activation}[j] * (s - total))",
-                  [f"const total = dot({source}, {activation});"])
+        self.rows(step.out, f"{_row(step.source)}.map((s, j) => s * {_row(step.slope)}[j])")
 
     def secondorder(self, step):
-        if step.activation is None:
-            parts = []
-            if step.adjoint_tangent is not None:
-                parts.append(f"{_row(step.adjoint_tangent)}[j] * {_row(step.slope)}[j]")
-            if step.curvature is not None:
-                parts.append(f"{_row(step.adjoint)}[j] * {_row(step.curvature)}[j] * {_row(step.tangent)}[j]")
-            self.rows(step.out, self.units(step.size, " + ".join(parts)))
-            return
-        g, t, a = _row(step.adjoint), _row(step.tangent), _row(step.activation)
-        body = [f"const total = dot({g}, {a});", f"const across = dot({g}, {t});"]
-        value = f"{t}[j] * ({g}[j] - total) - {a}[j] * across"
+        parts = []
         if step.adjoint_tangent is not None:
-            h = _row(step.adjoint_tangent)
-            body.append(f"const own = dot({h}, {a});")
-            value = f"{a}[j] * ({h}[j] - own) + {value}"
-        self.rows(step.out, self.units(step.size, value), body)
+            parts.append(f"{_row(step.adjoint_tangent)}[j] * {_row(step.slope)}[j]")
+        if step.curvature is not None:
+            parts.append(f"{_row(step.adjoint)}[j] * {_row(step.curvature)}[j] * {_row(step.tangent)}[j]")
+        self.rows(step.out, self.units(step.size, " + ".join(parts)))
 
     def gather(self, step):
         entries = {row: (f"new Array({step.size}).fill({literal(value)})" if step.transposed else literal(value))
