@@ -31,6 +31,8 @@ class Backend:
             subclass (None: the language has no layered form of its own).
         layered_from_parameters: where the "auto" strategy turns to the layered form for
             this target (None: the common threshold, LAYERED_FROM_PARAMETERS).
+        activation_modes: the ``activations`` modes the language honours ("fast": its
+            layered form computes tanh and the logistic approximately, symnet.layered.fast).
     """
 
     name: str
@@ -44,3 +46,4 @@ class Backend:
     files: tuple = ()
     layered_emitter: type = None
     layered_from_parameters: int = None
+    activation_modes: tuple = ("exact",)

@@ -27,4 +27,5 @@ BACKEND = Backend(
     reserved_words=RESERVED_WORDS,
     layered_emitter=CLayeredEmitter,
     files=("{name}.h", "{name}.c", "{name}_check.c"),
+    activation_modes=("exact", "fast"),
 )
