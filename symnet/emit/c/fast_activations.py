@@ -5,9 +5,10 @@ Both functions reduce y = -2|x| (tanh) or -|x| (logistic) to 2^k·e^r, |r| <= ln
 take e^r - 1 = r + r²·P(r) from one polynomial P: a Chebyshev fit of (expm1(r) - r)/r² on
 [-1.01·ln2/2, 1.01·ln2/2] (mpmath.chebyfit at 40 digits; its error times |r| is 4e-17
 relative in double, degree 9, and 5e-10 in float, degree 5, well under half an ulp).  |x|
-is clamped where the result has saturated (tanh rounds to ±1 from 19.1 in double and 9.1
-in float; the logistic's e^-|x| is below 2 ulp of 1 from 37 and 16), so that 2^k is
-always a normal number and one power of two does.
+is clamped where the result has saturated (at 20 and 9.5 for tanh, which rounds to ±1
+from 19.1 in double and 9.1 in float; at 40 and 20 for the logistic, whose e^-|x| is
+below 2 ulp of 1 from 37 and 16), so that 2^k is always a normal number and one power
+of two does.
 """
 
 #: Per precision: the C suffix of literals, the integer type of a number's bits and its
