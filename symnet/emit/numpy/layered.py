@@ -115,6 +115,17 @@ class NumPyLayeredEmitter(LayeredEmitter):
         a = _view(step.activation, axes)
         return [(step.out.name, "=", f"{a} * ({source} - numpy.sum({source} * {a}, axis=-1, keepdims=True))")]
 
+    def outersum(self, step):
+        """Σ (weight·tangent) @ tangentᵀ over the terms: one batched matrix product each."""
+        axes = step.out.axes
+        parts = []
+        for weight, tangent, _ in step.terms:
+            t = _view(tangent, axes)
+            parts.append(f"({_view(weight, axes)} * {t}) @ numpy.swapaxes({t}, -1, -2)")
+        if not parts:
+            return [(step.out.name, "=", f"numpy.zeros({_shape(self.program, step.out)})")]
+        return [(step.out.name, "=", parts[0])] + [(step.out.name, "+=", part) for part in parts[1:]]
+
     def secondorder(self, step):
         axes = step.out.axes
         g = None if step.adjoint is None else _view(step.adjoint, axes)
