@@ -8,7 +8,7 @@ The timings are interleaved: every round times every backend once, and the best 
 the rounds is kept, so that on a shared machine every backend sees the same slow and
 fast spells.
 
-    python benchmarks/hessian_vs_jax.py                 # about 3 minutes
+    python benchmarks/hessian_vs_jax.py                 # about 10 minutes (most in 20-256-256-10)
     python benchmarks/hessian_vs_jax.py --nets 3-10-1 --rounds 2
 
 This is a measurement, not a test: it asserts nothing about speed.
