@@ -19,8 +19,8 @@ import sympy as sp
 
 from .network import A, D, N, LayeredNetwork
 from .steps import (ADJOINT, ADJOINT_TANGENT, TANGENT, VECTOR, Elementwise, Gather, LayeredProgram, Linear,
-                            Operand, OuterSum, OutputMap, Scale, SecondOrder, Shift, Softmax, Symmetrize, Term, live_steps,
-                            map_symbols, reads, weight_names, written)
+                            Operand, OuterSum, OutputMap, Scale, SecondOrder, Shift, Softmax, Symmetrize, Term,
+                            live_steps, map_symbols, reads, weight_names, written)
 
 
 def layered_program(layered: LayeredNetwork, what: str) -> LayeredProgram:
