@@ -285,8 +285,9 @@ class CLayeredEmitter(LayeredEmitter):
                 "upper": ref(step.out, "m", ["o", "k"]), "lower": ref(step.out, "k", ["o", "m"])}
 
     def transposed_constant(self, operand):
-        """The name of a constant tangent's transpose, stored once (None for a variable one)."""
-        if not operand.constant:
+        """The name of a constant tangent's transpose, stored once (None for a variable one, or
+        where every weight is stored once: there the step transposes it when it runs)."""
+        if not operand.constant or self.one_copy:
             return None
         name = f"{operand.name}_T"
         self.matrices.setdefault(name, np.asarray(self.constants[operand.name]).T)
@@ -384,10 +385,11 @@ def _block_size(doubles, what):
     return block if block >= smallest else None
 
 
-def _transposed_tangent_doubles(program):
-    """Numbers of the largest tangent an OuterSum step transposes on the stack (one at a time)."""
+def _transposed_tangent_doubles(program, one_copy):
+    """Numbers of the largest tangent an OuterSum step transposes on the stack (one at a time):
+    a variable one, or any with one copy of each weight (CLayeredEmitter.transposed_constant)."""
     return max((units * step.size for step in program.steps if isinstance(step, OuterSum)
-                for _, tangent, units in step.terms if not tangent.constant), default=0)
+                for _, tangent, units in step.terms if one_copy or not tangent.constant), default=0)
 
 
 def declarations(layout):
@@ -435,7 +437,7 @@ def layered_functions(request, printer, literal, real, base):
             "context": {"real": real, "zero": literal(0.0), "half": literal(0.5)},
         })
         function["batch_body"] = "c/layered_batch.c.j2" if function["block"] else None
-        function["stack_bytes"] = (single_layout.doubles() + _transposed_tangent_doubles(program)) * _BYTES[real]
+        function["stack_bytes"] = (single_layout.doubles() + _transposed_tangent_doubles(program, one_copy(request.network))) * _BYTES[real]
         function["block_stack_bytes"] = block_doubles * (block or 0) * _BYTES[real]
         functions.append(function)
     constants = {}
