@@ -10,7 +10,7 @@ import sympy as sp
 
 from . import progress
 from .describe import describe
-from .emit import GenerationRequest, get_target, target_names
+from .emit import GenerationRequest, backends, get_target, target_names
 from .emit.common import comment_text, safe_identifier
 from .emit.layered_common import choose_strategy, layered_programs
 from .emit.numpy.function import layered_numpy_function
@@ -20,6 +20,7 @@ from .errors import ModelFormatError, UnsupportedError
 from .expressions import ExpressionDerivative
 from .ir.derivative_spec import NAMES, WHOLE, parse_derivative, parse_derivatives, spec_of
 from .importers import load as _load
+from .layered.fast import ACTIVATION_MODES
 from .layered.network import writes_transfers_of
 from .output import write_files
 from .layered.directional import MAX_LAYERED_ORDER
@@ -203,7 +204,7 @@ def default_derivatives(net):
 
 
 def generate(net, targets, out_dir, derivatives=None, name=None, precision="double", strategy="auto",
-             allow_large_unrolled=False, ode_states=0):
+             allow_large_unrolled=False, ode_states=0, activations="exact"):
     """Generate derivative code for ``net`` into ``out_dir``; returns the written paths in order.
 
     ``strategy``: "unrolled" (one scalar expression per entry), "layered" (weight arrays
@@ -214,11 +215,15 @@ def generate(net, targets, out_dir, derivatives=None, name=None, precision="doub
     ``symnet.unrolled.size.UNROLLED_OPERATION_LIMIT``, unless ``allow_large_unrolled``.
     ``ode_states``: for the fmu target, the first ``ode_states`` outputs are the time
     derivatives of the first ``ode_states`` inputs (a neural ODE; 0: a static block).
+    ``activations``: "exact" (the default) or "fast": tanh and the logistic by a branch-free
+    approximation within a few ulp, slopes from the approximate value (docs/performance.md;
+    the c target's layered form only, so "auto" means "layered" there).
     """
     derivatives = _ordered(derivatives or default_derivatives(net), net)
     targets = tuple(target_names()) if "all" in targets else tuple(targets)
     renderers = [get_target(t) for t in targets]
     strategy = _strategy_for(derivatives, strategy, renderers)
+    strategy = _strategy_for_activations(activations, strategy, renderers)
     chosen, folded = choose_strategy(strategy, net)
     strategies = []
     for target in renderers:
@@ -240,8 +245,9 @@ def generate(net, targets, out_dir, derivatives=None, name=None, precision="doub
         header=tuple(describe(net, clean=comment_text)),
         precision=precision,
         derivatives=derivatives,
-        layered=layered_programs(net, derivatives, folded) if "layered" in strategies else (),
+        layered=layered_programs(net, derivatives, folded, activations) if "layered" in strategies else (),
         ode_states=ode_states,
+        activations=activations,
     )
     files = {}   # every target rendered before the first write: a failure leaves no partial output
     for target, target_strategy in zip(renderers, strategies):
@@ -250,6 +256,25 @@ def generate(net, targets, out_dir, derivatives=None, name=None, precision="doub
             rendered.update(render_step(target, request))
         files.update(sorted(rendered.items()))
     return write_files(out_dir, files)
+
+
+def _strategy_for_activations(activations, strategy, renderers):
+    """The strategy to use: ``strategy``, or "layered" in the fast mode (only layered forms
+    have it); refuses an unknown mode, and the fast mode where a target or the unrolled
+    strategy cannot honour it."""
+    if activations not in ACTIVATION_MODES:
+        raise UnsupportedError(f"unknown activations mode {activations!r} (choose from {', '.join(ACTIVATION_MODES)})")
+    if activations == "exact":
+        return strategy
+    honouring = [backend.name for backend in backends() if activations in backend.activation_modes]
+    for target in renderers:
+        if activations not in target.activation_modes:
+            raise UnsupportedError(f"the {target.name} target has no {activations!r} activations mode"
+                                   f" (targets that have it: {', '.join(honouring)})")
+    if strategy == "unrolled":
+        raise UnsupportedError(f"the {activations!r} activations mode needs the layered strategy"
+                               " (use --strategy layered or auto)")
+    return "layered"
 
 
 def _require_unrolled_fits(net, derivatives, allow_large_unrolled):

@@ -14,6 +14,7 @@ from .emit.layered_common import STRATEGIES
 from .errors import MAX_PROBLEM, SymnetError, printable
 from .importers import user_module
 from .ir.derivative_spec import NAMES
+from .layered.fast import ACTIVATION_MODES
 from .points_file import read_points
 from .reference.finite_differences import compare, finite_difference_hessian, finite_difference_jacobian, sample_points
 from .sensitivities import DEFAULT_POINTS, input_names, output_names, sensitivity, table_lines
@@ -102,6 +103,10 @@ def _parser():
                           help="fmu target: a neural ODE whose first N_STATES outputs are the time derivatives"
                                " of the first N_STATES inputs (the states); the other inputs are the FMU's"
                                " inputs (see docs/targets.md)")
+    generate.add_argument("--activations", choices=ACTIVATION_MODES, default="exact",
+                          help="exact (default), or fast: tanh and the logistic by a branch-free approximation"
+                               " within 4 ulp, slopes 1 - a^2 and a(1 - a) from it (c target, layered;"
+                               " see docs/performance.md)")
     generate.set_defaults(run=run_generate)
 
     _sensitivity_parser(commands)
@@ -273,7 +278,7 @@ def run_generate(args):
         paths = api.generate(net, args.target, args.out, derivatives=args.derivatives,
                              name=args.name, precision=args.precision,
                              strategy=args.strategy, allow_large_unrolled=args.allow_large_unrolled,
-                             ode_states=args.ode)
+                             ode_states=args.ode, activations=args.activations)
     for path in paths:
         print(path)
     return 0

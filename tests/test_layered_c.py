@@ -287,23 +287,24 @@ def test_hessian_batch_in_blocks_of_eight_points(tmp_path, monkeypatch):
 
 
 def test_hessian_one_output_row_at_a_time(tmp_path, monkeypatch):
-    """A Hessian's adjoints and their tangents run one output row at a time, in the batch
-    kernel and (here forced) the single-point function: each holds one row of the
-    second-order arrays instead of all of them, batch and single-point results stay
+    """A Hessian's adjoints and the outer products they weight run one output row at a
+    time in the batch kernel, which holds one row of the adjoint arrays instead of all of
+    them; the single-point function (here in unions) keeps them whole, so that its
+    products tile over the output rows.  Batch and single-point results stay
     bit-identical, and both match the unrolled closed form."""
     monkeypatch.setattr(c_layered, "SINGLE_UNIONS_FROM", 0)
     net = mlp((9, 40, 36, 6))
     program = dict(layered_programs(net, ("hessian",)))["hessian"]
     split, whole = ArrayLayout.compact(program), ArrayLayout.compact(program, split=False)
-    assert split.split[:2] == ("out", 6) and 2 * split.doubles() < whole.doubles()
+    assert split.split[:2] == ("out", 6) and split.doubles() < whole.doubles()
     X = points_for(net, count=37)
     results = compile_and_run(net, tmp_path, X, ["-O3", "-march=native"])
     source = (tmp_path / "model.c").read_text()
     loop = "for (int o = 0; o < 6; ++o) {   /* one output row at a time */"
     single_body = source.split("void model_hessian(")[1].split("\n}")[0]
     batch_body = source.split("void model_hessian_batch(")[1].split("\n}")[0]
-    assert loop in single_body and loop in batch_body
-    assert "double gnt1[9][40];" in single_body   # one row of (outputs, inputs, units)
+    assert loop not in single_body and loop in batch_body
+    assert "double gc1[6][40];" in single_body and "double gc1[40][BLOCK];" in batch_body
     single, batch = results["hessian"]
     np.testing.assert_array_equal(batch, single)
     assert_close(single, closed_form(net, "hessian")(X))

@@ -12,8 +12,8 @@ LAYERED = [backend for backend in backends() if backend.layered_emitter is not N
 
 
 def test_the_step_kinds_are_the_step_classes():
-    assert STEP_KINDS == ("shift", "linear", "elementwise", "reduction", "scale", "secondorder", "gather",
-                          "symmetrize", "outputmap")
+    assert STEP_KINDS == ("shift", "linear", "elementwise", "reduction", "scale", "secondorder", "outersum",
+                          "gather", "symmetrize", "outputmap")
     assert len(STEP_TYPES) == len(STEP_KINDS)
 
 

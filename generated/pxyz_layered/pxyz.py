@@ -153,7 +153,13 @@ def hessian(x):
         d1_j = 4.0*t1_0/((t1_0 + 1.0)*(t1_0 + 1.0))
         d1.append(d1_j)
         c1.append(-2.0*a1_j*d1_j)
-    gnt1 = [[[g * c * t for g, c, t in zip(G1[o], c1, TN1[m])] for m in range(3)] for o in range(1)]
-    hessian = [[[dot(r1, gnt1[o][m]) for r1 in W1_x_T] for m in range(3)] for o in range(1)]
+    gc1 = [[s * d for s, d in zip(G1[o], c1)] for o in range(1)]
+    hessian = []
+    for o in range(1):
+        hessian_o = []
+        hessian.append(hessian_o)
+        for m in range(3):
+            s0 = [w * t for w, t in zip(gc1[o], TN1[m])]
+            hessian_o.append([dot(s0, q0) for q0 in TN1])
     hessian = [[[0.5 * u + 0.5 * v for u, v in zip(row, column)] for row, column in zip(h, zip(*h))] for h in hessian]
     return hessian

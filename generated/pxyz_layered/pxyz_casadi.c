@@ -149,7 +149,7 @@ static inline double symnet_tanh_slope(double x)
  * normalization is folded into every W*_x.  *_T arrays are transposed so that
  * inner loops run over contiguous memory.  Derivatives go layer by layer from
  * the stored activations (tangents TN/t*, adjoints G/g*).  All work arrays
- * live on the stack: at most 584 bytes per call of a single-point function, 18432 bytes in a batch function. */
+ * live on the stack: at most 424 bytes per call of a single-point function, 13312 bytes in a batch function. */
 static const double X_OFFSET[3] = {250.51788658154322,0.010026270334233653,1.0111620210888366};
 static const double B1[10] = {-0.2233264604255657,2.4232273222026777,-0.5660726478181737,-0.472627783472918,1.025903763009601,0.21633471012305816,-0.9475872413837418,1.7823917139516947,-0.4403171154152754,0.46771028821451677};
 static const double B2[1] = {-26894.777597601253};
@@ -192,6 +192,18 @@ static const double W2_1_T[10][1] = {
 };
 static const double W2_1[1][10] = {
 {785.604631433556,9611.280947750809,-1332.1783289882183,1400.553257029352,-2123.205688390767,6628.910019175595,-38550.89266867379,-1231.607413205682,23107.60395478411,522.9396436386553}
+};
+static const double TN1_T[10][3] = {
+{0x1.51edc1ce49078p-9,-11.791795758973361,0.039793938628991866},
+{0.00280836343284187,23.42971868480926,-0.04736603953257098},
+{0x1.1b32268be208dp-9,-10.01305920755824,-0.03268652331322589},
+{0x1.56efc60aeb978p-9,-40.01624123892331,0.03894477788334118},
+{-0.002989943073580378,91.15948454763804,-0.046303107195608074},
+{-0.0010529532418275724,73.84788538781692,0.0322557880659084},
+{0.0010282800596145287,-52.377191193838385,-0.02368093943918201},
+{-0x1.b9fe2409f0971p-9,217.18368768499357,-0.07796548388174505},
+{0.0009904489899037654,-64.94750098166925,-0.028456066400698553},
+{-0x1.4d6493a76501p-14,-42.759046220031834,-0.01718788197096464}
 };
 
 void pxyz_casadi_evaluate(const double *x, double *y)
@@ -651,7 +663,7 @@ void pxyz_casadi_hessian(const double *x, double *hess)
     double a1[10];
     double d1[10];
     double c1[10];
-    double gnt1[1][3][10];
+    double gc1[1][10];
     (void)x;
     for (int k = 0; k < 3; ++k) z[k] = x[k] - X_OFFSET[k];
     {
@@ -666,14 +678,18 @@ void pxyz_casadi_hessian(const double *x, double *hess)
         d1[j] = symnet_tanh_slope(n1[j]);
         c1[j] = -2*a1[j]*d1[j];
     }
-    for (int o = 0; o < 1; ++o) for (int m = 0; m < 3; ++m) for (int j = 0; j < 10; ++j) gnt1[o][m][j] = G1[o][j] * c1[j] * TN1[m][j];
-    for (int o = 0; o < 1; ++o) for (int m = 0; m < 3; ++m) {
-        for (int j = 0; j < 3; ++j) hess[(o * 3 + m) * 3 + j] = 0.0;
-        for (int k = 0; k < 10; ++k) {
-            const double factor = gnt1[o][m][k];
-            for (int j = 0; j < 3; ++j) hess[(o * 3 + m) * 3 + j] = SYMNET_MADD(W1_x[k][j], factor, hess[(o * 3 + m) * 3 + j]);
+    for (int o = 0; o < 1; ++o) for (int j = 0; j < 10; ++j) gc1[o][j] = G1[o][j] * c1[j];
+    for (int o = 0; o < 1; ++o) for (int k = 0; k < 3; ++k) for (int m = k; m < 3; ++m) hess[(o * 3 + k) * 3 + m] = 0.0;
+    {
+        for (int o = 0; o < 1; ++o) for (int u = 0; u < 10; ++u) {
+            const double w = gc1[o][u];
+            for (int k = 0; k < 3; ++k) {
+                const double f = w * TN1_T[u][k];
+                for (int m = k; m < 3; ++m) hess[(o * 3 + k) * 3 + m] = SYMNET_MADD(f, TN1_T[u][m], hess[(o * 3 + k) * 3 + m]);
+            }
         }
     }
+    for (int o = 0; o < 1; ++o) for (int k = 1; k < 3; ++k) for (int m = 0; m < k; ++m) hess[(o * 3 + k) * 3 + m] = hess[(o * 3 + m) * 3 + k];
     for (int o = 0; o < 1; ++o) for (int k = 0; k < 3; ++k) for (int m = k + 1; m < 3; ++m) {
         const double mean = 0.5 * (hess[(o * 3 + k) * 3 + m] + hess[(o * 3 + m) * 3 + k]);
         hess[(o * 3 + k) * 3 + m] = mean;
@@ -691,7 +707,7 @@ void pxyz_casadi_hessian_batch(size_t n, const double *restrict x, double *restr
     union {
         double z[3][BLOCK];
         double a1[10][BLOCK];
-        double gnt1[1][3][10][BLOCK];
+        double gc1[1][10][BLOCK];
     } work0;
     double n1[10][BLOCK];
     double d1[10][BLOCK];
@@ -777,30 +793,15 @@ void pxyz_casadi_hessian_batch(size_t n, const double *restrict x, double *restr
             d1[j][p] = symnet_tanh_slope(n1[j][p]);
             c1[j][p] = -2*d1[j][p]*work0.a1[j][p];
         }
-        for (int o = 0; o < 1; ++o) for (int m = 0; m < 3; ++m) for (int j = 0; j < 10; ++j) for (size_t p = 0; p < BLOCK; ++p) work0.gnt1[o][m][j][p] = G1[o][j] * c1[j][p] * TN1[m][j];
-        for (int o = 0; o < 1; ++o) for (int m = 0; m < 3; ++m) {
-            double (*const tile)[BLOCK] = &result[(o * 3 + m) * 3 + 0];
-            for (size_t p = 0; p < BLOCK / 2; ++p) {
-                double s0a = 0.0, s0b = 0.0;
-                double s1a = 0.0, s1b = 0.0;
-                double s2a = 0.0, s2b = 0.0;
-                for (int k = 0; k < 10; ++k) {
-                    const double v0 = work0.gnt1[o][m][k][p];
-                    const double v1 = work0.gnt1[o][m][k][p + BLOCK / 2];
-                    s0a = SYMNET_MADD(W1_x_T[0][k], v0, s0a);
-                    s0b = SYMNET_MADD(W1_x_T[0][k], v1, s0b);
-                    s1a = SYMNET_MADD(W1_x_T[1][k], v0, s1a);
-                    s1b = SYMNET_MADD(W1_x_T[1][k], v1, s1b);
-                    s2a = SYMNET_MADD(W1_x_T[2][k], v0, s2a);
-                    s2b = SYMNET_MADD(W1_x_T[2][k], v1, s2b);
-                }
-                tile[0][p] = s0a;
-                tile[0][p + BLOCK / 2] = s0b;
-                tile[1][p] = s1a;
-                tile[1][p + BLOCK / 2] = s1b;
-                tile[2][p] = s2a;
-                tile[2][p + BLOCK / 2] = s2b;
+        for (int o = 0; o < 1; ++o) for (int j = 0; j < 10; ++j) for (size_t p = 0; p < BLOCK; ++p) work0.gc1[o][j][p] = G1[o][j] * c1[j][p];
+        for (int o = 0; o < 1; ++o) {
+            for (int k = 0; k < 3; ++k) for (int m = k; m < 3; ++m) for (size_t p = 0; p < BLOCK; ++p) result[(o * 3 + k) * 3 + m][p] = 0.0;
+            for (int k = 0; k < 3; ++k) for (int u = 0; u < 10; ++u) {
+                double f[BLOCK];
+                for (size_t p = 0; p < BLOCK; ++p) f[p] = work0.gc1[o][u][p] * TN1[k][u];
+                for (int m = k; m < 3; ++m) for (size_t p = 0; p < BLOCK; ++p) result[(o * 3 + k) * 3 + m][p] = SYMNET_MADD(f[p], TN1[m][u], result[(o * 3 + k) * 3 + m][p]);
             }
+            for (int k = 1; k < 3; ++k) for (int m = 0; m < k; ++m) for (size_t p = 0; p < BLOCK; ++p) result[(o * 3 + k) * 3 + m][p] = result[(o * 3 + m) * 3 + k][p];
         }
         for (int o = 0; o < 1; ++o) for (int k = 0; k < 3; ++k) for (int m = k + 1; m < 3; ++m) for (size_t p = 0; p < BLOCK; ++p) {
             const double mean = 0.5 * (result[(o * 3 + k) * 3 + m][p] + result[(o * 3 + m) * 3 + k][p]);

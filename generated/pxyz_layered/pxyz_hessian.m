@@ -43,8 +43,12 @@ a1 = tanh(n1);
 t1_0 = exp(-2*abs(n1));
 d1 = 4*t1_0./(t1_0 + 1).^2;
 c1 = -2*a1.*d1;
-gnt1 = G1 .* reshape((TN1 .* c1), [10, Q, 1, 3]);
-hessian = reshape(W1_x' * reshape(gnt1, 10, []), [3, Q, 1, 3]);
+gc1 = G1 .* c1;
+hessian = zeros(3, Q, 1, 3);
+outer = gc1 .* reshape(TN1, [10, 1, 1, 3]);
+for m = 1:3
+    hessian(m, :, :, :) = hessian(m, :, :, :) + sum(outer .* TN1(:, :, m), 1);
+end
 hessian = 0.5 * (hessian + permute(hessian, [4, 2, 3, 1]));
 H = permute(hessian, [3, 4, 1, 2]);
 end

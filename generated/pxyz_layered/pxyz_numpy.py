@@ -156,9 +156,9 @@ def hessian(X):
     a1 = numpy.tanh(n1)
     c1 = -2*a1*d1
     del n1
-    gnt1 = G1[:, None, :] * (TN1 * c1[:, None, :])[:, None, :, :]
+    gc1 = G1 * c1[:, None, :]
     del c1
-    hessian = (gnt1.reshape(-1, 10) @ W1_x).reshape(count, 1, 3, 3)
-    del gnt1
+    hessian = (gc1[:, :, None, :] * TN1) @ numpy.swapaxes(TN1, -1, -2)
+    del gc1
     hessian = 0.5 * (hessian + numpy.swapaxes(hessian, -1, -2))
     return hessian.reshape(batch + (1, 3, 3))

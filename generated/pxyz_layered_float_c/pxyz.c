@@ -32,7 +32,7 @@
  * normalization is folded into every W*_x.  *_T arrays are transposed so that
  * inner loops run over contiguous memory.  Derivatives go layer by layer from
  * the stored activations (tangents TN/t*, adjoints G/g*).  All work arrays
- * live on the stack: at most 292 bytes per call of a single-point function, 9216 bytes in a batch function. */
+ * live on the stack: at most 212 bytes per call of a single-point function, 6656 bytes in a batch function. */
 static const float X_OFFSET[3] = {250.51788f,0.0100262705f,1.011162f};
 static const float B1[10] = {-0.22332646f,2.4232273f,-0.56607264f,-0.4726278f,1.0259038f,0.21633472f,-0.94758725f,1.7823917f,-0.44031712f,0.4677103f};
 static const float B2[1] = {-26894.777f};
@@ -75,6 +75,18 @@ static const float W2_1_T[10][1] = {
 };
 static const float W2_1[1][10] = {
 {785.6046f,9611.281f,-1332.1783f,1400.5532f,-2123.2056f,6628.91f,-38550.895f,-1231.6074f,23107.604f,522.93964f}
+};
+static const float TN1_T[10][3] = {
+{0.0025781917f,-11.791796f,0.03979394f},
+{0.0028083634f,23.429718f,-0.047366038f},
+{0.0021606132f,-10.01306f,-0.032686524f},
+{0.0026163987f,-40.016243f,0.038944777f},
+{-0.0029899431f,91.159485f,-0.04630311f},
+{-0.0010529532f,73.847885f,0.032255787f},
+{0.00102828f,-52.37719f,-0.02368094f},
+{-0.003372137f,217.18369f,-0.07796548f},
+{0.000990449f,-64.9475f,-0.028456066f},
+{-7.948706e-05f,-42.759045f,-0.017187882f}
 };
 
 void pxyz_evaluate(const float *x, float *y)
@@ -538,7 +550,7 @@ void pxyz_hessian(const float *x, float *hess)
     float a1[10];
     float d1[10];
     float c1[10];
-    float gnt1[1][3][10];
+    float gc1[1][10];
     (void)x;
     for (int k = 0; k < 3; ++k) z[k] = x[k] - X_OFFSET[k];
     {
@@ -554,14 +566,18 @@ void pxyz_hessian(const float *x, float *hess)
         d1[j] = 4*t1_0/((t1_0 + 1)*(t1_0 + 1));
         c1[j] = -2*a1[j]*d1[j];
     }
-    for (int o = 0; o < 1; ++o) for (int m = 0; m < 3; ++m) for (int j = 0; j < 10; ++j) gnt1[o][m][j] = G1[o][j] * c1[j] * TN1[m][j];
-    for (int o = 0; o < 1; ++o) for (int m = 0; m < 3; ++m) {
-        for (int j = 0; j < 3; ++j) hess[(o * 3 + m) * 3 + j] = 0.0f;
-        for (int k = 0; k < 10; ++k) {
-            const float factor = gnt1[o][m][k];
-            for (int j = 0; j < 3; ++j) hess[(o * 3 + m) * 3 + j] = SYMNET_MADD(W1_x[k][j], factor, hess[(o * 3 + m) * 3 + j]);
+    for (int o = 0; o < 1; ++o) for (int j = 0; j < 10; ++j) gc1[o][j] = G1[o][j] * c1[j];
+    for (int o = 0; o < 1; ++o) for (int k = 0; k < 3; ++k) for (int m = k; m < 3; ++m) hess[(o * 3 + k) * 3 + m] = 0.0f;
+    {
+        for (int o = 0; o < 1; ++o) for (int u = 0; u < 10; ++u) {
+            const float w = gc1[o][u];
+            for (int k = 0; k < 3; ++k) {
+                const float f = w * TN1_T[u][k];
+                for (int m = k; m < 3; ++m) hess[(o * 3 + k) * 3 + m] = SYMNET_MADD(f, TN1_T[u][m], hess[(o * 3 + k) * 3 + m]);
+            }
         }
     }
+    for (int o = 0; o < 1; ++o) for (int k = 1; k < 3; ++k) for (int m = 0; m < k; ++m) hess[(o * 3 + k) * 3 + m] = hess[(o * 3 + m) * 3 + k];
     for (int o = 0; o < 1; ++o) for (int k = 0; k < 3; ++k) for (int m = k + 1; m < 3; ++m) {
         const float mean = 0.5f * (hess[(o * 3 + k) * 3 + m] + hess[(o * 3 + m) * 3 + k]);
         hess[(o * 3 + k) * 3 + m] = mean;
@@ -579,7 +595,7 @@ void pxyz_hessian_batch(size_t n, const float *restrict x, float *restrict hess)
     union {
         float z[3][BLOCK];
         float a1[10][BLOCK];
-        float gnt1[1][3][10][BLOCK];
+        float gc1[1][10][BLOCK];
     } work0;
     float n1[10][BLOCK];
     float d1[10][BLOCK];
@@ -666,30 +682,15 @@ void pxyz_hessian_batch(size_t n, const float *restrict x, float *restrict hess)
             d1[j][p] = 4*t1_0/((t1_0 + 1)*(t1_0 + 1));
             c1[j][p] = -2*d1[j][p]*work0.a1[j][p];
         }
-        for (int o = 0; o < 1; ++o) for (int m = 0; m < 3; ++m) for (int j = 0; j < 10; ++j) for (size_t p = 0; p < BLOCK; ++p) work0.gnt1[o][m][j][p] = G1[o][j] * c1[j][p] * TN1[m][j];
-        for (int o = 0; o < 1; ++o) for (int m = 0; m < 3; ++m) {
-            float (*const tile)[BLOCK] = &result[(o * 3 + m) * 3 + 0];
-            for (size_t p = 0; p < BLOCK / 2; ++p) {
-                float s0a = 0.0f, s0b = 0.0f;
-                float s1a = 0.0f, s1b = 0.0f;
-                float s2a = 0.0f, s2b = 0.0f;
-                for (int k = 0; k < 10; ++k) {
-                    const float v0 = work0.gnt1[o][m][k][p];
-                    const float v1 = work0.gnt1[o][m][k][p + BLOCK / 2];
-                    s0a = SYMNET_MADD(W1_x_T[0][k], v0, s0a);
-                    s0b = SYMNET_MADD(W1_x_T[0][k], v1, s0b);
-                    s1a = SYMNET_MADD(W1_x_T[1][k], v0, s1a);
-                    s1b = SYMNET_MADD(W1_x_T[1][k], v1, s1b);
-                    s2a = SYMNET_MADD(W1_x_T[2][k], v0, s2a);
-                    s2b = SYMNET_MADD(W1_x_T[2][k], v1, s2b);
-                }
-                tile[0][p] = s0a;
-                tile[0][p + BLOCK / 2] = s0b;
-                tile[1][p] = s1a;
-                tile[1][p + BLOCK / 2] = s1b;
-                tile[2][p] = s2a;
-                tile[2][p + BLOCK / 2] = s2b;
+        for (int o = 0; o < 1; ++o) for (int j = 0; j < 10; ++j) for (size_t p = 0; p < BLOCK; ++p) work0.gc1[o][j][p] = G1[o][j] * c1[j][p];
+        for (int o = 0; o < 1; ++o) {
+            for (int k = 0; k < 3; ++k) for (int m = k; m < 3; ++m) for (size_t p = 0; p < BLOCK; ++p) result[(o * 3 + k) * 3 + m][p] = 0.0f;
+            for (int k = 0; k < 3; ++k) for (int u = 0; u < 10; ++u) {
+                float f[BLOCK];
+                for (size_t p = 0; p < BLOCK; ++p) f[p] = work0.gc1[o][u][p] * TN1[k][u];
+                for (int m = k; m < 3; ++m) for (size_t p = 0; p < BLOCK; ++p) result[(o * 3 + k) * 3 + m][p] = SYMNET_MADD(f[p], TN1[m][u], result[(o * 3 + k) * 3 + m][p]);
             }
+            for (int k = 1; k < 3; ++k) for (int m = 0; m < k; ++m) for (size_t p = 0; p < BLOCK; ++p) result[(o * 3 + k) * 3 + m][p] = result[(o * 3 + m) * 3 + k][p];
         }
         for (int o = 0; o < 1; ++o) for (int k = 0; k < 3; ++k) for (int m = k + 1; m < 3; ++m) for (size_t p = 0; p < BLOCK; ++p) {
             const float mean = 0.5f * (result[(o * 3 + k) * 3 + m][p] + result[(o * 3 + m) * 3 + k][p]);

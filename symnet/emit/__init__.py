@@ -41,6 +41,7 @@ class GenerationRequest:
     derivatives: tuple[str, ...] = ()      # the requested derivatives, in the order of programs
     layered: tuple[tuple[str, LayeredProgram], ...] = ()   # ((what, LayeredProgram), ...): built once by the driver for every backend
     ode_states: int = 0          # fmu: the first ode_states outputs are the time derivatives of the first inputs
+    activations: str = "exact"   # "exact" or "fast" (symnet.layered.fast; only backends listing it in activation_modes)
 
 
 def target_names() -> tuple[str, ...]:

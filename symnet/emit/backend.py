@@ -36,6 +36,8 @@ class Backend:
         directional: the kinds of derivative beyond the whole arrays (symnet.ir.derivative_spec:
             "jvp", "vjp", "hvp", "laplacian", "divergence", "partial") the target prints, with
             the extra arguments v, w of those that have them; the driver refuses the others.
+        activation_modes: the ``activations`` modes the language honours ("fast": its
+            layered form computes tanh and the logistic approximately, symnet.layered.fast).
     """
 
     name: str
@@ -51,3 +53,4 @@ class Backend:
     layered_from_parameters: int = None
     step_files: tuple = ()
     directional: tuple = ()
+    activation_modes: tuple = ("exact",)

@@ -7,6 +7,7 @@ import sympy as sp
 
 from ..errors import UnsupportedError
 from ..ir.network import Network
+from ..layered.fast import with_fast_activations
 from ..layered.network import LayeredNetwork, layered_network
 from ..layered.schedule import layered_program
 from ..layered.steps import LayeredProgram
@@ -48,18 +49,22 @@ def choose_strategy(strategy, net, layered_from=None, folded=None):
         return "unrolled", None
 
 
-def layered_programs(net: Network, derivatives: Sequence[str], folded: LayeredNetwork | None = None
-                     ) -> tuple[tuple[str, LayeredProgram], ...]:
+def layered_programs(net: Network, derivatives: Sequence[str], folded: LayeredNetwork | None = None,
+                     activations: str = "exact") -> tuple[tuple[str, LayeredProgram], ...]:
     """((what, LayeredProgram), ...) for the requested derivatives, in the given order
-    (``folded``: ``layered_network(net)`` where the caller has it already)."""
+    (``folded``: ``layered_network(net)`` where the caller has it already; ``activations``:
+    "fast" writes tanh and the logistic in their fast forms, symnet.layered.fast)."""
     folded = layered_network(net) if folded is None else folded
+    if activations == "fast":
+        folded = with_fast_activations(folded)
     return tuple((what, layered_program(folded, what)) for what in derivatives)
 
 
 def request_programs(request) -> tuple[tuple[str, LayeredProgram], ...]:
     """The layered programs of a GenerationRequest: those the driver built once for every
     backend, or (a request made by hand) built here."""
-    return request.layered or layered_programs(request.network, request.derivatives)
+    return request.layered or layered_programs(request.network, request.derivatives,
+                                               activations=request.activations)
 
 
 def merged_constants(programs):

@@ -61,6 +61,10 @@ class LayeredEmitter:
         """The Hessian's adjoint tangent through an element-wise layer's curvature."""
         return self.missing(step)
 
+    def outersum(self, step):
+        """The Hessian as a sum of outer products of tangents weighted by adjoint·curvature."""
+        return self.missing(step)
+
     def gather(self, step):
         """The outputs (or their derivatives) from layer units, scaled and shifted."""
         return self.missing(step)

@@ -12,10 +12,10 @@ from typing import Optional
 import numpy as np
 
 from .lifetimes import lifetimes
-from .steps import Elementwise, Gather, Linear, Reduction, Scale, SecondOrder, Symmetrize, reads
+from .steps import Elementwise, Gather, Linear, OuterSum, Reduction, Scale, SecondOrder, Symmetrize, reads
 
 #: The steps that may run inside the loop over a split axis.
-SPLIT_STEPS = (Linear, Scale, Reduction, SecondOrder, Symmetrize)
+SPLIT_STEPS = (Linear, Scale, Reduction, SecondOrder, OuterSum, Symmetrize)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -126,9 +126,14 @@ def compact_layouts(program):
     undo the single-point tiles over output rows); a Hessian's tiles run over input
     columns inside the loop, and both its functions take the smaller of the layouts with
     and without it (the loop over output rows keeps the forward tangents live through
-    it, which costs more than it saves with few outputs)."""
+    it, which costs more than it saves with few outputs); a Hessian as outer products
+    (OuterSum) keeps its single-point arrays whole."""
     split, whole = ArrayLayout.compact(program), ArrayLayout.compact(program, split=False)
     if program.what != "hessian":
         return split, whole
     smaller = split if split.doubles() < whole.doubles() else whole
+    if any(isinstance(step, OuterSum) for step in program.steps):
+        # its arrays hold no input axis: whole, they cost little, and the adjoints' products
+        # tile over the output rows, the outer products transpose each tangent once
+        return smaller, whole
     return smaller, smaller

@@ -21,8 +21,8 @@ from ..ir.derivative_spec import WHOLE, spec_of
 from . import directional, whole_layer
 from .network import A, D, N, LayeredNetwork
 from .steps import (ADJOINT, ADJOINT_TANGENT, TANGENT, VECTOR, Elementwise, Gather, LayeredProgram, Linear,
-                    Operand, OutputMap, Reduction, Scale, SecondOrder, Shift, Symmetrize, Term, live_steps,
-                    map_symbols, reads, weight_names, written)
+                    Operand, OuterSum, OutputMap, Reduction, Scale, SecondOrder, Shift, Symmetrize, Term,
+                    live_steps, map_symbols, reads, weight_names, written)
 
 
 def layered_program(layered: LayeredNetwork, what: str) -> LayeredProgram:
@@ -49,7 +49,7 @@ def layered_program(layered: LayeredNetwork, what: str) -> LayeredProgram:
     elif what == "hessian":
         builder.forward(slopes=True, curvatures=True)
         builder.forward_tangents()
-        result = builder.reverse(second_order=True)
+        result = builder.outer_hessian() if builder.outer_form_is_cheaper() else builder.reverse(second_order=True)
         shape = (layered.n_outputs, layered.n_inputs, layered.n_inputs)
     else:
         raise ValueError(f"unknown derivative {what!r}")
@@ -73,7 +73,7 @@ class _Builder:
         self.varying = tuple(index for index in self.live if index in varying)
         self.net_input, self.activation, self.slope, self.curvature = {}, {}, {}, {}
         self.auxiliary = {}     # per whole-layer index: {symbol: Operand} (symnet.layered.whole_layer)
-        self.tangent_net, self.tangent = {}, {}
+        self.tangent_net, self.tangent, self.adjoint = {}, {}, {}
 
     # --- arrays ---------------------------------------------------------------
 
@@ -180,7 +180,7 @@ class _Builder:
             self.forward_tangents()
             jacobian = self.gather_jacobian()
         if order > 1:
-            hessian = self.reverse(second_order=True)
+            hessian = self.outer_hessian() if self.outer_form_is_cheaper() else self.reverse(second_order=True)
         source, axes, size = {0: (value, VECTOR, n_out), 1: (jacobian, ADJOINT, n_in),
                               2: (hessian, ADJOINT_TANGENT, n_in)}[order]
         out = self.variable(f"mapped_{source.name}", axes, size)
@@ -265,9 +265,10 @@ class _Builder:
                 seed[list(block.rows), list(block.units)] = block.scale
         return seeds
 
-    def reverse(self, second_order=False):
+    def reverse(self, second_order=False, jacobian_name="jacobian"):
         """Adjoints dy/dn from the outputs back to the inputs; with ``second_order`` also
-        their tangents d/dx (dy/dn), whose products with the input weights are the Hessian."""
+        their tangents d/dx (dy/dn), whose products with the input weights are the Hessian.
+        ``jacobian_name``: the name of the Jacobian it ends with (see outer_hessian)."""
         pending = {index: [None, []] for index in self.varying}
         for index, seed in self.seeds().items():
             pending[index][0] = seed
@@ -278,6 +279,7 @@ class _Builder:
             g = self.combine(f"g{number}", f"G{number}", *pending[index], ADJOINT, layer.size)
             if g is None:
                 continue
+            self.adjoint[index] = g
             gn = self.scale(f"gn{number}", g, index, ADJOINT)
             for source, matrix in layer.layer_weights:
                 if source in pending:
@@ -298,10 +300,45 @@ class _Builder:
             out = self.variable("hessian", ADJOINT_TANGENT, self.net.n_inputs)
             self.steps += [Linear(out, self.net.n_inputs, None, tuple(hessian)), Symmetrize(out)]
             return out
-        out = self.variable("jacobian", ADJOINT, self.net.n_inputs)
+        out = self.variable(jacobian_name, ADJOINT, self.net.n_inputs)
         constant = jacobian[0]
         offset = None if constant is None else self.constant("J_CONSTANT", constant, ADJOINT)
         self.steps.append(Linear(out, self.net.n_inputs, offset, tuple(jacobian[1])))
+        return out
+
+    def outer_form_is_cheaper(self):
+        """True when the Hessian is cheaper as a sum of outer products (outer_hessian) than
+        forward-over-reverse: every varying layer is element-wise, and per layer the
+        outer products' n_in·(n_in + 1)/2 multiply-adds per unit and output cost less
+        than carrying the n_in adjoint tangents through the next layer's weights."""
+        layers = self.net.layers
+        if not all(layers[index].form.elementwise for index in self.varying):
+            return False
+        n_in = self.net.n_inputs
+
+        def carried(index):   # units of the layers the adjoint tangent goes to, the inputs included
+            readers = sum(layers[r].size for r in self.varying if any(s == index for s, _ in layers[r].layer_weights))
+            return readers + (n_in if layers[index].input_weights is not None else 0)
+        outer = sum(layers[i].size * n_in * (n_in + 1) // 2 for i in self.varying if not layers[i].form.linear)
+        return outer <= sum(layers[i].size * n_in * carried(i) for i in self.varying)
+
+    def outer_hessian(self):
+        """d²y/dx² = Σ over the units of every varying layer of (dy/da)·f''(n)·(dn/dx)(dn/dx)ᵀ:
+        n is linear in x and the earlier activations, so every second derivative comes from
+        one f''.  The adjoints dy/da are reverse mode's (its Jacobian, not needed, is
+        named apart from the gathered one of an output map, and pruned)."""
+        self.reverse(jacobian_name="reverse_jacobian")
+        terms = []
+        for index in self.varying:
+            curvature, adjoint = self.curvature.get(index), self.adjoint.get(index)
+            tangent, layer = self.tangent_net.get(index), self.net.layers[index]
+            if curvature is None or adjoint is None or tangent is None:
+                continue
+            weight = self.variable(f"gc{index + 1}", ADJOINT, layer.size)
+            self.steps.append(Scale(weight, layer.size, adjoint, curvature))
+            terms.append((weight, tangent, layer.size))
+        out = self.variable("hessian", ADJOINT_TANGENT, self.net.n_inputs)
+        self.steps += [OuterSum(out, self.net.n_inputs, tuple(terms)), Symmetrize(out)]
         return out
 
     def accumulate(self, pending, gn, index, source, matrix):

@@ -116,6 +116,17 @@ class SecondOrder:
 
 
 @dataclass(frozen=True)
+class OuterSum:
+    """The Hessian of a network whose varying layers are all element-wise, as a sum of
+    outer products: out[o, k, m] = Σ_terms Σ_u weight[o, u]·tangent[k, u]·tangent[m, u],
+    where a term's weight is dy/da ∘ f''(n) of one layer and its tangent dn/dx.  Symmetric
+    in k and m: an emitter may compute m >= k and mirror."""
+    out: Operand
+    size: int            # the number of inputs (of k and of m)
+    terms: tuple         # ((weight Operand ("out", "u"), tangent Operand ("in", "u"), units), ...)
+
+
+@dataclass(frozen=True)
 class Gather:
     """out[..., rows[i]] = source[..., units[i]]·scale[i] + shift[i] for each block; every
     other row is ``fill`` (row, value).  ``transposed``: out's row axis comes before the
@@ -180,7 +191,7 @@ PER_UNIT = (Elementwise, Reduction)
 
 #: Every kind of step, in the order a program may hold them; a layered emitter has one
 #: method per kind, named after the class in lower case (symnet.emit.layered_emitter).
-STEP_TYPES = (Shift, Linear, Elementwise, Reduction, Scale, SecondOrder, Gather, Symmetrize, OutputMap)
+STEP_TYPES = (Shift, Linear, Elementwise, Reduction, Scale, SecondOrder, OuterSum, Gather, Symmetrize, OutputMap)
 STEP_KINDS = tuple(step_type.__name__.lower() for step_type in STEP_TYPES)
 
 
@@ -215,6 +226,8 @@ def reads(step):
         operands += [operand for _, operand in step.arguments if operand.name not in outs]
     if isinstance(step, Gather):
         operands += [block[0] for block in step.blocks]
+    if isinstance(step, OuterSum):
+        operands += [operand for weight, tangent, _ in step.terms for operand in (weight, tangent)]
     if isinstance(step, Symmetrize):
         operands.append(step.out)
     return operands

@@ -30,4 +30,5 @@ BACKEND = Backend(
     layered_emitter=CLayeredEmitter,
     files=("{name}.h", "{name}.c", "{name}_check.c"),
     step_files=(("c/step.h.j2", "{name}_step.h"), ("c/step.c.j2", "{name}_step.c")),
+    activation_modes=("exact", "fast"),
 )

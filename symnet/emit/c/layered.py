@@ -17,7 +17,7 @@ import sympy as sp
 
 from ...layered.fusion import fused_tanh_slopes
 from ...layered.memory import ArrayLayout, compact_layouts
-from ...layered.steps import Operand, Reduction, constant_names
+from ...layered.steps import Operand, OuterSum, Reduction, constant_names
 from ..layered_common import print_elementwise, print_output_map, print_scalars, request_programs
 from ..layered_emitter import LayeredEmitter
 from .literals import array_literal
@@ -280,6 +280,29 @@ class CLayeredEmitter(LayeredEmitter):
                 "slope": None if step.slope is None else ref(step.slope, "j"),
                 "curvature": None if step.curvature is None else ref(step.curvature, "j")}
 
+    def outersum(self, step):
+        """out[o][k][m] = Σ_terms Σ_u w[o][u]·t[k][u]·t[m][u] for m >= k, then mirrored.  One
+        point: each term's tangent transposed (tT[u][m]: when the step runs, or stored once
+        for a constant tangent), so that the innermost loop, over m, runs over contiguous
+        memory; a block: the innermost loop is over the points."""
+        ref = self.ref
+        lead = [item for item in self.single_lead(step.out) if item[0] == "o"]
+        block_lead = [item for item in self.block_lead(step.out) if item[0] == "o"]
+        terms = [{"weight": ref(weight, "u", ["o"]), "tangent_k": ref(tangent, "u", ["k"]),
+                  "tangent_m": ref(tangent, "u", ["m"]), "units": units,
+                  "transposed": self.transposed_constant(tangent)} for weight, tangent, units in step.terms]
+        return {"lead": lead, "block_lead": block_lead, "size": step.size, "terms": terms,
+                "upper": ref(step.out, "m", ["o", "k"]), "lower": ref(step.out, "k", ["o", "m"])}
+
+    def transposed_constant(self, operand):
+        """The name of a constant tangent's transpose, stored once (None for a variable one, or
+        where every weight is stored once: there the step transposes it when it runs)."""
+        if not operand.constant or self.one_copy:
+            return None
+        name = f"{operand.name}_T"
+        self.matrices.setdefault(name, np.asarray(self.constants[operand.name]).T)
+        return name
+
     def gather(self, step):
         rows = []
         for source, out_rows, units, scale, shift in step.blocks:
@@ -372,6 +395,13 @@ def _block_size(doubles, what):
     return block if block >= smallest else None
 
 
+def _transposed_tangent_doubles(program, one_copy):
+    """Numbers of the largest tangent an OuterSum step transposes on the stack (one at a time):
+    a variable one, or any with one copy of each weight (CLayeredEmitter.transposed_constant)."""
+    return max((units * step.size for step in program.steps if isinstance(step, OuterSum)
+                for _, tangent, units in step.terms if one_copy or not tangent.constant), default=0)
+
+
 def declarations(layout):
     """Template data of the C declarations of a layout's arrays: a union per shared group."""
     return [{"union": union, "members": [{"name": name, "dims": "".join(f"[{n}]" for n in dims)}
@@ -418,7 +448,7 @@ def layered_functions(request, printer, literal, real, base):
             "context": {"real": real, "zero": literal(0.0), "half": literal(0.5)},
         })
         function["batch_body"] = "c/layered_batch.c.j2" if function["block"] else None
-        function["stack_bytes"] = single_layout.doubles() * _BYTES[real]
+        function["stack_bytes"] = (single_layout.doubles() + _transposed_tangent_doubles(program, one_copy(request.network))) * _BYTES[real]
         function["block_stack_bytes"] = block_doubles * (block or 0) * _BYTES[real]
         functions.append(function)
     constants = {}

@@ -15,6 +15,7 @@ import numpy as np
 from ...ir.derivative_spec import spec_of
 from ..common import FUNCTION_NAMES, DerivativeTable, print_program, render
 from ..selfcheck import check_data
+from .fast_activations import FAST_FUNCTIONS, FAST_MATH
 from .layered import layered_functions, one_copy, stack_text, vector_math
 from .literals import c_literal, c_literals, check_float_range
 from .printer import ExactCPrinter
@@ -96,6 +97,8 @@ def render_c(request):
     name = request.name
     counts = {"inputs": request.network.n_inputs, "outputs": request.network.n_outputs}
     if request.strategy == "layered":
+        if request.activations == "fast":
+            printer.known_functions = {**printer.known_functions, **FAST_FUNCTIONS}
         functions, constants = layered_functions(request, printer, lambda v: c_literal(v, precision.name),
                                                  precision.ctype, lambda what, shape: base_data(what, shape, name, counts))
     else:
@@ -109,7 +112,8 @@ def render_c(request):
                "vector_math": request.strategy == "layered" and vector_math(precision.ctype),
                "stack_text": stack_text(functions) if constants else "",
                "one_copy": request.strategy == "layered" and one_copy(request.network),
-               "n_inputs": request.network.n_inputs, "n_outputs": request.network.n_outputs}
+               "n_inputs": request.network.n_inputs, "n_outputs": request.network.n_outputs,
+               "fast": FAST_MATH[precision.name] if request.activations == "fast" else None}
     return {f"{name}.h": render("c/header.h.j2", **context),
             f"{name}.c": render("c/source.c.j2", **context),
             f"{name}_check.c": render("c/check.c.j2", **context)}

@@ -189,6 +189,17 @@ class MatlabLayeredEmitter(LayeredEmitter):
             parts.append(f"{self.view(step.adjoint, axes)} .* {self.view(step.tangent, axes, product, constant=False)}")
         return [self.plain(step.out.name, " + ".join(parts))]
 
+    def outersum(self, step):
+        """hessian(m, q, o, k) = Σ_terms Σ_u w(u, q, o)·t(u, q, k)·t(u, q, m): per term the
+        products w·t_k (u, q, o, k), then one sum over the units per input m."""
+        out, axes = step.out.name, step.out.axes
+        lines = [self.plain(out, f"zeros({self.full_shape(step.out)})")]
+        for weight, tangent, _ in step.terms:
+            lines.append(self.plain("outer", f"{self.view(weight, axes)} .* {self.view(tangent, axes)}"))
+            lines.append({"kind": "loop", "variable": "m", "count": step.size, "target": f"{out}(m, :, :, :)",
+                          "expr": f"{out}(m, :, :, :) + sum(outer .* {self.name(tangent)}(:, :, m), 1)"})
+        return lines
+
     def gather(self, step):
         out = step.out.name
         lines = [self.plain(out, f"zeros({self.full_shape(step.out)})")]

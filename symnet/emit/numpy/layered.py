@@ -128,6 +128,17 @@ class NumPyLayeredEmitter(LayeredEmitter):
     def scale(self, step):
         return [(step.out.name, "=", f"{_view(step.source, step.out.axes)} * {_view(step.slope, step.out.axes)}")]
 
+    def outersum(self, step):
+        """Σ (weight·tangent) @ tangentᵀ over the terms: one batched matrix product each."""
+        axes = step.out.axes
+        parts = []
+        for weight, tangent, _ in step.terms:
+            t = _view(tangent, axes)
+            parts.append(f"({_view(weight, axes)} * {t}) @ numpy.swapaxes({t}, -1, -2)")
+        if not parts:
+            return [(step.out.name, "=", f"numpy.zeros({_shape(self.program, step.out)})")]
+        return [(step.out.name, "=", parts[0])] + [(step.out.name, "+=", part) for part in parts[1:]]
+
     def secondorder(self, step):
         axes = step.out.axes
         parts = [] if step.adjoint_tangent is None else [f"{step.adjoint_tangent.name} * {_view(step.slope, axes)}"]

@@ -204,6 +204,17 @@ class PythonLayeredEmitter(LayeredEmitter):
             self.emit(1, f"{entries[row]},")
         self.emit(0, "]")
 
+    def outersum(self, step):
+        """Row (o, k) of the Hessian: s = weight[o]∘tangent[k] per term, then Σ_terms s·tangent[m] for every m."""
+        terms = step.terms
+        body = [f"s{i} = [w * t for w, t in zip({weight.name}[o], {tangent.name}[m])]"
+                for i, (weight, tangent, _) in enumerate(terms)]
+        sums = " + ".join(_dot(f"s{i}", f"q{i}") for i in range(len(terms)))
+        rows = [tangent.name for _, tangent, _ in terms]
+        names = ", ".join(f"q{i}" for i in range(len(terms)))
+        row = f"[{sums} for {names} in {_zipped(rows)}]" if terms else f"[0.0] * {step.size}"
+        self.looped(step.out, body, row)
+
     def symmetrize(self, step):
         # (u + v)/2 as u/2 + v/2: the same double, without overflow where u + v would.
         name = step.out.name

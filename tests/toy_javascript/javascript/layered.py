@@ -135,6 +135,13 @@ class JavaScriptLayeredEmitter(LayeredEmitter):
                 entries[row] = f"{source.name}.map((t) => {text})" if step.transposed else text
         self.assign(step.out.name, "[" + ", ".join(entries[row] for row in sorted(entries)) + "]")
 
+    def outersum(self, step):
+        """Row (o, m) of the Hessian: s = weight[o]∘tangent[m] per term, then Σ_terms s·tangent[j] for every j."""
+        body = [f"const s{i} = {weight.name}[o].map((w, u) => w * {tangent.name}[m][u]);"
+                for i, (weight, tangent, _) in enumerate(step.terms)]
+        sums = " + ".join(f"dot(s{i}, {tangent.name}[j])" for i, (_, tangent, _) in enumerate(step.terms))
+        self.rows(step.out, self.units(step.size, sums or "0.0"), body)
+
     def symmetrize(self, step):
         name = step.out.name
         self.assign(name, f"{name}.map((h) => h.map((row, k) => row.map((u, m) => 0.5 * u + 0.5 * h[m][k])))")
