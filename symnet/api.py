@@ -20,10 +20,10 @@ from .errors import ModelFormatError, UnsupportedError
 from .expressions import ExpressionDerivative
 from .ir.derivative_spec import NAMES, WHOLE, parse_derivative, parse_derivatives, spec_of
 from .importers import load as _load
+from .layered.directional import MAX_LAYERED_ORDER
 from .layered.fast import ACTIVATION_MODES
 from .layered.network import writes_transfers_of
 from .output import write_files
-from .layered.directional import MAX_LAYERED_ORDER
 from .unrolled.derive import derivative_program, unrolled_builds
 from .unrolled.simplify import live_assignments, simplify
 from .unrolled.size import require_unrolled_fits
@@ -303,7 +303,9 @@ def _strategy_for(derivatives, strategy, targets):
     for target in targets:
         for what in derivatives:
             if what not in WHOLE and spec_of(what).kind not in target.directional:
-                raise UnsupportedError(f"the {target.name} target does not print {what}")
+                printing = [b.name for b in backends() if spec_of(what).kind in b.directional]
+                raise UnsupportedError(f"the {target.name} target does not print {what} (targets that do:"
+                                       f" {', '.join(printing)})")
     unrolled = [what for what in derivatives if what not in WHOLE and spec_of(what).order > MAX_LAYERED_ORDER]
     if unrolled:
         if strategy == "layered":
