@@ -22,7 +22,7 @@ from symnet.reference.finite_differences import sample_points
 from symnet.importers import FILE_IMPORTERS
 
 from conftest import REPO, budget
-from helpers import in_ci
+from helpers import require_module
 
 EXAMPLE = REPO / "examples" / "pxyz.json"
 GENFUNCTION = REPO / "examples" / "pxyz_genfunction.m"
@@ -108,7 +108,7 @@ def mat_bytes(struct):
 
 
 def onnx_bytes():
-    onnx = pytest.importorskip("onnx") if not in_ci() else __import__("onnx")
+    onnx = require_module("onnx")
     from onnx import TensorProto, helper, numpy_helper
     rng = np.random.default_rng(0)
     weights = {"W1": rng.normal(size=(4, 3)), "B1": rng.normal(size=4), "W2": rng.normal(size=(1, 4)),
@@ -123,7 +123,7 @@ def onnx_bytes():
 
 
 def torch_bytes():
-    torch = pytest.importorskip("torch") if not in_ci() else __import__("torch")
+    torch = require_module("torch")
     model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 1))
     buffer = io.BytesIO()
     torch.save(model.state_dict(), buffer)
@@ -131,13 +131,13 @@ def torch_bytes():
 
 
 def keras_bytes():
-    pytest.importorskip("h5py") if not in_ci() else __import__("h5py")
+    require_module("h5py")
     from keras_files import keras_archive, small_keras3_model
     return keras_archive(*small_keras3_model())
 
 
 def h5_bytes():
-    pytest.importorskip("h5py") if not in_ci() else __import__("h5py")
+    require_module("h5py")
     from keras_files import dense, layer, legacy_h5, sequential
     rng = np.random.default_rng(0)
     config = sequential([layer("InputLayer", "x", batch_input_shape=[None, 3]), dense("hidden", 4, "tanh"),
@@ -264,7 +264,7 @@ def test_json_with_any_value_anywhere_loads_or_is_refused_cleanly(data, tmp_path
 @given(data=st.data(), legacy=st.booleans())
 def test_keras_config_with_any_value_anywhere_loads_or_is_refused_cleanly(data, legacy, tmp_path_factory):
     """The config of a .keras archive (or an .h5 model_config) with values replaced anywhere."""
-    pytest.importorskip("h5py") if not in_ci() else __import__("h5py")
+    require_module("h5py")
     from keras_files import keras_archive, small_keras3_model
     config, variables = small_keras3_model()
     for _ in range(data.draw(st.integers(1, 3))):
