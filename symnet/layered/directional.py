@@ -23,7 +23,7 @@ import numpy as np
 import sympy as sp
 
 from ..errors import UnsupportedError
-from .steps import ADJOINT, VECTOR, Elementwise, Gather, Linear, Operand, SecondOrder, Term
+from .steps import ADJOINT, VECTOR, Elementwise, Gather, Linear, Operand, Term
 
 #: The highest order of a partial derivative the layered strategy builds (the unrolled one: any).
 MAX_LAYERED_ORDER = 2
@@ -230,24 +230,11 @@ class _Sweeps:
         """The tangent of the adjoint dy/dn along one direction (schedule._Builder.second_order,
         with that direction's tangents)."""
         b = self.b
-        layer = b.net.layers[index]
-        form = layer.form
-        if form.identity:
+        if index in tangent_net:
+            return b.second_order(index, g, gt, (tangent_net[index], tangent.get(index)), name, axes)
+        if b.net.layers[index].form.identity or gt is None:
             return gt
-        curvature = b.curvature.get(index)
-        if form.elementwise and gt is None and curvature is None:
-            return None
-        if index not in tangent_net:
-            return None if gt is None else b.scale(name, gt, index, axes)
-        out = b.variable(name, axes, layer.size)
-        if form.elementwise:
-            slope = None if gt is None else b.slope[index]
-            adjoint = None if curvature is None else g
-            b.steps.append(SecondOrder(out, layer.size, gt, adjoint, tangent_net[index], slope, curvature))
-        else:
-            b.whole_layer_second_order(out, index, g, gt, tangent_net[index], tangent[index])
-        return out
-
+        return b.scale(name, gt, index, axes)   # the direction does not reach this layer's net input
 
 def _plus(total, value):
     return value if total is None else total + value

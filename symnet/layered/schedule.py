@@ -348,7 +348,10 @@ class _Builder:
         else:
             pending[1].append(Term(self.weights(index, source, matrix), gn, self.net.layers[index].size, True))
 
-    def second_order(self, index, g, gt):
+    def second_order(self, index, g, gt, direction=None, name=None, axes=ADJOINT_TANGENT):
+        """The tangent of the adjoint g through layer ``index`` (gt: the tangent g already
+        has, or None), along ``direction``, the pair (tangent of n, tangent of a) of one
+        direction (symnet.layered.directional), by default the Hessian's over every input."""
         layer, number = self.net.layers[index], index + 1
         form = layer.form
         if form.identity:
@@ -356,26 +359,20 @@ class _Builder:
         curvature = self.curvature.get(index)
         if form.elementwise and gt is None and curvature is None:
             return None
-        out = self.variable(f"gnt{number}", ADJOINT_TANGENT, layer.size)
+        tangent_net, tangent = direction or (self.tangent_net[index], self.tangent.get(index))
+        out = self.variable(name or f"gnt{number}", axes, layer.size)
         if form.elementwise:
             slope = None if gt is None else self.slope[index]
             adjoint = None if curvature is None else g   # read only by the curvature term
-            self.steps.append(SecondOrder(out, layer.size, gt, adjoint, self.tangent_net[index], slope, curvature))
+            self.steps.append(SecondOrder(out, layer.size, gt, adjoint, tangent_net, slope, curvature))
             return out
-        self.whole_layer_second_order(out, index, g, gt, self.tangent_net[index], self.tangent[index])
-        return out
-
-    def whole_layer_second_order(self, out, index, g, gt, tangent_net, tangent):
-        """out = the tangent of the adjoint g through a function of the whole layer ``index``,
-        along the direction whose tangents of n and a are ``tangent_net`` and ``tangent``."""
-        scalars, expression = whole_layer.second_order(self.net.layers[index].form.whole, gt is not None)
+        scalars, expression = whole_layer.second_order(form.whole, gt is not None)
         bound = {whole_layer.TANGENT_N: tangent_net, whole_layer.TANGENT_A: tangent,
                  whole_layer.ADJOINT: g, **self.whole_layer_bound(index)}
         if gt is not None:
             bound[whole_layer.ADJOINT_TANGENT] = gt
-        self.steps.append(_reduction(scalars, ((out, expression),), self.net.layers[index].size, bound,
-                                     f"t{index + 1}_"))
-
+        self.steps.append(_reduction(scalars, ((out, expression),), layer.size, bound, f"t{number}_"))
+        return out
 
 def _elementwise(assignments, size, bound, prefix):
     """An Elementwise step with the subexpressions its expressions share computed once,
