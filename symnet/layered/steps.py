@@ -49,16 +49,9 @@ class Linear:
     terms: tuple
 
 
-@dataclass(frozen=True)
-class Elementwise:
-    """For every unit u, in order, each statement ``target = expression``: a target is
-    an Operand (an output array, element u) or a sympy Symbol (a temporary, a
-    subexpression the outputs share).  Expressions are written in the per-element
-    symbols N, A, D, bound by ``arguments`` to arrays (the net input and earlier
-    outputs of this step), and in the temporaries."""
-    statements: tuple    # ((Operand or Symbol, expression), ...)
-    size: int
-    arguments: tuple     # ((symbol, Operand), ...)
+class _Statements:
+    """The outputs of a step made of ``statements``: its assignments to Operands, the first
+    one its ``out``."""
 
     @property
     def assignments(self):
@@ -70,7 +63,19 @@ class Elementwise:
 
 
 @dataclass(frozen=True)
-class Reduction:
+class Elementwise(_Statements):
+    """For every unit u, in order, each statement ``target = expression``: a target is
+    an Operand (an output array, element u) or a sympy Symbol (a temporary, a
+    subexpression the outputs share).  Expressions are written in the per-element
+    symbols N, A, D, bound by ``arguments`` to arrays (the net input and earlier
+    outputs of this step), and in the temporaries."""
+    statements: tuple    # ((Operand or Symbol, expression), ...)
+    size: int
+    arguments: tuple     # ((symbol, Operand), ...)
+
+
+@dataclass(frozen=True)
+class Reduction(_Statements):
     """For every point and every index of the outputs' leading axes (they share them):
     first each scalar ``(symbol, operator, expression)`` in order, where operator "sum" or
     "max" runs over the units (the expression written in the per-element symbols and the
@@ -82,14 +87,6 @@ class Reduction:
     statements: tuple    # ((Operand or Symbol, expression), ...)
     size: int
     arguments: tuple     # ((symbol, Operand), ...)
-
-    @property
-    def assignments(self):
-        return tuple((target, e) for target, e in self.statements if isinstance(target, Operand))
-
-    @property
-    def out(self):
-        return self.assignments[0][0]
 
 
 @dataclass(frozen=True)
