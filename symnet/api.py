@@ -11,7 +11,7 @@ import sympy as sp
 from . import progress
 from .describe import describe
 from .emit import GenerationRequest, backends, get_target, target_names
-from .emit.common import comment_text, safe_identifier
+from .emit.common import comment_text, reserved_words, safe_identifier
 from .emit.layered_common import choose_strategy, layered_programs
 from .emit.numpy.function import layered_numpy_function
 from .emit.numpy.printer import ExactNumPyPrinter
@@ -19,6 +19,8 @@ from .emit.step import render_step
 from .errors import ModelFormatError, UnsupportedError
 from .expressions import ExpressionDerivative
 from .ir.derivative_spec import NAMES, WHOLE, parse_derivative, parse_derivatives, spec_of
+from .ir.expression_spec import expression_specs, header_lines
+from .ir.transfer import piecewise_linear_transfers
 from .importers import load as _load
 from .layered.directional import MAX_LAYERED_ORDER
 from .layered.fast import ACTIVATION_MODES
@@ -70,8 +72,11 @@ class Derivative:
     """
 
     def __init__(self, net, what, options=SymbolicOptions(), allow_large_unrolled=False):
-        self.spec = parse_derivative(what, net)
-        self.what = self.spec.name
+        if getattr(what, "spec", None) is not None:   # a user expression's (symnet.ir.expression_spec)
+            self.spec, self.what = what.spec, what
+        else:
+            self.spec = parse_derivative(what, net)
+            self.what = self.spec.name
         self.network = net
         self.options = options
         self.allow_large_unrolled = allow_large_unrolled
@@ -185,7 +190,7 @@ def derive(net, what, allow_large_unrolled=False, expression=None, parameters=()
 
     ``expression``: a user expression of the outputs and their partial derivatives
     (``"cost = sum((y - t)**2)"``, ``"r = y_t + y*y_x - nu*y_xx"``; symnet.ir.user_expression),
-    whose "value" or "gradient" with respect to the raw inputs is returned as a
+    whose "value", "gradient" or "hessian" with respect to the raw inputs is returned as a
     ``symnet.expressions.ExpressionDerivative``; ``parameters``: {name: size} of the names
     of the expression that are neither outputs nor derivatives, passed after X in that order.
 
@@ -204,8 +209,17 @@ def default_derivatives(net):
 
 
 def generate(net, targets, out_dir, derivatives=None, name=None, precision="double", strategy="auto",
-             allow_large_unrolled=False, ode_states=0, activations="exact"):
+             allow_large_unrolled=False, ode_states=0, activations="exact", expressions=(), parameters=()):
     """Generate derivative code for ``net`` into ``out_dir``; returns the written paths in order.
+
+    ``expressions``: user expressions of the outputs and their partial derivatives
+    (``"cost = sum((y - t)**2)"``, ``"r = y_t + y*y_x - nu*y_xx"``; symnet.ir.user_expression),
+    each emitted as its value and its gradient with respect to the raw inputs, and its
+    Hessian when ``derivatives`` names "hessian"; with expressions, ``derivatives`` are the
+    network's own derivatives emitted besides (none when not given).  ``parameters``:
+    ((name, size), ...) or {name: size}, the names of the expressions that are neither
+    outputs nor derivatives, extra arguments of the generated functions after x.  Built by
+    the unrolled strategy only (docs/derivatives.md).
 
     ``strategy``: "unrolled" (one scalar expression per entry), "layered" (weight arrays
     and loops or matrix products, for targets that have that form; the others stay
@@ -219,7 +233,11 @@ def generate(net, targets, out_dir, derivatives=None, name=None, precision="doub
     approximation within a few ulp, slopes from the approximate value (docs/performance.md;
     the c target's layered form only, so "auto" means "layered" there).
     """
-    derivatives = _ordered(derivatives or default_derivatives(net), net)
+    if expressions:
+        own = _ordered(derivatives, net) if derivatives else ()
+        derivatives = own + user_expressions(net, expressions, parameters, "hessian" in own)
+    else:
+        derivatives = _ordered(derivatives or default_derivatives(net), net)
     targets = tuple(target_names()) if "all" in targets else tuple(targets)
     renderers = [get_target(t) for t in targets]
     strategy = _strategy_for(derivatives, strategy, renderers)
@@ -242,7 +260,8 @@ def generate(net, targets, out_dir, derivatives=None, name=None, precision="doub
         network=net,
         name=safe_identifier(name or net.name),
         programs=programs,
-        header=tuple(describe(net, clean=comment_text)),
+        header=tuple(describe(net, clean=comment_text)) + header_lines(
+            [what for what in derivatives if spec_of(what).kind == "expression"], net.n_inputs),
         precision=precision,
         derivatives=derivatives,
         layered=layered_programs(net, derivatives, folded, activations) if "layered" in strategies else (),
@@ -256,6 +275,25 @@ def generate(net, targets, out_dir, derivatives=None, name=None, precision="doub
             rendered.update(render_step(target, request))
         files.update(sorted(rendered.items()))
     return write_files(out_dir, files)
+
+
+def user_expressions(net, texts, parameters=(), hessian=False):
+    """The ExpressionName of the value, gradient (and, with ``hessian``, Hessian) of every
+    expression in ``texts`` (symnet.ir.expression_spec); refused, on one line, where a
+    parameter name is not one of its own or the expression reads a partial derivative of
+    order 2 or more of a network whose transfer functions are piecewise linear."""
+    if isinstance(texts, str):
+        texts = (texts,)
+    parameters = tuple(dict(parameters).items()) if isinstance(parameters, dict) else tuple(parameters)
+    whats = ("value", "gradient", "hessian") if hessian else ("value", "gradient")
+    names = expression_specs(texts, net, parameters, whats, reserved_words(), safe_identifier)
+    kinked = piecewise_linear_transfers(net)
+    for what in names:
+        if kinked and what.spec.reads >= 2:
+            raise UnsupportedError(f"expression {what.spec.text!r} reads a partial derivative of order"
+                                   f" {what.spec.reads}, zero wherever it exists for the piecewise-linear"
+                                   f" transfer function {kinked[0]} of this network")
+    return names
 
 
 def _strategy_for_activations(activations, strategy, renderers):
@@ -300,6 +338,11 @@ def _strategy_for(derivatives, strategy, targets):
     """The strategy that builds every derivative: the unrolled one for partial derivatives
     of order 3 and more, ``strategy`` otherwise; refused, naming the derivative, where the
     user's strategy or a target cannot have it."""
+    expressions = [what for what in derivatives if spec_of(what).kind == "expression"]
+    if expressions and strategy == "layered":
+        order = max(spec_of(what).order for what in expressions)
+        raise UnsupportedError(f"{expressions[-1]} needs derivatives of the outputs of order {order}: the layered"
+                               " strategy builds no user expressions; use --strategy unrolled or auto")
     for target in targets:
         for what in derivatives:
             if what not in WHOLE and spec_of(what).kind not in target.directional:
@@ -307,6 +350,8 @@ def _strategy_for(derivatives, strategy, targets):
                 raise UnsupportedError(f"the {target.name} target does not print {what} (targets that do:"
                                        f" {', '.join(printing)})")
     unrolled = [what for what in derivatives if what not in WHOLE and spec_of(what).order > MAX_LAYERED_ORDER]
+    if expressions:
+        return "unrolled"
     if unrolled:
         if strategy == "layered":
             raise UnsupportedError(f"{unrolled[0]} has order {spec_of(unrolled[0]).order}: the layered strategy"

@@ -11,9 +11,10 @@ from . import api, plots, progress
 from .describe import describe
 from .emit import target_names
 from .emit.layered_common import STRATEGIES
-from .errors import MAX_PROBLEM, SymnetError, printable
+from .errors import MAX_PROBLEM, SymnetError, UnsupportedError, printable
 from .importers import user_module
 from .ir.derivative_spec import NAMES
+from .ir.expression_spec import parse_parameter
 from .layered.fast import ACTIVATION_MODES
 from .points_file import read_points
 from .reference.finite_differences import compare, finite_difference_hessian, finite_difference_jacobian, sample_points
@@ -90,6 +91,15 @@ def _parser():
     generate.add_argument("--derivatives", type=_derivative_items, default=None,
                           help="comma-separated from: " + ", ".join(NAMES) + ", and partial derivatives"
                                " such as d2y1/dx1dx2 (see docs/derivatives.md)")
+    generate.add_argument("--expression", action="append", default=[], metavar="TEXT",
+                          help="a user expression of the outputs and their partial derivatives, 'name = formula'"
+                               " or a formula ('cost = sum((y - t)**2)', 'r = y_t + y*y_x - nu*y_xx'): its value"
+                               " and gradient with respect to the raw inputs are generated, its Hessian too when"
+                               " --derivatives names hessian, which otherwise lists the network's own derivatives"
+                               " generated besides (see docs/derivatives.md); repeatable")
+    generate.add_argument("--parameter", action="append", default=[], metavar="NAME:SIZE",
+                          help="a name of the expressions that is neither an output nor a derivative, SIZE numbers"
+                               " (t:3, nu:1): an extra argument of the generated functions; repeatable")
     generate.add_argument("--name", default=None, help="base name of the generated files and functions")
     generate.add_argument("--out", required=True, help="output folder (created if missing)")
     generate.add_argument("--precision", choices=("double", "float"), default="double")
@@ -273,12 +283,16 @@ def run_sensitivity(args):
 
 
 def run_generate(args):
+    parameters = tuple(parse_parameter(text) for text in args.parameter)
+    if parameters and not args.expression:
+        raise UnsupportedError("--parameter: parameters belong to an --expression, and none is given")
     net = _load(args)
     with progress.stage("generate"):   # closed before the paths are printed
         paths = api.generate(net, args.target, args.out, derivatives=args.derivatives,
                              name=args.name, precision=args.precision,
                              strategy=args.strategy, allow_large_unrolled=args.allow_large_unrolled,
-                             ode_states=args.ode, activations=args.activations)
+                             ode_states=args.ode, activations=args.activations,
+                             expressions=tuple(args.expression), parameters=parameters)
     for path in paths:
         print(path)
     return 0

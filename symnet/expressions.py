@@ -4,9 +4,12 @@ evaluated with its gradient with respect to the raw inputs.
 Each partial derivative the expression reads is a derivative of the spec
 (symnet.ir.derivative_spec), evaluated by ``symnet.derive`` (layered NumPy code up to order 2,
 the closed form above); the expression and its partial derivatives with respect to those
-quantities are sympy's, so that the gradient is the chain rule
+quantities are sympy's, so that the gradient and the Hessian are the chain rule
 
-    dE/dx_k = Σ_q ∂E/∂q · ∂q/∂x_k,   ∂q/∂x_k one order higher than q.
+    dE/dx_k = Σ_q ∂E/∂q · ∂q/∂x_k,   ∂q/∂x_k one order higher than q,
+    d²E/dx_k dx_m = Σ_q Σ_r ∂²E/∂q∂r · ∂q/∂x_k · ∂r/∂x_m + Σ_q ∂E/∂q · ∂²q/∂x_k∂x_m.
+
+``symnet generate --expression`` writes the same derivatives as code (symnet.unrolled.expression).
 """
 
 from functools import cached_property
@@ -20,16 +23,17 @@ from .ir.user_expression import parse_expression
 
 
 class ExpressionDerivative:
-    """``what`` ("value" or "gradient") of a user expression of ``net``'s outputs.
+    """``what`` ("value", "gradient" or "hessian") of a user expression of ``net``'s outputs.
 
     Calling it with X (n_samples, n_inputs) and one array per parameter, in the order given
-    ((n_samples, size), or (size,) for every point), returns (n_samples,) for the value and
-    (n_samples, n_inputs) for the gradient with respect to the raw inputs.
+    ((n_samples, size), or (size,) for every point), returns (n_samples,) for the value,
+    (n_samples, n_inputs) for the gradient and (n_samples, n_inputs, n_inputs) for the
+    Hessian with respect to the raw inputs.
     """
 
     def __init__(self, net, what, expression, parameters=()):
-        if what not in ("value", "gradient"):
-            raise UnsupportedError(f"a user expression has a value and a gradient, not a {what}")
+        if what not in ("value", "gradient", "hessian"):
+            raise UnsupportedError(f"a user expression has a value, a gradient and a Hessian, not a {what}")
         self.network, self.what = net, what
         self.parameters = tuple((str(name), int(size)) for name, size in dict(parameters).items())
         self.user = parse_expression(expression, net, self.parameters)
@@ -44,8 +48,11 @@ class ExpressionDerivative:
     @cached_property
     def _functions(self):
         expressions = [self.user.expression]
-        if self.what == "gradient":
+        if self.what != "value":
             expressions += [sp.diff(self.user.expression, q.symbol) for q in self.user.quantities]
+        if self.what == "hessian":
+            expressions += [sp.diff(self.user.expression, q.symbol, r.symbol)
+                            for q in self.user.quantities for r in self.user.quantities]
         return [sp.lambdify(self.symbols, e, modules="numpy") for e in expressions]
 
     def _partial(self, output, inputs, X):
@@ -79,8 +86,18 @@ class ExpressionDerivative:
         value, *partials = [np.broadcast_to(f(*columns), (len(X),)).astype(float) for f in self._functions]
         if self.what == "value":
             return value
-        gradient = np.zeros((len(X), self.network.n_inputs))
-        for q, outer in zip(self.user.quantities, partials):
-            for k in range(self.network.n_inputs):
-                gradient[:, k] += outer * self._partial(q.output, q.inputs + (k,), X)
-        return gradient
+        count, n = len(self.user.quantities), self.network.n_inputs
+        slopes, curvatures = partials[:count], partials[count:]
+        first = {q: np.stack([self._partial(q.output, q.inputs + (k,), X) for k in range(n)], axis=1)
+                 for q in self.user.quantities}
+        if self.what == "gradient":
+            return sum((slope[:, None] * first[q] for q, slope in zip(self.user.quantities, slopes)),
+                       np.zeros((len(X), n)))
+        hessian = np.zeros((len(X), n, n))
+        for i, q in enumerate(self.user.quantities):
+            for j, r in enumerate(self.user.quantities):
+                hessian += curvatures[i * count + j][:, None, None] * first[q][:, :, None] * first[r][:, None, :]
+            second = np.stack([np.stack([self._partial(q.output, q.inputs + (k, m), X) for m in range(n)], axis=1)
+                               for k in range(n)], axis=1)
+            hessian += slopes[i][:, None, None] * second
+        return hessian

@@ -24,6 +24,7 @@ from .. import progress
 from ..reference.finite_differences import sample_points
 from ..ir.derivative_spec import WHOLE, spec_of
 from ..reference.directional import reference_values_with
+from ..reference.expression import expression_references
 from ..reference.high_precision import reference_values_of
 from .common import FUNCTION_NAMES, DerivativeTable
 
@@ -129,21 +130,28 @@ def repr_literals(values, precision="double"):
 def check_vectors(request, precision="double"):
     """The test vectors for ``request`` (cached: every target of one generation shares them)."""
     derivatives = tuple(request.derivatives) or tuple(what for what, _ in request.programs)
-    return _check_vectors(request.network, derivatives, precision)
+    # a user expression's name carries its spec: the cache tells two formulas of one name apart
+    specs = tuple(getattr(what, "spec", None) for what in derivatives)
+    return _check_vectors(request.network, derivatives, precision, specs)
 
 
 @functools.lru_cache(maxsize=8)
-def _check_vectors(network, derivatives, precision):
+def _check_vectors(network, derivatives, precision, specs=()):
     points = sample_points(network, POINT_COUNT, seed=POINT_SEED)
     if precision == "float":
         points = points.astype(np.float32).astype(float)
     blocks = []
-    arguments = check_arguments(network, len(points), precision)
+    parameters = tuple(dict.fromkeys(p for spec in specs if spec is not None for p in spec.parameters))
+    arguments = check_arguments(network, len(points), precision, parameters)
+    expressions = [what for what, spec in zip(derivatives, specs) if spec is not None]
+    others = tuple(what for what, spec in zip(derivatives, specs) if spec is None)
     with progress.stage("self-check vectors"):
-        if all(what in WHOLE for what in derivatives):
-            references = reference_values_of(network, derivatives, points)
+        if all(what in WHOLE for what in others):
+            references = reference_values_of(network, others, points) if others else {}
         else:
-            references = reference_values_with(network, derivatives, points, arguments)
+            references = reference_values_with(network, others, points, arguments)
+        for what in expressions:
+            references[what] = expression_references(network, spec_of(what), points, arguments)
     for what in derivatives:
         expected = references[what]
         extra = tuple((name, arguments[name]) for name, _ in spec_of(what).extra_arguments)
@@ -152,12 +160,15 @@ def _check_vectors(network, derivatives, precision):
     return CheckVectors(points, tuple(blocks), precision)
 
 
-def check_arguments(network, count, precision="double"):
+def check_arguments(network, count, precision="double", parameters=()):
     """{"v": (count, n_inputs), "w": (count, n_outputs)}: the directions the self-check passes
-    to jvp, hvp and vjp, one per point, uniform in [-1, 1] (float32 values for "float")."""
+    to jvp, hvp and vjp, one per point, and {name: (count, size)} for each user expression's
+    parameter (name, size), uniform in [-1, 1] (float32 values for "float")."""
     rng = np.random.default_rng(DIRECTION_SEED)
     arguments = {"v": rng.uniform(-1.0, 1.0, (count, network.n_inputs)),
                  "w": rng.uniform(-1.0, 1.0, (count, network.n_outputs))}
+    for name, size in parameters:   # after v and w: their values do not depend on the parameters
+        arguments[name] = rng.uniform(-1.0, 1.0, (count, size))
     if precision == "float":
         arguments = {name: values.astype(np.float32).astype(float) for name, values in arguments.items()}
     return arguments
@@ -167,7 +178,8 @@ def entry_scale(what, expected):
     """Per-entry scale (the derivative's shape) that errors are divided by."""
     shape = expected.shape[1:]
     magnitude = np.abs(expected).max(axis=0)
-    rows = magnitude.reshape((1 if what in ("gradient", "vjp") else shape[0]), -1)
+    whole = what in ("gradient", "vjp") or spec_of(what).kind == "expression"   # one row: one number's derivatives
+    rows = magnitude.reshape((1 if whole else shape[0]), -1)
     scale = np.maximum(rows, ROW_FLOOR * rows.max(axis=1, keepdims=True))
     fallback = magnitude.max() if magnitude.size and magnitude.max() > 0 else 1.0
     return np.where(scale > 0, scale, fallback).reshape(shape)

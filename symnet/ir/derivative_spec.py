@@ -30,7 +30,8 @@ REDUCED = ("jvp", "vjp", "hvp", "laplacian", "divergence")
 NAMES = WHOLE + REDUCED
 #: The kinds of derivative beyond the whole arrays (a Backend's ``directional``).
 BEYOND_WHOLE = REDUCED + ("partial",)
-#: What each extra argument holds: (name, "inputs" or "outputs").
+#: What each extra argument holds: (name, "inputs" or "outputs"); a user expression's
+#: parameters (symnet.ir.expression_spec) hold a number of values instead.
 EXTRA_ARGUMENTS = {"jvp": (("v", "inputs"),), "vjp": (("w", "outputs"),), "hvp": (("v", "inputs"),)}
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -79,8 +80,18 @@ class DerivativeSpec:
                 "divergence": "sum_k dy_k/dx_k"}[self.kind]
 
 
+def argument_count(size, n_inputs, n_outputs):
+    """How many numbers an extra argument holds at one point: its size as EXTRA_ARGUMENTS
+    states it ("inputs", "outputs") or a parameter's own count."""
+    return {"inputs": n_inputs, "outputs": n_outputs}.get(size, size)
+
+
 def spec_of(name):
-    """The DerivativeSpec of a canonical name (``DerivativeSpec.name``)."""
+    """The DerivativeSpec of a canonical name (``DerivativeSpec.name``), or the ExpressionSpec
+    that a user expression's name carries (symnet.ir.expression_spec)."""
+    carried = getattr(name, "spec", None)
+    if carried is not None:
+        return carried
     if name in NAMES:
         return DerivativeSpec(name)
     match = _CANONICAL_PARTIAL.match(str(name))

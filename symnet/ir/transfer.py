@@ -512,5 +512,21 @@ def expression_transfer(expr):
     return "expression", (("expression", expression_text.to_text(expr)),)
 
 
+def piecewise_linear_transfers(net):
+    """The names of ``net``'s element-wise transfer functions that are piecewise linear with a
+    kink (poslin, satlin, hard sigmoid...): their derivatives of order 2 and more are zero
+    wherever they exist."""
+    found = []
+    for layer in net.layers:
+        entry = layer.transfer_function
+        if not entry.elementwise or layer.transfer in found:
+            continue
+        expr = sp.sympify(entry.expression(_n, layer.transfer_params))
+        if isinstance(expr, sp.Piecewise) and all(
+                sp.diff(piece, _n, 2) == 0 for piece, _ in expr.args):
+            found.append(layer.transfer)
+    return found
+
+
 def elementwise_symbol():
     return _n

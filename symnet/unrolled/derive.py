@@ -11,6 +11,7 @@ differentiates the tangent assignments once more, only for m >= k
 import sympy as sp
 
 from ..ir.derivative_spec import spec_of
+from .expression import expression_program
 from .program import Assignment, Block, Program
 
 DERIVATIVES = ("value", "gradient", "jacobian", "hessian")
@@ -24,12 +25,15 @@ UNROLLED_REDUCED = ("jvp", "vjp", "hvp", "laplacian", "divergence")
 def unrolled_builds(what):
     """True when the unrolled form builds the derivative ``what`` (a canonical name)."""
     spec = spec_of(what)
-    return what in DERIVATIVES or spec.kind in UNROLLED_REDUCED + ("partial",)
+    return what in DERIVATIVES or spec.kind in UNROLLED_REDUCED + ("partial", "expression")
 
 
 def derivative_program(forward: Program, what: str) -> Program:
     """A Program whose single block is ``what`` (one of DERIVATIVES, or a Laplacian,
-    divergence or partial derivative of the derivative spec)."""
+    divergence or partial derivative of the derivative spec, or a user expression's value,
+    gradient or Hessian: symnet.unrolled.expression)."""
+    if spec_of(what).kind == "expression":
+        return expression_program(forward, spec_of(what), derivative_program)
     if what not in DERIVATIVES:
         return _reduced_program(forward, spec_of(what))
     values = forward.block("value").entries

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...ir.derivative_spec import spec_of
+from ...ir.derivative_spec import argument_count, spec_of
 from ..common import FUNCTION_NAMES, DerivativeTable, print_program, render
 from ..selfcheck import check_data
 from .fast_activations import FAST_FUNCTIONS, FAST_MATH
@@ -22,7 +22,10 @@ from .printer import ExactCPrinter
 
 OUTPUT_NAMES = DerivativeTable({"value": "y", "gradient": "grad", "jacobian": "jac", "hessian": "hess"},
                                lambda spec: {"jvp": "jv", "vjp": "vj", "hvp": "hv", "laplacian": "lap",
-                                             "divergence": "div"}.get(spec.kind, "partial"))
+                                             "divergence": "div"}.get(spec.kind, "partial")
+                               if spec.kind != "expression" else EXPRESSION_OUTPUTS[spec.what])
+#: The output array of a user expression's functions (symnet.ir.expression_spec).
+EXPRESSION_OUTPUTS = {"value": "e", "gradient": "de", "hessian": "d2e"}
 
 DOCS = DerivativeTable({
     "value": "y[i] = output i (NAME_N_OUTPUTS values).",
@@ -31,13 +34,24 @@ DOCS = DerivativeTable({
     "hessian": "hess[(i*NAME_N_INPUTS + k)*NAME_N_INPUTS + m] = d2y_i/dx_k dx_m"
                " (row-major, NAME_N_OUTPUTS x NAME_N_INPUTS x NAME_N_INPUTS).",
 }, lambda spec: f"{OUTPUT_NAMES[spec.name]} = {spec.formula()} ({_count_text(SIZE_FACTORS[spec.name])})"
-                + "".join(f"; {name} holds NAME_N_{size.upper()} values" for name, size in spec.extra_arguments) + ".")
+                + "".join(f"; {name} holds {_argument_count_text(size)}" for name, size in spec.extra_arguments) + ".")
 
 SIZE_FACTORS = DerivativeTable(
     {"value": ("N_OUTPUTS",), "gradient": ("N_INPUTS",),
      "jacobian": ("N_OUTPUTS", "N_INPUTS"), "hessian": ("N_OUTPUTS", "N_INPUTS", "N_INPUTS")},
     lambda spec: {"jvp": ("N_OUTPUTS",), "vjp": ("N_INPUTS",), "hvp": ("N_OUTPUTS", "N_INPUTS"),
-                  "laplacian": ("N_OUTPUTS",)}.get(spec.kind, ("1",)))
+                  "laplacian": ("N_OUTPUTS",)}.get(spec.kind, ("1",)) if spec.kind != "expression"
+    else {"value": ("1",), "gradient": ("N_INPUTS",), "hessian": ("N_INPUTS", "N_INPUTS")}[spec.what])
+
+
+def _argument_count_text(size):
+    """How many values an extra argument holds, in the header's macros ("inputs", "outputs")
+    or as a number (a user expression's parameter)."""
+    return f"{size} value{'s' if size != 1 else ''}" if isinstance(size, int) else f"NAME_N_{size.upper()} values"
+
+
+def _argument_size_expr(size, macro):
+    return str(size) if isinstance(size, int) else f"{macro}_N_{size.upper()}"
 
 
 def _count_text(factors):
@@ -70,8 +84,9 @@ def base_data(what, shape, name, counts):
         "output": OUTPUT_NAMES[what],
         "size": int(np.prod(shape, dtype=int)),
         "size_expr": " * ".join(factor if factor == "1" else f"{macro}_{factor}" for factor in SIZE_FACTORS[what]),
-        "arguments": [{"name": argument, "size_expr": f"{macro}_N_{size.upper()}",
-                       "size": counts[size]} for argument, size in spec_of(what).extra_arguments],
+        "arguments": [{"name": argument, "size_expr": _argument_size_expr(size, macro),
+                       "size": argument_count(size, counts["inputs"], counts["outputs"])}
+                      for argument, size in spec_of(what).extra_arguments],
         "batch_body": None,   # None: the batch function calls the single-point one per point
     }
 

@@ -16,5 +16,5 @@ BACKEND = Backend(
     comment_lines=("%",),
     reserved_words=frozenset(),
     files=("{name}_equations.tex", "{name}.tex"),
-    directional=BEYOND_WHOLE,   # in their closed form
+    directional=BEYOND_WHOLE + ("expression",),   # in their closed form
 )

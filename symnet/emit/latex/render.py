@@ -18,6 +18,7 @@ from ... import progress
 from ...ir.derivative_spec import spec_of
 from ...unrolled.size import estimate, rounded
 from ..common import DerivativeTable, render, unravel
+from .expression import expression_equations
 from .form import IndexForm
 from .printer import ExactLatexPrinter, latex_number
 
@@ -30,7 +31,8 @@ TABLE_LIMIT = 5000
 
 TITLES = DerivativeTable({"value": "Value", "gradient": "Gradient", "jacobian": "Jacobian", "hessian": "Hessian"},
                          lambda spec: f"partial derivative ${spec_formula(spec, (spec.output,))}$"
-                         if spec.kind == "partial" else {"laplacian": "Laplacian", "divergence": "Divergence",
+                         if spec.kind == "partial" else f"{spec.what} of the expression ${sp.latex(sp.Symbol(spec.base))}$"
+                         if spec.kind == "expression" else {"laplacian": "Laplacian", "divergence": "Divergence",
                                                          "jvp": "Jacobian-vector product $J v$",
                                                          "vjp": "vector-Jacobian product $w^{T} J$",
                                                          "hvp": "Hessian-vector products $H_i v$"}[spec.kind])
@@ -163,6 +165,11 @@ def _entry_name(what, index, n_outputs):
 def spec_formula(spec, index):
     r"""A derivative of the spec as a user writes it: \partial^2 y_1 / \partial x_1\, \partial x_2,
     \sum_k \partial^2 y_i / \partial x_k^2 (the Laplacian of output ``index[0]``), \nabla \cdot y."""
+    if spec.kind == "expression":
+        name = sp.latex(sp.Symbol(spec.base))
+        return {"value": name, "gradient": rf"\partial {name} / \partial x_{{{index[0] + 1}}}",
+                "hessian": rf"\partial^2 {name} / \partial x_{{{index[0] + 1}}}\, \partial x_{{{index[-1] + 1}}}"
+                }[spec.what]
     if spec.kind == "laplacian":
         return rf"\sum_{{k}} \partial^2 y_{{{index[0] + 1}}} / \partial x_{{k}}^2"
     if spec.kind == "divergence":
@@ -207,10 +214,16 @@ def closed_form(what, program, net):
     entries = []
     for flat, entry in progress.over(list(enumerate(block.entries)), f"LaTeX closed form ({what})"):
         index = unravel(flat, block.shape)
-        if what == "hessian" and index[2] < index[1]:
+        if (what == "hessian" and index[2] < index[1]) or (len(index) == 2 and _symmetric(what) and index[1] < index[0]):
             continue  # symmetric: the entries with m >= k are shown
         entries.append((_entry_name(what, index, net.n_outputs), printer.doprint(sp.sympify(entry))))
     return {"title": title, "size": size, "limit": CLOSED_FORM_LIMIT, "entries": tuple(entries)}
+
+
+def _symmetric(what):
+    """An expression's Hessian: symmetric, printed for m >= k."""
+    spec = spec_of(what)
+    return spec.kind == "expression" and spec.what == "hessian"
 
 
 def render_latex(request):
@@ -230,6 +243,7 @@ def render_latex(request):
         "tables": form.tables if constants <= TABLE_LIMIT else (),
         "constants": constants, "table_limit": TABLE_LIMIT,
         "closed_forms": tuple(closed_form(what, program, net) for what, program in programs),
+        "expressions": expression_equations(net, [w for w in whats if spec_of(w).kind == "expression"]),
     }
     return {f"{request.name}_equations.tex": render("latex/equations.tex.j2", **context),
             f"{request.name}.tex": render("latex/document.tex.j2", equations=f"{request.name}_equations",

@@ -12,7 +12,7 @@ overflow, a pole of elliotsig) must not turn the result into NaN.
 
 import sympy as sp
 
-from ...ir.derivative_spec import spec_of
+from ...ir.derivative_spec import argument_count, spec_of
 from ..common import FUNCTION_NAMES, DerivativeTable, render, unravel
 from ..layered_common import request_programs
 from ..program_tools import hoist_piecewise, used_symbols
@@ -22,7 +22,8 @@ from .printer import ExactOctavePrinter
 
 OUTPUT_NAMES = DerivativeTable({"value": "Y", "gradient": "G", "jacobian": "J", "hessian": "H"},
                                lambda spec: {"jvp": "JV", "vjp": "VJ", "hvp": "HV", "laplacian": "LAP",
-                                             "divergence": "DIV"}.get(spec.kind, "D"))
+                                             "divergence": "DIV"}.get(spec.kind, "D")
+                               if spec.kind != "expression" else {"value": "E", "gradient": "DE", "hessian": "D2E"}[spec.what])
 
 TITLES = DerivativeTable({
     "value": "Raw outputs of the network.",
@@ -43,7 +44,11 @@ LAYOUTS = DerivativeTable({
            " V is N_INPUTS-by-Q.",
     "laplacian": "LAP is N_OUTPUTS-by-Q, LAP(i,q) = sum_k d2y_i/dx_k^2 at X(:,q).",
     "divergence": "DIV is 1-by-Q, DIV(q) = sum_k dy_k/dx_k at X(:,q).",
-}.get(spec.kind, f"D is 1-by-Q, D(q) = {spec.formula()} at X(:,q)."))
+}.get(spec.kind, f"D is 1-by-Q, D(q) = {spec.formula()} at X(:,q).") if spec.kind != "expression" else {
+    "value": f"E is 1-by-Q, E(q) = {spec.base} at X(:,q); {spec.formula()}.",
+    "gradient": f"DE is N_INPUTS-by-Q, DE(k,q) = d{spec.base}/dx_k at X(:,q).",
+    "hessian": f"D2E is N_INPUTS-by-N_INPUTS-by-Q, D2E(k,m,q) = d2{spec.base}/dx_k dx_m at X(:,q).",
+}[spec.what])
 
 
 def statement_data(target, expr, printer, rows=1):
@@ -73,7 +78,7 @@ def function_header(what, name, net):
             "N_INPUTS", str(net.n_inputs)),
         "output": OUTPUT_NAMES[what],
         "n_inputs": net.n_inputs,
-        "arguments": [{"name": ARGUMENT_NAMES[name], "rows": net.n_inputs if size == "inputs" else net.n_outputs}
+        "arguments": [{"name": ARGUMENT_NAMES.get(name, name), "rows": argument_count(size, net.n_inputs, net.n_outputs)}
                       for name, size in spec_of(what).extra_arguments],
     }
 
@@ -90,7 +95,7 @@ def function_data(what, program, printer, name, net):
         **function_header(what, name, net),
         "shape": ", ".join(str(size) for size in block.shape),
         "inputs": inputs,
-        "argument_inputs": tuple((printer.doprint(symbol), ARGUMENT_NAMES[argument], k + 1)
+        "argument_inputs": tuple((printer.doprint(symbol), ARGUMENT_NAMES.get(argument, argument), k + 1)
                                  for argument, symbols in program.arguments for k, symbol in enumerate(symbols)
                                  if symbol in used),
         "statements": tuple(statement_data(a.target, a.expr, printer) for a in program.assignments),

@@ -1,7 +1,7 @@
 """The unrolled form of the ``numpy`` backend: the functions of ``python``, vectorized over a batch."""
 
 from ..common import FUNCTION_NAMES, DerivativeTable, render
-from ..python.unrolled import python_function, render_check
+from ..python.unrolled import argument_words, python_function, render_check
 from .layered import render_layered
 from .printer import ExactNumPyPrinter
 
@@ -10,13 +10,19 @@ DOCS = DerivativeTable({
     "gradient": "Gradient of shape (..., N_INPUTS) of the single output for X of shape (..., N_INPUTS).",
     "jacobian": "Jacobian J[..., i, k] = dy_i/dx_k, shape (..., N_OUTPUTS, N_INPUTS).",
     "hessian": "Hessians H[..., i, k, m] = d2y_i/dx_k dx_m, shape (..., N_OUTPUTS, N_INPUTS, N_INPUTS).",
-}, lambda spec: f"{spec.formula()} of shape (..., {', '.join(SHAPE_WORDS[spec.kind])}) for X of shape (..., N_INPUTS)"
-                + "".join(f", {name.upper()} of shape (..., N_{size.upper()})" for name, size in spec.extra_arguments)
+}, lambda spec: f"{spec.formula()} of shape (..., {', '.join(shape_words(spec))}) for X of shape (..., N_INPUTS)"
+                + "".join(f", {name.upper()} of shape (..., {argument_words(size)})" for name, size in spec.extra_arguments)
                 + ".")
 
 #: The per-point shape of each derivative beyond the whole arrays, in the module's constants.
 SHAPE_WORDS = {"jvp": ("N_OUTPUTS",), "vjp": ("N_INPUTS",), "hvp": ("N_OUTPUTS", "N_INPUTS"),
                "laplacian": ("N_OUTPUTS",), "divergence": ("1",), "partial": ("1",)}
+#: The same for a user expression's functions (symnet.ir.expression_spec).
+EXPRESSION_SHAPE_WORDS = {"value": ("1",), "gradient": ("N_INPUTS",), "hessian": ("N_INPUTS", "N_INPUTS")}
+
+
+def shape_words(spec):
+    return EXPRESSION_SHAPE_WORDS[spec.what] if spec.kind == "expression" else SHAPE_WORDS[spec.kind]
 
 
 def render_numpy(request):

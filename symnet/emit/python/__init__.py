@@ -24,7 +24,7 @@ BACKEND = Backend(
     index_base=0,
     comment_lines=("#",),
     reserved_words=RESERVED_WORDS,
-    directional=BEYOND_WHOLE,
+    directional=BEYOND_WHOLE + ("expression",),
     layered_emitter=PythonLayeredEmitter,
     files=("{name}.py", "{name}_check.py"),
 )

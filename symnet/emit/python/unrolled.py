@@ -11,13 +11,26 @@ DOCS = DerivativeTable({
     "gradient": "Gradient dy/dx (list of N_INPUTS floats) of the single output at one point x.",
     "jacobian": "Jacobian J[i][k] = dy_i/dx_k (N_OUTPUTS lists of N_INPUTS floats) at one point x.",
     "hessian": "Hessians H[i][k][m] = d2y_i/dx_k dx_m (N_OUTPUTS x N_INPUTS x N_INPUTS nested lists) at one point x.",
-}, lambda spec: f"{spec.formula()} ({PER_POINT[spec.kind]}) at one point x"
-                + "".join(f" and {name} (N_{size.upper()} floats)" for name, size in spec.extra_arguments) + ".")
+}, lambda spec: f"{spec.formula()} ({per_point(spec)}) at one point x"
+                + "".join(f" and {name} ({argument_words(size)} float{'' if size == 1 else 's'})"
+                        for name, size in spec.extra_arguments) + ".")
 
 #: What each derivative beyond the whole arrays returns at one point.
 PER_POINT = {"jvp": "list of N_OUTPUTS floats", "vjp": "list of N_INPUTS floats",
              "hvp": "N_OUTPUTS lists of N_INPUTS floats", "laplacian": "list of N_OUTPUTS floats",
              "divergence": "list of 1 float", "partial": "list of 1 float"}
+#: What a user expression's functions return at one point (symnet.ir.expression_spec).
+EXPRESSION_PER_POINT = {"value": "list of 1 float", "gradient": "list of N_INPUTS floats",
+                        "hessian": "N_INPUTS lists of N_INPUTS floats"}
+
+
+def per_point(spec):
+    return EXPRESSION_PER_POINT[spec.what] if spec.kind == "expression" else PER_POINT[spec.kind]
+
+
+def argument_words(size):
+    """The size of an extra argument in the module's constants, or a parameter's count."""
+    return str(size) if isinstance(size, int) else f"N_{size.upper()}"
 
 def python_function(what, program, printer, place):
     printed = print_program(program, printer)
