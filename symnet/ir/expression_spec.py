@@ -108,19 +108,19 @@ def parse_parameter(text):
 
 
 def check_parameters(parameters, net, reserved=frozenset()):
-    """Refuse a parameter name that is not letters and underscores, that is an output,
-    input or function name of expressions, an argument or output of the generated functions,
-    a word of ``reserved`` (the target languages' keywords, lower-case) or given twice."""
+    """Refuse a parameter name that is not letters and underscores, that is an output or
+    function name of expressions, an argument or output of the generated functions, a word of
+    ``reserved`` (the target languages' keywords, lower-case) or given twice.  An input's name
+    may be a parameter's: in an expression it only follows an output's name and ``_``."""
     from .derivative_spec import scalar_names
-    taken = set(scalar_names(net.outputs, net.n_outputs, "y")) | set(scalar_names(net.inputs, net.n_inputs, "x"))
+    taken = set(scalar_names(net.outputs, net.n_outputs, "y"))
     seen = set()
     for name, size in parameters:
         if not _PARAMETER.match(name):
             raise UnsupportedError(f"parameter {name!r}: a parameter name is ASCII letters and underscores,"
                                    " starting with a letter")
         if name in taken or name in FUNCTIONS or name == "sum":
-            raise UnsupportedError(f"parameter {name!r}: the name of an output, input or function of the"
-                                   " expression")
+            raise UnsupportedError(f"parameter {name!r}: the name of an output or function of expressions")
         if name.lower() in ARGUMENT_WORDS or name.lower() in reserved:
             raise UnsupportedError(f"parameter {name!r}: a reserved word or argument name of the generated code")
         if name.lower() in seen:   # NumPy and MATLAB code spell some arguments in capitals

@@ -38,7 +38,7 @@ def _display(blocks, count, prefix):
     user writes it in an expression), else y_{i}; y alone for a single unnamed output."""
     names = [None] * count
     for name, index in scalar_names(blocks, count, prefix).items():
-        if not (name.startswith(prefix) and name[len(prefix):].isdigit()) and name != prefix:
+        if not (name.startswith(prefix) and name[len(prefix):].isdigit()):
             names[index] = sp.latex(sp.Symbol(name))
     fallback = [prefix if count == 1 and prefix == "y" else f"{prefix}_{{{i + 1}}}" for i in range(count)]
     return [own or default for own, default in zip(names, fallback)]
@@ -77,7 +77,12 @@ def _first(expression, quantities, printer):
         if slope != 0:
             factor = "" if slope == 1 else _factor(slope, printer) + r"\, "
             terms.append(rf"{factor}\partial_k {text}")
-    return " + ".join(terms) or "0"
+    return _joined(terms)
+
+
+def _joined(terms):
+    """The terms as a sum, a term that starts with a minus sign subtracted."""
+    return " + ".join(terms).replace("+ - ", "- ") or "0"
 
 
 def _second(expression, quantities, printer):
@@ -93,4 +98,4 @@ def _second(expression, quantities, printer):
         if slope != 0:
             factor = "" if slope == 1 else _factor(slope, printer) + r"\, "
             terms.append(rf"{factor}\partial_{{km}} {text}")
-    return " + ".join(terms) or "0"
+    return _joined(terms)
