@@ -36,7 +36,6 @@ def burgers(tmp_path_factory):
     """The generated files of the Burgers residual of tests/torch_real_models.py's PINN
     (forward(self, x, t)), read from a state dict by --module, and the module in float64."""
     torch = require_module("torch")
-    sys.path.insert(0, str(REPO / "tests"))
     import torch_real_models as models
     torch.manual_seed(3)
     module = models.BurgersPINN().double()
@@ -387,3 +386,24 @@ def test_second_partials_of_a_piecewise_linear_network_are_refused(tmp_path):
 def test_the_command_line_help_names_the_options():
     code, stdout, _ = run_cli("generate", "--help")
     assert code == 0 and "--expression TEXT" in stdout and "--parameter NAME:SIZE" in stdout
+
+
+def test_swish_pinn_with_several_outputs_passes_its_self_check_and_finite_differences(tmp_path):
+    """A Navier-Stokes PINN (SiLU, outputs y1..y3 of x, y, t): the momentum residual's Hessian
+    reads fourth derivatives of swish, whose safe form's impulses at n = 0 are dropped."""
+    torch = require_module("torch")
+    import torch_real_models as models
+    torch.manual_seed(0)
+    net = symnet.load(models.NavierStokesPINN().double())
+    symnet.generate(net, ["numpy"], tmp_path / "h", name="ns", derivatives=["hessian"], parameters={"la": 1, "lb": 1},
+                    expressions=["mom = y1_t + la*(y1*y1_x + y2*y1_y) + y3_x - lb*(y1_xx + y1_yy)"])
+    run = subprocess.run([sys.executable, "ns_numpy_check.py"], cwd=tmp_path / "h", capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0 and "all" in run.stdout, run.stdout + run.stderr
+    generated = import_file(tmp_path / "h" / "ns_numpy.py", "gen_ns_swish")
+    X = sample_points(net, 4, seed=3)
+    la, lb = np.full((4, 1), 1.0), np.full((4, 1), 0.01)
+    by_value = _central(lambda Z: generated.mom_value(Z, la, lb)[:, 0], X)
+    np.testing.assert_allclose(generated.mom_gradient(X, la, lb), by_value, rtol=1e-6, atol=1e-7)
+    by_gradient = _central(lambda Z: generated.mom_gradient(Z, la, lb), X)
+    np.testing.assert_allclose(generated.mom_hessian(X, la, lb), by_gradient, rtol=1e-6, atol=1e-7)

@@ -63,7 +63,16 @@ def _partials(assignment, known):
     """(u, ∂target/∂u) for each symbol u of the expression that carries a tangent, in name order."""
     stated = dict(assignment.partials)
     symbols = sorted((s for s in assignment.expr.free_symbols if s in known), key=sp.default_sort_key)
-    return [(u, stated[u] if u in stated else sp.diff(assignment.expr, u)) for u in symbols]
+    return [(u, stated[u] if u in stated else _without_impulses(sp.diff(assignment.expr, u))) for u in symbols]
+
+
+def _without_impulses(derivative):
+    """The derivative with sympy's DiracDelta terms dropped: they come from the |n| of the
+    numerically safe rewritings (exp(-|n|) of swish, softplus) differentiated a third time
+    and more, are zero wherever n != 0, and no target can print them."""
+    if not derivative.has(sp.DiracDelta):
+        return derivative
+    return derivative.replace(sp.DiracDelta, lambda *arguments: sp.Integer(0))
 
 
 def _chain(partials, tangent_of):
