@@ -340,9 +340,9 @@ def _strategy_for(derivatives, strategy, targets):
     user's strategy or a target cannot have it."""
     expressions = [what for what in derivatives if spec_of(what).kind == "expression"]
     if expressions and strategy == "layered":
-        order = max(spec_of(what).order for what in expressions)
-        raise UnsupportedError(f"{expressions[-1]} needs derivatives of the outputs of order {order}: the layered"
-                               " strategy builds no user expressions; use --strategy unrolled or auto")
+        highest = max(expressions, key=lambda what: spec_of(what).order)
+        raise UnsupportedError(f"{highest} needs derivatives of the outputs of order {spec_of(highest).order}:"
+                               " the layered strategy builds no user expressions; use --strategy unrolled or auto")
     for target in targets:
         for what in derivatives:
             if what not in WHOLE and spec_of(what).kind not in target.directional:

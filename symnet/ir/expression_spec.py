@@ -28,7 +28,8 @@ EXPRESSION_DERIVATIVES = ("value", "gradient", "hessian")
 #: functions of every target, the loop variables of their batch forms and the modules they import.
 ARGUMENT_WORDS = frozenset("""
 x v w n s q y e de d2e grad jac hess jv vj hv lap div partial g j h d np math numpy ans nargin
-p part compare where worst checks failures n_inputs n_outputs result restrict size_t points got expected scale tolerance arguments function
+p part compare where worst checks failures n_inputs n_outputs result restrict size_t points got expected
+scale tolerance arguments function
 """.split())
 
 _PARAMETER = re.compile(r"[A-Za-z][A-Za-z_]*\Z")

@@ -31,7 +31,8 @@ TABLE_LIMIT = 5000
 
 TITLES = DerivativeTable({"value": "Value", "gradient": "Gradient", "jacobian": "Jacobian", "hessian": "Hessian"},
                          lambda spec: f"partial derivative ${spec_formula(spec, (spec.output,))}$"
-                         if spec.kind == "partial" else f"{spec.what} of the expression ${sp.latex(sp.Symbol(spec.base))}$"
+                         if spec.kind == "partial"
+                         else f"{spec.what} of the expression ${sp.latex(sp.Symbol(spec.base))}$"
                          if spec.kind == "expression" else {"laplacian": "Laplacian", "divergence": "Divergence",
                                                          "jvp": "Jacobian-vector product $J v$",
                                                          "vjp": "vector-Jacobian product $w^{T} J$",
@@ -214,7 +215,7 @@ def closed_form(what, program, net):
     entries = []
     for flat, entry in progress.over(list(enumerate(block.entries)), f"LaTeX closed form ({what})"):
         index = unravel(flat, block.shape)
-        if (what == "hessian" and index[2] < index[1]) or (len(index) == 2 and _symmetric(what) and index[1] < index[0]):
+        if (what == "hessian" and index[2] < index[1]) or (_symmetric(what) and index[1] < index[0]):
             continue  # symmetric: the entries with m >= k are shown
         entries.append((_entry_name(what, index, net.n_outputs), printer.doprint(sp.sympify(entry))))
     return {"title": title, "size": size, "limit": CLOSED_FORM_LIMIT, "entries": tuple(entries)}

@@ -23,7 +23,8 @@ from .printer import ExactOctavePrinter
 OUTPUT_NAMES = DerivativeTable({"value": "Y", "gradient": "G", "jacobian": "J", "hessian": "H"},
                                lambda spec: {"jvp": "JV", "vjp": "VJ", "hvp": "HV", "laplacian": "LAP",
                                              "divergence": "DIV"}.get(spec.kind, "D")
-                               if spec.kind != "expression" else {"value": "E", "gradient": "DE", "hessian": "D2E"}[spec.what])
+                               if spec.kind != "expression"
+                               else {"value": "E", "gradient": "DE", "hessian": "D2E"}[spec.what])
 
 TITLES = DerivativeTable({
     "value": "Raw outputs of the network.",
@@ -78,7 +79,8 @@ def function_header(what, name, net):
             "N_INPUTS", str(net.n_inputs)),
         "output": OUTPUT_NAMES[what],
         "n_inputs": net.n_inputs,
-        "arguments": [{"name": ARGUMENT_NAMES.get(name, name), "rows": argument_count(size, net.n_inputs, net.n_outputs)}
+        "arguments": [{"name": ARGUMENT_NAMES.get(name, name),
+                       "rows": argument_count(size, net.n_inputs, net.n_outputs)}
                       for name, size in spec_of(what).extra_arguments],
     }
 

@@ -11,7 +11,8 @@ DOCS = DerivativeTable({
     "jacobian": "Jacobian J[..., i, k] = dy_i/dx_k, shape (..., N_OUTPUTS, N_INPUTS).",
     "hessian": "Hessians H[..., i, k, m] = d2y_i/dx_k dx_m, shape (..., N_OUTPUTS, N_INPUTS, N_INPUTS).",
 }, lambda spec: f"{spec.formula()} of shape (..., {', '.join(shape_words(spec))}) for X of shape (..., N_INPUTS)"
-                + "".join(f", {name.upper()} of shape (..., {argument_words(size)})" for name, size in spec.extra_arguments)
+                + "".join(f", {name.upper()} of shape (..., {argument_words(size)})"
+                          for name, size in spec.extra_arguments)
                 + ".")
 
 #: The per-point shape of each derivative beyond the whole arrays, in the module's constants.
