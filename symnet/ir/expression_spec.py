@@ -16,8 +16,6 @@ import ast
 import re
 from dataclasses import dataclass, field
 
-import sympy as sp
-
 from ..errors import UnsupportedError
 from .user_expression import FUNCTIONS, UserExpression, parse_expression
 
@@ -140,8 +138,8 @@ def expression_specs(texts, net, parameters=(), whats=("value", "gradient"), res
     names, used = [], set()
     for text in texts:
         user = parse_expression(text, net, parameters)
-        read = {symbol.name.rpartition("_")[0] for symbol in user.expression.free_symbols}
-        own = tuple((name, size) for name, size in parameters if name in read)
+        read = user.expression.free_symbols
+        own = tuple((name, size) for name, size, symbols in user.parameters if read & set(symbols))
         base = safe_name(user.name)
         if base in used:
             raise UnsupportedError(f"expression {text!r}: a second expression named {base!r}")
@@ -180,15 +178,6 @@ def parameter_symbols(spec):
     """((name, symbols), ...) of the parameters of ``spec``, as the parsed expression holds them."""
     by_name = {name: symbols for name, _, symbols in spec.user.parameters}
     return tuple((name, by_name[name]) for name, _ in spec.parameters)
-
-
-def quantity_symbols(spec):
-    """{Quantity symbol: Quantity} of the expression."""
-    return {q.symbol: q for q in spec.user.quantities}
-
-
-def as_expr(spec):
-    return sp.sympify(spec.user.expression)
 
 
 def header_lines(names, n_inputs):
