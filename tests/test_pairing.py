@@ -10,7 +10,7 @@ import symnet
 from helpers import random_network, require_tool
 from runners import STRICT_C, _run
 from symnet.layered.network import layered_network
-from symnet.layered.pairing import pairs, paired_products
+from symnet.layered.pairing import groups, paired_products
 from symnet.layered.schedule import layered_program
 from symnet.layered.steps import reads, written
 from test_derivative_spec import SMOOTH, _square_network, _wide_network
@@ -48,11 +48,17 @@ def test_pairing_keeps_every_dependency(seed):
 def test_the_value_and_tangent_products_of_a_jvp_are_paired():
     folded = layered_network(_wide_network())
     program = layered_program(folded, "jvp")
-    found = [(program.steps[i].out.name, program.steps[i + 1].out.name) for i in pairs(program.steps)]
+    found = [tuple(step.out.name for step in program.steps[i:i + n]) for i, n in groups(program.steps)]
     assert found == [("n1", "vn1"), ("n2", "vn2")]   # the linear output layer's value is not needed
-    for i in pairs(program.steps):
-        first, second = program.steps[i], program.steps[i + 1]
-        assert [t.weights for t in first.terms] == [t.weights for t in second.terms]
+    for i, n in groups(program.steps):
+        assert len({tuple(t.weights for t in step.terms) for step in program.steps[i:i + n]}) == 1
+
+
+def test_a_laplacian_runs_the_value_every_tangent_and_its_own_sweep_in_one_group():
+    folded = layered_network(_wide_network())
+    program = layered_program(folded, "laplacian")
+    found = [tuple(step.out.name for step in program.steps[i:i + n]) for i, n in groups(program.steps)]
+    assert ("n2", "vn2_1", "vn2_2", "vn2_3", "ln2") in found, found
 
 
 def _c_self_check(net, tmp_path, kinds):
@@ -69,7 +75,7 @@ def test_c_computes_the_pairs_in_one_loop_nest_and_passes_its_self_check(tmp_pat
     source = _c_self_check(_wide_network(), tmp_path, ["jvp", "hvp", "laplacian", "d2y1/dx1dx2", "d2y2/dx3^2"])
     jvp = source[source.index("void paired_jvp("):]
     jvp = jvp[:jvp.index("\n}\n")]
-    assert jvp.count("two products with the same weights") == 2
+    assert jvp.count("products with the same weights") == 2
 
 
 def test_pairs_in_single_point_unions_pass_the_self_check(tmp_path):
@@ -81,5 +87,5 @@ def test_pairs_in_single_point_unions_pass_the_self_check(tmp_path):
     assert net.parameter_count < ONE_COPY_FROM
     assert 5 * 2 * 1200 * 8 > SINGLE_UNIONS_FROM
     source = _c_self_check(net, tmp_path, ["jvp", "d2y1/dx1dx2"])
-    assert "union" in source and "two products with the same weights" in source
+    assert "union" in source and "products with the same weights" in source
     assert np.isfinite(symnet.derive(net, "jvp")(np.zeros((1, 3)), np.ones((1, 3)))).all()

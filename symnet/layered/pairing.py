@@ -3,10 +3,10 @@
 A directional derivative runs the value sweep and a tangent sweep (or two) through the
 same layers: n = W·a + b and t = W·(f'(n)∘t_prev) read W alike.  Built sweep after sweep,
 the two products are a whole sweep apart and W is read from memory twice; placed side by
-side, a target may compute them in one loop nest, every weight read once for both
-(symnet.emit.c.layered: ``linearpair``).  The programs' arrays are written once each, so
+side, a target may compute them in one loop nest, every weight read once for all of them
+(symnet.emit.c.layered: ``fusable``).  The programs' arrays are written once each, so
 a step may move earlier once what it reads is computed: ``paired_products`` moves a
-product's partner, and the steps the partner still waits for, to right after it.
+product's partners, and the steps they still wait for, to right after it.
 """
 
 from .steps import VECTOR, Linear, reads, written
@@ -23,8 +23,8 @@ def weights_key(step):
 
 
 def paired_products(steps):
-    """The steps in an order where every product with a partner (``weights_key``) is
-    followed by it; otherwise the original order."""
+    """The steps in an order where every product with partners (``weights_key``) is
+    followed by them; otherwise the original order."""
     steps, placed, done = list(steps), [], set()
     pending = list(range(len(steps)))
     writers = {}   # an array may be written again in place (Symmetrize): every writer counts
@@ -50,31 +50,34 @@ def paired_products(steps):
         pending.remove(index)
 
     while pending:
-        index, partner = pending[0], None
+        index, partners, before = pending[0], [], set()
         key = weights_key(steps[index])
-        if key is not None:
-            partner = next((other for other in pending[1:] if weights_key(steps[other]) == key), None)
-        before = [] if partner is None else waits_for(partner)
-        if index in before:
-            partner, before = None, []
-        for first in sorted(set(waits_for(index)) | set(before)):
+        for other in pending[1:] if key is not None else ():
+            if weights_key(steps[other]) != key or other in before:
+                continue
+            waiting = set(waits_for(other))
+            if index in waiting or waiting & set(partners):
+                continue
+            partners.append(other)
+            before |= waiting
+        for first in sorted(set(waits_for(index)) | before):
             place(first)
-        place(index)
-        if partner is not None:
-            place(partner)
+        for step in [index] + partners:
+            place(step)
     return tuple(placed)
 
 
-def pairs(steps):
-    """Indices i of the steps where steps[i] and steps[i + 1] are partners (``weights_key``),
-    each step in one pair at most."""
+def groups(steps):
+    """(start, count) of each run of two or more steps that are partners (``weights_key``),
+    none reading another's output."""
     found, index = [], 0
-    while index + 1 < len(steps):
-        key = weights_key(steps[index])
-        if key is not None and key == weights_key(steps[index + 1]) \
-                and steps[index].out.name not in {operand.name for operand in reads(steps[index + 1])}:
-            found.append(index)
-            index += 2
-        else:
-            index += 1
+    while index < len(steps):
+        key, end, outs = weights_key(steps[index]), index + 1, {steps[index].out.name}
+        while key is not None and end < len(steps) and weights_key(steps[end]) == key \
+                and not outs & {operand.name for operand in reads(steps[end])}:
+            outs.add(steps[end].out.name)
+            end += 1
+        if end - index > 1:
+            found.append((index, end - index))
+        index = end
     return found
