@@ -57,7 +57,7 @@ _MAIN = r"""#define _POSIX_C_SOURCE 199309L
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-#include "bench.h"
+%(includes)s
 
 static double now(void)
 {
@@ -121,10 +121,18 @@ class CProgram:
     """The generated C functions of one network, timed (and read back) by one program.
     ``functions``: (label, derivative, function suffix, extra argument or None, batch)."""
 
-    def __init__(self, net, functions, flags, build):
+    def __init__(self, net, functions, flags, build, one_file=False):
         self.net, self.functions, self.build = net, functions, build
         derivatives = list(dict.fromkeys(derivative for _, derivative, _, _, _ in functions))
-        symnet.generate(net, ["c"], build, derivatives=derivatives, name="bench", strategy="layered")
+        # each derivative in a file of its own, as generated for it alone (``one_file``: all
+        # in one file, where gcc inlines and vectorizes less: see docs/performance.md)
+        files = {derivative: "bench" if one_file else f"bench{index}"
+                 for index, derivative in enumerate(derivatives)}
+        for name in dict.fromkeys(files.values()):
+            symnet.generate(net, ["c"], build, name=name, strategy="layered",
+                            derivatives=[d for d in derivatives if files[d] == name])
+        self.sources = [build / f"{name}.c" for name in dict.fromkeys(files.values())]
+        includes = "".join(f'#include "{name}.h"\n' for name in dict.fromkeys(files.values()))
         rng = np.random.default_rng(0)
         self.points = sample_points(net, POINTS, seed=1)
         self.arguments = {"v": rng.uniform(-1, 1, (POINTS, net.n_inputs)),
@@ -134,16 +142,17 @@ class CProgram:
         cases, sizes = [], []
         for index, (_, derivative, suffix, extra, batch) in enumerate(functions):
             sizes.append(int(np.prod(symnet.derive(net, derivative).shape)))
+            function = f"{files[derivative]}_{suffix}"
             if batch:
                 argument = "" if extra is None else f"{extra.upper()}, "
-                cases.append(f"        case {index}: bench_{suffix}_batch({POINTS}, X, {argument}out); break;")
+                cases.append(f"        case {index}: {function}_batch({POINTS}, X, {argument}out); break;")
             else:
-                width = "BENCH_N_INPUTS" if extra == "v" else "BENCH_N_OUTPUTS"
+                width = net.n_inputs if extra == "v" else net.n_outputs
                 argument = "" if extra is None else f"{extra.upper()} + p * {width}, "
-                cases.append(f"        case {index}: bench_{suffix}(X + p * BENCH_N_INPUTS, {argument}out); break;")
+                cases.append(f"        case {index}: {function}(X + p * {net.n_inputs}, {argument}out); break;")
         count = len(functions)
         (build / "main.c").write_text(_MAIN % {
-            "data": data, "count": count, "points": POINTS, "check": CHECK_POINTS,
+            "includes": includes, "data": data, "count": count, "points": POINTS, "check": CHECK_POINTS,
             "cases": "\n".join(cases), "out_size": POINTS * max(sizes),
             "per_call": ", ".join(str(POINTS if batch else 1) for *_, batch in functions),
             "sizes": ", ".join(map(str, sizes))})
@@ -153,7 +162,7 @@ class CProgram:
 
     def compile(self, rounds):
         subprocess.run([cbuild.CC, "-std=c99", *cbuild.FLAGS[self.flags], f"-DROUNDS={rounds}", "-o",
-                        str(self.program), str(self.build / "main.c"), str(self.build / "bench.c"), "-lm"],
+                        str(self.program), str(self.build / "main.c"), *map(str, self.sources), "-lm"],
                        check=True, capture_output=True, text=True)
 
     def times(self):
@@ -171,10 +180,10 @@ class CProgram:
         return {label: np.array(v).reshape(CHECK_POINTS, -1) for label, v in values.items()}
 
 
-def goals(label, flags, rounds, build):
+def goals(label, flags, rounds, build, one_file=False):
     """{function label: ns per call} of one of GOAL_NETS."""
     nets.SIZES.setdefault(label, GOAL_NETS[label])
-    program = CProgram(nets.mlp(label), [f + (False,) for f in GOAL_FUNCTIONS], flags, build)
+    program = CProgram(nets.mlp(label), [f + (False,) for f in GOAL_FUNCTIONS], flags, build, one_file)
     program.compile(rounds)
     return program.times()
 
@@ -235,11 +244,13 @@ def main():
     parser.add_argument("--jax-rounds", type=int, default=5, help="rounds of the JAX comparison (best kept)")
     parser.add_argument("--nets", default=",".join(nets.SIZES), help="nets of the JAX comparison")
     parser.add_argument("--no-jax", action="store_true", help="the goals only")
+    parser.add_argument("--one-file", action="store_true",
+                        help="the goals' functions generated into one C file (default: a file each)")
     args = parser.parse_args()
     for label in GOAL_NETS:
         with tempfile.TemporaryDirectory() as folder:
-            t = goals(label, args.flags, args.rounds, Path(folder))
-        print(f"{label} ({args.flags}): " + ", ".join(f"{what} {ns:.0f} ns" for what, ns in t.items()))
+            t = goals(label, args.flags, args.rounds, Path(folder), args.one_file)
+        print(f"{label} ({args.flags}{', one file' if args.one_file else ''}): " + ", ".join(f"{what} {ns:.0f} ns" for what, ns in t.items()))
         print(f"  jvp/value {t['jvp'] / t['value']:.2f} (goal <= 2), vjp/value {t['vjp'] / t['value']:.2f}"
               f" (goal <= 3), laplacian/hessian {t['laplacian'] / t['hessian']:.2f} (goal <= 0.6),"
               f" d2y/dx1^2 / hessian {t['d2y/dx1^2'] / t['hessian']:.2f},"
