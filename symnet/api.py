@@ -22,6 +22,7 @@ from .ir.derivative_spec import NAMES, WHOLE, parse_derivative, parse_derivative
 from .ir.expression_spec import expression_specs, header_lines
 from .ir.transfer import piecewise_linear_transfers
 from .importers import load as _load
+from .ir.output_map import has_output_map
 from .layered.directional import MAX_LAYERED_ORDER
 from .layered.fast import ACTIVATION_MODES
 from .layered.network import writes_transfers_of
@@ -240,7 +241,7 @@ def generate(net, targets, out_dir, derivatives=None, name=None, precision="doub
         derivatives = _ordered(derivatives or default_derivatives(net), net)
     targets = tuple(target_names()) if "all" in targets else tuple(targets)
     renderers = [get_target(t) for t in targets]
-    strategy = _strategy_for(derivatives, strategy, renderers)
+    strategy = _strategy_for(derivatives, strategy, renderers, net)
     strategy = _strategy_for_activations(activations, strategy, renderers)
     chosen, folded = choose_strategy(strategy, net)
     strategies = []
@@ -334,10 +335,11 @@ def _require_unrolled(what):
         raise UnsupportedError(f"{what} is built by the layered strategy only")
 
 
-def _strategy_for(derivatives, strategy, targets):
+def _strategy_for(derivatives, strategy, targets, net):
     """The strategy that builds every derivative: the unrolled one for partial derivatives
-    of order 3 and more, ``strategy`` otherwise; refused, naming the derivative, where the
-    user's strategy or a target cannot have it."""
+    of order 3 and more and for the derivatives beyond the whole arrays of a network with
+    output maps (the layered form maps only the whole arrays), ``strategy`` otherwise;
+    refused, naming the derivative, where the user's strategy or a target cannot have it."""
     expressions = [what for what in derivatives if spec_of(what).kind == "expression"]
     if expressions and strategy == "layered":
         highest = max(expressions, key=lambda what: spec_of(what).order)
@@ -357,5 +359,11 @@ def _strategy_for(derivatives, strategy, targets):
             raise UnsupportedError(f"{unrolled[0]} has order {spec_of(unrolled[0]).order}: the layered strategy"
                                    f" builds partial derivatives up to order {MAX_LAYERED_ORDER}; use"
                                    " --strategy unrolled or auto")
+        return "unrolled"
+    directional = [what for what in derivatives if what not in WHOLE]
+    if directional and has_output_map(net):
+        if strategy == "layered":
+            raise UnsupportedError(f"{directional[0]} of a network with output maps: the layered strategy maps"
+                                   " the whole arrays only; use --strategy unrolled or auto")
         return "unrolled"
     return strategy

@@ -13,13 +13,13 @@ from .emit import target_names
 from .emit.layered_common import STRATEGIES
 from .errors import MAX_PROBLEM, SymnetError, UnsupportedError, printable
 from .importers import user_module
-from .ir.derivative_spec import NAMES
+from .ir.derivative_spec import NAMES, parse_derivatives
 from .ir.expression_spec import parse_parameter
 from .layered.fast import ACTIVATION_MODES
 from .points_file import read_points
-from .reference.finite_differences import compare, finite_difference_hessian, finite_difference_jacobian, sample_points
+from .reference.finite_differences import sample_points
+from .reference.spec_check import check_spec
 from .sensitivities import DEFAULT_POINTS, input_names, output_names, sensitivity, table_lines
-from .unrolled.derive import DERIVATIVES
 
 
 def main(argv=None):
@@ -77,8 +77,9 @@ def _parser():
     check.add_argument("--seed", type=_seed, default=0, help="seed of the random points (a whole number >= 0)")
     check.add_argument("--tolerance", type=_tolerance, default=1e-6,
                        help="largest relative error accepted (a finite number >= 0; default 1e-6)")
-    check.add_argument("--derivatives", default="jacobian", type=_derivative_list,
-                       help="comma-separated: jacobian, hessian")
+    check.add_argument("--derivatives", default=("jacobian",), type=_derivative_items,
+                       help="comma-separated derivative spec, as for generate: jacobian (always checked),"
+                            " hessian, jvp, vjp, hvp, laplacian, divergence, d2y1/dx1dx2, ... (docs/derivatives.md)")
     check.add_argument("--plot", metavar="OUT.png", default=None,
                        help="also draw the derivative and finite differences along each input's range"
                             " (needs matplotlib: pip install symnet[plot])")
@@ -225,15 +226,6 @@ def _derivative_items(text):
     return items
 
 
-def _derivative_list(text):
-    items = tuple(item.strip() for item in text.split(",") if item.strip())
-    unknown = [item for item in items if item not in DERIVATIVES]
-    if unknown or not items:
-        raise argparse.ArgumentTypeError(
-            f"unknown derivative {unknown[0] if unknown else text!r} (choose from {', '.join(DERIVATIVES)})")
-    return items
-
-
 def run_inspect(args):
     net = _load(args)
     for line in describe(net, clean=printable):   # names from the file reach the terminal escaped
@@ -245,21 +237,21 @@ def run_check(args):
     if args.plot:
         plots.require_matplotlib()
     net = _load(args)
+    whats = parse_derivatives(args.derivatives, net)
     X = sample_points(net, args.points, seed=args.seed)
     with progress.stage("check"):   # closed before anything is printed
-        jacobian = api.derive(net, "jacobian")
-        results = {"jacobian": compare(jacobian(X), finite_difference_jacobian(net, X))}
-        if "hessian" in args.derivatives:
-            hessian = api.derive(net, "hessian")
-            results["hessian"] = compare(hessian(X), finite_difference_hessian(jacobian, net, X))
+        checks = check_spec(net, whats, X, seed=args.seed)
     failed = False
-    for what, result in results.items():
-        verdict = "ok" if result.within(args.tolerance) else "FAILED"
+    for check in checks:
+        verdict = "ok" if check.within(args.tolerance) else "FAILED"
         failed |= verdict != "ok"
-        print(f"{what}: {args.points} points, max abs error {result.max_abs_error:.3e},"
-              f" max rel error {result.max_rel_error:.3e} (tolerance {args.tolerance:g}) {verdict}")
+        against = check.note if check.reference is None else \
+            f"30-digit reference: max rel error {check.reference.max_rel_error:.3e}"
+        print(f"{check.label}: {args.points} points, max abs error {check.differences.max_abs_error:.3e},"
+              f" max rel error {check.differences.max_rel_error:.3e}; {against} (tolerance {args.tolerance:g})"
+              f" {verdict}")
     if args.plot:
-        plots.plot_check(net, jacobian, X, args.plot, input_names(net), output_names(net))
+        plots.plot_check(net, api.derive(net, "jacobian"), X, args.plot, input_names(net), output_names(net))
         print(f"plot: {printable(args.plot)}")
     return 1 if failed else 0
 

@@ -60,3 +60,35 @@ def test_layered_strategy_refuses_a_third_partial_and_auto_builds_it(tmp_path):
     assert result.returncode == 0, result.stderr
     run = subprocess.run([sys.executable, str(tmp_path / "p_check.py")], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0 and "all 5 checks passed" in run.stdout, run.stdout + run.stderr
+
+
+def test_check_checks_every_kind_of_the_spec_against_differences_and_the_reference():
+    spec = "hessian,jvp,vjp,hvp,laplacian,d2P/dx1dx3,d2y/dx2^2,dy1/dx3,d3y/dx1^2dx2"
+    result = symnet("check", EXAMPLE, "--derivatives", spec, "--points", "3")
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    labels = [line.split(":")[0] for line in lines]
+    assert labels == ["jacobian", "hessian", "jvp", "vjp", "hvp", "laplacian", "d2y1/dx1dx3", "d2y1/dx2dx2",
+                      "d1y1/dx3", "d3y1/dx1dx1dx2"]
+    for line in lines:
+        assert "3 points, max abs error" in line and "30-digit reference: max rel error" in line
+        assert line.endswith(" ok"), line
+
+
+def test_check_fails_a_directional_derivative_past_the_tolerance():
+    result = symnet("check", EXAMPLE, "--derivatives", "laplacian", "--tolerance", "1e-30")
+    assert result.returncode == 1
+    assert any(line.startswith("laplacian:") and line.endswith("FAILED") for line in result.stdout.splitlines())
+
+
+@pytest.mark.parametrize("spec, problem", [
+    ("jacobean", "unknown derivative 'jacobean'"),
+    ("d2y2/dx1dx2", "unknown output 'y2'"),
+    ("divergence", "the divergence needs as many outputs as inputs"),
+    (",", "no derivative named"),
+])
+def test_check_grammar_errors_are_one_line_without_traceback(spec, problem):
+    result = symnet("check", EXAMPLE, "--derivatives", spec)
+    assert result.returncode != 0
+    assert problem in result.stderr.strip().splitlines()[-1], result.stderr
+    assert "Traceback" not in result.stderr

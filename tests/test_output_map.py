@@ -281,3 +281,47 @@ def test_products_that_are_not_output_maps_stay_refused():
             return x * self.a(x) + self.b(x)
     with pytest.raises(symnet.UnsupportedError, match="two different network values in an output map"):
         symnet.load(TwoNetworks().double())
+
+
+#: the derivatives beyond the whole arrays, and their torch.func counterparts from J and H
+DIRECTIONAL = {"jvp": lambda J, H, v, w: np.einsum("pik,pk->pi", J, v),
+               "vjp": lambda J, H, v, w: np.einsum("pik,pi->pk", J, w),
+               "hvp": lambda J, H, v, w: np.einsum("pikm,pm->pik", H, v),
+               "laplacian": lambda J, H, v, w: np.trace(H, axis1=2, axis2=3),
+               "d2y1_dx1_dx2": lambda J, H, v, w: H[:, 0, 0, 1:2]}
+
+
+def test_auto_strategy_builds_the_directional_derivatives_of_a_mapped_network_unrolled(case, tmp_path):
+    """The layered form maps the whole arrays only: ``auto`` builds jvp ... unrolled, for every
+    target (the numpy target's layered threshold included), and the code matches torch.func."""
+    import subprocess
+    import sys
+    from helpers import import_file, require_tool
+    from runners import STRICT_C, _run
+    net, X, expected = case
+    whats = [what for what in DIRECTIONAL if what != "d2y1_dx1_dx2" or net.n_inputs > 1]
+    symnet.generate(net, ["numpy", "python", "c"], tmp_path, derivatives=whats, name="mapped")
+    for script in ("mapped_numpy_check.py", "mapped_check.py"):
+        run = subprocess.run([sys.executable, str(tmp_path / script)], capture_output=True, text=True, timeout=120)
+        assert run.returncode == 0 and "all" in run.stdout, run.stdout + run.stderr
+    gcc = require_tool("gcc")
+    build = _run([gcc, *STRICT_C, "mapped_check.c", "mapped.c", "-lm", "-o", "check"], tmp_path)
+    assert build.returncode == 0, build.stderr[-4000:]
+    run = _run([tmp_path / "check"], tmp_path)
+    assert run.returncode == 0 and "all" in run.stdout, run.stdout + run.stderr
+    module = import_file(tmp_path / "mapped_numpy.py", "mapped_numpy")
+    rng = np.random.default_rng(8)
+    v, w = rng.uniform(-1, 1, (len(X), net.n_inputs)), rng.uniform(-1, 1, (len(X), net.n_outputs))
+    for what in whats:
+        extra = {"jvp": (v,), "vjp": (w,), "hvp": (v,)}.get(what, ())
+        reference = DIRECTIONAL[what](expected["jacobian"], expected["hessian"], v, w)
+        for got in (getattr(module, what)(X, *extra), symnet.derive(net, what)(X, *extra)):
+            result = compare(np.asarray(got).reshape(len(X), 1, -1), reference.reshape(len(X), 1, -1))
+            assert result.max_rel_error <= 1e-12, (what, result)
+
+
+def test_layered_strategy_refuses_the_directional_derivatives_of_a_mapped_network(case, tmp_path):
+    net, _, _ = case
+    with pytest.raises(symnet.errors.UnsupportedError, match="jvp of a network with output maps") as error:
+        symnet.generate(net, ["c"], tmp_path, derivatives=["value", "jvp"], strategy="layered")
+    assert "\n" not in str(error.value) and "--strategy unrolled or auto" in str(error.value)

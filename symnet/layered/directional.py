@@ -12,8 +12,10 @@ never the whole Jacobian or Hessian.
   the input weights' column k only (the diagonal);
 * ``divergence``  Σ_k ∂y_k/∂x_k: one forward sweep per direction e_k, each read at row k;
 * a partial derivative of order 1 (one sweep seeded with e_k, read at its output row)
-  or 2 (the reverse sweep of its output alone with its tangent in direction e_m,
-  multiplied by the input weights' column k).
+  or 2: of a network of element-wise layers forward only, the tangents in directions e_k
+  and e_m and one more vector per layer, its second derivative (``forward_laplacian``
+  with the one pair (k, m)); else the reverse sweep of its output alone with its tangent
+  in direction e_m, multiplied by the input weights' column k.
 
 A direction e_k is known when the code is generated: the first layer's tangent is a
 column of its weights, folded like the Jacobian's constant tangents.
@@ -65,6 +67,10 @@ def build(builder, spec):
         terms = sweeps.read_row(spec.output, sweeps.tangents(k, f"_{k + 1}")[1])
         return sweeps.linear("partial", VECTOR, 1, terms), shape
     k, m = spec.inputs
+    if all(net.layers[index].form.elementwise for index in builder.varying):
+        # forward only: one sweep through each layer's weights with the value's
+        return sweeps.linear("partial", VECTOR, 1, sweeps.read_row(spec.output, sweeps.forward_laplacian([(k, m)]))), \
+            shape
     directions = [(f"_{m + 1}", sweeps.tangents(m, f"_{m + 1}"), k)]
     return sweeps.reverse(spec.output, directions, "partial", VECTOR), shape
 
@@ -110,14 +116,17 @@ class _Sweeps:
                 tangent[index] = b.scale(f"va{number}{suffix}", tn, index, VECTOR, forward=True)
         return tangent_net, tangent
 
-    def forward_laplacian(self):
-        """{layer: Σ_k ∂²a/∂x_k²} of the varying layers (absent: zero), forward only: with the
-        tangents t_k = ∂n/∂x_k of every direction e_k, the net input's Laplacian is the
+    def forward_laplacian(self, pairs=None):
+        """{layer: Σ over ``pairs`` (k, m) of ∂²a/∂x_k∂x_m} of the varying layers (absent: zero),
+        by default every (k, k) (the Laplacian), forward only: with the tangents t_k = ∂n/∂x_k
+        of the directions e_k the pairs name, the net input's second derivative is the
         product of the weights with the sources' (the inputs' is zero) and the activation's
-        f'(n)·Δn + f''(n)·Σ_k t_k².  n_inputs + 1 sweeps of one vector where the Hessian
-        takes 2·n_inputs + 2 (forward over reverse)."""
+        f'(n)·s + f''(n)·Σ t_k·t_m.  One sweep per direction and one more, every one through
+        the same weights as the value's (symnet.layered.pairing puts them side by side),
+        where the Hessian runs the value, the tangents and the reverse sweep apart."""
         b, net = self.b, self.b.net
-        directions = [self.tangents(k, f"_{k + 1}")[0] for k in range(net.n_inputs)]
+        pairs = tuple((k, k) for k in range(net.n_inputs)) if pairs is None else tuple(pairs)
+        directions = {k: self.tangents(k, f"_{k + 1}")[0] for k in sorted({k for pair in pairs for k in pair})}
         laplacian = {}
         slope, curvature, net_laplacian = (sp.Symbol(name, real=True) for name in ("D", "C", "L"))
         for index in b.varying:
@@ -133,11 +142,13 @@ class _Sweeps:
             if ln is not None:
                 expression += slope * net_laplacian
                 arguments += [(slope, b.slope[index]), (net_laplacian, ln)]
-            if index in b.curvature:
-                tangents = [(sp.Symbol(f"T{k}", real=True), tangent_net[index])
-                            for k, tangent_net in enumerate(directions) if index in tangent_net]
-                expression += curvature * sp.Add(*(symbol ** 2 for symbol, _ in tangents))
-                arguments += [(curvature, b.curvature[index])] + tangents
+            symbols = {k: sp.Symbol(f"T{k}", real=True) for k, tangent_net in directions.items()
+                       if index in tangent_net}
+            products = [symbols[k] * symbols[m] for k, m in pairs if k in symbols and m in symbols]
+            if index in b.curvature and products:
+                expression += curvature * sp.Add(*products)
+                arguments += [(curvature, b.curvature[index])]
+                arguments += [(symbols[k], directions[k][index]) for k in sorted(symbols)]
             if expression != 0:
                 out = b.variable(f"la{number}", VECTOR, layer.size)
                 b.steps.append(Elementwise(((out, expression),), layer.size, tuple(arguments)))

@@ -19,6 +19,7 @@ import sympy as sp
 
 from ..ir.derivative_spec import WHOLE, spec_of
 from . import directional, whole_layer
+from .pairing import paired_products
 from .network import A, D, N, LayeredNetwork
 from .steps import (ADJOINT, ADJOINT_TANGENT, TANGENT, VECTOR, Elementwise, Gather, LayeredProgram, Linear,
                     Operand, OuterSum, OutputMap, Reduction, Scale, SecondOrder, Shift, Symmetrize, Term,
@@ -54,6 +55,8 @@ def layered_program(layered: LayeredNetwork, what: str) -> LayeredProgram:
     else:
         raise ValueError(f"unknown derivative {what!r}")
     steps = live_steps(builder.steps, result)
+    if what not in WHOLE:   # the value and tangent sweeps read the same weights: side by side
+        steps = paired_products(steps)
     used = {operand.name for step in steps for operand in reads(step)} | weight_names(steps)
     names = written(steps)
     return LayeredProgram(what, shape, steps,

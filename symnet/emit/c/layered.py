@@ -17,7 +17,8 @@ import sympy as sp
 
 from ...layered.fusion import fused_tanh_slopes
 from ...layered.memory import ArrayLayout, compact_layouts
-from ...layered.steps import Operand, OuterSum, Reduction, constant_names
+from ...layered.pairing import groups
+from ...layered.steps import Operand, OuterSum, Reduction, constant_names, reads
 from ..layered_common import print_elementwise, print_output_map, print_scalars, request_programs
 from ..layered_emitter import LayeredEmitter
 from .literals import array_literal
@@ -109,7 +110,30 @@ class CLayeredEmitter(LayeredEmitter):
         data = []
         for step in self.program.steps:
             data.append({"kind": type(step).__name__.lower(), **self.emit_step(step)})
+        for start, count in groups(self.program.steps):
+            if self.fusable(start, data[start:start + count]):
+                data[start]["group"] = data[start + 1:start + count]
+                for member in data[start + 1:start + count]:
+                    member["paired"] = True
         return data
+
+    def fusable(self, start, members):
+        """True when the single-point form computes the products from ``start`` on
+        (symnet.layered.pairing: the same weights) in one loop nest, each weight read once
+        for all: every one in the plain form, not split apart by the loop over a split axis,
+        and the outputs in storage (a union) apart from each other and from the sources."""
+        if any(s["lead"] or s["row_groups"] or s["lead_groups"] for s in members):
+            return False
+        split = self.ref.single_layout.split
+        if split and start < split[2] < start + len(members):
+            return False
+        layout, steps = self.ref.single_layout, self.program.steps[start:start + len(members)]
+
+        def storage(operand):   # the union (or plain array) that holds it
+            return layout.storage_name(operand.name).split(".")[0]
+        outs = [storage(step.out) for step in steps]
+        sources = {storage(o) for step in steps for o in reads(step) if not o.constant}
+        return len(set(outs)) == len(outs) and not set(outs) & sources
 
     def shape(self, operand):
         return self.ref.shapes[operand.name]
@@ -144,7 +168,8 @@ class CLayeredEmitter(LayeredEmitter):
                 "groups": self.unit_groups(step, terms) if self.blocks else [],
                 "outer_lead": self.single_lead(step.out)[:-1],
                 "lead_groups": [] if rows else self.lead_groups(step),
-                "row_groups": self.row_groups(step, terms) if rows else []}
+                "row_groups": self.row_groups(step, terms) if rows else [],
+                "group": [], "paired": False}   # set by ``steps`` where it fuses products
 
     def term(self, term):
         """Template data of one term: ``matrix``, the array the single-point form reads as
