@@ -391,3 +391,30 @@ def test_wide_hessian_in_blocks_of_eight_within_the_hessian_budget(tmp_path):
         shift[:, i] = step[:, i]
         central = (mlp_jacobian(net, X + shift) - mlp_jacobian(net, X - shift)) / (2 * step[:, i, None, None])
         assert_close(single[:, :, :, i], central, rtol=1e-6)
+
+
+def test_self_check_of_a_wide_hessian_at_fewer_points(tmp_path, monkeypatch):
+    """The full Hessian of a wide network is checked at as many points (3 to 5) as keep its
+    30-digit reference within REFERENCE_BUDGET: 20-256-256-10 at 3, 20-160-160-3 and any
+    request without a full Hessian at 5.  Forced here on a small network (budget lowered):
+    its test vectors match the unrolled closed form at 3 points, and the generated C
+    self-check, compiled with strict flags, runs them all and passes."""
+    from symnet.emit import selfcheck
+    assert selfcheck.point_count(mlp((20, 256, 256, 10)), ("hessian",)) == 3
+    assert selfcheck.point_count(mlp((20, 160, 160, 3)), ("value", "hessian")) == 5
+    assert selfcheck.point_count(mlp((20, 256, 256, 10)), ("value", "jacobian")) == 5
+    net = mlp((6, 12, 10, 2), seed=3)
+    monkeypatch.setattr(selfcheck, "REFERENCE_BUDGET", (1 + 6 + 21) * (6 + 24) * 3)
+    assert selfcheck.point_count(net, ("hessian",)) == 3
+    vectors = selfcheck._check_vectors(net, ("value", "hessian"), "double")
+    assert vectors.point_count == 3
+    hessian = next(block for block in vectors.blocks if block.what == "hessian")
+    assert_close(hessian.expected, closed_form(net, "hessian")(vectors.points), rtol=1e-12)
+    gcc = require_tool("gcc")
+    symnet.generate(net, ["c"], tmp_path, derivatives=("value", "hessian"), name="model", strategy="layered")
+    done = subprocess.run([gcc, *STRICT, "model_check.c", "model.c", "-lm", "-o", "check"], cwd=tmp_path,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    checked = subprocess.run(["./check"], cwd=tmp_path, capture_output=True, text=True)
+    values = 3 * (2 + 2 * 6 * 6) * 2   # points x (value + Hessian) x single-point and batch
+    assert checked.returncode == 0 and f"all {values} checks passed" in checked.stdout, checked.stdout
