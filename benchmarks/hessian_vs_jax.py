@@ -170,6 +170,9 @@ def table(label, rows):
         cells = [f"{value / 1000:9.2f} µs | {value / base[row.what]:5.2f}" if value else "— | —"
                  for value in (single, batch)]
         lines.append(f"| {row.what:8s} | {row.label:40s} | {cells[0]} | {cells[1]} |")
+    own = [f"{r.label} {r.what}: {r.best['batch_ns'] / r.best['single_ns']:.2f}" for r in rows
+           if r.best.get("single_ns") and r.best.get("batch_ns")]
+    lines.append("batch per point / own one point: " + "; ".join(own))
     generated = [f"{r.label} {r.what}: {r.best['generate_s']:.2f} s" for r in rows if "generate_s" in r.best]
     lines.append("generation: " + "; ".join(generated))
     return "\n".join(lines)

@@ -324,3 +324,97 @@ def test_single_point_functions_with_arrays_in_unions(seed, tmp_path, monkeypatc
         expected = closed_form(net, what)(X)
         assert_close(single, expected)
         assert_close(batch, expected)
+
+
+#: Batch sizes around the wide Hessian kernel's block of 8 points: one, a short block, a
+#: full one, one more, and odd sizes spanning several blocks.
+WIDE_BATCHES = (1, 7, 8, 9, 13, 37)
+
+
+def hessians_at_batch_sizes(net, folder, X, counts):
+    """{count: (single-point, batch) Hessians of the first ``count`` points of X}, from one build."""
+    compile_and_run(net, folder, X, ["-O3", "-march=native"])
+    results, size = {}, net.n_outputs * net.n_inputs ** 2
+    for count in counts:
+        done = subprocess.run(["./driver", str(count)], cwd=folder, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        data = np.fromfile(folder / "out_hessian.bin", dtype="<f8").reshape(2, count, -1)
+        results[count] = [d.reshape(count, net.n_outputs, net.n_inputs, net.n_inputs) for d in data]
+    return results
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_wide_hessian_kernel_on_every_transfer_function_and_batch_size(seed, tmp_path, monkeypatch):
+    """The batch kernel of a wide network's Hessian (blocks of 8 points within
+    HESSIAN_BLOCK_BYTES, one vector of points per register tile, the scaling of a constant
+    tangent folded into the product reading it, one row of the result at a time), forced
+    here on random networks with every transfer function: bit-identical to the
+    single-point function at every batch size, and equal to the unrolled closed form."""
+    monkeypatch.setattr(c_layered, "BLOCK_BYTES", 1)   # no block but the Hessian's
+    monkeypatch.setattr(c_layered, "HESSIAN_BLOCK_BYTES", 1 << 30)
+    net = random_network(seed, transfers=ALL_TRANSFERS)
+    X = points_for(net, count=max(WIDE_BATCHES), seed=seed)
+    results = hessians_at_batch_sizes(net, tmp_path, X, WIDE_BATCHES)
+    batch_body = (tmp_path / "model.c").read_text().split("void model_hessian_batch(")[1].split("\n}")[0]
+    assert "enum { BLOCK = 8 };" in batch_body and "BLOCK / 2" not in batch_body
+    expected = closed_form(net, "hessian")(X)
+    for count, (single, batch) in results.items():
+        np.testing.assert_array_equal(batch, single)
+        assert_close(single, expected[:count])
+
+
+def test_wide_hessian_in_blocks_of_eight_within_the_hessian_budget(tmp_path):
+    """14-96-96-6: a block of 16 points exceeds BLOCK_BYTES, one of 8 fits HESSIAN_BLOCK_BYTES
+    once the first layer's constant tangent is scaled row by row inside its product (no
+    14x96 array per point) and the block holds one output row of the result at a time.
+    The batch kernel is bit-identical to the single-point function at every batch size,
+    matches finite differences of the Jacobian by hand, and the unrolled closed form."""
+    net = mlp((14, 96, 96, 6))
+    program = dict(layered_programs(net, ("hessian",)))["hessian"]
+    doubles, folded, layout, rows = c_layered._block_plan(program, 6 * 14 * 14, 14)
+    assert folded is not program and rows == 6
+    assert (doubles + 64) * 8 * 16 > c_layered.BLOCK_BYTES >= (doubles + 64) * 8 * 4
+    assert (doubles + 64) * 8 * 8 <= c_layered.HESSIAN_BLOCK_BYTES
+    X = points_for(net, count=max(WIDE_BATCHES))
+    results = hessians_at_batch_sizes(net, tmp_path, X, WIDE_BATCHES)
+    source = (tmp_path / "model.c").read_text()
+    batch_body = source.split("void model_hessian_batch(")[1].split("\n}")[0]
+    assert "enum { BLOCK = 8 };" in batch_body and "double result[196][BLOCK];" in batch_body
+    assert "row0[k][p] = TN1[m][k] *" in batch_body and "ta1" not in batch_body
+    for count, (single, batch) in results.items():
+        np.testing.assert_array_equal(batch, single)
+    single = results[max(WIDE_BATCHES)][0]
+    assert_close(single, closed_form(net, "hessian")(X), rtol=1e-10)
+    step = 1e-5 * (1 + np.abs(X))
+    for i in range(net.n_inputs):
+        shift = np.zeros_like(X)
+        shift[:, i] = step[:, i]
+        central = (mlp_jacobian(net, X + shift) - mlp_jacobian(net, X - shift)) / (2 * step[:, i, None, None])
+        assert_close(single[:, :, :, i], central, rtol=1e-6)
+
+
+def test_self_check_of_a_wide_hessian_at_fewer_points(tmp_path, monkeypatch):
+    """The full Hessian of a wide network is checked at as many points (3 to 5) as keep its
+    30-digit reference within REFERENCE_BUDGET: 20-256-256-10 at 3, 20-160-160-3 and any
+    request without a full Hessian at 5.  Forced here on a small network (budget lowered):
+    its test vectors match the unrolled closed form at 3 points, and the generated C
+    self-check, compiled with strict flags, runs them all and passes."""
+    from symnet.emit import selfcheck
+    assert selfcheck.point_count(mlp((20, 256, 256, 10)), ("hessian",)) == 3
+    assert selfcheck.point_count(mlp((20, 160, 160, 3)), ("value", "hessian")) == 5
+    assert selfcheck.point_count(mlp((20, 256, 256, 10)), ("value", "jacobian")) == 5
+    net = mlp((6, 12, 10, 2), seed=3)
+    monkeypatch.setattr(selfcheck, "REFERENCE_BUDGET", (1 + 6 + 21) * (6 + 24) * 3)
+    assert selfcheck.point_count(net, ("hessian",)) == 3
+    vectors = selfcheck._check_vectors(net, ("value", "hessian"), "double")
+    assert vectors.point_count == 3
+    hessian = next(block for block in vectors.blocks if block.what == "hessian")
+    assert_close(hessian.expected, closed_form(net, "hessian")(vectors.points), rtol=1e-12)
+    gcc = require_tool("gcc")
+    symnet.generate(net, ["c"], tmp_path, derivatives=("value", "hessian"), name="model", strategy="layered")
+    done = subprocess.run([gcc, *STRICT, "model_check.c", "model.c", "-lm", "-o", "check"], cwd=tmp_path,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    checked = subprocess.run(["./check"], cwd=tmp_path, capture_output=True, text=True)
+    values = 3 * (2 + 2 * 6 * 6) * 2   # points x (value + Hessian) x single-point and batch
+    assert checked.returncode == 0 and f"all {values} checks passed" in checked.stdout, checked.stdout

@@ -151,7 +151,7 @@ static inline double symnet_tanh_slope(double x)
  * normalization is folded into every W*_x.  *_T arrays are transposed so that
  * inner loops run over contiguous memory.  Derivatives go layer by layer from
  * the stored activations (tangents TN/t*, adjoints G/g*).  All work arrays
- * live on the stack: at most 10032 bytes per call of a single-point function, 82432 bytes in a batch function. */
+ * live on the stack: at most 10032 bytes per call of a single-point function, 52736 bytes in a batch function. */
 static const double X_OFFSET[4] = {6.1,3.2,3.95,1.3};
 static const double B1[8] = {-0.715437,-0.468274,0.196969,-0.262043,0.262808,0.403662,-0.721766,0.508532};
 static const double B2[5] = {-0.802138,-0.815079,-0.104209,0.080336,-0.35168};
@@ -194,28 +194,11 @@ static const double W1_x_T[4][8] = {
 {0.39522095766599996,0.178721329124,0.34398367721600004,0.11107116977999999,0.042182366554,0.40072807548399997,0.183912514786,0.271259620328},
 {-0.718653477064,1.857680371536,-0.236988380731,0.9213051842609999,-1.083971883461,-0.963473526028,-1.752308683795,-0.8794635092259999}
 };
-static const double W1_x[8][4] = {
-{-0.529465502609,2.7921138917559998,0.39522095766599996,-0.718653477064},
-{0.17909998209,0.286636723994,0.178721329124,1.857680371536},
-{0.473638841525,2.21418377617,0.34398367721600004,-0.236988380731},
-{-1.3550287533860002,-2.080720416144,0.11107116977999999,0.9213051842609999},
-{1.282937649484,-0.8177351635469999,0.042182366554,-1.083971883461},
-{-0.37540774023699996,-3.039265607853,0.40072807548399997,-0.963473526028},
-{-0.064617771316,0.594310118862,0.183912514786,-1.752308683795},
-{1.3494820872739999,1.009751868617,0.271259620328,-0.8794635092259999}
-};
 static const double W2_x_T[4][5] = {
 {1.016358787253,-0.594706607196,0.40191107091999995,-0.783397699438,0.059027771874999996},
 {0.250951716857,0.82823349898,0.893313511996,-0.20624670791599997,0.9383985210129999},
 {0.33848130515999997,0.15261082456599998,0.33104876390199994,-0.184989124794,0.25496606345},
 {0.755475151095,-1.0571918781049998,0.876545175309,0.045241675715,-0.6907901381579999}
-};
-static const double W2_x[5][4] = {
-{1.016358787253,0.250951716857,0.33848130515999997,0.755475151095},
-{-0.594706607196,0.82823349898,0.15261082456599998,-1.0571918781049998},
-{0.40191107091999995,0.893313511996,0.33104876390199994,0.876545175309},
-{-0.783397699438,-0.20624670791599997,-0.184989124794,0.045241675715},
-{0.059027771874999996,0.9383985210129999,0.25496606345,-0.6907901381579999}
 };
 static const double W2_1_T[8][5] = {
 {0.721171,-1.018131,0.888027,-0.284422,-0.930881},
@@ -227,19 +210,36 @@ static const double W2_1_T[8][5] = {
 {-1.298682,-0.509977,0.624819,-0.820974,0.156441},
 {-0.110636,-0.550196,1.673676,0.452664,0.817747}
 };
-static const double W2_1[5][8] = {
-{0.721171,1.300902,0.245085,-1.204494,-0.515764,-0.143607,-1.298682,-0.110636},
-{-1.018131,0.634094,0.547502,-0.061175,-1.00383,0.231368,-0.509977,-0.550196},
-{0.888027,-0.60572,-1.101449,0.632297,1.422423,1.287427,0.624819,1.673676},
-{-0.284422,1.740285,1.67877,-0.27386,0.330517,-1.029458,-0.820974,0.452664},
-{-0.930881,0.171898,0.370173,0.11205,0.78264,1.565828,0.156441,0.817747}
-};
 static const double W3_2_T[5][3] = {
 {-3.620162,2.336642,0.797582},
 {0.678075,1.268186,-0.054741},
 {1.615216,-0.013386,-0.412641},
 {0.691301,-1.276453,-0.532642},
 {3.190851,0.20906,1.096105}
+};
+static const double W1_x[8][4] = {
+{-0.529465502609,2.7921138917559998,0.39522095766599996,-0.718653477064},
+{0.17909998209,0.286636723994,0.178721329124,1.857680371536},
+{0.473638841525,2.21418377617,0.34398367721600004,-0.236988380731},
+{-1.3550287533860002,-2.080720416144,0.11107116977999999,0.9213051842609999},
+{1.282937649484,-0.8177351635469999,0.042182366554,-1.083971883461},
+{-0.37540774023699996,-3.039265607853,0.40072807548399997,-0.963473526028},
+{-0.064617771316,0.594310118862,0.183912514786,-1.752308683795},
+{1.3494820872739999,1.009751868617,0.271259620328,-0.8794635092259999}
+};
+static const double W2_x[5][4] = {
+{1.016358787253,0.250951716857,0.33848130515999997,0.755475151095},
+{-0.594706607196,0.82823349898,0.15261082456599998,-1.0571918781049998},
+{0.40191107091999995,0.893313511996,0.33104876390199994,0.876545175309},
+{-0.783397699438,-0.20624670791599997,-0.184989124794,0.045241675715},
+{0.059027771874999996,0.9383985210129999,0.25496606345,-0.6907901381579999}
+};
+static const double W2_1[5][8] = {
+{0.721171,1.300902,0.245085,-1.204494,-0.515764,-0.143607,-1.298682,-0.110636},
+{-1.018131,0.634094,0.547502,-0.061175,-1.00383,0.231368,-0.509977,-0.550196},
+{0.888027,-0.60572,-1.101449,0.632297,1.422423,1.287427,0.624819,1.673676},
+{-0.284422,1.740285,1.67877,-0.27386,0.330517,-1.029458,-0.820974,0.452664},
+{-0.930881,0.171898,0.370173,0.11205,0.78264,1.565828,0.156441,0.817747}
 };
 static const double W3_2[3][5] = {
 {-3.620162,0.678075,1.615216,0.691301,3.190851},
@@ -337,113 +337,117 @@ void classifier_casadi_evaluate_batch(size_t n, const double *restrict x, double
         }
         (void)xb;
         for (int k = 0; k < 4; ++k) for (size_t p = 0; p < BLOCK; ++p) work0.z[k][p] = xb[k][p] - X_OFFSET[k];
-        for (int j = 0; j < 6; j += 6) {
-            double (*const tile)[BLOCK] = &work1.n1[j];
-            for (size_t p = 0; p < BLOCK / 2; ++p) {
-                double s0a = B1[j], s0b = B1[j];
-                double s1a = B1[j + 1], s1b = B1[j + 1];
-                double s2a = B1[j + 2], s2b = B1[j + 2];
-                double s3a = B1[j + 3], s3b = B1[j + 3];
-                double s4a = B1[j + 4], s4b = B1[j + 4];
-                double s5a = B1[j + 5], s5b = B1[j + 5];
-                for (int k = 0; k < 4; ++k) {
-                    const double v0 = work0.z[k][p];
-                    const double v1 = work0.z[k][p + BLOCK / 2];
-                    s0a = SYMNET_MADD(W1_x[j][k], v0, s0a);
-                    s0b = SYMNET_MADD(W1_x[j][k], v1, s0b);
-                    s1a = SYMNET_MADD(W1_x[j + 1][k], v0, s1a);
-                    s1b = SYMNET_MADD(W1_x[j + 1][k], v1, s1b);
-                    s2a = SYMNET_MADD(W1_x[j + 2][k], v0, s2a);
-                    s2b = SYMNET_MADD(W1_x[j + 2][k], v1, s2b);
-                    s3a = SYMNET_MADD(W1_x[j + 3][k], v0, s3a);
-                    s3b = SYMNET_MADD(W1_x[j + 3][k], v1, s3b);
-                    s4a = SYMNET_MADD(W1_x[j + 4][k], v0, s4a);
-                    s4b = SYMNET_MADD(W1_x[j + 4][k], v1, s4b);
-                    s5a = SYMNET_MADD(W1_x[j + 5][k], v0, s5a);
-                    s5b = SYMNET_MADD(W1_x[j + 5][k], v1, s5b);
-                }
-                tile[0][p] = s0a;
-                tile[0][p + BLOCK / 2] = s0b;
-                tile[1][p] = s1a;
-                tile[1][p + BLOCK / 2] = s1b;
-                tile[2][p] = s2a;
-                tile[2][p + BLOCK / 2] = s2b;
-                tile[3][p] = s3a;
-                tile[3][p + BLOCK / 2] = s3b;
-                tile[4][p] = s4a;
-                tile[4][p + BLOCK / 2] = s4b;
-                tile[5][p] = s5a;
-                tile[5][p + BLOCK / 2] = s5b;
-            }
-        }
         {
-            double (*const tile)[BLOCK] = &work1.n1[6];
-            for (size_t p = 0; p < BLOCK / 2; ++p) {
-                double s0a = B1[6], s0b = B1[6];
-                double s1a = B1[7], s1b = B1[7];
-                for (int k = 0; k < 4; ++k) {
-                    const double v0 = work0.z[k][p];
-                    const double v1 = work0.z[k][p + BLOCK / 2];
-                    s0a = SYMNET_MADD(W1_x[6][k], v0, s0a);
-                    s0b = SYMNET_MADD(W1_x[6][k], v1, s0b);
-                    s1a = SYMNET_MADD(W1_x[7][k], v0, s1a);
-                    s1b = SYMNET_MADD(W1_x[7][k], v1, s1b);
+            for (int j = 0; j < 6; j += 6) {
+                double (*const tile)[BLOCK] = &work1.n1[j];
+                for (size_t p = 0; p < BLOCK / 2; ++p) {
+                    double s0a = B1[j], s0b = B1[j];
+                    double s1a = B1[j + 1], s1b = B1[j + 1];
+                    double s2a = B1[j + 2], s2b = B1[j + 2];
+                    double s3a = B1[j + 3], s3b = B1[j + 3];
+                    double s4a = B1[j + 4], s4b = B1[j + 4];
+                    double s5a = B1[j + 5], s5b = B1[j + 5];
+                    for (int k = 0; k < 4; ++k) {
+                        const double v0 = work0.z[k][p];
+                        const double v1 = work0.z[k][p + BLOCK / 2];
+                        s0a = SYMNET_MADD(W1_x[j][k], v0, s0a);
+                        s0b = SYMNET_MADD(W1_x[j][k], v1, s0b);
+                        s1a = SYMNET_MADD(W1_x[j + 1][k], v0, s1a);
+                        s1b = SYMNET_MADD(W1_x[j + 1][k], v1, s1b);
+                        s2a = SYMNET_MADD(W1_x[j + 2][k], v0, s2a);
+                        s2b = SYMNET_MADD(W1_x[j + 2][k], v1, s2b);
+                        s3a = SYMNET_MADD(W1_x[j + 3][k], v0, s3a);
+                        s3b = SYMNET_MADD(W1_x[j + 3][k], v1, s3b);
+                        s4a = SYMNET_MADD(W1_x[j + 4][k], v0, s4a);
+                        s4b = SYMNET_MADD(W1_x[j + 4][k], v1, s4b);
+                        s5a = SYMNET_MADD(W1_x[j + 5][k], v0, s5a);
+                        s5b = SYMNET_MADD(W1_x[j + 5][k], v1, s5b);
+                    }
+                    tile[0][p] = s0a;
+                    tile[0][p + BLOCK / 2] = s0b;
+                    tile[1][p] = s1a;
+                    tile[1][p + BLOCK / 2] = s1b;
+                    tile[2][p] = s2a;
+                    tile[2][p + BLOCK / 2] = s2b;
+                    tile[3][p] = s3a;
+                    tile[3][p + BLOCK / 2] = s3b;
+                    tile[4][p] = s4a;
+                    tile[4][p + BLOCK / 2] = s4b;
+                    tile[5][p] = s5a;
+                    tile[5][p + BLOCK / 2] = s5b;
                 }
-                tile[0][p] = s0a;
-                tile[0][p + BLOCK / 2] = s0b;
-                tile[1][p] = s1a;
-                tile[1][p + BLOCK / 2] = s1b;
+            }
+            {
+                double (*const tile)[BLOCK] = &work1.n1[6];
+                for (size_t p = 0; p < BLOCK / 2; ++p) {
+                    double s0a = B1[6], s0b = B1[6];
+                    double s1a = B1[7], s1b = B1[7];
+                    for (int k = 0; k < 4; ++k) {
+                        const double v0 = work0.z[k][p];
+                        const double v1 = work0.z[k][p + BLOCK / 2];
+                        s0a = SYMNET_MADD(W1_x[6][k], v0, s0a);
+                        s0b = SYMNET_MADD(W1_x[6][k], v1, s0b);
+                        s1a = SYMNET_MADD(W1_x[7][k], v0, s1a);
+                        s1b = SYMNET_MADD(W1_x[7][k], v1, s1b);
+                    }
+                    tile[0][p] = s0a;
+                    tile[0][p + BLOCK / 2] = s0b;
+                    tile[1][p] = s1a;
+                    tile[1][p + BLOCK / 2] = s1b;
+                }
             }
         }
         for (int j = 0; j < 8; ++j) for (size_t p = 0; p < BLOCK; ++p) {
             work2.a1[j][p] = symnet_tanh(work1.n1[j][p]);
         }
         {
-            double (*const tile)[BLOCK] = &work1.n2[0];
-            for (size_t p = 0; p < BLOCK / 2; ++p) {
-                double s0a = B2[0], s0b = B2[0];
-                double s1a = B2[1], s1b = B2[1];
-                double s2a = B2[2], s2b = B2[2];
-                double s3a = B2[3], s3b = B2[3];
-                double s4a = B2[4], s4b = B2[4];
-                for (int k = 0; k < 4; ++k) {
-                    const double v0 = work0.z[k][p];
-                    const double v1 = work0.z[k][p + BLOCK / 2];
-                    s0a = SYMNET_MADD(W2_x[0][k], v0, s0a);
-                    s0b = SYMNET_MADD(W2_x[0][k], v1, s0b);
-                    s1a = SYMNET_MADD(W2_x[1][k], v0, s1a);
-                    s1b = SYMNET_MADD(W2_x[1][k], v1, s1b);
-                    s2a = SYMNET_MADD(W2_x[2][k], v0, s2a);
-                    s2b = SYMNET_MADD(W2_x[2][k], v1, s2b);
-                    s3a = SYMNET_MADD(W2_x[3][k], v0, s3a);
-                    s3b = SYMNET_MADD(W2_x[3][k], v1, s3b);
-                    s4a = SYMNET_MADD(W2_x[4][k], v0, s4a);
-                    s4b = SYMNET_MADD(W2_x[4][k], v1, s4b);
+            {
+                double (*const tile)[BLOCK] = &work1.n2[0];
+                for (size_t p = 0; p < BLOCK / 2; ++p) {
+                    double s0a = B2[0], s0b = B2[0];
+                    double s1a = B2[1], s1b = B2[1];
+                    double s2a = B2[2], s2b = B2[2];
+                    double s3a = B2[3], s3b = B2[3];
+                    double s4a = B2[4], s4b = B2[4];
+                    for (int k = 0; k < 4; ++k) {
+                        const double v0 = work0.z[k][p];
+                        const double v1 = work0.z[k][p + BLOCK / 2];
+                        s0a = SYMNET_MADD(W2_x[0][k], v0, s0a);
+                        s0b = SYMNET_MADD(W2_x[0][k], v1, s0b);
+                        s1a = SYMNET_MADD(W2_x[1][k], v0, s1a);
+                        s1b = SYMNET_MADD(W2_x[1][k], v1, s1b);
+                        s2a = SYMNET_MADD(W2_x[2][k], v0, s2a);
+                        s2b = SYMNET_MADD(W2_x[2][k], v1, s2b);
+                        s3a = SYMNET_MADD(W2_x[3][k], v0, s3a);
+                        s3b = SYMNET_MADD(W2_x[3][k], v1, s3b);
+                        s4a = SYMNET_MADD(W2_x[4][k], v0, s4a);
+                        s4b = SYMNET_MADD(W2_x[4][k], v1, s4b);
+                    }
+                    for (int k = 0; k < 8; ++k) {
+                        const double v0 = work2.a1[k][p];
+                        const double v1 = work2.a1[k][p + BLOCK / 2];
+                        s0a = SYMNET_MADD(W2_1[0][k], v0, s0a);
+                        s0b = SYMNET_MADD(W2_1[0][k], v1, s0b);
+                        s1a = SYMNET_MADD(W2_1[1][k], v0, s1a);
+                        s1b = SYMNET_MADD(W2_1[1][k], v1, s1b);
+                        s2a = SYMNET_MADD(W2_1[2][k], v0, s2a);
+                        s2b = SYMNET_MADD(W2_1[2][k], v1, s2b);
+                        s3a = SYMNET_MADD(W2_1[3][k], v0, s3a);
+                        s3b = SYMNET_MADD(W2_1[3][k], v1, s3b);
+                        s4a = SYMNET_MADD(W2_1[4][k], v0, s4a);
+                        s4b = SYMNET_MADD(W2_1[4][k], v1, s4b);
+                    }
+                    tile[0][p] = s0a;
+                    tile[0][p + BLOCK / 2] = s0b;
+                    tile[1][p] = s1a;
+                    tile[1][p + BLOCK / 2] = s1b;
+                    tile[2][p] = s2a;
+                    tile[2][p + BLOCK / 2] = s2b;
+                    tile[3][p] = s3a;
+                    tile[3][p + BLOCK / 2] = s3b;
+                    tile[4][p] = s4a;
+                    tile[4][p + BLOCK / 2] = s4b;
                 }
-                for (int k = 0; k < 8; ++k) {
-                    const double v0 = work2.a1[k][p];
-                    const double v1 = work2.a1[k][p + BLOCK / 2];
-                    s0a = SYMNET_MADD(W2_1[0][k], v0, s0a);
-                    s0b = SYMNET_MADD(W2_1[0][k], v1, s0b);
-                    s1a = SYMNET_MADD(W2_1[1][k], v0, s1a);
-                    s1b = SYMNET_MADD(W2_1[1][k], v1, s1b);
-                    s2a = SYMNET_MADD(W2_1[2][k], v0, s2a);
-                    s2b = SYMNET_MADD(W2_1[2][k], v1, s2b);
-                    s3a = SYMNET_MADD(W2_1[3][k], v0, s3a);
-                    s3b = SYMNET_MADD(W2_1[3][k], v1, s3b);
-                    s4a = SYMNET_MADD(W2_1[4][k], v0, s4a);
-                    s4b = SYMNET_MADD(W2_1[4][k], v1, s4b);
-                }
-                tile[0][p] = s0a;
-                tile[0][p + BLOCK / 2] = s0b;
-                tile[1][p] = s1a;
-                tile[1][p + BLOCK / 2] = s1b;
-                tile[2][p] = s2a;
-                tile[2][p + BLOCK / 2] = s2b;
-                tile[3][p] = s3a;
-                tile[3][p + BLOCK / 2] = s3b;
-                tile[4][p] = s4a;
-                tile[4][p + BLOCK / 2] = s4b;
             }
         }
         for (int j = 0; j < 5; ++j) for (size_t p = 0; p < BLOCK; ++p) {
@@ -451,27 +455,29 @@ void classifier_casadi_evaluate_batch(size_t n, const double *restrict x, double
             work2.a2[j][p] = ((work1.n2[j][p] >= 0) ? (1) : (t2_0))/(t2_0 + 1);
         }
         {
-            double (*const tile)[BLOCK] = &work0.n3[0];
-            for (size_t p = 0; p < BLOCK / 2; ++p) {
-                double s0a = B3[0], s0b = B3[0];
-                double s1a = B3[1], s1b = B3[1];
-                double s2a = B3[2], s2b = B3[2];
-                for (int k = 0; k < 5; ++k) {
-                    const double v0 = work2.a2[k][p];
-                    const double v1 = work2.a2[k][p + BLOCK / 2];
-                    s0a = SYMNET_MADD(W3_2[0][k], v0, s0a);
-                    s0b = SYMNET_MADD(W3_2[0][k], v1, s0b);
-                    s1a = SYMNET_MADD(W3_2[1][k], v0, s1a);
-                    s1b = SYMNET_MADD(W3_2[1][k], v1, s1b);
-                    s2a = SYMNET_MADD(W3_2[2][k], v0, s2a);
-                    s2b = SYMNET_MADD(W3_2[2][k], v1, s2b);
+            {
+                double (*const tile)[BLOCK] = &work0.n3[0];
+                for (size_t p = 0; p < BLOCK / 2; ++p) {
+                    double s0a = B3[0], s0b = B3[0];
+                    double s1a = B3[1], s1b = B3[1];
+                    double s2a = B3[2], s2b = B3[2];
+                    for (int k = 0; k < 5; ++k) {
+                        const double v0 = work2.a2[k][p];
+                        const double v1 = work2.a2[k][p + BLOCK / 2];
+                        s0a = SYMNET_MADD(W3_2[0][k], v0, s0a);
+                        s0b = SYMNET_MADD(W3_2[0][k], v1, s0b);
+                        s1a = SYMNET_MADD(W3_2[1][k], v0, s1a);
+                        s1b = SYMNET_MADD(W3_2[1][k], v1, s1b);
+                        s2a = SYMNET_MADD(W3_2[2][k], v0, s2a);
+                        s2b = SYMNET_MADD(W3_2[2][k], v1, s2b);
+                    }
+                    tile[0][p] = s0a;
+                    tile[0][p + BLOCK / 2] = s0b;
+                    tile[1][p] = s1a;
+                    tile[1][p + BLOCK / 2] = s1b;
+                    tile[2][p] = s2a;
+                    tile[2][p + BLOCK / 2] = s2b;
                 }
-                tile[0][p] = s0a;
-                tile[0][p + BLOCK / 2] = s0b;
-                tile[1][p] = s1a;
-                tile[1][p + BLOCK / 2] = s1b;
-                tile[2][p] = s2a;
-                tile[2][p + BLOCK / 2] = s2b;
             }
         }
         for (size_t p = 0; p < BLOCK; ++p) {
@@ -628,62 +634,64 @@ void classifier_casadi_jacobian_batch(size_t n, const double *restrict x, double
         }
         (void)xb;
         for (int k = 0; k < 4; ++k) for (size_t p = 0; p < BLOCK; ++p) work0.z[k][p] = xb[k][p] - X_OFFSET[k];
-        for (int j = 0; j < 6; j += 6) {
-            double (*const tile)[BLOCK] = &work1.n1[j];
-            for (size_t p = 0; p < BLOCK / 2; ++p) {
-                double s0a = B1[j], s0b = B1[j];
-                double s1a = B1[j + 1], s1b = B1[j + 1];
-                double s2a = B1[j + 2], s2b = B1[j + 2];
-                double s3a = B1[j + 3], s3b = B1[j + 3];
-                double s4a = B1[j + 4], s4b = B1[j + 4];
-                double s5a = B1[j + 5], s5b = B1[j + 5];
-                for (int k = 0; k < 4; ++k) {
-                    const double v0 = work0.z[k][p];
-                    const double v1 = work0.z[k][p + BLOCK / 2];
-                    s0a = SYMNET_MADD(W1_x[j][k], v0, s0a);
-                    s0b = SYMNET_MADD(W1_x[j][k], v1, s0b);
-                    s1a = SYMNET_MADD(W1_x[j + 1][k], v0, s1a);
-                    s1b = SYMNET_MADD(W1_x[j + 1][k], v1, s1b);
-                    s2a = SYMNET_MADD(W1_x[j + 2][k], v0, s2a);
-                    s2b = SYMNET_MADD(W1_x[j + 2][k], v1, s2b);
-                    s3a = SYMNET_MADD(W1_x[j + 3][k], v0, s3a);
-                    s3b = SYMNET_MADD(W1_x[j + 3][k], v1, s3b);
-                    s4a = SYMNET_MADD(W1_x[j + 4][k], v0, s4a);
-                    s4b = SYMNET_MADD(W1_x[j + 4][k], v1, s4b);
-                    s5a = SYMNET_MADD(W1_x[j + 5][k], v0, s5a);
-                    s5b = SYMNET_MADD(W1_x[j + 5][k], v1, s5b);
-                }
-                tile[0][p] = s0a;
-                tile[0][p + BLOCK / 2] = s0b;
-                tile[1][p] = s1a;
-                tile[1][p + BLOCK / 2] = s1b;
-                tile[2][p] = s2a;
-                tile[2][p + BLOCK / 2] = s2b;
-                tile[3][p] = s3a;
-                tile[3][p + BLOCK / 2] = s3b;
-                tile[4][p] = s4a;
-                tile[4][p + BLOCK / 2] = s4b;
-                tile[5][p] = s5a;
-                tile[5][p + BLOCK / 2] = s5b;
-            }
-        }
         {
-            double (*const tile)[BLOCK] = &work1.n1[6];
-            for (size_t p = 0; p < BLOCK / 2; ++p) {
-                double s0a = B1[6], s0b = B1[6];
-                double s1a = B1[7], s1b = B1[7];
-                for (int k = 0; k < 4; ++k) {
-                    const double v0 = work0.z[k][p];
-                    const double v1 = work0.z[k][p + BLOCK / 2];
-                    s0a = SYMNET_MADD(W1_x[6][k], v0, s0a);
-                    s0b = SYMNET_MADD(W1_x[6][k], v1, s0b);
-                    s1a = SYMNET_MADD(W1_x[7][k], v0, s1a);
-                    s1b = SYMNET_MADD(W1_x[7][k], v1, s1b);
+            for (int j = 0; j < 6; j += 6) {
+                double (*const tile)[BLOCK] = &work1.n1[j];
+                for (size_t p = 0; p < BLOCK / 2; ++p) {
+                    double s0a = B1[j], s0b = B1[j];
+                    double s1a = B1[j + 1], s1b = B1[j + 1];
+                    double s2a = B1[j + 2], s2b = B1[j + 2];
+                    double s3a = B1[j + 3], s3b = B1[j + 3];
+                    double s4a = B1[j + 4], s4b = B1[j + 4];
+                    double s5a = B1[j + 5], s5b = B1[j + 5];
+                    for (int k = 0; k < 4; ++k) {
+                        const double v0 = work0.z[k][p];
+                        const double v1 = work0.z[k][p + BLOCK / 2];
+                        s0a = SYMNET_MADD(W1_x[j][k], v0, s0a);
+                        s0b = SYMNET_MADD(W1_x[j][k], v1, s0b);
+                        s1a = SYMNET_MADD(W1_x[j + 1][k], v0, s1a);
+                        s1b = SYMNET_MADD(W1_x[j + 1][k], v1, s1b);
+                        s2a = SYMNET_MADD(W1_x[j + 2][k], v0, s2a);
+                        s2b = SYMNET_MADD(W1_x[j + 2][k], v1, s2b);
+                        s3a = SYMNET_MADD(W1_x[j + 3][k], v0, s3a);
+                        s3b = SYMNET_MADD(W1_x[j + 3][k], v1, s3b);
+                        s4a = SYMNET_MADD(W1_x[j + 4][k], v0, s4a);
+                        s4b = SYMNET_MADD(W1_x[j + 4][k], v1, s4b);
+                        s5a = SYMNET_MADD(W1_x[j + 5][k], v0, s5a);
+                        s5b = SYMNET_MADD(W1_x[j + 5][k], v1, s5b);
+                    }
+                    tile[0][p] = s0a;
+                    tile[0][p + BLOCK / 2] = s0b;
+                    tile[1][p] = s1a;
+                    tile[1][p + BLOCK / 2] = s1b;
+                    tile[2][p] = s2a;
+                    tile[2][p + BLOCK / 2] = s2b;
+                    tile[3][p] = s3a;
+                    tile[3][p + BLOCK / 2] = s3b;
+                    tile[4][p] = s4a;
+                    tile[4][p + BLOCK / 2] = s4b;
+                    tile[5][p] = s5a;
+                    tile[5][p + BLOCK / 2] = s5b;
                 }
-                tile[0][p] = s0a;
-                tile[0][p + BLOCK / 2] = s0b;
-                tile[1][p] = s1a;
-                tile[1][p + BLOCK / 2] = s1b;
+            }
+            {
+                double (*const tile)[BLOCK] = &work1.n1[6];
+                for (size_t p = 0; p < BLOCK / 2; ++p) {
+                    double s0a = B1[6], s0b = B1[6];
+                    double s1a = B1[7], s1b = B1[7];
+                    for (int k = 0; k < 4; ++k) {
+                        const double v0 = work0.z[k][p];
+                        const double v1 = work0.z[k][p + BLOCK / 2];
+                        s0a = SYMNET_MADD(W1_x[6][k], v0, s0a);
+                        s0b = SYMNET_MADD(W1_x[6][k], v1, s0b);
+                        s1a = SYMNET_MADD(W1_x[7][k], v0, s1a);
+                        s1b = SYMNET_MADD(W1_x[7][k], v1, s1b);
+                    }
+                    tile[0][p] = s0a;
+                    tile[0][p + BLOCK / 2] = s0b;
+                    tile[1][p] = s1a;
+                    tile[1][p + BLOCK / 2] = s1b;
+                }
             }
         }
         for (int j = 0; j < 8; ++j) for (size_t p = 0; p < BLOCK; ++p) {
@@ -691,105 +699,31 @@ void classifier_casadi_jacobian_batch(size_t n, const double *restrict x, double
             d1[j][p] = symnet_tanh_slope(work1.n1[j][p]);
         }
         {
-            double (*const tile)[BLOCK] = &work1.n2[0];
-            for (size_t p = 0; p < BLOCK / 2; ++p) {
-                double s0a = B2[0], s0b = B2[0];
-                double s1a = B2[1], s1b = B2[1];
-                double s2a = B2[2], s2b = B2[2];
-                double s3a = B2[3], s3b = B2[3];
-                double s4a = B2[4], s4b = B2[4];
-                for (int k = 0; k < 4; ++k) {
-                    const double v0 = work0.z[k][p];
-                    const double v1 = work0.z[k][p + BLOCK / 2];
-                    s0a = SYMNET_MADD(W2_x[0][k], v0, s0a);
-                    s0b = SYMNET_MADD(W2_x[0][k], v1, s0b);
-                    s1a = SYMNET_MADD(W2_x[1][k], v0, s1a);
-                    s1b = SYMNET_MADD(W2_x[1][k], v1, s1b);
-                    s2a = SYMNET_MADD(W2_x[2][k], v0, s2a);
-                    s2b = SYMNET_MADD(W2_x[2][k], v1, s2b);
-                    s3a = SYMNET_MADD(W2_x[3][k], v0, s3a);
-                    s3b = SYMNET_MADD(W2_x[3][k], v1, s3b);
-                    s4a = SYMNET_MADD(W2_x[4][k], v0, s4a);
-                    s4b = SYMNET_MADD(W2_x[4][k], v1, s4b);
-                }
-                for (int k = 0; k < 8; ++k) {
-                    const double v0 = work2.a1[k][p];
-                    const double v1 = work2.a1[k][p + BLOCK / 2];
-                    s0a = SYMNET_MADD(W2_1[0][k], v0, s0a);
-                    s0b = SYMNET_MADD(W2_1[0][k], v1, s0b);
-                    s1a = SYMNET_MADD(W2_1[1][k], v0, s1a);
-                    s1b = SYMNET_MADD(W2_1[1][k], v1, s1b);
-                    s2a = SYMNET_MADD(W2_1[2][k], v0, s2a);
-                    s2b = SYMNET_MADD(W2_1[2][k], v1, s2b);
-                    s3a = SYMNET_MADD(W2_1[3][k], v0, s3a);
-                    s3b = SYMNET_MADD(W2_1[3][k], v1, s3b);
-                    s4a = SYMNET_MADD(W2_1[4][k], v0, s4a);
-                    s4b = SYMNET_MADD(W2_1[4][k], v1, s4b);
-                }
-                tile[0][p] = s0a;
-                tile[0][p + BLOCK / 2] = s0b;
-                tile[1][p] = s1a;
-                tile[1][p + BLOCK / 2] = s1b;
-                tile[2][p] = s2a;
-                tile[2][p + BLOCK / 2] = s2b;
-                tile[3][p] = s3a;
-                tile[3][p + BLOCK / 2] = s3b;
-                tile[4][p] = s4a;
-                tile[4][p + BLOCK / 2] = s4b;
-            }
-        }
-        for (int j = 0; j < 5; ++j) for (size_t p = 0; p < BLOCK; ++p) {
-            const double t2_0 = symnet_exp(-fabs(work1.n2[j][p]));
-            const double t2_1 = t2_0 + 1;
-            work2.a2[j][p] = ((work1.n2[j][p] >= 0) ? (1) : (t2_0))/t2_1;
-            work0.d2[j][p] = t2_0/(t2_1*t2_1);
-        }
-        {
-            double (*const tile)[BLOCK] = &work1.n3[0];
-            for (size_t p = 0; p < BLOCK / 2; ++p) {
-                double s0a = B3[0], s0b = B3[0];
-                double s1a = B3[1], s1b = B3[1];
-                double s2a = B3[2], s2b = B3[2];
-                for (int k = 0; k < 5; ++k) {
-                    const double v0 = work2.a2[k][p];
-                    const double v1 = work2.a2[k][p + BLOCK / 2];
-                    s0a = SYMNET_MADD(W3_2[0][k], v0, s0a);
-                    s0b = SYMNET_MADD(W3_2[0][k], v1, s0b);
-                    s1a = SYMNET_MADD(W3_2[1][k], v0, s1a);
-                    s1b = SYMNET_MADD(W3_2[1][k], v1, s1b);
-                    s2a = SYMNET_MADD(W3_2[2][k], v0, s2a);
-                    s2b = SYMNET_MADD(W3_2[2][k], v1, s2b);
-                }
-                tile[0][p] = s0a;
-                tile[0][p + BLOCK / 2] = s0b;
-                tile[1][p] = s1a;
-                tile[1][p + BLOCK / 2] = s1b;
-                tile[2][p] = s2a;
-                tile[2][p + BLOCK / 2] = s2b;
-            }
-        }
-        for (size_t p = 0; p < BLOCK; ++p) {
-            double top = work1.n3[0][p];
-            for (int k = 1; k < 3; ++k) top = work1.n3[k][p] > top ? work1.n3[k][p] : top;
-            double total = 0.0;
-            for (int k = 0; k < 3; ++k) total += symnet_exp(work1.n3[k][p] - top);
-            for (int j = 0; j < 3; ++j) {
-                work2.a3[j][p] = symnet_exp(work1.n3[j][p] - top)/total;
-            }
-        }
-        for (int m = 0; m < 4; ++m) {   /* one input column at a time */
-            for (int j = 0; j < 8; ++j) for (size_t p = 0; p < BLOCK; ++p) work1.ta1[j][p] = TN1[m][j] * d1[j][p];
             {
-                double (*const tile)[BLOCK] = &work3.tn2[0];
+                double (*const tile)[BLOCK] = &work1.n2[0];
                 for (size_t p = 0; p < BLOCK / 2; ++p) {
-                    double s0a = TN2[m][0], s0b = TN2[m][0];
-                    double s1a = TN2[m][1], s1b = TN2[m][1];
-                    double s2a = TN2[m][2], s2b = TN2[m][2];
-                    double s3a = TN2[m][3], s3b = TN2[m][3];
-                    double s4a = TN2[m][4], s4b = TN2[m][4];
+                    double s0a = B2[0], s0b = B2[0];
+                    double s1a = B2[1], s1b = B2[1];
+                    double s2a = B2[2], s2b = B2[2];
+                    double s3a = B2[3], s3b = B2[3];
+                    double s4a = B2[4], s4b = B2[4];
+                    for (int k = 0; k < 4; ++k) {
+                        const double v0 = work0.z[k][p];
+                        const double v1 = work0.z[k][p + BLOCK / 2];
+                        s0a = SYMNET_MADD(W2_x[0][k], v0, s0a);
+                        s0b = SYMNET_MADD(W2_x[0][k], v1, s0b);
+                        s1a = SYMNET_MADD(W2_x[1][k], v0, s1a);
+                        s1b = SYMNET_MADD(W2_x[1][k], v1, s1b);
+                        s2a = SYMNET_MADD(W2_x[2][k], v0, s2a);
+                        s2b = SYMNET_MADD(W2_x[2][k], v1, s2b);
+                        s3a = SYMNET_MADD(W2_x[3][k], v0, s3a);
+                        s3b = SYMNET_MADD(W2_x[3][k], v1, s3b);
+                        s4a = SYMNET_MADD(W2_x[4][k], v0, s4a);
+                        s4b = SYMNET_MADD(W2_x[4][k], v1, s4b);
+                    }
                     for (int k = 0; k < 8; ++k) {
-                        const double v0 = work1.ta1[k][p];
-                        const double v1 = work1.ta1[k][p + BLOCK / 2];
+                        const double v0 = work2.a1[k][p];
+                        const double v1 = work2.a1[k][p + BLOCK / 2];
                         s0a = SYMNET_MADD(W2_1[0][k], v0, s0a);
                         s0b = SYMNET_MADD(W2_1[0][k], v1, s0b);
                         s1a = SYMNET_MADD(W2_1[1][k], v0, s1a);
@@ -813,16 +747,23 @@ void classifier_casadi_jacobian_batch(size_t n, const double *restrict x, double
                     tile[4][p + BLOCK / 2] = s4b;
                 }
             }
-            for (int j = 0; j < 5; ++j) for (size_t p = 0; p < BLOCK; ++p) work1.ta2[j][p] = work3.tn2[j][p] * work0.d2[j][p];
+        }
+        for (int j = 0; j < 5; ++j) for (size_t p = 0; p < BLOCK; ++p) {
+            const double t2_0 = symnet_exp(-fabs(work1.n2[j][p]));
+            const double t2_1 = t2_0 + 1;
+            work2.a2[j][p] = ((work1.n2[j][p] >= 0) ? (1) : (t2_0))/t2_1;
+            work0.d2[j][p] = t2_0/(t2_1*t2_1);
+        }
+        {
             {
-                double (*const tile)[BLOCK] = &work3.tn3[0];
+                double (*const tile)[BLOCK] = &work1.n3[0];
                 for (size_t p = 0; p < BLOCK / 2; ++p) {
-                    double s0a = 0.0, s0b = 0.0;
-                    double s1a = 0.0, s1b = 0.0;
-                    double s2a = 0.0, s2b = 0.0;
+                    double s0a = B3[0], s0b = B3[0];
+                    double s1a = B3[1], s1b = B3[1];
+                    double s2a = B3[2], s2b = B3[2];
                     for (int k = 0; k < 5; ++k) {
-                        const double v0 = work1.ta2[k][p];
-                        const double v1 = work1.ta2[k][p + BLOCK / 2];
+                        const double v0 = work2.a2[k][p];
+                        const double v1 = work2.a2[k][p + BLOCK / 2];
                         s0a = SYMNET_MADD(W3_2[0][k], v0, s0a);
                         s0b = SYMNET_MADD(W3_2[0][k], v1, s0b);
                         s1a = SYMNET_MADD(W3_2[1][k], v0, s1a);
@@ -836,6 +777,81 @@ void classifier_casadi_jacobian_batch(size_t n, const double *restrict x, double
                     tile[1][p + BLOCK / 2] = s1b;
                     tile[2][p] = s2a;
                     tile[2][p + BLOCK / 2] = s2b;
+                }
+            }
+        }
+        for (size_t p = 0; p < BLOCK; ++p) {
+            double top = work1.n3[0][p];
+            for (int k = 1; k < 3; ++k) top = work1.n3[k][p] > top ? work1.n3[k][p] : top;
+            double total = 0.0;
+            for (int k = 0; k < 3; ++k) total += symnet_exp(work1.n3[k][p] - top);
+            for (int j = 0; j < 3; ++j) {
+                work2.a3[j][p] = symnet_exp(work1.n3[j][p] - top)/total;
+            }
+        }
+        for (int m = 0; m < 4; ++m) {   /* one input column at a time */
+            for (int j = 0; j < 8; ++j) for (size_t p = 0; p < BLOCK; ++p) work1.ta1[j][p] = TN1[m][j] * d1[j][p];
+            {
+                {
+                    double (*const tile)[BLOCK] = &work3.tn2[0];
+                    for (size_t p = 0; p < BLOCK / 2; ++p) {
+                        double s0a = TN2[m][0], s0b = TN2[m][0];
+                        double s1a = TN2[m][1], s1b = TN2[m][1];
+                        double s2a = TN2[m][2], s2b = TN2[m][2];
+                        double s3a = TN2[m][3], s3b = TN2[m][3];
+                        double s4a = TN2[m][4], s4b = TN2[m][4];
+                        for (int k = 0; k < 8; ++k) {
+                            const double v0 = work1.ta1[k][p];
+                            const double v1 = work1.ta1[k][p + BLOCK / 2];
+                            s0a = SYMNET_MADD(W2_1[0][k], v0, s0a);
+                            s0b = SYMNET_MADD(W2_1[0][k], v1, s0b);
+                            s1a = SYMNET_MADD(W2_1[1][k], v0, s1a);
+                            s1b = SYMNET_MADD(W2_1[1][k], v1, s1b);
+                            s2a = SYMNET_MADD(W2_1[2][k], v0, s2a);
+                            s2b = SYMNET_MADD(W2_1[2][k], v1, s2b);
+                            s3a = SYMNET_MADD(W2_1[3][k], v0, s3a);
+                            s3b = SYMNET_MADD(W2_1[3][k], v1, s3b);
+                            s4a = SYMNET_MADD(W2_1[4][k], v0, s4a);
+                            s4b = SYMNET_MADD(W2_1[4][k], v1, s4b);
+                        }
+                        tile[0][p] = s0a;
+                        tile[0][p + BLOCK / 2] = s0b;
+                        tile[1][p] = s1a;
+                        tile[1][p + BLOCK / 2] = s1b;
+                        tile[2][p] = s2a;
+                        tile[2][p + BLOCK / 2] = s2b;
+                        tile[3][p] = s3a;
+                        tile[3][p + BLOCK / 2] = s3b;
+                        tile[4][p] = s4a;
+                        tile[4][p + BLOCK / 2] = s4b;
+                    }
+                }
+            }
+            for (int j = 0; j < 5; ++j) for (size_t p = 0; p < BLOCK; ++p) work1.ta2[j][p] = work3.tn2[j][p] * work0.d2[j][p];
+            {
+                {
+                    double (*const tile)[BLOCK] = &work3.tn3[0];
+                    for (size_t p = 0; p < BLOCK / 2; ++p) {
+                        double s0a = 0.0, s0b = 0.0;
+                        double s1a = 0.0, s1b = 0.0;
+                        double s2a = 0.0, s2b = 0.0;
+                        for (int k = 0; k < 5; ++k) {
+                            const double v0 = work1.ta2[k][p];
+                            const double v1 = work1.ta2[k][p + BLOCK / 2];
+                            s0a = SYMNET_MADD(W3_2[0][k], v0, s0a);
+                            s0b = SYMNET_MADD(W3_2[0][k], v1, s0b);
+                            s1a = SYMNET_MADD(W3_2[1][k], v0, s1a);
+                            s1b = SYMNET_MADD(W3_2[1][k], v1, s1b);
+                            s2a = SYMNET_MADD(W3_2[2][k], v0, s2a);
+                            s2b = SYMNET_MADD(W3_2[2][k], v1, s2b);
+                        }
+                        tile[0][p] = s0a;
+                        tile[0][p + BLOCK / 2] = s0b;
+                        tile[1][p] = s1a;
+                        tile[1][p + BLOCK / 2] = s1b;
+                        tile[2][p] = s2a;
+                        tile[2][p + BLOCK / 2] = s2b;
+                    }
                 }
             }
             for (size_t p = 0; p < BLOCK; ++p) {
@@ -1028,7 +1044,7 @@ void classifier_casadi_hessian_batch(size_t n, const double *restrict x, double 
      * in one union are never needed at the same time */
     enum { BLOCK = 32 };
     double xb[4][BLOCK];
-    double result[128][BLOCK];
+    double result[16][BLOCK];
     union {
         double z[4][BLOCK];
         double d2[5][BLOCK];
@@ -1037,9 +1053,7 @@ void classifier_casadi_hessian_batch(size_t n, const double *restrict x, double 
         double n1[8][BLOCK];
         double n2[5][BLOCK];
         double n3[3][BLOCK];
-        double ta1[4][8][BLOCK];
-        double ta2[4][5][BLOCK];
-        double ta3[4][3][BLOCK];
+        double tn2[4][5][BLOCK];
     } work1;
     union {
         double a1[8][BLOCK];
@@ -1049,25 +1063,28 @@ void classifier_casadi_hessian_batch(size_t n, const double *restrict x, double 
     double d1[8][BLOCK];
     double c1[8][BLOCK];
     double c2[5][BLOCK];
-    double tn2[4][5][BLOCK];
+    union {
+        double ta2[4][5][BLOCK];
+        double ta3[4][3][BLOCK];
+    } work3;
     union {
         double tn3[4][3][BLOCK];
         double gn3[3][BLOCK];
         double gn2[5][BLOCK];
         double gt1[4][8][BLOCK];
-    } work3;
+    } work4;
     union {
         double gnt3[4][3][BLOCK];
         double gnt2[4][5][BLOCK];
-    } work4;
+    } work5;
     union {
         double g2[5][BLOCK];
         double gnt1[4][8][BLOCK];
-    } work5;
+    } work6;
     union {
         double gt2[4][5][BLOCK];
         double g1[8][BLOCK];
-    } work6;
+    } work7;
     for (size_t first = 0; first < n; first += BLOCK) {
         const size_t count = n - first < BLOCK ? n - first : BLOCK;
         for (size_t p = 0; p < BLOCK; ++p) {   /* a short last block repeats its last point */
@@ -1076,62 +1093,64 @@ void classifier_casadi_hessian_batch(size_t n, const double *restrict x, double 
         }
         (void)xb;
         for (int k = 0; k < 4; ++k) for (size_t p = 0; p < BLOCK; ++p) work0.z[k][p] = xb[k][p] - X_OFFSET[k];
-        for (int j = 0; j < 6; j += 6) {
-            double (*const tile)[BLOCK] = &work1.n1[j];
-            for (size_t p = 0; p < BLOCK / 2; ++p) {
-                double s0a = B1[j], s0b = B1[j];
-                double s1a = B1[j + 1], s1b = B1[j + 1];
-                double s2a = B1[j + 2], s2b = B1[j + 2];
-                double s3a = B1[j + 3], s3b = B1[j + 3];
-                double s4a = B1[j + 4], s4b = B1[j + 4];
-                double s5a = B1[j + 5], s5b = B1[j + 5];
-                for (int k = 0; k < 4; ++k) {
-                    const double v0 = work0.z[k][p];
-                    const double v1 = work0.z[k][p + BLOCK / 2];
-                    s0a = SYMNET_MADD(W1_x[j][k], v0, s0a);
-                    s0b = SYMNET_MADD(W1_x[j][k], v1, s0b);
-                    s1a = SYMNET_MADD(W1_x[j + 1][k], v0, s1a);
-                    s1b = SYMNET_MADD(W1_x[j + 1][k], v1, s1b);
-                    s2a = SYMNET_MADD(W1_x[j + 2][k], v0, s2a);
-                    s2b = SYMNET_MADD(W1_x[j + 2][k], v1, s2b);
-                    s3a = SYMNET_MADD(W1_x[j + 3][k], v0, s3a);
-                    s3b = SYMNET_MADD(W1_x[j + 3][k], v1, s3b);
-                    s4a = SYMNET_MADD(W1_x[j + 4][k], v0, s4a);
-                    s4b = SYMNET_MADD(W1_x[j + 4][k], v1, s4b);
-                    s5a = SYMNET_MADD(W1_x[j + 5][k], v0, s5a);
-                    s5b = SYMNET_MADD(W1_x[j + 5][k], v1, s5b);
-                }
-                tile[0][p] = s0a;
-                tile[0][p + BLOCK / 2] = s0b;
-                tile[1][p] = s1a;
-                tile[1][p + BLOCK / 2] = s1b;
-                tile[2][p] = s2a;
-                tile[2][p + BLOCK / 2] = s2b;
-                tile[3][p] = s3a;
-                tile[3][p + BLOCK / 2] = s3b;
-                tile[4][p] = s4a;
-                tile[4][p + BLOCK / 2] = s4b;
-                tile[5][p] = s5a;
-                tile[5][p + BLOCK / 2] = s5b;
-            }
-        }
         {
-            double (*const tile)[BLOCK] = &work1.n1[6];
-            for (size_t p = 0; p < BLOCK / 2; ++p) {
-                double s0a = B1[6], s0b = B1[6];
-                double s1a = B1[7], s1b = B1[7];
-                for (int k = 0; k < 4; ++k) {
-                    const double v0 = work0.z[k][p];
-                    const double v1 = work0.z[k][p + BLOCK / 2];
-                    s0a = SYMNET_MADD(W1_x[6][k], v0, s0a);
-                    s0b = SYMNET_MADD(W1_x[6][k], v1, s0b);
-                    s1a = SYMNET_MADD(W1_x[7][k], v0, s1a);
-                    s1b = SYMNET_MADD(W1_x[7][k], v1, s1b);
+            for (int j = 0; j < 6; j += 6) {
+                double (*const tile)[BLOCK] = &work1.n1[j];
+                for (size_t p = 0; p < BLOCK / 2; ++p) {
+                    double s0a = B1[j], s0b = B1[j];
+                    double s1a = B1[j + 1], s1b = B1[j + 1];
+                    double s2a = B1[j + 2], s2b = B1[j + 2];
+                    double s3a = B1[j + 3], s3b = B1[j + 3];
+                    double s4a = B1[j + 4], s4b = B1[j + 4];
+                    double s5a = B1[j + 5], s5b = B1[j + 5];
+                    for (int k = 0; k < 4; ++k) {
+                        const double v0 = work0.z[k][p];
+                        const double v1 = work0.z[k][p + BLOCK / 2];
+                        s0a = SYMNET_MADD(W1_x[j][k], v0, s0a);
+                        s0b = SYMNET_MADD(W1_x[j][k], v1, s0b);
+                        s1a = SYMNET_MADD(W1_x[j + 1][k], v0, s1a);
+                        s1b = SYMNET_MADD(W1_x[j + 1][k], v1, s1b);
+                        s2a = SYMNET_MADD(W1_x[j + 2][k], v0, s2a);
+                        s2b = SYMNET_MADD(W1_x[j + 2][k], v1, s2b);
+                        s3a = SYMNET_MADD(W1_x[j + 3][k], v0, s3a);
+                        s3b = SYMNET_MADD(W1_x[j + 3][k], v1, s3b);
+                        s4a = SYMNET_MADD(W1_x[j + 4][k], v0, s4a);
+                        s4b = SYMNET_MADD(W1_x[j + 4][k], v1, s4b);
+                        s5a = SYMNET_MADD(W1_x[j + 5][k], v0, s5a);
+                        s5b = SYMNET_MADD(W1_x[j + 5][k], v1, s5b);
+                    }
+                    tile[0][p] = s0a;
+                    tile[0][p + BLOCK / 2] = s0b;
+                    tile[1][p] = s1a;
+                    tile[1][p + BLOCK / 2] = s1b;
+                    tile[2][p] = s2a;
+                    tile[2][p + BLOCK / 2] = s2b;
+                    tile[3][p] = s3a;
+                    tile[3][p + BLOCK / 2] = s3b;
+                    tile[4][p] = s4a;
+                    tile[4][p + BLOCK / 2] = s4b;
+                    tile[5][p] = s5a;
+                    tile[5][p + BLOCK / 2] = s5b;
                 }
-                tile[0][p] = s0a;
-                tile[0][p + BLOCK / 2] = s0b;
-                tile[1][p] = s1a;
-                tile[1][p + BLOCK / 2] = s1b;
+            }
+            {
+                double (*const tile)[BLOCK] = &work1.n1[6];
+                for (size_t p = 0; p < BLOCK / 2; ++p) {
+                    double s0a = B1[6], s0b = B1[6];
+                    double s1a = B1[7], s1b = B1[7];
+                    for (int k = 0; k < 4; ++k) {
+                        const double v0 = work0.z[k][p];
+                        const double v1 = work0.z[k][p + BLOCK / 2];
+                        s0a = SYMNET_MADD(W1_x[6][k], v0, s0a);
+                        s0b = SYMNET_MADD(W1_x[6][k], v1, s0b);
+                        s1a = SYMNET_MADD(W1_x[7][k], v0, s1a);
+                        s1b = SYMNET_MADD(W1_x[7][k], v1, s1b);
+                    }
+                    tile[0][p] = s0a;
+                    tile[0][p + BLOCK / 2] = s0b;
+                    tile[1][p] = s1a;
+                    tile[1][p + BLOCK / 2] = s1b;
+                }
             }
         }
         for (int j = 0; j < 8; ++j) for (size_t p = 0; p < BLOCK; ++p) {
@@ -1140,51 +1159,53 @@ void classifier_casadi_hessian_batch(size_t n, const double *restrict x, double 
             c1[j][p] = -2*d1[j][p]*work2.a1[j][p];
         }
         {
-            double (*const tile)[BLOCK] = &work1.n2[0];
-            for (size_t p = 0; p < BLOCK / 2; ++p) {
-                double s0a = B2[0], s0b = B2[0];
-                double s1a = B2[1], s1b = B2[1];
-                double s2a = B2[2], s2b = B2[2];
-                double s3a = B2[3], s3b = B2[3];
-                double s4a = B2[4], s4b = B2[4];
-                for (int k = 0; k < 4; ++k) {
-                    const double v0 = work0.z[k][p];
-                    const double v1 = work0.z[k][p + BLOCK / 2];
-                    s0a = SYMNET_MADD(W2_x[0][k], v0, s0a);
-                    s0b = SYMNET_MADD(W2_x[0][k], v1, s0b);
-                    s1a = SYMNET_MADD(W2_x[1][k], v0, s1a);
-                    s1b = SYMNET_MADD(W2_x[1][k], v1, s1b);
-                    s2a = SYMNET_MADD(W2_x[2][k], v0, s2a);
-                    s2b = SYMNET_MADD(W2_x[2][k], v1, s2b);
-                    s3a = SYMNET_MADD(W2_x[3][k], v0, s3a);
-                    s3b = SYMNET_MADD(W2_x[3][k], v1, s3b);
-                    s4a = SYMNET_MADD(W2_x[4][k], v0, s4a);
-                    s4b = SYMNET_MADD(W2_x[4][k], v1, s4b);
+            {
+                double (*const tile)[BLOCK] = &work1.n2[0];
+                for (size_t p = 0; p < BLOCK / 2; ++p) {
+                    double s0a = B2[0], s0b = B2[0];
+                    double s1a = B2[1], s1b = B2[1];
+                    double s2a = B2[2], s2b = B2[2];
+                    double s3a = B2[3], s3b = B2[3];
+                    double s4a = B2[4], s4b = B2[4];
+                    for (int k = 0; k < 4; ++k) {
+                        const double v0 = work0.z[k][p];
+                        const double v1 = work0.z[k][p + BLOCK / 2];
+                        s0a = SYMNET_MADD(W2_x[0][k], v0, s0a);
+                        s0b = SYMNET_MADD(W2_x[0][k], v1, s0b);
+                        s1a = SYMNET_MADD(W2_x[1][k], v0, s1a);
+                        s1b = SYMNET_MADD(W2_x[1][k], v1, s1b);
+                        s2a = SYMNET_MADD(W2_x[2][k], v0, s2a);
+                        s2b = SYMNET_MADD(W2_x[2][k], v1, s2b);
+                        s3a = SYMNET_MADD(W2_x[3][k], v0, s3a);
+                        s3b = SYMNET_MADD(W2_x[3][k], v1, s3b);
+                        s4a = SYMNET_MADD(W2_x[4][k], v0, s4a);
+                        s4b = SYMNET_MADD(W2_x[4][k], v1, s4b);
+                    }
+                    for (int k = 0; k < 8; ++k) {
+                        const double v0 = work2.a1[k][p];
+                        const double v1 = work2.a1[k][p + BLOCK / 2];
+                        s0a = SYMNET_MADD(W2_1[0][k], v0, s0a);
+                        s0b = SYMNET_MADD(W2_1[0][k], v1, s0b);
+                        s1a = SYMNET_MADD(W2_1[1][k], v0, s1a);
+                        s1b = SYMNET_MADD(W2_1[1][k], v1, s1b);
+                        s2a = SYMNET_MADD(W2_1[2][k], v0, s2a);
+                        s2b = SYMNET_MADD(W2_1[2][k], v1, s2b);
+                        s3a = SYMNET_MADD(W2_1[3][k], v0, s3a);
+                        s3b = SYMNET_MADD(W2_1[3][k], v1, s3b);
+                        s4a = SYMNET_MADD(W2_1[4][k], v0, s4a);
+                        s4b = SYMNET_MADD(W2_1[4][k], v1, s4b);
+                    }
+                    tile[0][p] = s0a;
+                    tile[0][p + BLOCK / 2] = s0b;
+                    tile[1][p] = s1a;
+                    tile[1][p + BLOCK / 2] = s1b;
+                    tile[2][p] = s2a;
+                    tile[2][p + BLOCK / 2] = s2b;
+                    tile[3][p] = s3a;
+                    tile[3][p + BLOCK / 2] = s3b;
+                    tile[4][p] = s4a;
+                    tile[4][p + BLOCK / 2] = s4b;
                 }
-                for (int k = 0; k < 8; ++k) {
-                    const double v0 = work2.a1[k][p];
-                    const double v1 = work2.a1[k][p + BLOCK / 2];
-                    s0a = SYMNET_MADD(W2_1[0][k], v0, s0a);
-                    s0b = SYMNET_MADD(W2_1[0][k], v1, s0b);
-                    s1a = SYMNET_MADD(W2_1[1][k], v0, s1a);
-                    s1b = SYMNET_MADD(W2_1[1][k], v1, s1b);
-                    s2a = SYMNET_MADD(W2_1[2][k], v0, s2a);
-                    s2b = SYMNET_MADD(W2_1[2][k], v1, s2b);
-                    s3a = SYMNET_MADD(W2_1[3][k], v0, s3a);
-                    s3b = SYMNET_MADD(W2_1[3][k], v1, s3b);
-                    s4a = SYMNET_MADD(W2_1[4][k], v0, s4a);
-                    s4b = SYMNET_MADD(W2_1[4][k], v1, s4b);
-                }
-                tile[0][p] = s0a;
-                tile[0][p + BLOCK / 2] = s0b;
-                tile[1][p] = s1a;
-                tile[1][p + BLOCK / 2] = s1b;
-                tile[2][p] = s2a;
-                tile[2][p + BLOCK / 2] = s2b;
-                tile[3][p] = s3a;
-                tile[3][p + BLOCK / 2] = s3b;
-                tile[4][p] = s4a;
-                tile[4][p + BLOCK / 2] = s4b;
             }
         }
         for (int j = 0; j < 5; ++j) for (size_t p = 0; p < BLOCK; ++p) {
@@ -1195,27 +1216,29 @@ void classifier_casadi_hessian_batch(size_t n, const double *restrict x, double 
             c2[j][p] = work0.d2[j][p]*(1 - 2*work2.a2[j][p]);
         }
         {
-            double (*const tile)[BLOCK] = &work1.n3[0];
-            for (size_t p = 0; p < BLOCK / 2; ++p) {
-                double s0a = B3[0], s0b = B3[0];
-                double s1a = B3[1], s1b = B3[1];
-                double s2a = B3[2], s2b = B3[2];
-                for (int k = 0; k < 5; ++k) {
-                    const double v0 = work2.a2[k][p];
-                    const double v1 = work2.a2[k][p + BLOCK / 2];
-                    s0a = SYMNET_MADD(W3_2[0][k], v0, s0a);
-                    s0b = SYMNET_MADD(W3_2[0][k], v1, s0b);
-                    s1a = SYMNET_MADD(W3_2[1][k], v0, s1a);
-                    s1b = SYMNET_MADD(W3_2[1][k], v1, s1b);
-                    s2a = SYMNET_MADD(W3_2[2][k], v0, s2a);
-                    s2b = SYMNET_MADD(W3_2[2][k], v1, s2b);
+            {
+                double (*const tile)[BLOCK] = &work1.n3[0];
+                for (size_t p = 0; p < BLOCK / 2; ++p) {
+                    double s0a = B3[0], s0b = B3[0];
+                    double s1a = B3[1], s1b = B3[1];
+                    double s2a = B3[2], s2b = B3[2];
+                    for (int k = 0; k < 5; ++k) {
+                        const double v0 = work2.a2[k][p];
+                        const double v1 = work2.a2[k][p + BLOCK / 2];
+                        s0a = SYMNET_MADD(W3_2[0][k], v0, s0a);
+                        s0b = SYMNET_MADD(W3_2[0][k], v1, s0b);
+                        s1a = SYMNET_MADD(W3_2[1][k], v0, s1a);
+                        s1b = SYMNET_MADD(W3_2[1][k], v1, s1b);
+                        s2a = SYMNET_MADD(W3_2[2][k], v0, s2a);
+                        s2b = SYMNET_MADD(W3_2[2][k], v1, s2b);
+                    }
+                    tile[0][p] = s0a;
+                    tile[0][p + BLOCK / 2] = s0b;
+                    tile[1][p] = s1a;
+                    tile[1][p + BLOCK / 2] = s1b;
+                    tile[2][p] = s2a;
+                    tile[2][p + BLOCK / 2] = s2b;
                 }
-                tile[0][p] = s0a;
-                tile[0][p + BLOCK / 2] = s0b;
-                tile[1][p] = s1a;
-                tile[1][p + BLOCK / 2] = s1b;
-                tile[2][p] = s2a;
-                tile[2][p + BLOCK / 2] = s2b;
             }
         }
         for (size_t p = 0; p < BLOCK; ++p) {
@@ -1227,71 +1250,76 @@ void classifier_casadi_hessian_batch(size_t n, const double *restrict x, double 
                 work2.a3[j][p] = symnet_exp(work1.n3[j][p] - top)/total;
             }
         }
-        for (int m = 0; m < 4; ++m) for (int j = 0; j < 8; ++j) for (size_t p = 0; p < BLOCK; ++p) work1.ta1[m][j][p] = TN1[m][j] * d1[j][p];
         for (int m = 0; m < 4; ++m) {
-            double (*const tile)[BLOCK] = &tn2[m][0];
-            for (size_t p = 0; p < BLOCK / 2; ++p) {
-                double s0a = TN2[m][0], s0b = TN2[m][0];
-                double s1a = TN2[m][1], s1b = TN2[m][1];
-                double s2a = TN2[m][2], s2b = TN2[m][2];
-                double s3a = TN2[m][3], s3b = TN2[m][3];
-                double s4a = TN2[m][4], s4b = TN2[m][4];
-                for (int k = 0; k < 8; ++k) {
-                    const double v0 = work1.ta1[m][k][p];
-                    const double v1 = work1.ta1[m][k][p + BLOCK / 2];
-                    s0a = SYMNET_MADD(W2_1[0][k], v0, s0a);
-                    s0b = SYMNET_MADD(W2_1[0][k], v1, s0b);
-                    s1a = SYMNET_MADD(W2_1[1][k], v0, s1a);
-                    s1b = SYMNET_MADD(W2_1[1][k], v1, s1b);
-                    s2a = SYMNET_MADD(W2_1[2][k], v0, s2a);
-                    s2b = SYMNET_MADD(W2_1[2][k], v1, s2b);
-                    s3a = SYMNET_MADD(W2_1[3][k], v0, s3a);
-                    s3b = SYMNET_MADD(W2_1[3][k], v1, s3b);
-                    s4a = SYMNET_MADD(W2_1[4][k], v0, s4a);
-                    s4b = SYMNET_MADD(W2_1[4][k], v1, s4b);
+            double row0[8][BLOCK];
+            for (int k = 0; k < 8; ++k) for (size_t p = 0; p < BLOCK; ++p) row0[k][p] = TN1[m][k] * d1[k][p];
+            {
+                double (*const tile)[BLOCK] = &work1.tn2[m][0];
+                for (size_t p = 0; p < BLOCK / 2; ++p) {
+                    double s0a = TN2[m][0], s0b = TN2[m][0];
+                    double s1a = TN2[m][1], s1b = TN2[m][1];
+                    double s2a = TN2[m][2], s2b = TN2[m][2];
+                    double s3a = TN2[m][3], s3b = TN2[m][3];
+                    double s4a = TN2[m][4], s4b = TN2[m][4];
+                    for (int k = 0; k < 8; ++k) {
+                        const double v0 = row0[k][p];
+                        const double v1 = row0[k][p + BLOCK / 2];
+                        s0a = SYMNET_MADD(W2_1[0][k], v0, s0a);
+                        s0b = SYMNET_MADD(W2_1[0][k], v1, s0b);
+                        s1a = SYMNET_MADD(W2_1[1][k], v0, s1a);
+                        s1b = SYMNET_MADD(W2_1[1][k], v1, s1b);
+                        s2a = SYMNET_MADD(W2_1[2][k], v0, s2a);
+                        s2b = SYMNET_MADD(W2_1[2][k], v1, s2b);
+                        s3a = SYMNET_MADD(W2_1[3][k], v0, s3a);
+                        s3b = SYMNET_MADD(W2_1[3][k], v1, s3b);
+                        s4a = SYMNET_MADD(W2_1[4][k], v0, s4a);
+                        s4b = SYMNET_MADD(W2_1[4][k], v1, s4b);
+                    }
+                    tile[0][p] = s0a;
+                    tile[0][p + BLOCK / 2] = s0b;
+                    tile[1][p] = s1a;
+                    tile[1][p + BLOCK / 2] = s1b;
+                    tile[2][p] = s2a;
+                    tile[2][p + BLOCK / 2] = s2b;
+                    tile[3][p] = s3a;
+                    tile[3][p + BLOCK / 2] = s3b;
+                    tile[4][p] = s4a;
+                    tile[4][p + BLOCK / 2] = s4b;
                 }
-                tile[0][p] = s0a;
-                tile[0][p + BLOCK / 2] = s0b;
-                tile[1][p] = s1a;
-                tile[1][p + BLOCK / 2] = s1b;
-                tile[2][p] = s2a;
-                tile[2][p + BLOCK / 2] = s2b;
-                tile[3][p] = s3a;
-                tile[3][p + BLOCK / 2] = s3b;
-                tile[4][p] = s4a;
-                tile[4][p + BLOCK / 2] = s4b;
             }
         }
-        for (int m = 0; m < 4; ++m) for (int j = 0; j < 5; ++j) for (size_t p = 0; p < BLOCK; ++p) work1.ta2[m][j][p] = tn2[m][j][p] * work0.d2[j][p];
+        for (int m = 0; m < 4; ++m) for (int j = 0; j < 5; ++j) for (size_t p = 0; p < BLOCK; ++p) work3.ta2[m][j][p] = work1.tn2[m][j][p] * work0.d2[j][p];
         for (int m = 0; m < 4; ++m) {
-            double (*const tile)[BLOCK] = &work3.tn3[m][0];
-            for (size_t p = 0; p < BLOCK / 2; ++p) {
-                double s0a = 0.0, s0b = 0.0;
-                double s1a = 0.0, s1b = 0.0;
-                double s2a = 0.0, s2b = 0.0;
-                for (int k = 0; k < 5; ++k) {
-                    const double v0 = work1.ta2[m][k][p];
-                    const double v1 = work1.ta2[m][k][p + BLOCK / 2];
-                    s0a = SYMNET_MADD(W3_2[0][k], v0, s0a);
-                    s0b = SYMNET_MADD(W3_2[0][k], v1, s0b);
-                    s1a = SYMNET_MADD(W3_2[1][k], v0, s1a);
-                    s1b = SYMNET_MADD(W3_2[1][k], v1, s1b);
-                    s2a = SYMNET_MADD(W3_2[2][k], v0, s2a);
-                    s2b = SYMNET_MADD(W3_2[2][k], v1, s2b);
+            {
+                double (*const tile)[BLOCK] = &work4.tn3[m][0];
+                for (size_t p = 0; p < BLOCK / 2; ++p) {
+                    double s0a = 0.0, s0b = 0.0;
+                    double s1a = 0.0, s1b = 0.0;
+                    double s2a = 0.0, s2b = 0.0;
+                    for (int k = 0; k < 5; ++k) {
+                        const double v0 = work3.ta2[m][k][p];
+                        const double v1 = work3.ta2[m][k][p + BLOCK / 2];
+                        s0a = SYMNET_MADD(W3_2[0][k], v0, s0a);
+                        s0b = SYMNET_MADD(W3_2[0][k], v1, s0b);
+                        s1a = SYMNET_MADD(W3_2[1][k], v0, s1a);
+                        s1b = SYMNET_MADD(W3_2[1][k], v1, s1b);
+                        s2a = SYMNET_MADD(W3_2[2][k], v0, s2a);
+                        s2b = SYMNET_MADD(W3_2[2][k], v1, s2b);
+                    }
+                    tile[0][p] = s0a;
+                    tile[0][p + BLOCK / 2] = s0b;
+                    tile[1][p] = s1a;
+                    tile[1][p + BLOCK / 2] = s1b;
+                    tile[2][p] = s2a;
+                    tile[2][p + BLOCK / 2] = s2b;
                 }
-                tile[0][p] = s0a;
-                tile[0][p + BLOCK / 2] = s0b;
-                tile[1][p] = s1a;
-                tile[1][p + BLOCK / 2] = s1b;
-                tile[2][p] = s2a;
-                tile[2][p + BLOCK / 2] = s2b;
             }
         }
         for (int m = 0; m < 4; ++m) for (size_t p = 0; p < BLOCK; ++p) {
             double across0 = 0.0;
-            for (int k = 0; k < 3; ++k) across0 += work3.tn3[m][k][p]*work2.a3[k][p];
+            for (int k = 0; k < 3; ++k) across0 += work4.tn3[m][k][p]*work2.a3[k][p];
             for (int j = 0; j < 3; ++j) {
-                work1.ta3[m][j][p] = work3.tn3[m][j][p]*work2.a3[j][p] - work2.a3[j][p]*across0;
+                work3.ta3[m][j][p] = work4.tn3[m][j][p]*work2.a3[j][p] - work2.a3[j][p]*across0;
             }
         }
         for (int o = 0; o < 8; ++o) {   /* one output row at a time */
@@ -1299,253 +1327,263 @@ void classifier_casadi_hessian_batch(size_t n, const double *restrict x, double 
                 double across0 = 0.0;
                 for (int k = 0; k < 3; ++k) across0 += -G3[o][k]*work2.a3[k][p];
                 for (int j = 0; j < 3; ++j) {
-                    work3.gn3[j][p] = G3[o][j]*work2.a3[j][p] + work2.a3[j][p]*across0;
+                    work4.gn3[j][p] = G3[o][j]*work2.a3[j][p] + work2.a3[j][p]*across0;
                 }
             }
             for (int m = 0; m < 4; ++m) for (size_t p = 0; p < BLOCK; ++p) {
                 double across0 = 0.0;
                 for (int k = 0; k < 3; ++k) across0 += -G3[o][k]*work2.a3[k][p];
                 double across1 = 0.0;
-                for (int k = 0; k < 3; ++k) across1 += -work1.ta3[m][k][p]*G3[o][k];
+                for (int k = 0; k < 3; ++k) across1 += -work3.ta3[m][k][p]*G3[o][k];
                 for (int j = 0; j < 3; ++j) {
-                    work4.gnt3[m][j][p] = work1.ta3[m][j][p]*G3[o][j] + work1.ta3[m][j][p]*across0 + work2.a3[j][p]*across1;
+                    work5.gnt3[m][j][p] = work3.ta3[m][j][p]*G3[o][j] + work3.ta3[m][j][p]*across0 + work2.a3[j][p]*across1;
                 }
             }
             {
-                double (*const tile)[BLOCK] = &work5.g2[0];
-                for (size_t p = 0; p < BLOCK / 2; ++p) {
-                    double s0a = G2[o][0], s0b = G2[o][0];
-                    double s1a = G2[o][1], s1b = G2[o][1];
-                    double s2a = G2[o][2], s2b = G2[o][2];
-                    double s3a = G2[o][3], s3b = G2[o][3];
-                    double s4a = G2[o][4], s4b = G2[o][4];
-                    for (int k = 0; k < 3; ++k) {
-                        const double v0 = work3.gn3[k][p];
-                        const double v1 = work3.gn3[k][p + BLOCK / 2];
-                        s0a = SYMNET_MADD(W3_2_T[0][k], v0, s0a);
-                        s0b = SYMNET_MADD(W3_2_T[0][k], v1, s0b);
-                        s1a = SYMNET_MADD(W3_2_T[1][k], v0, s1a);
-                        s1b = SYMNET_MADD(W3_2_T[1][k], v1, s1b);
-                        s2a = SYMNET_MADD(W3_2_T[2][k], v0, s2a);
-                        s2b = SYMNET_MADD(W3_2_T[2][k], v1, s2b);
-                        s3a = SYMNET_MADD(W3_2_T[3][k], v0, s3a);
-                        s3b = SYMNET_MADD(W3_2_T[3][k], v1, s3b);
-                        s4a = SYMNET_MADD(W3_2_T[4][k], v0, s4a);
-                        s4b = SYMNET_MADD(W3_2_T[4][k], v1, s4b);
+                {
+                    double (*const tile)[BLOCK] = &work6.g2[0];
+                    for (size_t p = 0; p < BLOCK / 2; ++p) {
+                        double s0a = G2[o][0], s0b = G2[o][0];
+                        double s1a = G2[o][1], s1b = G2[o][1];
+                        double s2a = G2[o][2], s2b = G2[o][2];
+                        double s3a = G2[o][3], s3b = G2[o][3];
+                        double s4a = G2[o][4], s4b = G2[o][4];
+                        for (int k = 0; k < 3; ++k) {
+                            const double v0 = work4.gn3[k][p];
+                            const double v1 = work4.gn3[k][p + BLOCK / 2];
+                            s0a = SYMNET_MADD(W3_2_T[0][k], v0, s0a);
+                            s0b = SYMNET_MADD(W3_2_T[0][k], v1, s0b);
+                            s1a = SYMNET_MADD(W3_2_T[1][k], v0, s1a);
+                            s1b = SYMNET_MADD(W3_2_T[1][k], v1, s1b);
+                            s2a = SYMNET_MADD(W3_2_T[2][k], v0, s2a);
+                            s2b = SYMNET_MADD(W3_2_T[2][k], v1, s2b);
+                            s3a = SYMNET_MADD(W3_2_T[3][k], v0, s3a);
+                            s3b = SYMNET_MADD(W3_2_T[3][k], v1, s3b);
+                            s4a = SYMNET_MADD(W3_2_T[4][k], v0, s4a);
+                            s4b = SYMNET_MADD(W3_2_T[4][k], v1, s4b);
+                        }
+                        tile[0][p] = s0a;
+                        tile[0][p + BLOCK / 2] = s0b;
+                        tile[1][p] = s1a;
+                        tile[1][p + BLOCK / 2] = s1b;
+                        tile[2][p] = s2a;
+                        tile[2][p + BLOCK / 2] = s2b;
+                        tile[3][p] = s3a;
+                        tile[3][p + BLOCK / 2] = s3b;
+                        tile[4][p] = s4a;
+                        tile[4][p + BLOCK / 2] = s4b;
                     }
-                    tile[0][p] = s0a;
-                    tile[0][p + BLOCK / 2] = s0b;
-                    tile[1][p] = s1a;
-                    tile[1][p + BLOCK / 2] = s1b;
-                    tile[2][p] = s2a;
-                    tile[2][p + BLOCK / 2] = s2b;
-                    tile[3][p] = s3a;
-                    tile[3][p + BLOCK / 2] = s3b;
-                    tile[4][p] = s4a;
-                    tile[4][p + BLOCK / 2] = s4b;
                 }
             }
-            for (int j = 0; j < 5; ++j) for (size_t p = 0; p < BLOCK; ++p) work3.gn2[j][p] = work5.g2[j][p] * work0.d2[j][p];
+            for (int j = 0; j < 5; ++j) for (size_t p = 0; p < BLOCK; ++p) work4.gn2[j][p] = work6.g2[j][p] * work0.d2[j][p];
             for (int m = 0; m < 4; ++m) {
-                double (*const tile)[BLOCK] = &work6.gt2[m][0];
-                for (size_t p = 0; p < BLOCK / 2; ++p) {
-                    double s0a = 0.0, s0b = 0.0;
-                    double s1a = 0.0, s1b = 0.0;
-                    double s2a = 0.0, s2b = 0.0;
-                    double s3a = 0.0, s3b = 0.0;
-                    double s4a = 0.0, s4b = 0.0;
-                    for (int k = 0; k < 3; ++k) {
-                        const double v0 = work4.gnt3[m][k][p];
-                        const double v1 = work4.gnt3[m][k][p + BLOCK / 2];
-                        s0a = SYMNET_MADD(W3_2_T[0][k], v0, s0a);
-                        s0b = SYMNET_MADD(W3_2_T[0][k], v1, s0b);
-                        s1a = SYMNET_MADD(W3_2_T[1][k], v0, s1a);
-                        s1b = SYMNET_MADD(W3_2_T[1][k], v1, s1b);
-                        s2a = SYMNET_MADD(W3_2_T[2][k], v0, s2a);
-                        s2b = SYMNET_MADD(W3_2_T[2][k], v1, s2b);
-                        s3a = SYMNET_MADD(W3_2_T[3][k], v0, s3a);
-                        s3b = SYMNET_MADD(W3_2_T[3][k], v1, s3b);
-                        s4a = SYMNET_MADD(W3_2_T[4][k], v0, s4a);
-                        s4b = SYMNET_MADD(W3_2_T[4][k], v1, s4b);
+                {
+                    double (*const tile)[BLOCK] = &work7.gt2[m][0];
+                    for (size_t p = 0; p < BLOCK / 2; ++p) {
+                        double s0a = 0.0, s0b = 0.0;
+                        double s1a = 0.0, s1b = 0.0;
+                        double s2a = 0.0, s2b = 0.0;
+                        double s3a = 0.0, s3b = 0.0;
+                        double s4a = 0.0, s4b = 0.0;
+                        for (int k = 0; k < 3; ++k) {
+                            const double v0 = work5.gnt3[m][k][p];
+                            const double v1 = work5.gnt3[m][k][p + BLOCK / 2];
+                            s0a = SYMNET_MADD(W3_2_T[0][k], v0, s0a);
+                            s0b = SYMNET_MADD(W3_2_T[0][k], v1, s0b);
+                            s1a = SYMNET_MADD(W3_2_T[1][k], v0, s1a);
+                            s1b = SYMNET_MADD(W3_2_T[1][k], v1, s1b);
+                            s2a = SYMNET_MADD(W3_2_T[2][k], v0, s2a);
+                            s2b = SYMNET_MADD(W3_2_T[2][k], v1, s2b);
+                            s3a = SYMNET_MADD(W3_2_T[3][k], v0, s3a);
+                            s3b = SYMNET_MADD(W3_2_T[3][k], v1, s3b);
+                            s4a = SYMNET_MADD(W3_2_T[4][k], v0, s4a);
+                            s4b = SYMNET_MADD(W3_2_T[4][k], v1, s4b);
+                        }
+                        tile[0][p] = s0a;
+                        tile[0][p + BLOCK / 2] = s0b;
+                        tile[1][p] = s1a;
+                        tile[1][p + BLOCK / 2] = s1b;
+                        tile[2][p] = s2a;
+                        tile[2][p + BLOCK / 2] = s2b;
+                        tile[3][p] = s3a;
+                        tile[3][p + BLOCK / 2] = s3b;
+                        tile[4][p] = s4a;
+                        tile[4][p + BLOCK / 2] = s4b;
                     }
-                    tile[0][p] = s0a;
-                    tile[0][p + BLOCK / 2] = s0b;
-                    tile[1][p] = s1a;
-                    tile[1][p + BLOCK / 2] = s1b;
-                    tile[2][p] = s2a;
-                    tile[2][p + BLOCK / 2] = s2b;
-                    tile[3][p] = s3a;
-                    tile[3][p + BLOCK / 2] = s3b;
-                    tile[4][p] = s4a;
-                    tile[4][p + BLOCK / 2] = s4b;
                 }
             }
-            for (int m = 0; m < 4; ++m) for (int j = 0; j < 5; ++j) for (size_t p = 0; p < BLOCK; ++p) work4.gnt2[m][j][p] = work6.gt2[m][j][p] * work0.d2[j][p] + work5.g2[j][p] * c2[j][p] * tn2[m][j][p];
-            for (int j = 0; j < 6; j += 6) {
-                double (*const tile)[BLOCK] = &work6.g1[j];
-                for (size_t p = 0; p < BLOCK / 2; ++p) {
-                    double s0a = 0.0, s0b = 0.0;
-                    double s1a = 0.0, s1b = 0.0;
-                    double s2a = 0.0, s2b = 0.0;
-                    double s3a = 0.0, s3b = 0.0;
-                    double s4a = 0.0, s4b = 0.0;
-                    double s5a = 0.0, s5b = 0.0;
-                    for (int k = 0; k < 5; ++k) {
-                        const double v0 = work3.gn2[k][p];
-                        const double v1 = work3.gn2[k][p + BLOCK / 2];
-                        s0a = SYMNET_MADD(W2_1_T[j][k], v0, s0a);
-                        s0b = SYMNET_MADD(W2_1_T[j][k], v1, s0b);
-                        s1a = SYMNET_MADD(W2_1_T[j + 1][k], v0, s1a);
-                        s1b = SYMNET_MADD(W2_1_T[j + 1][k], v1, s1b);
-                        s2a = SYMNET_MADD(W2_1_T[j + 2][k], v0, s2a);
-                        s2b = SYMNET_MADD(W2_1_T[j + 2][k], v1, s2b);
-                        s3a = SYMNET_MADD(W2_1_T[j + 3][k], v0, s3a);
-                        s3b = SYMNET_MADD(W2_1_T[j + 3][k], v1, s3b);
-                        s4a = SYMNET_MADD(W2_1_T[j + 4][k], v0, s4a);
-                        s4b = SYMNET_MADD(W2_1_T[j + 4][k], v1, s4b);
-                        s5a = SYMNET_MADD(W2_1_T[j + 5][k], v0, s5a);
-                        s5b = SYMNET_MADD(W2_1_T[j + 5][k], v1, s5b);
-                    }
-                    tile[0][p] = s0a;
-                    tile[0][p + BLOCK / 2] = s0b;
-                    tile[1][p] = s1a;
-                    tile[1][p + BLOCK / 2] = s1b;
-                    tile[2][p] = s2a;
-                    tile[2][p + BLOCK / 2] = s2b;
-                    tile[3][p] = s3a;
-                    tile[3][p + BLOCK / 2] = s3b;
-                    tile[4][p] = s4a;
-                    tile[4][p + BLOCK / 2] = s4b;
-                    tile[5][p] = s5a;
-                    tile[5][p + BLOCK / 2] = s5b;
-                }
-            }
+            for (int m = 0; m < 4; ++m) for (int j = 0; j < 5; ++j) for (size_t p = 0; p < BLOCK; ++p) work5.gnt2[m][j][p] = work7.gt2[m][j][p] * work0.d2[j][p] + work6.g2[j][p] * c2[j][p] * work1.tn2[m][j][p];
             {
-                double (*const tile)[BLOCK] = &work6.g1[6];
-                for (size_t p = 0; p < BLOCK / 2; ++p) {
-                    double s0a = 0.0, s0b = 0.0;
-                    double s1a = 0.0, s1b = 0.0;
-                    for (int k = 0; k < 5; ++k) {
-                        const double v0 = work3.gn2[k][p];
-                        const double v1 = work3.gn2[k][p + BLOCK / 2];
-                        s0a = SYMNET_MADD(W2_1_T[6][k], v0, s0a);
-                        s0b = SYMNET_MADD(W2_1_T[6][k], v1, s0b);
-                        s1a = SYMNET_MADD(W2_1_T[7][k], v0, s1a);
-                        s1b = SYMNET_MADD(W2_1_T[7][k], v1, s1b);
+                for (int j = 0; j < 6; j += 6) {
+                    double (*const tile)[BLOCK] = &work7.g1[j];
+                    for (size_t p = 0; p < BLOCK / 2; ++p) {
+                        double s0a = 0.0, s0b = 0.0;
+                        double s1a = 0.0, s1b = 0.0;
+                        double s2a = 0.0, s2b = 0.0;
+                        double s3a = 0.0, s3b = 0.0;
+                        double s4a = 0.0, s4b = 0.0;
+                        double s5a = 0.0, s5b = 0.0;
+                        for (int k = 0; k < 5; ++k) {
+                            const double v0 = work4.gn2[k][p];
+                            const double v1 = work4.gn2[k][p + BLOCK / 2];
+                            s0a = SYMNET_MADD(W2_1_T[j][k], v0, s0a);
+                            s0b = SYMNET_MADD(W2_1_T[j][k], v1, s0b);
+                            s1a = SYMNET_MADD(W2_1_T[j + 1][k], v0, s1a);
+                            s1b = SYMNET_MADD(W2_1_T[j + 1][k], v1, s1b);
+                            s2a = SYMNET_MADD(W2_1_T[j + 2][k], v0, s2a);
+                            s2b = SYMNET_MADD(W2_1_T[j + 2][k], v1, s2b);
+                            s3a = SYMNET_MADD(W2_1_T[j + 3][k], v0, s3a);
+                            s3b = SYMNET_MADD(W2_1_T[j + 3][k], v1, s3b);
+                            s4a = SYMNET_MADD(W2_1_T[j + 4][k], v0, s4a);
+                            s4b = SYMNET_MADD(W2_1_T[j + 4][k], v1, s4b);
+                            s5a = SYMNET_MADD(W2_1_T[j + 5][k], v0, s5a);
+                            s5b = SYMNET_MADD(W2_1_T[j + 5][k], v1, s5b);
+                        }
+                        tile[0][p] = s0a;
+                        tile[0][p + BLOCK / 2] = s0b;
+                        tile[1][p] = s1a;
+                        tile[1][p + BLOCK / 2] = s1b;
+                        tile[2][p] = s2a;
+                        tile[2][p + BLOCK / 2] = s2b;
+                        tile[3][p] = s3a;
+                        tile[3][p + BLOCK / 2] = s3b;
+                        tile[4][p] = s4a;
+                        tile[4][p + BLOCK / 2] = s4b;
+                        tile[5][p] = s5a;
+                        tile[5][p + BLOCK / 2] = s5b;
                     }
-                    tile[0][p] = s0a;
-                    tile[0][p + BLOCK / 2] = s0b;
-                    tile[1][p] = s1a;
-                    tile[1][p + BLOCK / 2] = s1b;
                 }
-            }
-            for (int m = 0; m < 4; ++m) for (int j = 0; j < 6; j += 6) {
-                double (*const tile)[BLOCK] = &work3.gt1[m][j];
-                for (size_t p = 0; p < BLOCK / 2; ++p) {
-                    double s0a = 0.0, s0b = 0.0;
-                    double s1a = 0.0, s1b = 0.0;
-                    double s2a = 0.0, s2b = 0.0;
-                    double s3a = 0.0, s3b = 0.0;
-                    double s4a = 0.0, s4b = 0.0;
-                    double s5a = 0.0, s5b = 0.0;
-                    for (int k = 0; k < 5; ++k) {
-                        const double v0 = work4.gnt2[m][k][p];
-                        const double v1 = work4.gnt2[m][k][p + BLOCK / 2];
-                        s0a = SYMNET_MADD(W2_1_T[j][k], v0, s0a);
-                        s0b = SYMNET_MADD(W2_1_T[j][k], v1, s0b);
-                        s1a = SYMNET_MADD(W2_1_T[j + 1][k], v0, s1a);
-                        s1b = SYMNET_MADD(W2_1_T[j + 1][k], v1, s1b);
-                        s2a = SYMNET_MADD(W2_1_T[j + 2][k], v0, s2a);
-                        s2b = SYMNET_MADD(W2_1_T[j + 2][k], v1, s2b);
-                        s3a = SYMNET_MADD(W2_1_T[j + 3][k], v0, s3a);
-                        s3b = SYMNET_MADD(W2_1_T[j + 3][k], v1, s3b);
-                        s4a = SYMNET_MADD(W2_1_T[j + 4][k], v0, s4a);
-                        s4b = SYMNET_MADD(W2_1_T[j + 4][k], v1, s4b);
-                        s5a = SYMNET_MADD(W2_1_T[j + 5][k], v0, s5a);
-                        s5b = SYMNET_MADD(W2_1_T[j + 5][k], v1, s5b);
+                {
+                    double (*const tile)[BLOCK] = &work7.g1[6];
+                    for (size_t p = 0; p < BLOCK / 2; ++p) {
+                        double s0a = 0.0, s0b = 0.0;
+                        double s1a = 0.0, s1b = 0.0;
+                        for (int k = 0; k < 5; ++k) {
+                            const double v0 = work4.gn2[k][p];
+                            const double v1 = work4.gn2[k][p + BLOCK / 2];
+                            s0a = SYMNET_MADD(W2_1_T[6][k], v0, s0a);
+                            s0b = SYMNET_MADD(W2_1_T[6][k], v1, s0b);
+                            s1a = SYMNET_MADD(W2_1_T[7][k], v0, s1a);
+                            s1b = SYMNET_MADD(W2_1_T[7][k], v1, s1b);
+                        }
+                        tile[0][p] = s0a;
+                        tile[0][p + BLOCK / 2] = s0b;
+                        tile[1][p] = s1a;
+                        tile[1][p + BLOCK / 2] = s1b;
                     }
-                    tile[0][p] = s0a;
-                    tile[0][p + BLOCK / 2] = s0b;
-                    tile[1][p] = s1a;
-                    tile[1][p + BLOCK / 2] = s1b;
-                    tile[2][p] = s2a;
-                    tile[2][p + BLOCK / 2] = s2b;
-                    tile[3][p] = s3a;
-                    tile[3][p + BLOCK / 2] = s3b;
-                    tile[4][p] = s4a;
-                    tile[4][p + BLOCK / 2] = s4b;
-                    tile[5][p] = s5a;
-                    tile[5][p + BLOCK / 2] = s5b;
                 }
             }
             for (int m = 0; m < 4; ++m) {
-                double (*const tile)[BLOCK] = &work3.gt1[m][6];
-                for (size_t p = 0; p < BLOCK / 2; ++p) {
-                    double s0a = 0.0, s0b = 0.0;
-                    double s1a = 0.0, s1b = 0.0;
-                    for (int k = 0; k < 5; ++k) {
-                        const double v0 = work4.gnt2[m][k][p];
-                        const double v1 = work4.gnt2[m][k][p + BLOCK / 2];
-                        s0a = SYMNET_MADD(W2_1_T[6][k], v0, s0a);
-                        s0b = SYMNET_MADD(W2_1_T[6][k], v1, s0b);
-                        s1a = SYMNET_MADD(W2_1_T[7][k], v0, s1a);
-                        s1b = SYMNET_MADD(W2_1_T[7][k], v1, s1b);
+                for (int j = 0; j < 6; j += 6) {
+                    double (*const tile)[BLOCK] = &work4.gt1[m][j];
+                    for (size_t p = 0; p < BLOCK / 2; ++p) {
+                        double s0a = 0.0, s0b = 0.0;
+                        double s1a = 0.0, s1b = 0.0;
+                        double s2a = 0.0, s2b = 0.0;
+                        double s3a = 0.0, s3b = 0.0;
+                        double s4a = 0.0, s4b = 0.0;
+                        double s5a = 0.0, s5b = 0.0;
+                        for (int k = 0; k < 5; ++k) {
+                            const double v0 = work5.gnt2[m][k][p];
+                            const double v1 = work5.gnt2[m][k][p + BLOCK / 2];
+                            s0a = SYMNET_MADD(W2_1_T[j][k], v0, s0a);
+                            s0b = SYMNET_MADD(W2_1_T[j][k], v1, s0b);
+                            s1a = SYMNET_MADD(W2_1_T[j + 1][k], v0, s1a);
+                            s1b = SYMNET_MADD(W2_1_T[j + 1][k], v1, s1b);
+                            s2a = SYMNET_MADD(W2_1_T[j + 2][k], v0, s2a);
+                            s2b = SYMNET_MADD(W2_1_T[j + 2][k], v1, s2b);
+                            s3a = SYMNET_MADD(W2_1_T[j + 3][k], v0, s3a);
+                            s3b = SYMNET_MADD(W2_1_T[j + 3][k], v1, s3b);
+                            s4a = SYMNET_MADD(W2_1_T[j + 4][k], v0, s4a);
+                            s4b = SYMNET_MADD(W2_1_T[j + 4][k], v1, s4b);
+                            s5a = SYMNET_MADD(W2_1_T[j + 5][k], v0, s5a);
+                            s5b = SYMNET_MADD(W2_1_T[j + 5][k], v1, s5b);
+                        }
+                        tile[0][p] = s0a;
+                        tile[0][p + BLOCK / 2] = s0b;
+                        tile[1][p] = s1a;
+                        tile[1][p + BLOCK / 2] = s1b;
+                        tile[2][p] = s2a;
+                        tile[2][p + BLOCK / 2] = s2b;
+                        tile[3][p] = s3a;
+                        tile[3][p + BLOCK / 2] = s3b;
+                        tile[4][p] = s4a;
+                        tile[4][p + BLOCK / 2] = s4b;
+                        tile[5][p] = s5a;
+                        tile[5][p + BLOCK / 2] = s5b;
                     }
-                    tile[0][p] = s0a;
-                    tile[0][p + BLOCK / 2] = s0b;
-                    tile[1][p] = s1a;
-                    tile[1][p + BLOCK / 2] = s1b;
+                }
+                {
+                    double (*const tile)[BLOCK] = &work4.gt1[m][6];
+                    for (size_t p = 0; p < BLOCK / 2; ++p) {
+                        double s0a = 0.0, s0b = 0.0;
+                        double s1a = 0.0, s1b = 0.0;
+                        for (int k = 0; k < 5; ++k) {
+                            const double v0 = work5.gnt2[m][k][p];
+                            const double v1 = work5.gnt2[m][k][p + BLOCK / 2];
+                            s0a = SYMNET_MADD(W2_1_T[6][k], v0, s0a);
+                            s0b = SYMNET_MADD(W2_1_T[6][k], v1, s0b);
+                            s1a = SYMNET_MADD(W2_1_T[7][k], v0, s1a);
+                            s1b = SYMNET_MADD(W2_1_T[7][k], v1, s1b);
+                        }
+                        tile[0][p] = s0a;
+                        tile[0][p + BLOCK / 2] = s0b;
+                        tile[1][p] = s1a;
+                        tile[1][p + BLOCK / 2] = s1b;
+                    }
                 }
             }
-            for (int m = 0; m < 4; ++m) for (int j = 0; j < 8; ++j) for (size_t p = 0; p < BLOCK; ++p) work5.gnt1[m][j][p] = work3.gt1[m][j][p] * d1[j][p] + work6.g1[j][p] * c1[j][p] * TN1[m][j];
+            for (int m = 0; m < 4; ++m) for (int j = 0; j < 8; ++j) for (size_t p = 0; p < BLOCK; ++p) work6.gnt1[m][j][p] = work4.gt1[m][j][p] * d1[j][p] + work7.g1[j][p] * c1[j][p] * TN1[m][j];
             for (int m = 0; m < 4; ++m) {
-                double (*const tile)[BLOCK] = &result[(o * 4 + m) * 4 + 0];
-                for (size_t p = 0; p < BLOCK / 2; ++p) {
-                    double s0a = 0.0, s0b = 0.0;
-                    double s1a = 0.0, s1b = 0.0;
-                    double s2a = 0.0, s2b = 0.0;
-                    double s3a = 0.0, s3b = 0.0;
-                    for (int k = 0; k < 5; ++k) {
-                        const double v0 = work4.gnt2[m][k][p];
-                        const double v1 = work4.gnt2[m][k][p + BLOCK / 2];
-                        s0a = SYMNET_MADD(W2_x_T[0][k], v0, s0a);
-                        s0b = SYMNET_MADD(W2_x_T[0][k], v1, s0b);
-                        s1a = SYMNET_MADD(W2_x_T[1][k], v0, s1a);
-                        s1b = SYMNET_MADD(W2_x_T[1][k], v1, s1b);
-                        s2a = SYMNET_MADD(W2_x_T[2][k], v0, s2a);
-                        s2b = SYMNET_MADD(W2_x_T[2][k], v1, s2b);
-                        s3a = SYMNET_MADD(W2_x_T[3][k], v0, s3a);
-                        s3b = SYMNET_MADD(W2_x_T[3][k], v1, s3b);
+                {
+                    double (*const tile)[BLOCK] = &result[m * 4 + 0];
+                    for (size_t p = 0; p < BLOCK / 2; ++p) {
+                        double s0a = 0.0, s0b = 0.0;
+                        double s1a = 0.0, s1b = 0.0;
+                        double s2a = 0.0, s2b = 0.0;
+                        double s3a = 0.0, s3b = 0.0;
+                        for (int k = 0; k < 5; ++k) {
+                            const double v0 = work5.gnt2[m][k][p];
+                            const double v1 = work5.gnt2[m][k][p + BLOCK / 2];
+                            s0a = SYMNET_MADD(W2_x_T[0][k], v0, s0a);
+                            s0b = SYMNET_MADD(W2_x_T[0][k], v1, s0b);
+                            s1a = SYMNET_MADD(W2_x_T[1][k], v0, s1a);
+                            s1b = SYMNET_MADD(W2_x_T[1][k], v1, s1b);
+                            s2a = SYMNET_MADD(W2_x_T[2][k], v0, s2a);
+                            s2b = SYMNET_MADD(W2_x_T[2][k], v1, s2b);
+                            s3a = SYMNET_MADD(W2_x_T[3][k], v0, s3a);
+                            s3b = SYMNET_MADD(W2_x_T[3][k], v1, s3b);
+                        }
+                        for (int k = 0; k < 8; ++k) {
+                            const double v0 = work6.gnt1[m][k][p];
+                            const double v1 = work6.gnt1[m][k][p + BLOCK / 2];
+                            s0a = SYMNET_MADD(W1_x_T[0][k], v0, s0a);
+                            s0b = SYMNET_MADD(W1_x_T[0][k], v1, s0b);
+                            s1a = SYMNET_MADD(W1_x_T[1][k], v0, s1a);
+                            s1b = SYMNET_MADD(W1_x_T[1][k], v1, s1b);
+                            s2a = SYMNET_MADD(W1_x_T[2][k], v0, s2a);
+                            s2b = SYMNET_MADD(W1_x_T[2][k], v1, s2b);
+                            s3a = SYMNET_MADD(W1_x_T[3][k], v0, s3a);
+                            s3b = SYMNET_MADD(W1_x_T[3][k], v1, s3b);
+                        }
+                        tile[0][p] = s0a;
+                        tile[0][p + BLOCK / 2] = s0b;
+                        tile[1][p] = s1a;
+                        tile[1][p + BLOCK / 2] = s1b;
+                        tile[2][p] = s2a;
+                        tile[2][p + BLOCK / 2] = s2b;
+                        tile[3][p] = s3a;
+                        tile[3][p + BLOCK / 2] = s3b;
                     }
-                    for (int k = 0; k < 8; ++k) {
-                        const double v0 = work5.gnt1[m][k][p];
-                        const double v1 = work5.gnt1[m][k][p + BLOCK / 2];
-                        s0a = SYMNET_MADD(W1_x_T[0][k], v0, s0a);
-                        s0b = SYMNET_MADD(W1_x_T[0][k], v1, s0b);
-                        s1a = SYMNET_MADD(W1_x_T[1][k], v0, s1a);
-                        s1b = SYMNET_MADD(W1_x_T[1][k], v1, s1b);
-                        s2a = SYMNET_MADD(W1_x_T[2][k], v0, s2a);
-                        s2b = SYMNET_MADD(W1_x_T[2][k], v1, s2b);
-                        s3a = SYMNET_MADD(W1_x_T[3][k], v0, s3a);
-                        s3b = SYMNET_MADD(W1_x_T[3][k], v1, s3b);
-                    }
-                    tile[0][p] = s0a;
-                    tile[0][p + BLOCK / 2] = s0b;
-                    tile[1][p] = s1a;
-                    tile[1][p + BLOCK / 2] = s1b;
-                    tile[2][p] = s2a;
-                    tile[2][p + BLOCK / 2] = s2b;
-                    tile[3][p] = s3a;
-                    tile[3][p + BLOCK / 2] = s3b;
                 }
             }
             for (int k = 0; k < 4; ++k) for (int m = k + 1; m < 4; ++m) for (size_t p = 0; p < BLOCK; ++p) {
-                const double mean = 0.5 * (result[(o * 4 + k) * 4 + m][p] + result[(o * 4 + m) * 4 + k][p]);
-                result[(o * 4 + k) * 4 + m][p] = mean;
-                result[(o * 4 + m) * 4 + k][p] = mean;
+                const double mean = 0.5 * (result[k * 4 + m][p] + result[m * 4 + k][p]);
+                result[k * 4 + m][p] = mean;
+                result[m * 4 + k][p] = mean;
             }
+            for (size_t p = 0; p < count; ++p)   /* the block holds this row of the result */
+                for (size_t e = 0; e < 16; ++e) hess[(first + p) * 128 + (size_t)o * 16 + e] = result[e][p];
         }
-        for (size_t p = 0; p < count; ++p)
-            for (size_t e = 0; e < 128; ++e) hess[(first + p) * 128 + e] = result[e][p];
     }
 }

@@ -34,7 +34,7 @@
  * normalization is folded into every W*_x.  *_T arrays are transposed so that
  * inner loops run over contiguous memory.  Derivatives go layer by layer from
  * the stored activations (tangents TN/t*, adjoints G/g*).  All work arrays
- * live on the stack: at most 5016 bytes per call of a single-point function, 41216 bytes in a batch function. */
+ * live on the stack: at most 5016 bytes per call of a single-point function, 26368 bytes in a batch function. */
 static const float X_OFFSET[4] = {6.1f,3.2f,3.95f,1.3f};
 static const float B1[8] = {-0.715437f,-0.468274f,0.196969f,-0.262043f,0.262808f,0.403662f,-0.721766f,0.508532f};
 static const float B2[5] = {-0.802138f,-0.815079f,-0.104209f,0.080336f,-0.35168f};
@@ -77,28 +77,11 @@ static const float W1_x_T[4][8] = {
 {0.39522097f,0.17872132f,0.34398368f,0.11107117f,0.042182367f,0.40072808f,0.18391252f,0.2712596f},
 {-0.7186535f,1.8576803f,-0.23698838f,0.9213052f,-1.0839719f,-0.9634735f,-1.7523087f,-0.8794635f}
 };
-static const float W1_x[8][4] = {
-{-0.5294655f,2.7921138f,0.39522097f,-0.7186535f},
-{0.17909998f,0.2866367f,0.17872132f,1.8576803f},
-{0.47363883f,2.2141838f,0.34398368f,-0.23698838f},
-{-1.3550287f,-2.0807204f,0.11107117f,0.9213052f},
-{1.2829376f,-0.81773514f,0.042182367f,-1.0839719f},
-{-0.37540773f,-3.0392656f,0.40072808f,-0.9634735f},
-{-0.06461777f,0.5943101f,0.18391252f,-1.7523087f},
-{1.349482f,1.0097519f,0.2712596f,-0.8794635f}
-};
 static const float W2_x_T[4][5] = {
 {1.0163587f,-0.5947066f,0.40191108f,-0.7833977f,0.059027772f},
 {0.2509517f,0.8282335f,0.8933135f,-0.2062467f,0.93839854f},
 {0.3384813f,0.15261082f,0.33104876f,-0.18498912f,0.25496605f},
 {0.75547516f,-1.0571918f,0.8765452f,0.045241676f,-0.6907901f}
-};
-static const float W2_x[5][4] = {
-{1.0163587f,0.2509517f,0.3384813f,0.75547516f},
-{-0.5947066f,0.8282335f,0.15261082f,-1.0571918f},
-{0.40191108f,0.8933135f,0.33104876f,0.8765452f},
-{-0.7833977f,-0.2062467f,-0.18498912f,0.045241676f},
-{0.059027772f,0.93839854f,0.25496605f,-0.6907901f}
 };
 static const float W2_1_T[8][5] = {
 {0.721171f,-1.018131f,0.888027f,-0.284422f,-0.930881f},
@@ -110,19 +93,36 @@ static const float W2_1_T[8][5] = {
 {-1.298682f,-0.509977f,0.624819f,-0.820974f,0.156441f},
 {-0.110636f,-0.550196f,1.673676f,0.452664f,0.817747f}
 };
-static const float W2_1[5][8] = {
-{0.721171f,1.300902f,0.245085f,-1.204494f,-0.515764f,-0.143607f,-1.298682f,-0.110636f},
-{-1.018131f,0.634094f,0.547502f,-0.061175f,-1.00383f,0.231368f,-0.509977f,-0.550196f},
-{0.888027f,-0.60572f,-1.101449f,0.632297f,1.422423f,1.287427f,0.624819f,1.673676f},
-{-0.284422f,1.740285f,1.67877f,-0.27386f,0.330517f,-1.029458f,-0.820974f,0.452664f},
-{-0.930881f,0.171898f,0.370173f,0.11205f,0.78264f,1.565828f,0.156441f,0.817747f}
-};
 static const float W3_2_T[5][3] = {
 {-3.620162f,2.336642f,0.797582f},
 {0.678075f,1.268186f,-0.054741f},
 {1.615216f,-0.013386f,-0.412641f},
 {0.691301f,-1.276453f,-0.532642f},
 {3.190851f,0.20906f,1.096105f}
+};
+static const float W1_x[8][4] = {
+{-0.5294655f,2.7921138f,0.39522097f,-0.7186535f},
+{0.17909998f,0.2866367f,0.17872132f,1.8576803f},
+{0.47363883f,2.2141838f,0.34398368f,-0.23698838f},
+{-1.3550287f,-2.0807204f,0.11107117f,0.9213052f},
+{1.2829376f,-0.81773514f,0.042182367f,-1.0839719f},
+{-0.37540773f,-3.0392656f,0.40072808f,-0.9634735f},
+{-0.06461777f,0.5943101f,0.18391252f,-1.7523087f},
+{1.349482f,1.0097519f,0.2712596f,-0.8794635f}
+};
+static const float W2_x[5][4] = {
+{1.0163587f,0.2509517f,0.3384813f,0.75547516f},
+{-0.5947066f,0.8282335f,0.15261082f,-1.0571918f},
+{0.40191108f,0.8933135f,0.33104876f,0.8765452f},
+{-0.7833977f,-0.2062467f,-0.18498912f,0.045241676f},
+{0.059027772f,0.93839854f,0.25496605f,-0.6907901f}
+};
+static const float W2_1[5][8] = {
+{0.721171f,1.300902f,0.245085f,-1.204494f,-0.515764f,-0.143607f,-1.298682f,-0.110636f},
+{-1.018131f,0.634094f,0.547502f,-0.061175f,-1.00383f,0.231368f,-0.509977f,-0.550196f},
+{0.888027f,-0.60572f,-1.101449f,0.632297f,1.422423f,1.287427f,0.624819f,1.673676f},
+{-0.284422f,1.740285f,1.67877f,-0.27386f,0.330517f,-1.029458f,-0.820974f,0.452664f},
+{-0.930881f,0.171898f,0.370173f,0.11205f,0.78264f,1.565828f,0.156441f,0.817747f}
 };
 static const float W3_2[3][5] = {
 {-3.620162f,0.678075f,1.615216f,0.691301f,3.190851f},
@@ -220,113 +220,117 @@ void classifier_evaluate_batch(size_t n, const float *restrict x, float *restric
         }
         (void)xb;
         for (int k = 0; k < 4; ++k) for (size_t p = 0; p < BLOCK; ++p) work0.z[k][p] = xb[k][p] - X_OFFSET[k];
-        for (int j = 0; j < 6; j += 6) {
-            float (*const tile)[BLOCK] = &work1.n1[j];
-            for (size_t p = 0; p < BLOCK / 2; ++p) {
-                float s0a = B1[j], s0b = B1[j];
-                float s1a = B1[j + 1], s1b = B1[j + 1];
-                float s2a = B1[j + 2], s2b = B1[j + 2];
-                float s3a = B1[j + 3], s3b = B1[j + 3];
-                float s4a = B1[j + 4], s4b = B1[j + 4];
-                float s5a = B1[j + 5], s5b = B1[j + 5];
-                for (int k = 0; k < 4; ++k) {
-                    const float v0 = work0.z[k][p];
-                    const float v1 = work0.z[k][p + BLOCK / 2];
-                    s0a = SYMNET_MADD(W1_x[j][k], v0, s0a);
-                    s0b = SYMNET_MADD(W1_x[j][k], v1, s0b);
-                    s1a = SYMNET_MADD(W1_x[j + 1][k], v0, s1a);
-                    s1b = SYMNET_MADD(W1_x[j + 1][k], v1, s1b);
-                    s2a = SYMNET_MADD(W1_x[j + 2][k], v0, s2a);
-                    s2b = SYMNET_MADD(W1_x[j + 2][k], v1, s2b);
-                    s3a = SYMNET_MADD(W1_x[j + 3][k], v0, s3a);
-                    s3b = SYMNET_MADD(W1_x[j + 3][k], v1, s3b);
-                    s4a = SYMNET_MADD(W1_x[j + 4][k], v0, s4a);
-                    s4b = SYMNET_MADD(W1_x[j + 4][k], v1, s4b);
-                    s5a = SYMNET_MADD(W1_x[j + 5][k], v0, s5a);
-                    s5b = SYMNET_MADD(W1_x[j + 5][k], v1, s5b);
-                }
-                tile[0][p] = s0a;
-                tile[0][p + BLOCK / 2] = s0b;
-                tile[1][p] = s1a;
-                tile[1][p + BLOCK / 2] = s1b;
-                tile[2][p] = s2a;
-                tile[2][p + BLOCK / 2] = s2b;
-                tile[3][p] = s3a;
-                tile[3][p + BLOCK / 2] = s3b;
-                tile[4][p] = s4a;
-                tile[4][p + BLOCK / 2] = s4b;
-                tile[5][p] = s5a;
-                tile[5][p + BLOCK / 2] = s5b;
-            }
-        }
         {
-            float (*const tile)[BLOCK] = &work1.n1[6];
-            for (size_t p = 0; p < BLOCK / 2; ++p) {
-                float s0a = B1[6], s0b = B1[6];
-                float s1a = B1[7], s1b = B1[7];
-                for (int k = 0; k < 4; ++k) {
-                    const float v0 = work0.z[k][p];
-                    const float v1 = work0.z[k][p + BLOCK / 2];
-                    s0a = SYMNET_MADD(W1_x[6][k], v0, s0a);
-                    s0b = SYMNET_MADD(W1_x[6][k], v1, s0b);
-                    s1a = SYMNET_MADD(W1_x[7][k], v0, s1a);
-                    s1b = SYMNET_MADD(W1_x[7][k], v1, s1b);
+            for (int j = 0; j < 6; j += 6) {
+                float (*const tile)[BLOCK] = &work1.n1[j];
+                for (size_t p = 0; p < BLOCK / 2; ++p) {
+                    float s0a = B1[j], s0b = B1[j];
+                    float s1a = B1[j + 1], s1b = B1[j + 1];
+                    float s2a = B1[j + 2], s2b = B1[j + 2];
+                    float s3a = B1[j + 3], s3b = B1[j + 3];
+                    float s4a = B1[j + 4], s4b = B1[j + 4];
+                    float s5a = B1[j + 5], s5b = B1[j + 5];
+                    for (int k = 0; k < 4; ++k) {
+                        const float v0 = work0.z[k][p];
+                        const float v1 = work0.z[k][p + BLOCK / 2];
+                        s0a = SYMNET_MADD(W1_x[j][k], v0, s0a);
+                        s0b = SYMNET_MADD(W1_x[j][k], v1, s0b);
+                        s1a = SYMNET_MADD(W1_x[j + 1][k], v0, s1a);
+                        s1b = SYMNET_MADD(W1_x[j + 1][k], v1, s1b);
+                        s2a = SYMNET_MADD(W1_x[j + 2][k], v0, s2a);
+                        s2b = SYMNET_MADD(W1_x[j + 2][k], v1, s2b);
+                        s3a = SYMNET_MADD(W1_x[j + 3][k], v0, s3a);
+                        s3b = SYMNET_MADD(W1_x[j + 3][k], v1, s3b);
+                        s4a = SYMNET_MADD(W1_x[j + 4][k], v0, s4a);
+                        s4b = SYMNET_MADD(W1_x[j + 4][k], v1, s4b);
+                        s5a = SYMNET_MADD(W1_x[j + 5][k], v0, s5a);
+                        s5b = SYMNET_MADD(W1_x[j + 5][k], v1, s5b);
+                    }
+                    tile[0][p] = s0a;
+                    tile[0][p + BLOCK / 2] = s0b;
+                    tile[1][p] = s1a;
+                    tile[1][p + BLOCK / 2] = s1b;
+                    tile[2][p] = s2a;
+                    tile[2][p + BLOCK / 2] = s2b;
+                    tile[3][p] = s3a;
+                    tile[3][p + BLOCK / 2] = s3b;
+                    tile[4][p] = s4a;
+                    tile[4][p + BLOCK / 2] = s4b;
+                    tile[5][p] = s5a;
+                    tile[5][p + BLOCK / 2] = s5b;
                 }
-                tile[0][p] = s0a;
-                tile[0][p + BLOCK / 2] = s0b;
-                tile[1][p] = s1a;
-                tile[1][p + BLOCK / 2] = s1b;
+            }
+            {
+                float (*const tile)[BLOCK] = &work1.n1[6];
+                for (size_t p = 0; p < BLOCK / 2; ++p) {
+                    float s0a = B1[6], s0b = B1[6];
+                    float s1a = B1[7], s1b = B1[7];
+                    for (int k = 0; k < 4; ++k) {
+                        const float v0 = work0.z[k][p];
+                        const float v1 = work0.z[k][p + BLOCK / 2];
+                        s0a = SYMNET_MADD(W1_x[6][k], v0, s0a);
+                        s0b = SYMNET_MADD(W1_x[6][k], v1, s0b);
+                        s1a = SYMNET_MADD(W1_x[7][k], v0, s1a);
+                        s1b = SYMNET_MADD(W1_x[7][k], v1, s1b);
+                    }
+                    tile[0][p] = s0a;
+                    tile[0][p + BLOCK / 2] = s0b;
+                    tile[1][p] = s1a;
+                    tile[1][p + BLOCK / 2] = s1b;
+                }
             }
         }
         for (int j = 0; j < 8; ++j) for (size_t p = 0; p < BLOCK; ++p) {
             work2.a1[j][p] = tanhf(work1.n1[j][p]);
         }
         {
-            float (*const tile)[BLOCK] = &work1.n2[0];
-            for (size_t p = 0; p < BLOCK / 2; ++p) {
-                float s0a = B2[0], s0b = B2[0];
-                float s1a = B2[1], s1b = B2[1];
-                float s2a = B2[2], s2b = B2[2];
-                float s3a = B2[3], s3b = B2[3];
-                float s4a = B2[4], s4b = B2[4];
-                for (int k = 0; k < 4; ++k) {
-                    const float v0 = work0.z[k][p];
-                    const float v1 = work0.z[k][p + BLOCK / 2];
-                    s0a = SYMNET_MADD(W2_x[0][k], v0, s0a);
-                    s0b = SYMNET_MADD(W2_x[0][k], v1, s0b);
-                    s1a = SYMNET_MADD(W2_x[1][k], v0, s1a);
-                    s1b = SYMNET_MADD(W2_x[1][k], v1, s1b);
-                    s2a = SYMNET_MADD(W2_x[2][k], v0, s2a);
-                    s2b = SYMNET_MADD(W2_x[2][k], v1, s2b);
-                    s3a = SYMNET_MADD(W2_x[3][k], v0, s3a);
-                    s3b = SYMNET_MADD(W2_x[3][k], v1, s3b);
-                    s4a = SYMNET_MADD(W2_x[4][k], v0, s4a);
-                    s4b = SYMNET_MADD(W2_x[4][k], v1, s4b);
+            {
+                float (*const tile)[BLOCK] = &work1.n2[0];
+                for (size_t p = 0; p < BLOCK / 2; ++p) {
+                    float s0a = B2[0], s0b = B2[0];
+                    float s1a = B2[1], s1b = B2[1];
+                    float s2a = B2[2], s2b = B2[2];
+                    float s3a = B2[3], s3b = B2[3];
+                    float s4a = B2[4], s4b = B2[4];
+                    for (int k = 0; k < 4; ++k) {
+                        const float v0 = work0.z[k][p];
+                        const float v1 = work0.z[k][p + BLOCK / 2];
+                        s0a = SYMNET_MADD(W2_x[0][k], v0, s0a);
+                        s0b = SYMNET_MADD(W2_x[0][k], v1, s0b);
+                        s1a = SYMNET_MADD(W2_x[1][k], v0, s1a);
+                        s1b = SYMNET_MADD(W2_x[1][k], v1, s1b);
+                        s2a = SYMNET_MADD(W2_x[2][k], v0, s2a);
+                        s2b = SYMNET_MADD(W2_x[2][k], v1, s2b);
+                        s3a = SYMNET_MADD(W2_x[3][k], v0, s3a);
+                        s3b = SYMNET_MADD(W2_x[3][k], v1, s3b);
+                        s4a = SYMNET_MADD(W2_x[4][k], v0, s4a);
+                        s4b = SYMNET_MADD(W2_x[4][k], v1, s4b);
+                    }
+                    for (int k = 0; k < 8; ++k) {
+                        const float v0 = work2.a1[k][p];
+                        const float v1 = work2.a1[k][p + BLOCK / 2];
+                        s0a = SYMNET_MADD(W2_1[0][k], v0, s0a);
+                        s0b = SYMNET_MADD(W2_1[0][k], v1, s0b);
+                        s1a = SYMNET_MADD(W2_1[1][k], v0, s1a);
+                        s1b = SYMNET_MADD(W2_1[1][k], v1, s1b);
+                        s2a = SYMNET_MADD(W2_1[2][k], v0, s2a);
+                        s2b = SYMNET_MADD(W2_1[2][k], v1, s2b);
+                        s3a = SYMNET_MADD(W2_1[3][k], v0, s3a);
+                        s3b = SYMNET_MADD(W2_1[3][k], v1, s3b);
+                        s4a = SYMNET_MADD(W2_1[4][k], v0, s4a);
+                        s4b = SYMNET_MADD(W2_1[4][k], v1, s4b);
+                    }
+                    tile[0][p] = s0a;
+                    tile[0][p + BLOCK / 2] = s0b;
+                    tile[1][p] = s1a;
+                    tile[1][p + BLOCK / 2] = s1b;
+                    tile[2][p] = s2a;
+                    tile[2][p + BLOCK / 2] = s2b;
+                    tile[3][p] = s3a;
+                    tile[3][p + BLOCK / 2] = s3b;
+                    tile[4][p] = s4a;
+                    tile[4][p + BLOCK / 2] = s4b;
                 }
-                for (int k = 0; k < 8; ++k) {
-                    const float v0 = work2.a1[k][p];
-                    const float v1 = work2.a1[k][p + BLOCK / 2];
-                    s0a = SYMNET_MADD(W2_1[0][k], v0, s0a);
-                    s0b = SYMNET_MADD(W2_1[0][k], v1, s0b);
-                    s1a = SYMNET_MADD(W2_1[1][k], v0, s1a);
-                    s1b = SYMNET_MADD(W2_1[1][k], v1, s1b);
-                    s2a = SYMNET_MADD(W2_1[2][k], v0, s2a);
-                    s2b = SYMNET_MADD(W2_1[2][k], v1, s2b);
-                    s3a = SYMNET_MADD(W2_1[3][k], v0, s3a);
-                    s3b = SYMNET_MADD(W2_1[3][k], v1, s3b);
-                    s4a = SYMNET_MADD(W2_1[4][k], v0, s4a);
-                    s4b = SYMNET_MADD(W2_1[4][k], v1, s4b);
-                }
-                tile[0][p] = s0a;
-                tile[0][p + BLOCK / 2] = s0b;
-                tile[1][p] = s1a;
-                tile[1][p + BLOCK / 2] = s1b;
-                tile[2][p] = s2a;
-                tile[2][p + BLOCK / 2] = s2b;
-                tile[3][p] = s3a;
-                tile[3][p + BLOCK / 2] = s3b;
-                tile[4][p] = s4a;
-                tile[4][p + BLOCK / 2] = s4b;
             }
         }
         for (int j = 0; j < 5; ++j) for (size_t p = 0; p < BLOCK; ++p) {
@@ -334,27 +338,29 @@ void classifier_evaluate_batch(size_t n, const float *restrict x, float *restric
             work2.a2[j][p] = ((work1.n2[j][p] >= 0) ? (1) : (t2_0))/(t2_0 + 1);
         }
         {
-            float (*const tile)[BLOCK] = &work0.n3[0];
-            for (size_t p = 0; p < BLOCK / 2; ++p) {
-                float s0a = B3[0], s0b = B3[0];
-                float s1a = B3[1], s1b = B3[1];
-                float s2a = B3[2], s2b = B3[2];
-                for (int k = 0; k < 5; ++k) {
-                    const float v0 = work2.a2[k][p];
-                    const float v1 = work2.a2[k][p + BLOCK / 2];
-                    s0a = SYMNET_MADD(W3_2[0][k], v0, s0a);
-                    s0b = SYMNET_MADD(W3_2[0][k], v1, s0b);
-                    s1a = SYMNET_MADD(W3_2[1][k], v0, s1a);
-                    s1b = SYMNET_MADD(W3_2[1][k], v1, s1b);
-                    s2a = SYMNET_MADD(W3_2[2][k], v0, s2a);
-                    s2b = SYMNET_MADD(W3_2[2][k], v1, s2b);
+            {
+                float (*const tile)[BLOCK] = &work0.n3[0];
+                for (size_t p = 0; p < BLOCK / 2; ++p) {
+                    float s0a = B3[0], s0b = B3[0];
+                    float s1a = B3[1], s1b = B3[1];
+                    float s2a = B3[2], s2b = B3[2];
+                    for (int k = 0; k < 5; ++k) {
+                        const float v0 = work2.a2[k][p];
+                        const float v1 = work2.a2[k][p + BLOCK / 2];
+                        s0a = SYMNET_MADD(W3_2[0][k], v0, s0a);
+                        s0b = SYMNET_MADD(W3_2[0][k], v1, s0b);
+                        s1a = SYMNET_MADD(W3_2[1][k], v0, s1a);
+                        s1b = SYMNET_MADD(W3_2[1][k], v1, s1b);
+                        s2a = SYMNET_MADD(W3_2[2][k], v0, s2a);
+                        s2b = SYMNET_MADD(W3_2[2][k], v1, s2b);
+                    }
+                    tile[0][p] = s0a;
+                    tile[0][p + BLOCK / 2] = s0b;
+                    tile[1][p] = s1a;
+                    tile[1][p + BLOCK / 2] = s1b;
+                    tile[2][p] = s2a;
+                    tile[2][p + BLOCK / 2] = s2b;
                 }
-                tile[0][p] = s0a;
-                tile[0][p + BLOCK / 2] = s0b;
-                tile[1][p] = s1a;
-                tile[1][p + BLOCK / 2] = s1b;
-                tile[2][p] = s2a;
-                tile[2][p + BLOCK / 2] = s2b;
             }
         }
         for (size_t p = 0; p < BLOCK; ++p) {
@@ -512,62 +518,64 @@ void classifier_jacobian_batch(size_t n, const float *restrict x, float *restric
         }
         (void)xb;
         for (int k = 0; k < 4; ++k) for (size_t p = 0; p < BLOCK; ++p) work0.z[k][p] = xb[k][p] - X_OFFSET[k];
-        for (int j = 0; j < 6; j += 6) {
-            float (*const tile)[BLOCK] = &work1.n1[j];
-            for (size_t p = 0; p < BLOCK / 2; ++p) {
-                float s0a = B1[j], s0b = B1[j];
-                float s1a = B1[j + 1], s1b = B1[j + 1];
-                float s2a = B1[j + 2], s2b = B1[j + 2];
-                float s3a = B1[j + 3], s3b = B1[j + 3];
-                float s4a = B1[j + 4], s4b = B1[j + 4];
-                float s5a = B1[j + 5], s5b = B1[j + 5];
-                for (int k = 0; k < 4; ++k) {
-                    const float v0 = work0.z[k][p];
-                    const float v1 = work0.z[k][p + BLOCK / 2];
-                    s0a = SYMNET_MADD(W1_x[j][k], v0, s0a);
-                    s0b = SYMNET_MADD(W1_x[j][k], v1, s0b);
-                    s1a = SYMNET_MADD(W1_x[j + 1][k], v0, s1a);
-                    s1b = SYMNET_MADD(W1_x[j + 1][k], v1, s1b);
-                    s2a = SYMNET_MADD(W1_x[j + 2][k], v0, s2a);
-                    s2b = SYMNET_MADD(W1_x[j + 2][k], v1, s2b);
-                    s3a = SYMNET_MADD(W1_x[j + 3][k], v0, s3a);
-                    s3b = SYMNET_MADD(W1_x[j + 3][k], v1, s3b);
-                    s4a = SYMNET_MADD(W1_x[j + 4][k], v0, s4a);
-                    s4b = SYMNET_MADD(W1_x[j + 4][k], v1, s4b);
-                    s5a = SYMNET_MADD(W1_x[j + 5][k], v0, s5a);
-                    s5b = SYMNET_MADD(W1_x[j + 5][k], v1, s5b);
-                }
-                tile[0][p] = s0a;
-                tile[0][p + BLOCK / 2] = s0b;
-                tile[1][p] = s1a;
-                tile[1][p + BLOCK / 2] = s1b;
-                tile[2][p] = s2a;
-                tile[2][p + BLOCK / 2] = s2b;
-                tile[3][p] = s3a;
-                tile[3][p + BLOCK / 2] = s3b;
-                tile[4][p] = s4a;
-                tile[4][p + BLOCK / 2] = s4b;
-                tile[5][p] = s5a;
-                tile[5][p + BLOCK / 2] = s5b;
-            }
-        }
         {
-            float (*const tile)[BLOCK] = &work1.n1[6];
-            for (size_t p = 0; p < BLOCK / 2; ++p) {
-                float s0a = B1[6], s0b = B1[6];
-                float s1a = B1[7], s1b = B1[7];
-                for (int k = 0; k < 4; ++k) {
-                    const float v0 = work0.z[k][p];
-                    const float v1 = work0.z[k][p + BLOCK / 2];
-                    s0a = SYMNET_MADD(W1_x[6][k], v0, s0a);
-                    s0b = SYMNET_MADD(W1_x[6][k], v1, s0b);
-                    s1a = SYMNET_MADD(W1_x[7][k], v0, s1a);
-                    s1b = SYMNET_MADD(W1_x[7][k], v1, s1b);
+            for (int j = 0; j < 6; j += 6) {
+                float (*const tile)[BLOCK] = &work1.n1[j];
+                for (size_t p = 0; p < BLOCK / 2; ++p) {
+                    float s0a = B1[j], s0b = B1[j];
+                    float s1a = B1[j + 1], s1b = B1[j + 1];
+                    float s2a = B1[j + 2], s2b = B1[j + 2];
+                    float s3a = B1[j + 3], s3b = B1[j + 3];
+                    float s4a = B1[j + 4], s4b = B1[j + 4];
+                    float s5a = B1[j + 5], s5b = B1[j + 5];
+                    for (int k = 0; k < 4; ++k) {
+                        const float v0 = work0.z[k][p];
+                        const float v1 = work0.z[k][p + BLOCK / 2];
+                        s0a = SYMNET_MADD(W1_x[j][k], v0, s0a);
+                        s0b = SYMNET_MADD(W1_x[j][k], v1, s0b);
+                        s1a = SYMNET_MADD(W1_x[j + 1][k], v0, s1a);
+                        s1b = SYMNET_MADD(W1_x[j + 1][k], v1, s1b);
+                        s2a = SYMNET_MADD(W1_x[j + 2][k], v0, s2a);
+                        s2b = SYMNET_MADD(W1_x[j + 2][k], v1, s2b);
+                        s3a = SYMNET_MADD(W1_x[j + 3][k], v0, s3a);
+                        s3b = SYMNET_MADD(W1_x[j + 3][k], v1, s3b);
+                        s4a = SYMNET_MADD(W1_x[j + 4][k], v0, s4a);
+                        s4b = SYMNET_MADD(W1_x[j + 4][k], v1, s4b);
+                        s5a = SYMNET_MADD(W1_x[j + 5][k], v0, s5a);
+                        s5b = SYMNET_MADD(W1_x[j + 5][k], v1, s5b);
+                    }
+                    tile[0][p] = s0a;
+                    tile[0][p + BLOCK / 2] = s0b;
+                    tile[1][p] = s1a;
+                    tile[1][p + BLOCK / 2] = s1b;
+                    tile[2][p] = s2a;
+                    tile[2][p + BLOCK / 2] = s2b;
+                    tile[3][p] = s3a;
+                    tile[3][p + BLOCK / 2] = s3b;
+                    tile[4][p] = s4a;
+                    tile[4][p + BLOCK / 2] = s4b;
+                    tile[5][p] = s5a;
+                    tile[5][p + BLOCK / 2] = s5b;
                 }
-                tile[0][p] = s0a;
-                tile[0][p + BLOCK / 2] = s0b;
-                tile[1][p] = s1a;
-                tile[1][p + BLOCK / 2] = s1b;
+            }
+            {
+                float (*const tile)[BLOCK] = &work1.n1[6];
+                for (size_t p = 0; p < BLOCK / 2; ++p) {
+                    float s0a = B1[6], s0b = B1[6];
+                    float s1a = B1[7], s1b = B1[7];
+                    for (int k = 0; k < 4; ++k) {
+                        const float v0 = work0.z[k][p];
+                        const float v1 = work0.z[k][p + BLOCK / 2];
+                        s0a = SYMNET_MADD(W1_x[6][k], v0, s0a);
+                        s0b = SYMNET_MADD(W1_x[6][k], v1, s0b);
+                        s1a = SYMNET_MADD(W1_x[7][k], v0, s1a);
+                        s1b = SYMNET_MADD(W1_x[7][k], v1, s1b);
+                    }
+                    tile[0][p] = s0a;
+                    tile[0][p + BLOCK / 2] = s0b;
+                    tile[1][p] = s1a;
+                    tile[1][p + BLOCK / 2] = s1b;
+                }
             }
         }
         for (int j = 0; j < 8; ++j) for (size_t p = 0; p < BLOCK; ++p) {
@@ -576,105 +584,31 @@ void classifier_jacobian_batch(size_t n, const float *restrict x, float *restric
             d1[j][p] = 4*t1_0/((t1_0 + 1)*(t1_0 + 1));
         }
         {
-            float (*const tile)[BLOCK] = &work1.n2[0];
-            for (size_t p = 0; p < BLOCK / 2; ++p) {
-                float s0a = B2[0], s0b = B2[0];
-                float s1a = B2[1], s1b = B2[1];
-                float s2a = B2[2], s2b = B2[2];
-                float s3a = B2[3], s3b = B2[3];
-                float s4a = B2[4], s4b = B2[4];
-                for (int k = 0; k < 4; ++k) {
-                    const float v0 = work0.z[k][p];
-                    const float v1 = work0.z[k][p + BLOCK / 2];
-                    s0a = SYMNET_MADD(W2_x[0][k], v0, s0a);
-                    s0b = SYMNET_MADD(W2_x[0][k], v1, s0b);
-                    s1a = SYMNET_MADD(W2_x[1][k], v0, s1a);
-                    s1b = SYMNET_MADD(W2_x[1][k], v1, s1b);
-                    s2a = SYMNET_MADD(W2_x[2][k], v0, s2a);
-                    s2b = SYMNET_MADD(W2_x[2][k], v1, s2b);
-                    s3a = SYMNET_MADD(W2_x[3][k], v0, s3a);
-                    s3b = SYMNET_MADD(W2_x[3][k], v1, s3b);
-                    s4a = SYMNET_MADD(W2_x[4][k], v0, s4a);
-                    s4b = SYMNET_MADD(W2_x[4][k], v1, s4b);
-                }
-                for (int k = 0; k < 8; ++k) {
-                    const float v0 = work2.a1[k][p];
-                    const float v1 = work2.a1[k][p + BLOCK / 2];
-                    s0a = SYMNET_MADD(W2_1[0][k], v0, s0a);
-                    s0b = SYMNET_MADD(W2_1[0][k], v1, s0b);
-                    s1a = SYMNET_MADD(W2_1[1][k], v0, s1a);
-                    s1b = SYMNET_MADD(W2_1[1][k], v1, s1b);
-                    s2a = SYMNET_MADD(W2_1[2][k], v0, s2a);
-                    s2b = SYMNET_MADD(W2_1[2][k], v1, s2b);
-                    s3a = SYMNET_MADD(W2_1[3][k], v0, s3a);
-                    s3b = SYMNET_MADD(W2_1[3][k], v1, s3b);
-                    s4a = SYMNET_MADD(W2_1[4][k], v0, s4a);
-                    s4b = SYMNET_MADD(W2_1[4][k], v1, s4b);
-                }
-                tile[0][p] = s0a;
-                tile[0][p + BLOCK / 2] = s0b;
-                tile[1][p] = s1a;
-                tile[1][p + BLOCK / 2] = s1b;
-                tile[2][p] = s2a;
-                tile[2][p + BLOCK / 2] = s2b;
-                tile[3][p] = s3a;
-                tile[3][p + BLOCK / 2] = s3b;
-                tile[4][p] = s4a;
-                tile[4][p + BLOCK / 2] = s4b;
-            }
-        }
-        for (int j = 0; j < 5; ++j) for (size_t p = 0; p < BLOCK; ++p) {
-            const float t2_0 = expf(-fabsf(work1.n2[j][p]));
-            const float t2_1 = t2_0 + 1;
-            work2.a2[j][p] = ((work1.n2[j][p] >= 0) ? (1) : (t2_0))/t2_1;
-            work0.d2[j][p] = t2_0/(t2_1*t2_1);
-        }
-        {
-            float (*const tile)[BLOCK] = &work1.n3[0];
-            for (size_t p = 0; p < BLOCK / 2; ++p) {
-                float s0a = B3[0], s0b = B3[0];
-                float s1a = B3[1], s1b = B3[1];
-                float s2a = B3[2], s2b = B3[2];
-                for (int k = 0; k < 5; ++k) {
-                    const float v0 = work2.a2[k][p];
-                    const float v1 = work2.a2[k][p + BLOCK / 2];
-                    s0a = SYMNET_MADD(W3_2[0][k], v0, s0a);
-                    s0b = SYMNET_MADD(W3_2[0][k], v1, s0b);
-                    s1a = SYMNET_MADD(W3_2[1][k], v0, s1a);
-                    s1b = SYMNET_MADD(W3_2[1][k], v1, s1b);
-                    s2a = SYMNET_MADD(W3_2[2][k], v0, s2a);
-                    s2b = SYMNET_MADD(W3_2[2][k], v1, s2b);
-                }
-                tile[0][p] = s0a;
-                tile[0][p + BLOCK / 2] = s0b;
-                tile[1][p] = s1a;
-                tile[1][p + BLOCK / 2] = s1b;
-                tile[2][p] = s2a;
-                tile[2][p + BLOCK / 2] = s2b;
-            }
-        }
-        for (size_t p = 0; p < BLOCK; ++p) {
-            float top = work1.n3[0][p];
-            for (int k = 1; k < 3; ++k) top = work1.n3[k][p] > top ? work1.n3[k][p] : top;
-            float total = 0.0f;
-            for (int k = 0; k < 3; ++k) total += expf(work1.n3[k][p] - top);
-            for (int j = 0; j < 3; ++j) {
-                work2.a3[j][p] = expf(work1.n3[j][p] - top)/total;
-            }
-        }
-        for (int m = 0; m < 4; ++m) {   /* one input column at a time */
-            for (int j = 0; j < 8; ++j) for (size_t p = 0; p < BLOCK; ++p) work1.ta1[j][p] = TN1[m][j] * d1[j][p];
             {
-                float (*const tile)[BLOCK] = &work3.tn2[0];
+                float (*const tile)[BLOCK] = &work1.n2[0];
                 for (size_t p = 0; p < BLOCK / 2; ++p) {
-                    float s0a = TN2[m][0], s0b = TN2[m][0];
-                    float s1a = TN2[m][1], s1b = TN2[m][1];
-                    float s2a = TN2[m][2], s2b = TN2[m][2];
-                    float s3a = TN2[m][3], s3b = TN2[m][3];
-                    float s4a = TN2[m][4], s4b = TN2[m][4];
+                    float s0a = B2[0], s0b = B2[0];
+                    float s1a = B2[1], s1b = B2[1];
+                    float s2a = B2[2], s2b = B2[2];
+                    float s3a = B2[3], s3b = B2[3];
+                    float s4a = B2[4], s4b = B2[4];
+                    for (int k = 0; k < 4; ++k) {
+                        const float v0 = work0.z[k][p];
+                        const float v1 = work0.z[k][p + BLOCK / 2];
+                        s0a = SYMNET_MADD(W2_x[0][k], v0, s0a);
+                        s0b = SYMNET_MADD(W2_x[0][k], v1, s0b);
+                        s1a = SYMNET_MADD(W2_x[1][k], v0, s1a);
+                        s1b = SYMNET_MADD(W2_x[1][k], v1, s1b);
+                        s2a = SYMNET_MADD(W2_x[2][k], v0, s2a);
+                        s2b = SYMNET_MADD(W2_x[2][k], v1, s2b);
+                        s3a = SYMNET_MADD(W2_x[3][k], v0, s3a);
+                        s3b = SYMNET_MADD(W2_x[3][k], v1, s3b);
+                        s4a = SYMNET_MADD(W2_x[4][k], v0, s4a);
+                        s4b = SYMNET_MADD(W2_x[4][k], v1, s4b);
+                    }
                     for (int k = 0; k < 8; ++k) {
-                        const float v0 = work1.ta1[k][p];
-                        const float v1 = work1.ta1[k][p + BLOCK / 2];
+                        const float v0 = work2.a1[k][p];
+                        const float v1 = work2.a1[k][p + BLOCK / 2];
                         s0a = SYMNET_MADD(W2_1[0][k], v0, s0a);
                         s0b = SYMNET_MADD(W2_1[0][k], v1, s0b);
                         s1a = SYMNET_MADD(W2_1[1][k], v0, s1a);
@@ -698,16 +632,23 @@ void classifier_jacobian_batch(size_t n, const float *restrict x, float *restric
                     tile[4][p + BLOCK / 2] = s4b;
                 }
             }
-            for (int j = 0; j < 5; ++j) for (size_t p = 0; p < BLOCK; ++p) work1.ta2[j][p] = work3.tn2[j][p] * work0.d2[j][p];
+        }
+        for (int j = 0; j < 5; ++j) for (size_t p = 0; p < BLOCK; ++p) {
+            const float t2_0 = expf(-fabsf(work1.n2[j][p]));
+            const float t2_1 = t2_0 + 1;
+            work2.a2[j][p] = ((work1.n2[j][p] >= 0) ? (1) : (t2_0))/t2_1;
+            work0.d2[j][p] = t2_0/(t2_1*t2_1);
+        }
+        {
             {
-                float (*const tile)[BLOCK] = &work3.tn3[0];
+                float (*const tile)[BLOCK] = &work1.n3[0];
                 for (size_t p = 0; p < BLOCK / 2; ++p) {
-                    float s0a = 0.0f, s0b = 0.0f;
-                    float s1a = 0.0f, s1b = 0.0f;
-                    float s2a = 0.0f, s2b = 0.0f;
+                    float s0a = B3[0], s0b = B3[0];
+                    float s1a = B3[1], s1b = B3[1];
+                    float s2a = B3[2], s2b = B3[2];
                     for (int k = 0; k < 5; ++k) {
-                        const float v0 = work1.ta2[k][p];
-                        const float v1 = work1.ta2[k][p + BLOCK / 2];
+                        const float v0 = work2.a2[k][p];
+                        const float v1 = work2.a2[k][p + BLOCK / 2];
                         s0a = SYMNET_MADD(W3_2[0][k], v0, s0a);
                         s0b = SYMNET_MADD(W3_2[0][k], v1, s0b);
                         s1a = SYMNET_MADD(W3_2[1][k], v0, s1a);
@@ -721,6 +662,81 @@ void classifier_jacobian_batch(size_t n, const float *restrict x, float *restric
                     tile[1][p + BLOCK / 2] = s1b;
                     tile[2][p] = s2a;
                     tile[2][p + BLOCK / 2] = s2b;
+                }
+            }
+        }
+        for (size_t p = 0; p < BLOCK; ++p) {
+            float top = work1.n3[0][p];
+            for (int k = 1; k < 3; ++k) top = work1.n3[k][p] > top ? work1.n3[k][p] : top;
+            float total = 0.0f;
+            for (int k = 0; k < 3; ++k) total += expf(work1.n3[k][p] - top);
+            for (int j = 0; j < 3; ++j) {
+                work2.a3[j][p] = expf(work1.n3[j][p] - top)/total;
+            }
+        }
+        for (int m = 0; m < 4; ++m) {   /* one input column at a time */
+            for (int j = 0; j < 8; ++j) for (size_t p = 0; p < BLOCK; ++p) work1.ta1[j][p] = TN1[m][j] * d1[j][p];
+            {
+                {
+                    float (*const tile)[BLOCK] = &work3.tn2[0];
+                    for (size_t p = 0; p < BLOCK / 2; ++p) {
+                        float s0a = TN2[m][0], s0b = TN2[m][0];
+                        float s1a = TN2[m][1], s1b = TN2[m][1];
+                        float s2a = TN2[m][2], s2b = TN2[m][2];
+                        float s3a = TN2[m][3], s3b = TN2[m][3];
+                        float s4a = TN2[m][4], s4b = TN2[m][4];
+                        for (int k = 0; k < 8; ++k) {
+                            const float v0 = work1.ta1[k][p];
+                            const float v1 = work1.ta1[k][p + BLOCK / 2];
+                            s0a = SYMNET_MADD(W2_1[0][k], v0, s0a);
+                            s0b = SYMNET_MADD(W2_1[0][k], v1, s0b);
+                            s1a = SYMNET_MADD(W2_1[1][k], v0, s1a);
+                            s1b = SYMNET_MADD(W2_1[1][k], v1, s1b);
+                            s2a = SYMNET_MADD(W2_1[2][k], v0, s2a);
+                            s2b = SYMNET_MADD(W2_1[2][k], v1, s2b);
+                            s3a = SYMNET_MADD(W2_1[3][k], v0, s3a);
+                            s3b = SYMNET_MADD(W2_1[3][k], v1, s3b);
+                            s4a = SYMNET_MADD(W2_1[4][k], v0, s4a);
+                            s4b = SYMNET_MADD(W2_1[4][k], v1, s4b);
+                        }
+                        tile[0][p] = s0a;
+                        tile[0][p + BLOCK / 2] = s0b;
+                        tile[1][p] = s1a;
+                        tile[1][p + BLOCK / 2] = s1b;
+                        tile[2][p] = s2a;
+                        tile[2][p + BLOCK / 2] = s2b;
+                        tile[3][p] = s3a;
+                        tile[3][p + BLOCK / 2] = s3b;
+                        tile[4][p] = s4a;
+                        tile[4][p + BLOCK / 2] = s4b;
+                    }
+                }
+            }
+            for (int j = 0; j < 5; ++j) for (size_t p = 0; p < BLOCK; ++p) work1.ta2[j][p] = work3.tn2[j][p] * work0.d2[j][p];
+            {
+                {
+                    float (*const tile)[BLOCK] = &work3.tn3[0];
+                    for (size_t p = 0; p < BLOCK / 2; ++p) {
+                        float s0a = 0.0f, s0b = 0.0f;
+                        float s1a = 0.0f, s1b = 0.0f;
+                        float s2a = 0.0f, s2b = 0.0f;
+                        for (int k = 0; k < 5; ++k) {
+                            const float v0 = work1.ta2[k][p];
+                            const float v1 = work1.ta2[k][p + BLOCK / 2];
+                            s0a = SYMNET_MADD(W3_2[0][k], v0, s0a);
+                            s0b = SYMNET_MADD(W3_2[0][k], v1, s0b);
+                            s1a = SYMNET_MADD(W3_2[1][k], v0, s1a);
+                            s1b = SYMNET_MADD(W3_2[1][k], v1, s1b);
+                            s2a = SYMNET_MADD(W3_2[2][k], v0, s2a);
+                            s2b = SYMNET_MADD(W3_2[2][k], v1, s2b);
+                        }
+                        tile[0][p] = s0a;
+                        tile[0][p + BLOCK / 2] = s0b;
+                        tile[1][p] = s1a;
+                        tile[1][p + BLOCK / 2] = s1b;
+                        tile[2][p] = s2a;
+                        tile[2][p + BLOCK / 2] = s2b;
+                    }
                 }
             }
             for (size_t p = 0; p < BLOCK; ++p) {
@@ -914,7 +930,7 @@ void classifier_hessian_batch(size_t n, const float *restrict x, float *restrict
      * in one union are never needed at the same time */
     enum { BLOCK = 32 };
     float xb[4][BLOCK];
-    float result[128][BLOCK];
+    float result[16][BLOCK];
     union {
         float z[4][BLOCK];
         float d2[5][BLOCK];
@@ -923,9 +939,7 @@ void classifier_hessian_batch(size_t n, const float *restrict x, float *restrict
         float n1[8][BLOCK];
         float n2[5][BLOCK];
         float n3[3][BLOCK];
-        float ta1[4][8][BLOCK];
-        float ta2[4][5][BLOCK];
-        float ta3[4][3][BLOCK];
+        float tn2[4][5][BLOCK];
     } work1;
     union {
         float a1[8][BLOCK];
@@ -935,25 +949,28 @@ void classifier_hessian_batch(size_t n, const float *restrict x, float *restrict
     float d1[8][BLOCK];
     float c1[8][BLOCK];
     float c2[5][BLOCK];
-    float tn2[4][5][BLOCK];
+    union {
+        float ta2[4][5][BLOCK];
+        float ta3[4][3][BLOCK];
+    } work3;
     union {
         float tn3[4][3][BLOCK];
         float gn3[3][BLOCK];
         float gn2[5][BLOCK];
         float gt1[4][8][BLOCK];
-    } work3;
+    } work4;
     union {
         float gnt3[4][3][BLOCK];
         float gnt2[4][5][BLOCK];
-    } work4;
+    } work5;
     union {
         float g2[5][BLOCK];
         float gnt1[4][8][BLOCK];
-    } work5;
+    } work6;
     union {
         float gt2[4][5][BLOCK];
         float g1[8][BLOCK];
-    } work6;
+    } work7;
     for (size_t first = 0; first < n; first += BLOCK) {
         const size_t count = n - first < BLOCK ? n - first : BLOCK;
         for (size_t p = 0; p < BLOCK; ++p) {   /* a short last block repeats its last point */
@@ -962,62 +979,64 @@ void classifier_hessian_batch(size_t n, const float *restrict x, float *restrict
         }
         (void)xb;
         for (int k = 0; k < 4; ++k) for (size_t p = 0; p < BLOCK; ++p) work0.z[k][p] = xb[k][p] - X_OFFSET[k];
-        for (int j = 0; j < 6; j += 6) {
-            float (*const tile)[BLOCK] = &work1.n1[j];
-            for (size_t p = 0; p < BLOCK / 2; ++p) {
-                float s0a = B1[j], s0b = B1[j];
-                float s1a = B1[j + 1], s1b = B1[j + 1];
-                float s2a = B1[j + 2], s2b = B1[j + 2];
-                float s3a = B1[j + 3], s3b = B1[j + 3];
-                float s4a = B1[j + 4], s4b = B1[j + 4];
-                float s5a = B1[j + 5], s5b = B1[j + 5];
-                for (int k = 0; k < 4; ++k) {
-                    const float v0 = work0.z[k][p];
-                    const float v1 = work0.z[k][p + BLOCK / 2];
-                    s0a = SYMNET_MADD(W1_x[j][k], v0, s0a);
-                    s0b = SYMNET_MADD(W1_x[j][k], v1, s0b);
-                    s1a = SYMNET_MADD(W1_x[j + 1][k], v0, s1a);
-                    s1b = SYMNET_MADD(W1_x[j + 1][k], v1, s1b);
-                    s2a = SYMNET_MADD(W1_x[j + 2][k], v0, s2a);
-                    s2b = SYMNET_MADD(W1_x[j + 2][k], v1, s2b);
-                    s3a = SYMNET_MADD(W1_x[j + 3][k], v0, s3a);
-                    s3b = SYMNET_MADD(W1_x[j + 3][k], v1, s3b);
-                    s4a = SYMNET_MADD(W1_x[j + 4][k], v0, s4a);
-                    s4b = SYMNET_MADD(W1_x[j + 4][k], v1, s4b);
-                    s5a = SYMNET_MADD(W1_x[j + 5][k], v0, s5a);
-                    s5b = SYMNET_MADD(W1_x[j + 5][k], v1, s5b);
-                }
-                tile[0][p] = s0a;
-                tile[0][p + BLOCK / 2] = s0b;
-                tile[1][p] = s1a;
-                tile[1][p + BLOCK / 2] = s1b;
-                tile[2][p] = s2a;
-                tile[2][p + BLOCK / 2] = s2b;
-                tile[3][p] = s3a;
-                tile[3][p + BLOCK / 2] = s3b;
-                tile[4][p] = s4a;
-                tile[4][p + BLOCK / 2] = s4b;
-                tile[5][p] = s5a;
-                tile[5][p + BLOCK / 2] = s5b;
-            }
-        }
         {
-            float (*const tile)[BLOCK] = &work1.n1[6];
-            for (size_t p = 0; p < BLOCK / 2; ++p) {
-                float s0a = B1[6], s0b = B1[6];
-                float s1a = B1[7], s1b = B1[7];
-                for (int k = 0; k < 4; ++k) {
-                    const float v0 = work0.z[k][p];
-                    const float v1 = work0.z[k][p + BLOCK / 2];
-                    s0a = SYMNET_MADD(W1_x[6][k], v0, s0a);
-                    s0b = SYMNET_MADD(W1_x[6][k], v1, s0b);
-                    s1a = SYMNET_MADD(W1_x[7][k], v0, s1a);
-                    s1b = SYMNET_MADD(W1_x[7][k], v1, s1b);
+            for (int j = 0; j < 6; j += 6) {
+                float (*const tile)[BLOCK] = &work1.n1[j];
+                for (size_t p = 0; p < BLOCK / 2; ++p) {
+                    float s0a = B1[j], s0b = B1[j];
+                    float s1a = B1[j + 1], s1b = B1[j + 1];
+                    float s2a = B1[j + 2], s2b = B1[j + 2];
+                    float s3a = B1[j + 3], s3b = B1[j + 3];
+                    float s4a = B1[j + 4], s4b = B1[j + 4];
+                    float s5a = B1[j + 5], s5b = B1[j + 5];
+                    for (int k = 0; k < 4; ++k) {
+                        const float v0 = work0.z[k][p];
+                        const float v1 = work0.z[k][p + BLOCK / 2];
+                        s0a = SYMNET_MADD(W1_x[j][k], v0, s0a);
+                        s0b = SYMNET_MADD(W1_x[j][k], v1, s0b);
+                        s1a = SYMNET_MADD(W1_x[j + 1][k], v0, s1a);
+                        s1b = SYMNET_MADD(W1_x[j + 1][k], v1, s1b);
+                        s2a = SYMNET_MADD(W1_x[j + 2][k], v0, s2a);
+                        s2b = SYMNET_MADD(W1_x[j + 2][k], v1, s2b);
+                        s3a = SYMNET_MADD(W1_x[j + 3][k], v0, s3a);
+                        s3b = SYMNET_MADD(W1_x[j + 3][k], v1, s3b);
+                        s4a = SYMNET_MADD(W1_x[j + 4][k], v0, s4a);
+                        s4b = SYMNET_MADD(W1_x[j + 4][k], v1, s4b);
+                        s5a = SYMNET_MADD(W1_x[j + 5][k], v0, s5a);
+                        s5b = SYMNET_MADD(W1_x[j + 5][k], v1, s5b);
+                    }
+                    tile[0][p] = s0a;
+                    tile[0][p + BLOCK / 2] = s0b;
+                    tile[1][p] = s1a;
+                    tile[1][p + BLOCK / 2] = s1b;
+                    tile[2][p] = s2a;
+                    tile[2][p + BLOCK / 2] = s2b;
+                    tile[3][p] = s3a;
+                    tile[3][p + BLOCK / 2] = s3b;
+                    tile[4][p] = s4a;
+                    tile[4][p + BLOCK / 2] = s4b;
+                    tile[5][p] = s5a;
+                    tile[5][p + BLOCK / 2] = s5b;
                 }
-                tile[0][p] = s0a;
-                tile[0][p + BLOCK / 2] = s0b;
-                tile[1][p] = s1a;
-                tile[1][p + BLOCK / 2] = s1b;
+            }
+            {
+                float (*const tile)[BLOCK] = &work1.n1[6];
+                for (size_t p = 0; p < BLOCK / 2; ++p) {
+                    float s0a = B1[6], s0b = B1[6];
+                    float s1a = B1[7], s1b = B1[7];
+                    for (int k = 0; k < 4; ++k) {
+                        const float v0 = work0.z[k][p];
+                        const float v1 = work0.z[k][p + BLOCK / 2];
+                        s0a = SYMNET_MADD(W1_x[6][k], v0, s0a);
+                        s0b = SYMNET_MADD(W1_x[6][k], v1, s0b);
+                        s1a = SYMNET_MADD(W1_x[7][k], v0, s1a);
+                        s1b = SYMNET_MADD(W1_x[7][k], v1, s1b);
+                    }
+                    tile[0][p] = s0a;
+                    tile[0][p + BLOCK / 2] = s0b;
+                    tile[1][p] = s1a;
+                    tile[1][p + BLOCK / 2] = s1b;
+                }
             }
         }
         for (int j = 0; j < 8; ++j) for (size_t p = 0; p < BLOCK; ++p) {
@@ -1027,51 +1046,53 @@ void classifier_hessian_batch(size_t n, const float *restrict x, float *restrict
             c1[j][p] = -2*d1[j][p]*work2.a1[j][p];
         }
         {
-            float (*const tile)[BLOCK] = &work1.n2[0];
-            for (size_t p = 0; p < BLOCK / 2; ++p) {
-                float s0a = B2[0], s0b = B2[0];
-                float s1a = B2[1], s1b = B2[1];
-                float s2a = B2[2], s2b = B2[2];
-                float s3a = B2[3], s3b = B2[3];
-                float s4a = B2[4], s4b = B2[4];
-                for (int k = 0; k < 4; ++k) {
-                    const float v0 = work0.z[k][p];
-                    const float v1 = work0.z[k][p + BLOCK / 2];
-                    s0a = SYMNET_MADD(W2_x[0][k], v0, s0a);
-                    s0b = SYMNET_MADD(W2_x[0][k], v1, s0b);
-                    s1a = SYMNET_MADD(W2_x[1][k], v0, s1a);
-                    s1b = SYMNET_MADD(W2_x[1][k], v1, s1b);
-                    s2a = SYMNET_MADD(W2_x[2][k], v0, s2a);
-                    s2b = SYMNET_MADD(W2_x[2][k], v1, s2b);
-                    s3a = SYMNET_MADD(W2_x[3][k], v0, s3a);
-                    s3b = SYMNET_MADD(W2_x[3][k], v1, s3b);
-                    s4a = SYMNET_MADD(W2_x[4][k], v0, s4a);
-                    s4b = SYMNET_MADD(W2_x[4][k], v1, s4b);
+            {
+                float (*const tile)[BLOCK] = &work1.n2[0];
+                for (size_t p = 0; p < BLOCK / 2; ++p) {
+                    float s0a = B2[0], s0b = B2[0];
+                    float s1a = B2[1], s1b = B2[1];
+                    float s2a = B2[2], s2b = B2[2];
+                    float s3a = B2[3], s3b = B2[3];
+                    float s4a = B2[4], s4b = B2[4];
+                    for (int k = 0; k < 4; ++k) {
+                        const float v0 = work0.z[k][p];
+                        const float v1 = work0.z[k][p + BLOCK / 2];
+                        s0a = SYMNET_MADD(W2_x[0][k], v0, s0a);
+                        s0b = SYMNET_MADD(W2_x[0][k], v1, s0b);
+                        s1a = SYMNET_MADD(W2_x[1][k], v0, s1a);
+                        s1b = SYMNET_MADD(W2_x[1][k], v1, s1b);
+                        s2a = SYMNET_MADD(W2_x[2][k], v0, s2a);
+                        s2b = SYMNET_MADD(W2_x[2][k], v1, s2b);
+                        s3a = SYMNET_MADD(W2_x[3][k], v0, s3a);
+                        s3b = SYMNET_MADD(W2_x[3][k], v1, s3b);
+                        s4a = SYMNET_MADD(W2_x[4][k], v0, s4a);
+                        s4b = SYMNET_MADD(W2_x[4][k], v1, s4b);
+                    }
+                    for (int k = 0; k < 8; ++k) {
+                        const float v0 = work2.a1[k][p];
+                        const float v1 = work2.a1[k][p + BLOCK / 2];
+                        s0a = SYMNET_MADD(W2_1[0][k], v0, s0a);
+                        s0b = SYMNET_MADD(W2_1[0][k], v1, s0b);
+                        s1a = SYMNET_MADD(W2_1[1][k], v0, s1a);
+                        s1b = SYMNET_MADD(W2_1[1][k], v1, s1b);
+                        s2a = SYMNET_MADD(W2_1[2][k], v0, s2a);
+                        s2b = SYMNET_MADD(W2_1[2][k], v1, s2b);
+                        s3a = SYMNET_MADD(W2_1[3][k], v0, s3a);
+                        s3b = SYMNET_MADD(W2_1[3][k], v1, s3b);
+                        s4a = SYMNET_MADD(W2_1[4][k], v0, s4a);
+                        s4b = SYMNET_MADD(W2_1[4][k], v1, s4b);
+                    }
+                    tile[0][p] = s0a;
+                    tile[0][p + BLOCK / 2] = s0b;
+                    tile[1][p] = s1a;
+                    tile[1][p + BLOCK / 2] = s1b;
+                    tile[2][p] = s2a;
+                    tile[2][p + BLOCK / 2] = s2b;
+                    tile[3][p] = s3a;
+                    tile[3][p + BLOCK / 2] = s3b;
+                    tile[4][p] = s4a;
+                    tile[4][p + BLOCK / 2] = s4b;
                 }
-                for (int k = 0; k < 8; ++k) {
-                    const float v0 = work2.a1[k][p];
-                    const float v1 = work2.a1[k][p + BLOCK / 2];
-                    s0a = SYMNET_MADD(W2_1[0][k], v0, s0a);
-                    s0b = SYMNET_MADD(W2_1[0][k], v1, s0b);
-                    s1a = SYMNET_MADD(W2_1[1][k], v0, s1a);
-                    s1b = SYMNET_MADD(W2_1[1][k], v1, s1b);
-                    s2a = SYMNET_MADD(W2_1[2][k], v0, s2a);
-                    s2b = SYMNET_MADD(W2_1[2][k], v1, s2b);
-                    s3a = SYMNET_MADD(W2_1[3][k], v0, s3a);
-                    s3b = SYMNET_MADD(W2_1[3][k], v1, s3b);
-                    s4a = SYMNET_MADD(W2_1[4][k], v0, s4a);
-                    s4b = SYMNET_MADD(W2_1[4][k], v1, s4b);
-                }
-                tile[0][p] = s0a;
-                tile[0][p + BLOCK / 2] = s0b;
-                tile[1][p] = s1a;
-                tile[1][p + BLOCK / 2] = s1b;
-                tile[2][p] = s2a;
-                tile[2][p + BLOCK / 2] = s2b;
-                tile[3][p] = s3a;
-                tile[3][p + BLOCK / 2] = s3b;
-                tile[4][p] = s4a;
-                tile[4][p + BLOCK / 2] = s4b;
             }
         }
         for (int j = 0; j < 5; ++j) for (size_t p = 0; p < BLOCK; ++p) {
@@ -1082,27 +1103,29 @@ void classifier_hessian_batch(size_t n, const float *restrict x, float *restrict
             c2[j][p] = work0.d2[j][p]*(1 - 2*work2.a2[j][p]);
         }
         {
-            float (*const tile)[BLOCK] = &work1.n3[0];
-            for (size_t p = 0; p < BLOCK / 2; ++p) {
-                float s0a = B3[0], s0b = B3[0];
-                float s1a = B3[1], s1b = B3[1];
-                float s2a = B3[2], s2b = B3[2];
-                for (int k = 0; k < 5; ++k) {
-                    const float v0 = work2.a2[k][p];
-                    const float v1 = work2.a2[k][p + BLOCK / 2];
-                    s0a = SYMNET_MADD(W3_2[0][k], v0, s0a);
-                    s0b = SYMNET_MADD(W3_2[0][k], v1, s0b);
-                    s1a = SYMNET_MADD(W3_2[1][k], v0, s1a);
-                    s1b = SYMNET_MADD(W3_2[1][k], v1, s1b);
-                    s2a = SYMNET_MADD(W3_2[2][k], v0, s2a);
-                    s2b = SYMNET_MADD(W3_2[2][k], v1, s2b);
+            {
+                float (*const tile)[BLOCK] = &work1.n3[0];
+                for (size_t p = 0; p < BLOCK / 2; ++p) {
+                    float s0a = B3[0], s0b = B3[0];
+                    float s1a = B3[1], s1b = B3[1];
+                    float s2a = B3[2], s2b = B3[2];
+                    for (int k = 0; k < 5; ++k) {
+                        const float v0 = work2.a2[k][p];
+                        const float v1 = work2.a2[k][p + BLOCK / 2];
+                        s0a = SYMNET_MADD(W3_2[0][k], v0, s0a);
+                        s0b = SYMNET_MADD(W3_2[0][k], v1, s0b);
+                        s1a = SYMNET_MADD(W3_2[1][k], v0, s1a);
+                        s1b = SYMNET_MADD(W3_2[1][k], v1, s1b);
+                        s2a = SYMNET_MADD(W3_2[2][k], v0, s2a);
+                        s2b = SYMNET_MADD(W3_2[2][k], v1, s2b);
+                    }
+                    tile[0][p] = s0a;
+                    tile[0][p + BLOCK / 2] = s0b;
+                    tile[1][p] = s1a;
+                    tile[1][p + BLOCK / 2] = s1b;
+                    tile[2][p] = s2a;
+                    tile[2][p + BLOCK / 2] = s2b;
                 }
-                tile[0][p] = s0a;
-                tile[0][p + BLOCK / 2] = s0b;
-                tile[1][p] = s1a;
-                tile[1][p + BLOCK / 2] = s1b;
-                tile[2][p] = s2a;
-                tile[2][p + BLOCK / 2] = s2b;
             }
         }
         for (size_t p = 0; p < BLOCK; ++p) {
@@ -1114,71 +1137,76 @@ void classifier_hessian_batch(size_t n, const float *restrict x, float *restrict
                 work2.a3[j][p] = expf(work1.n3[j][p] - top)/total;
             }
         }
-        for (int m = 0; m < 4; ++m) for (int j = 0; j < 8; ++j) for (size_t p = 0; p < BLOCK; ++p) work1.ta1[m][j][p] = TN1[m][j] * d1[j][p];
         for (int m = 0; m < 4; ++m) {
-            float (*const tile)[BLOCK] = &tn2[m][0];
-            for (size_t p = 0; p < BLOCK / 2; ++p) {
-                float s0a = TN2[m][0], s0b = TN2[m][0];
-                float s1a = TN2[m][1], s1b = TN2[m][1];
-                float s2a = TN2[m][2], s2b = TN2[m][2];
-                float s3a = TN2[m][3], s3b = TN2[m][3];
-                float s4a = TN2[m][4], s4b = TN2[m][4];
-                for (int k = 0; k < 8; ++k) {
-                    const float v0 = work1.ta1[m][k][p];
-                    const float v1 = work1.ta1[m][k][p + BLOCK / 2];
-                    s0a = SYMNET_MADD(W2_1[0][k], v0, s0a);
-                    s0b = SYMNET_MADD(W2_1[0][k], v1, s0b);
-                    s1a = SYMNET_MADD(W2_1[1][k], v0, s1a);
-                    s1b = SYMNET_MADD(W2_1[1][k], v1, s1b);
-                    s2a = SYMNET_MADD(W2_1[2][k], v0, s2a);
-                    s2b = SYMNET_MADD(W2_1[2][k], v1, s2b);
-                    s3a = SYMNET_MADD(W2_1[3][k], v0, s3a);
-                    s3b = SYMNET_MADD(W2_1[3][k], v1, s3b);
-                    s4a = SYMNET_MADD(W2_1[4][k], v0, s4a);
-                    s4b = SYMNET_MADD(W2_1[4][k], v1, s4b);
+            float row0[8][BLOCK];
+            for (int k = 0; k < 8; ++k) for (size_t p = 0; p < BLOCK; ++p) row0[k][p] = TN1[m][k] * d1[k][p];
+            {
+                float (*const tile)[BLOCK] = &work1.tn2[m][0];
+                for (size_t p = 0; p < BLOCK / 2; ++p) {
+                    float s0a = TN2[m][0], s0b = TN2[m][0];
+                    float s1a = TN2[m][1], s1b = TN2[m][1];
+                    float s2a = TN2[m][2], s2b = TN2[m][2];
+                    float s3a = TN2[m][3], s3b = TN2[m][3];
+                    float s4a = TN2[m][4], s4b = TN2[m][4];
+                    for (int k = 0; k < 8; ++k) {
+                        const float v0 = row0[k][p];
+                        const float v1 = row0[k][p + BLOCK / 2];
+                        s0a = SYMNET_MADD(W2_1[0][k], v0, s0a);
+                        s0b = SYMNET_MADD(W2_1[0][k], v1, s0b);
+                        s1a = SYMNET_MADD(W2_1[1][k], v0, s1a);
+                        s1b = SYMNET_MADD(W2_1[1][k], v1, s1b);
+                        s2a = SYMNET_MADD(W2_1[2][k], v0, s2a);
+                        s2b = SYMNET_MADD(W2_1[2][k], v1, s2b);
+                        s3a = SYMNET_MADD(W2_1[3][k], v0, s3a);
+                        s3b = SYMNET_MADD(W2_1[3][k], v1, s3b);
+                        s4a = SYMNET_MADD(W2_1[4][k], v0, s4a);
+                        s4b = SYMNET_MADD(W2_1[4][k], v1, s4b);
+                    }
+                    tile[0][p] = s0a;
+                    tile[0][p + BLOCK / 2] = s0b;
+                    tile[1][p] = s1a;
+                    tile[1][p + BLOCK / 2] = s1b;
+                    tile[2][p] = s2a;
+                    tile[2][p + BLOCK / 2] = s2b;
+                    tile[3][p] = s3a;
+                    tile[3][p + BLOCK / 2] = s3b;
+                    tile[4][p] = s4a;
+                    tile[4][p + BLOCK / 2] = s4b;
                 }
-                tile[0][p] = s0a;
-                tile[0][p + BLOCK / 2] = s0b;
-                tile[1][p] = s1a;
-                tile[1][p + BLOCK / 2] = s1b;
-                tile[2][p] = s2a;
-                tile[2][p + BLOCK / 2] = s2b;
-                tile[3][p] = s3a;
-                tile[3][p + BLOCK / 2] = s3b;
-                tile[4][p] = s4a;
-                tile[4][p + BLOCK / 2] = s4b;
             }
         }
-        for (int m = 0; m < 4; ++m) for (int j = 0; j < 5; ++j) for (size_t p = 0; p < BLOCK; ++p) work1.ta2[m][j][p] = tn2[m][j][p] * work0.d2[j][p];
+        for (int m = 0; m < 4; ++m) for (int j = 0; j < 5; ++j) for (size_t p = 0; p < BLOCK; ++p) work3.ta2[m][j][p] = work1.tn2[m][j][p] * work0.d2[j][p];
         for (int m = 0; m < 4; ++m) {
-            float (*const tile)[BLOCK] = &work3.tn3[m][0];
-            for (size_t p = 0; p < BLOCK / 2; ++p) {
-                float s0a = 0.0f, s0b = 0.0f;
-                float s1a = 0.0f, s1b = 0.0f;
-                float s2a = 0.0f, s2b = 0.0f;
-                for (int k = 0; k < 5; ++k) {
-                    const float v0 = work1.ta2[m][k][p];
-                    const float v1 = work1.ta2[m][k][p + BLOCK / 2];
-                    s0a = SYMNET_MADD(W3_2[0][k], v0, s0a);
-                    s0b = SYMNET_MADD(W3_2[0][k], v1, s0b);
-                    s1a = SYMNET_MADD(W3_2[1][k], v0, s1a);
-                    s1b = SYMNET_MADD(W3_2[1][k], v1, s1b);
-                    s2a = SYMNET_MADD(W3_2[2][k], v0, s2a);
-                    s2b = SYMNET_MADD(W3_2[2][k], v1, s2b);
+            {
+                float (*const tile)[BLOCK] = &work4.tn3[m][0];
+                for (size_t p = 0; p < BLOCK / 2; ++p) {
+                    float s0a = 0.0f, s0b = 0.0f;
+                    float s1a = 0.0f, s1b = 0.0f;
+                    float s2a = 0.0f, s2b = 0.0f;
+                    for (int k = 0; k < 5; ++k) {
+                        const float v0 = work3.ta2[m][k][p];
+                        const float v1 = work3.ta2[m][k][p + BLOCK / 2];
+                        s0a = SYMNET_MADD(W3_2[0][k], v0, s0a);
+                        s0b = SYMNET_MADD(W3_2[0][k], v1, s0b);
+                        s1a = SYMNET_MADD(W3_2[1][k], v0, s1a);
+                        s1b = SYMNET_MADD(W3_2[1][k], v1, s1b);
+                        s2a = SYMNET_MADD(W3_2[2][k], v0, s2a);
+                        s2b = SYMNET_MADD(W3_2[2][k], v1, s2b);
+                    }
+                    tile[0][p] = s0a;
+                    tile[0][p + BLOCK / 2] = s0b;
+                    tile[1][p] = s1a;
+                    tile[1][p + BLOCK / 2] = s1b;
+                    tile[2][p] = s2a;
+                    tile[2][p + BLOCK / 2] = s2b;
                 }
-                tile[0][p] = s0a;
-                tile[0][p + BLOCK / 2] = s0b;
-                tile[1][p] = s1a;
-                tile[1][p + BLOCK / 2] = s1b;
-                tile[2][p] = s2a;
-                tile[2][p + BLOCK / 2] = s2b;
             }
         }
         for (int m = 0; m < 4; ++m) for (size_t p = 0; p < BLOCK; ++p) {
             float across0 = 0.0f;
-            for (int k = 0; k < 3; ++k) across0 += work3.tn3[m][k][p]*work2.a3[k][p];
+            for (int k = 0; k < 3; ++k) across0 += work4.tn3[m][k][p]*work2.a3[k][p];
             for (int j = 0; j < 3; ++j) {
-                work1.ta3[m][j][p] = work3.tn3[m][j][p]*work2.a3[j][p] - work2.a3[j][p]*across0;
+                work3.ta3[m][j][p] = work4.tn3[m][j][p]*work2.a3[j][p] - work2.a3[j][p]*across0;
             }
         }
         for (int o = 0; o < 8; ++o) {   /* one output row at a time */
@@ -1186,253 +1214,263 @@ void classifier_hessian_batch(size_t n, const float *restrict x, float *restrict
                 float across0 = 0.0f;
                 for (int k = 0; k < 3; ++k) across0 += -G3[o][k]*work2.a3[k][p];
                 for (int j = 0; j < 3; ++j) {
-                    work3.gn3[j][p] = G3[o][j]*work2.a3[j][p] + work2.a3[j][p]*across0;
+                    work4.gn3[j][p] = G3[o][j]*work2.a3[j][p] + work2.a3[j][p]*across0;
                 }
             }
             for (int m = 0; m < 4; ++m) for (size_t p = 0; p < BLOCK; ++p) {
                 float across0 = 0.0f;
                 for (int k = 0; k < 3; ++k) across0 += -G3[o][k]*work2.a3[k][p];
                 float across1 = 0.0f;
-                for (int k = 0; k < 3; ++k) across1 += -work1.ta3[m][k][p]*G3[o][k];
+                for (int k = 0; k < 3; ++k) across1 += -work3.ta3[m][k][p]*G3[o][k];
                 for (int j = 0; j < 3; ++j) {
-                    work4.gnt3[m][j][p] = work1.ta3[m][j][p]*G3[o][j] + work1.ta3[m][j][p]*across0 + work2.a3[j][p]*across1;
+                    work5.gnt3[m][j][p] = work3.ta3[m][j][p]*G3[o][j] + work3.ta3[m][j][p]*across0 + work2.a3[j][p]*across1;
                 }
             }
             {
-                float (*const tile)[BLOCK] = &work5.g2[0];
-                for (size_t p = 0; p < BLOCK / 2; ++p) {
-                    float s0a = G2[o][0], s0b = G2[o][0];
-                    float s1a = G2[o][1], s1b = G2[o][1];
-                    float s2a = G2[o][2], s2b = G2[o][2];
-                    float s3a = G2[o][3], s3b = G2[o][3];
-                    float s4a = G2[o][4], s4b = G2[o][4];
-                    for (int k = 0; k < 3; ++k) {
-                        const float v0 = work3.gn3[k][p];
-                        const float v1 = work3.gn3[k][p + BLOCK / 2];
-                        s0a = SYMNET_MADD(W3_2_T[0][k], v0, s0a);
-                        s0b = SYMNET_MADD(W3_2_T[0][k], v1, s0b);
-                        s1a = SYMNET_MADD(W3_2_T[1][k], v0, s1a);
-                        s1b = SYMNET_MADD(W3_2_T[1][k], v1, s1b);
-                        s2a = SYMNET_MADD(W3_2_T[2][k], v0, s2a);
-                        s2b = SYMNET_MADD(W3_2_T[2][k], v1, s2b);
-                        s3a = SYMNET_MADD(W3_2_T[3][k], v0, s3a);
-                        s3b = SYMNET_MADD(W3_2_T[3][k], v1, s3b);
-                        s4a = SYMNET_MADD(W3_2_T[4][k], v0, s4a);
-                        s4b = SYMNET_MADD(W3_2_T[4][k], v1, s4b);
+                {
+                    float (*const tile)[BLOCK] = &work6.g2[0];
+                    for (size_t p = 0; p < BLOCK / 2; ++p) {
+                        float s0a = G2[o][0], s0b = G2[o][0];
+                        float s1a = G2[o][1], s1b = G2[o][1];
+                        float s2a = G2[o][2], s2b = G2[o][2];
+                        float s3a = G2[o][3], s3b = G2[o][3];
+                        float s4a = G2[o][4], s4b = G2[o][4];
+                        for (int k = 0; k < 3; ++k) {
+                            const float v0 = work4.gn3[k][p];
+                            const float v1 = work4.gn3[k][p + BLOCK / 2];
+                            s0a = SYMNET_MADD(W3_2_T[0][k], v0, s0a);
+                            s0b = SYMNET_MADD(W3_2_T[0][k], v1, s0b);
+                            s1a = SYMNET_MADD(W3_2_T[1][k], v0, s1a);
+                            s1b = SYMNET_MADD(W3_2_T[1][k], v1, s1b);
+                            s2a = SYMNET_MADD(W3_2_T[2][k], v0, s2a);
+                            s2b = SYMNET_MADD(W3_2_T[2][k], v1, s2b);
+                            s3a = SYMNET_MADD(W3_2_T[3][k], v0, s3a);
+                            s3b = SYMNET_MADD(W3_2_T[3][k], v1, s3b);
+                            s4a = SYMNET_MADD(W3_2_T[4][k], v0, s4a);
+                            s4b = SYMNET_MADD(W3_2_T[4][k], v1, s4b);
+                        }
+                        tile[0][p] = s0a;
+                        tile[0][p + BLOCK / 2] = s0b;
+                        tile[1][p] = s1a;
+                        tile[1][p + BLOCK / 2] = s1b;
+                        tile[2][p] = s2a;
+                        tile[2][p + BLOCK / 2] = s2b;
+                        tile[3][p] = s3a;
+                        tile[3][p + BLOCK / 2] = s3b;
+                        tile[4][p] = s4a;
+                        tile[4][p + BLOCK / 2] = s4b;
                     }
-                    tile[0][p] = s0a;
-                    tile[0][p + BLOCK / 2] = s0b;
-                    tile[1][p] = s1a;
-                    tile[1][p + BLOCK / 2] = s1b;
-                    tile[2][p] = s2a;
-                    tile[2][p + BLOCK / 2] = s2b;
-                    tile[3][p] = s3a;
-                    tile[3][p + BLOCK / 2] = s3b;
-                    tile[4][p] = s4a;
-                    tile[4][p + BLOCK / 2] = s4b;
                 }
             }
-            for (int j = 0; j < 5; ++j) for (size_t p = 0; p < BLOCK; ++p) work3.gn2[j][p] = work5.g2[j][p] * work0.d2[j][p];
+            for (int j = 0; j < 5; ++j) for (size_t p = 0; p < BLOCK; ++p) work4.gn2[j][p] = work6.g2[j][p] * work0.d2[j][p];
             for (int m = 0; m < 4; ++m) {
-                float (*const tile)[BLOCK] = &work6.gt2[m][0];
-                for (size_t p = 0; p < BLOCK / 2; ++p) {
-                    float s0a = 0.0f, s0b = 0.0f;
-                    float s1a = 0.0f, s1b = 0.0f;
-                    float s2a = 0.0f, s2b = 0.0f;
-                    float s3a = 0.0f, s3b = 0.0f;
-                    float s4a = 0.0f, s4b = 0.0f;
-                    for (int k = 0; k < 3; ++k) {
-                        const float v0 = work4.gnt3[m][k][p];
-                        const float v1 = work4.gnt3[m][k][p + BLOCK / 2];
-                        s0a = SYMNET_MADD(W3_2_T[0][k], v0, s0a);
-                        s0b = SYMNET_MADD(W3_2_T[0][k], v1, s0b);
-                        s1a = SYMNET_MADD(W3_2_T[1][k], v0, s1a);
-                        s1b = SYMNET_MADD(W3_2_T[1][k], v1, s1b);
-                        s2a = SYMNET_MADD(W3_2_T[2][k], v0, s2a);
-                        s2b = SYMNET_MADD(W3_2_T[2][k], v1, s2b);
-                        s3a = SYMNET_MADD(W3_2_T[3][k], v0, s3a);
-                        s3b = SYMNET_MADD(W3_2_T[3][k], v1, s3b);
-                        s4a = SYMNET_MADD(W3_2_T[4][k], v0, s4a);
-                        s4b = SYMNET_MADD(W3_2_T[4][k], v1, s4b);
+                {
+                    float (*const tile)[BLOCK] = &work7.gt2[m][0];
+                    for (size_t p = 0; p < BLOCK / 2; ++p) {
+                        float s0a = 0.0f, s0b = 0.0f;
+                        float s1a = 0.0f, s1b = 0.0f;
+                        float s2a = 0.0f, s2b = 0.0f;
+                        float s3a = 0.0f, s3b = 0.0f;
+                        float s4a = 0.0f, s4b = 0.0f;
+                        for (int k = 0; k < 3; ++k) {
+                            const float v0 = work5.gnt3[m][k][p];
+                            const float v1 = work5.gnt3[m][k][p + BLOCK / 2];
+                            s0a = SYMNET_MADD(W3_2_T[0][k], v0, s0a);
+                            s0b = SYMNET_MADD(W3_2_T[0][k], v1, s0b);
+                            s1a = SYMNET_MADD(W3_2_T[1][k], v0, s1a);
+                            s1b = SYMNET_MADD(W3_2_T[1][k], v1, s1b);
+                            s2a = SYMNET_MADD(W3_2_T[2][k], v0, s2a);
+                            s2b = SYMNET_MADD(W3_2_T[2][k], v1, s2b);
+                            s3a = SYMNET_MADD(W3_2_T[3][k], v0, s3a);
+                            s3b = SYMNET_MADD(W3_2_T[3][k], v1, s3b);
+                            s4a = SYMNET_MADD(W3_2_T[4][k], v0, s4a);
+                            s4b = SYMNET_MADD(W3_2_T[4][k], v1, s4b);
+                        }
+                        tile[0][p] = s0a;
+                        tile[0][p + BLOCK / 2] = s0b;
+                        tile[1][p] = s1a;
+                        tile[1][p + BLOCK / 2] = s1b;
+                        tile[2][p] = s2a;
+                        tile[2][p + BLOCK / 2] = s2b;
+                        tile[3][p] = s3a;
+                        tile[3][p + BLOCK / 2] = s3b;
+                        tile[4][p] = s4a;
+                        tile[4][p + BLOCK / 2] = s4b;
                     }
-                    tile[0][p] = s0a;
-                    tile[0][p + BLOCK / 2] = s0b;
-                    tile[1][p] = s1a;
-                    tile[1][p + BLOCK / 2] = s1b;
-                    tile[2][p] = s2a;
-                    tile[2][p + BLOCK / 2] = s2b;
-                    tile[3][p] = s3a;
-                    tile[3][p + BLOCK / 2] = s3b;
-                    tile[4][p] = s4a;
-                    tile[4][p + BLOCK / 2] = s4b;
                 }
             }
-            for (int m = 0; m < 4; ++m) for (int j = 0; j < 5; ++j) for (size_t p = 0; p < BLOCK; ++p) work4.gnt2[m][j][p] = work6.gt2[m][j][p] * work0.d2[j][p] + work5.g2[j][p] * c2[j][p] * tn2[m][j][p];
-            for (int j = 0; j < 6; j += 6) {
-                float (*const tile)[BLOCK] = &work6.g1[j];
-                for (size_t p = 0; p < BLOCK / 2; ++p) {
-                    float s0a = 0.0f, s0b = 0.0f;
-                    float s1a = 0.0f, s1b = 0.0f;
-                    float s2a = 0.0f, s2b = 0.0f;
-                    float s3a = 0.0f, s3b = 0.0f;
-                    float s4a = 0.0f, s4b = 0.0f;
-                    float s5a = 0.0f, s5b = 0.0f;
-                    for (int k = 0; k < 5; ++k) {
-                        const float v0 = work3.gn2[k][p];
-                        const float v1 = work3.gn2[k][p + BLOCK / 2];
-                        s0a = SYMNET_MADD(W2_1_T[j][k], v0, s0a);
-                        s0b = SYMNET_MADD(W2_1_T[j][k], v1, s0b);
-                        s1a = SYMNET_MADD(W2_1_T[j + 1][k], v0, s1a);
-                        s1b = SYMNET_MADD(W2_1_T[j + 1][k], v1, s1b);
-                        s2a = SYMNET_MADD(W2_1_T[j + 2][k], v0, s2a);
-                        s2b = SYMNET_MADD(W2_1_T[j + 2][k], v1, s2b);
-                        s3a = SYMNET_MADD(W2_1_T[j + 3][k], v0, s3a);
-                        s3b = SYMNET_MADD(W2_1_T[j + 3][k], v1, s3b);
-                        s4a = SYMNET_MADD(W2_1_T[j + 4][k], v0, s4a);
-                        s4b = SYMNET_MADD(W2_1_T[j + 4][k], v1, s4b);
-                        s5a = SYMNET_MADD(W2_1_T[j + 5][k], v0, s5a);
-                        s5b = SYMNET_MADD(W2_1_T[j + 5][k], v1, s5b);
-                    }
-                    tile[0][p] = s0a;
-                    tile[0][p + BLOCK / 2] = s0b;
-                    tile[1][p] = s1a;
-                    tile[1][p + BLOCK / 2] = s1b;
-                    tile[2][p] = s2a;
-                    tile[2][p + BLOCK / 2] = s2b;
-                    tile[3][p] = s3a;
-                    tile[3][p + BLOCK / 2] = s3b;
-                    tile[4][p] = s4a;
-                    tile[4][p + BLOCK / 2] = s4b;
-                    tile[5][p] = s5a;
-                    tile[5][p + BLOCK / 2] = s5b;
-                }
-            }
+            for (int m = 0; m < 4; ++m) for (int j = 0; j < 5; ++j) for (size_t p = 0; p < BLOCK; ++p) work5.gnt2[m][j][p] = work7.gt2[m][j][p] * work0.d2[j][p] + work6.g2[j][p] * c2[j][p] * work1.tn2[m][j][p];
             {
-                float (*const tile)[BLOCK] = &work6.g1[6];
-                for (size_t p = 0; p < BLOCK / 2; ++p) {
-                    float s0a = 0.0f, s0b = 0.0f;
-                    float s1a = 0.0f, s1b = 0.0f;
-                    for (int k = 0; k < 5; ++k) {
-                        const float v0 = work3.gn2[k][p];
-                        const float v1 = work3.gn2[k][p + BLOCK / 2];
-                        s0a = SYMNET_MADD(W2_1_T[6][k], v0, s0a);
-                        s0b = SYMNET_MADD(W2_1_T[6][k], v1, s0b);
-                        s1a = SYMNET_MADD(W2_1_T[7][k], v0, s1a);
-                        s1b = SYMNET_MADD(W2_1_T[7][k], v1, s1b);
+                for (int j = 0; j < 6; j += 6) {
+                    float (*const tile)[BLOCK] = &work7.g1[j];
+                    for (size_t p = 0; p < BLOCK / 2; ++p) {
+                        float s0a = 0.0f, s0b = 0.0f;
+                        float s1a = 0.0f, s1b = 0.0f;
+                        float s2a = 0.0f, s2b = 0.0f;
+                        float s3a = 0.0f, s3b = 0.0f;
+                        float s4a = 0.0f, s4b = 0.0f;
+                        float s5a = 0.0f, s5b = 0.0f;
+                        for (int k = 0; k < 5; ++k) {
+                            const float v0 = work4.gn2[k][p];
+                            const float v1 = work4.gn2[k][p + BLOCK / 2];
+                            s0a = SYMNET_MADD(W2_1_T[j][k], v0, s0a);
+                            s0b = SYMNET_MADD(W2_1_T[j][k], v1, s0b);
+                            s1a = SYMNET_MADD(W2_1_T[j + 1][k], v0, s1a);
+                            s1b = SYMNET_MADD(W2_1_T[j + 1][k], v1, s1b);
+                            s2a = SYMNET_MADD(W2_1_T[j + 2][k], v0, s2a);
+                            s2b = SYMNET_MADD(W2_1_T[j + 2][k], v1, s2b);
+                            s3a = SYMNET_MADD(W2_1_T[j + 3][k], v0, s3a);
+                            s3b = SYMNET_MADD(W2_1_T[j + 3][k], v1, s3b);
+                            s4a = SYMNET_MADD(W2_1_T[j + 4][k], v0, s4a);
+                            s4b = SYMNET_MADD(W2_1_T[j + 4][k], v1, s4b);
+                            s5a = SYMNET_MADD(W2_1_T[j + 5][k], v0, s5a);
+                            s5b = SYMNET_MADD(W2_1_T[j + 5][k], v1, s5b);
+                        }
+                        tile[0][p] = s0a;
+                        tile[0][p + BLOCK / 2] = s0b;
+                        tile[1][p] = s1a;
+                        tile[1][p + BLOCK / 2] = s1b;
+                        tile[2][p] = s2a;
+                        tile[2][p + BLOCK / 2] = s2b;
+                        tile[3][p] = s3a;
+                        tile[3][p + BLOCK / 2] = s3b;
+                        tile[4][p] = s4a;
+                        tile[4][p + BLOCK / 2] = s4b;
+                        tile[5][p] = s5a;
+                        tile[5][p + BLOCK / 2] = s5b;
                     }
-                    tile[0][p] = s0a;
-                    tile[0][p + BLOCK / 2] = s0b;
-                    tile[1][p] = s1a;
-                    tile[1][p + BLOCK / 2] = s1b;
                 }
-            }
-            for (int m = 0; m < 4; ++m) for (int j = 0; j < 6; j += 6) {
-                float (*const tile)[BLOCK] = &work3.gt1[m][j];
-                for (size_t p = 0; p < BLOCK / 2; ++p) {
-                    float s0a = 0.0f, s0b = 0.0f;
-                    float s1a = 0.0f, s1b = 0.0f;
-                    float s2a = 0.0f, s2b = 0.0f;
-                    float s3a = 0.0f, s3b = 0.0f;
-                    float s4a = 0.0f, s4b = 0.0f;
-                    float s5a = 0.0f, s5b = 0.0f;
-                    for (int k = 0; k < 5; ++k) {
-                        const float v0 = work4.gnt2[m][k][p];
-                        const float v1 = work4.gnt2[m][k][p + BLOCK / 2];
-                        s0a = SYMNET_MADD(W2_1_T[j][k], v0, s0a);
-                        s0b = SYMNET_MADD(W2_1_T[j][k], v1, s0b);
-                        s1a = SYMNET_MADD(W2_1_T[j + 1][k], v0, s1a);
-                        s1b = SYMNET_MADD(W2_1_T[j + 1][k], v1, s1b);
-                        s2a = SYMNET_MADD(W2_1_T[j + 2][k], v0, s2a);
-                        s2b = SYMNET_MADD(W2_1_T[j + 2][k], v1, s2b);
-                        s3a = SYMNET_MADD(W2_1_T[j + 3][k], v0, s3a);
-                        s3b = SYMNET_MADD(W2_1_T[j + 3][k], v1, s3b);
-                        s4a = SYMNET_MADD(W2_1_T[j + 4][k], v0, s4a);
-                        s4b = SYMNET_MADD(W2_1_T[j + 4][k], v1, s4b);
-                        s5a = SYMNET_MADD(W2_1_T[j + 5][k], v0, s5a);
-                        s5b = SYMNET_MADD(W2_1_T[j + 5][k], v1, s5b);
+                {
+                    float (*const tile)[BLOCK] = &work7.g1[6];
+                    for (size_t p = 0; p < BLOCK / 2; ++p) {
+                        float s0a = 0.0f, s0b = 0.0f;
+                        float s1a = 0.0f, s1b = 0.0f;
+                        for (int k = 0; k < 5; ++k) {
+                            const float v0 = work4.gn2[k][p];
+                            const float v1 = work4.gn2[k][p + BLOCK / 2];
+                            s0a = SYMNET_MADD(W2_1_T[6][k], v0, s0a);
+                            s0b = SYMNET_MADD(W2_1_T[6][k], v1, s0b);
+                            s1a = SYMNET_MADD(W2_1_T[7][k], v0, s1a);
+                            s1b = SYMNET_MADD(W2_1_T[7][k], v1, s1b);
+                        }
+                        tile[0][p] = s0a;
+                        tile[0][p + BLOCK / 2] = s0b;
+                        tile[1][p] = s1a;
+                        tile[1][p + BLOCK / 2] = s1b;
                     }
-                    tile[0][p] = s0a;
-                    tile[0][p + BLOCK / 2] = s0b;
-                    tile[1][p] = s1a;
-                    tile[1][p + BLOCK / 2] = s1b;
-                    tile[2][p] = s2a;
-                    tile[2][p + BLOCK / 2] = s2b;
-                    tile[3][p] = s3a;
-                    tile[3][p + BLOCK / 2] = s3b;
-                    tile[4][p] = s4a;
-                    tile[4][p + BLOCK / 2] = s4b;
-                    tile[5][p] = s5a;
-                    tile[5][p + BLOCK / 2] = s5b;
                 }
             }
             for (int m = 0; m < 4; ++m) {
-                float (*const tile)[BLOCK] = &work3.gt1[m][6];
-                for (size_t p = 0; p < BLOCK / 2; ++p) {
-                    float s0a = 0.0f, s0b = 0.0f;
-                    float s1a = 0.0f, s1b = 0.0f;
-                    for (int k = 0; k < 5; ++k) {
-                        const float v0 = work4.gnt2[m][k][p];
-                        const float v1 = work4.gnt2[m][k][p + BLOCK / 2];
-                        s0a = SYMNET_MADD(W2_1_T[6][k], v0, s0a);
-                        s0b = SYMNET_MADD(W2_1_T[6][k], v1, s0b);
-                        s1a = SYMNET_MADD(W2_1_T[7][k], v0, s1a);
-                        s1b = SYMNET_MADD(W2_1_T[7][k], v1, s1b);
+                for (int j = 0; j < 6; j += 6) {
+                    float (*const tile)[BLOCK] = &work4.gt1[m][j];
+                    for (size_t p = 0; p < BLOCK / 2; ++p) {
+                        float s0a = 0.0f, s0b = 0.0f;
+                        float s1a = 0.0f, s1b = 0.0f;
+                        float s2a = 0.0f, s2b = 0.0f;
+                        float s3a = 0.0f, s3b = 0.0f;
+                        float s4a = 0.0f, s4b = 0.0f;
+                        float s5a = 0.0f, s5b = 0.0f;
+                        for (int k = 0; k < 5; ++k) {
+                            const float v0 = work5.gnt2[m][k][p];
+                            const float v1 = work5.gnt2[m][k][p + BLOCK / 2];
+                            s0a = SYMNET_MADD(W2_1_T[j][k], v0, s0a);
+                            s0b = SYMNET_MADD(W2_1_T[j][k], v1, s0b);
+                            s1a = SYMNET_MADD(W2_1_T[j + 1][k], v0, s1a);
+                            s1b = SYMNET_MADD(W2_1_T[j + 1][k], v1, s1b);
+                            s2a = SYMNET_MADD(W2_1_T[j + 2][k], v0, s2a);
+                            s2b = SYMNET_MADD(W2_1_T[j + 2][k], v1, s2b);
+                            s3a = SYMNET_MADD(W2_1_T[j + 3][k], v0, s3a);
+                            s3b = SYMNET_MADD(W2_1_T[j + 3][k], v1, s3b);
+                            s4a = SYMNET_MADD(W2_1_T[j + 4][k], v0, s4a);
+                            s4b = SYMNET_MADD(W2_1_T[j + 4][k], v1, s4b);
+                            s5a = SYMNET_MADD(W2_1_T[j + 5][k], v0, s5a);
+                            s5b = SYMNET_MADD(W2_1_T[j + 5][k], v1, s5b);
+                        }
+                        tile[0][p] = s0a;
+                        tile[0][p + BLOCK / 2] = s0b;
+                        tile[1][p] = s1a;
+                        tile[1][p + BLOCK / 2] = s1b;
+                        tile[2][p] = s2a;
+                        tile[2][p + BLOCK / 2] = s2b;
+                        tile[3][p] = s3a;
+                        tile[3][p + BLOCK / 2] = s3b;
+                        tile[4][p] = s4a;
+                        tile[4][p + BLOCK / 2] = s4b;
+                        tile[5][p] = s5a;
+                        tile[5][p + BLOCK / 2] = s5b;
                     }
-                    tile[0][p] = s0a;
-                    tile[0][p + BLOCK / 2] = s0b;
-                    tile[1][p] = s1a;
-                    tile[1][p + BLOCK / 2] = s1b;
+                }
+                {
+                    float (*const tile)[BLOCK] = &work4.gt1[m][6];
+                    for (size_t p = 0; p < BLOCK / 2; ++p) {
+                        float s0a = 0.0f, s0b = 0.0f;
+                        float s1a = 0.0f, s1b = 0.0f;
+                        for (int k = 0; k < 5; ++k) {
+                            const float v0 = work5.gnt2[m][k][p];
+                            const float v1 = work5.gnt2[m][k][p + BLOCK / 2];
+                            s0a = SYMNET_MADD(W2_1_T[6][k], v0, s0a);
+                            s0b = SYMNET_MADD(W2_1_T[6][k], v1, s0b);
+                            s1a = SYMNET_MADD(W2_1_T[7][k], v0, s1a);
+                            s1b = SYMNET_MADD(W2_1_T[7][k], v1, s1b);
+                        }
+                        tile[0][p] = s0a;
+                        tile[0][p + BLOCK / 2] = s0b;
+                        tile[1][p] = s1a;
+                        tile[1][p + BLOCK / 2] = s1b;
+                    }
                 }
             }
-            for (int m = 0; m < 4; ++m) for (int j = 0; j < 8; ++j) for (size_t p = 0; p < BLOCK; ++p) work5.gnt1[m][j][p] = work3.gt1[m][j][p] * d1[j][p] + work6.g1[j][p] * c1[j][p] * TN1[m][j];
+            for (int m = 0; m < 4; ++m) for (int j = 0; j < 8; ++j) for (size_t p = 0; p < BLOCK; ++p) work6.gnt1[m][j][p] = work4.gt1[m][j][p] * d1[j][p] + work7.g1[j][p] * c1[j][p] * TN1[m][j];
             for (int m = 0; m < 4; ++m) {
-                float (*const tile)[BLOCK] = &result[(o * 4 + m) * 4 + 0];
-                for (size_t p = 0; p < BLOCK / 2; ++p) {
-                    float s0a = 0.0f, s0b = 0.0f;
-                    float s1a = 0.0f, s1b = 0.0f;
-                    float s2a = 0.0f, s2b = 0.0f;
-                    float s3a = 0.0f, s3b = 0.0f;
-                    for (int k = 0; k < 5; ++k) {
-                        const float v0 = work4.gnt2[m][k][p];
-                        const float v1 = work4.gnt2[m][k][p + BLOCK / 2];
-                        s0a = SYMNET_MADD(W2_x_T[0][k], v0, s0a);
-                        s0b = SYMNET_MADD(W2_x_T[0][k], v1, s0b);
-                        s1a = SYMNET_MADD(W2_x_T[1][k], v0, s1a);
-                        s1b = SYMNET_MADD(W2_x_T[1][k], v1, s1b);
-                        s2a = SYMNET_MADD(W2_x_T[2][k], v0, s2a);
-                        s2b = SYMNET_MADD(W2_x_T[2][k], v1, s2b);
-                        s3a = SYMNET_MADD(W2_x_T[3][k], v0, s3a);
-                        s3b = SYMNET_MADD(W2_x_T[3][k], v1, s3b);
+                {
+                    float (*const tile)[BLOCK] = &result[m * 4 + 0];
+                    for (size_t p = 0; p < BLOCK / 2; ++p) {
+                        float s0a = 0.0f, s0b = 0.0f;
+                        float s1a = 0.0f, s1b = 0.0f;
+                        float s2a = 0.0f, s2b = 0.0f;
+                        float s3a = 0.0f, s3b = 0.0f;
+                        for (int k = 0; k < 5; ++k) {
+                            const float v0 = work5.gnt2[m][k][p];
+                            const float v1 = work5.gnt2[m][k][p + BLOCK / 2];
+                            s0a = SYMNET_MADD(W2_x_T[0][k], v0, s0a);
+                            s0b = SYMNET_MADD(W2_x_T[0][k], v1, s0b);
+                            s1a = SYMNET_MADD(W2_x_T[1][k], v0, s1a);
+                            s1b = SYMNET_MADD(W2_x_T[1][k], v1, s1b);
+                            s2a = SYMNET_MADD(W2_x_T[2][k], v0, s2a);
+                            s2b = SYMNET_MADD(W2_x_T[2][k], v1, s2b);
+                            s3a = SYMNET_MADD(W2_x_T[3][k], v0, s3a);
+                            s3b = SYMNET_MADD(W2_x_T[3][k], v1, s3b);
+                        }
+                        for (int k = 0; k < 8; ++k) {
+                            const float v0 = work6.gnt1[m][k][p];
+                            const float v1 = work6.gnt1[m][k][p + BLOCK / 2];
+                            s0a = SYMNET_MADD(W1_x_T[0][k], v0, s0a);
+                            s0b = SYMNET_MADD(W1_x_T[0][k], v1, s0b);
+                            s1a = SYMNET_MADD(W1_x_T[1][k], v0, s1a);
+                            s1b = SYMNET_MADD(W1_x_T[1][k], v1, s1b);
+                            s2a = SYMNET_MADD(W1_x_T[2][k], v0, s2a);
+                            s2b = SYMNET_MADD(W1_x_T[2][k], v1, s2b);
+                            s3a = SYMNET_MADD(W1_x_T[3][k], v0, s3a);
+                            s3b = SYMNET_MADD(W1_x_T[3][k], v1, s3b);
+                        }
+                        tile[0][p] = s0a;
+                        tile[0][p + BLOCK / 2] = s0b;
+                        tile[1][p] = s1a;
+                        tile[1][p + BLOCK / 2] = s1b;
+                        tile[2][p] = s2a;
+                        tile[2][p + BLOCK / 2] = s2b;
+                        tile[3][p] = s3a;
+                        tile[3][p + BLOCK / 2] = s3b;
                     }
-                    for (int k = 0; k < 8; ++k) {
-                        const float v0 = work5.gnt1[m][k][p];
-                        const float v1 = work5.gnt1[m][k][p + BLOCK / 2];
-                        s0a = SYMNET_MADD(W1_x_T[0][k], v0, s0a);
-                        s0b = SYMNET_MADD(W1_x_T[0][k], v1, s0b);
-                        s1a = SYMNET_MADD(W1_x_T[1][k], v0, s1a);
-                        s1b = SYMNET_MADD(W1_x_T[1][k], v1, s1b);
-                        s2a = SYMNET_MADD(W1_x_T[2][k], v0, s2a);
-                        s2b = SYMNET_MADD(W1_x_T[2][k], v1, s2b);
-                        s3a = SYMNET_MADD(W1_x_T[3][k], v0, s3a);
-                        s3b = SYMNET_MADD(W1_x_T[3][k], v1, s3b);
-                    }
-                    tile[0][p] = s0a;
-                    tile[0][p + BLOCK / 2] = s0b;
-                    tile[1][p] = s1a;
-                    tile[1][p + BLOCK / 2] = s1b;
-                    tile[2][p] = s2a;
-                    tile[2][p + BLOCK / 2] = s2b;
-                    tile[3][p] = s3a;
-                    tile[3][p + BLOCK / 2] = s3b;
                 }
             }
             for (int k = 0; k < 4; ++k) for (int m = k + 1; m < 4; ++m) for (size_t p = 0; p < BLOCK; ++p) {
-                const float mean = 0.5f * (result[(o * 4 + k) * 4 + m][p] + result[(o * 4 + m) * 4 + k][p]);
-                result[(o * 4 + k) * 4 + m][p] = mean;
-                result[(o * 4 + m) * 4 + k][p] = mean;
+                const float mean = 0.5f * (result[k * 4 + m][p] + result[m * 4 + k][p]);
+                result[k * 4 + m][p] = mean;
+                result[m * 4 + k][p] = mean;
             }
+            for (size_t p = 0; p < count; ++p)   /* the block holds this row of the result */
+                for (size_t e = 0; e < 16; ++e) hess[(first + p) * 128 + (size_t)o * 16 + e] = result[e][p];
         }
-        for (size_t p = 0; p < count; ++p)
-            for (size_t e = 0; e < 128; ++e) hess[(first + p) * 128 + e] = result[e][p];
     }
 }

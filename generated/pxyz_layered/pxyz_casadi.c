@@ -166,18 +166,6 @@ static const double W1_x_T[3][10] = {
 {-11.791795758973361,23.42971868480926,-10.01305920755824,-40.01624123892331,91.15948454763804,73.84788538781692,-52.377191193838385,217.18368768499357,-64.94750098166925,-42.759046220031834},
 {0.039793938628991866,-0.04736603953257098,-0.03268652331322589,0.03894477788334118,-0.046303107195608074,0.0322557880659084,-0.02368093943918201,-0.07796548388174505,-0.028456066400698553,-0.01718788197096464}
 };
-static const double W1_x[10][3] = {
-{0x1.51edc1ce49078p-9,-11.791795758973361,0.039793938628991866},
-{0.00280836343284187,23.42971868480926,-0.04736603953257098},
-{0x1.1b32268be208dp-9,-10.01305920755824,-0.03268652331322589},
-{0x1.56efc60aeb978p-9,-40.01624123892331,0.03894477788334118},
-{-0.002989943073580378,91.15948454763804,-0.046303107195608074},
-{-0.0010529532418275724,73.84788538781692,0.0322557880659084},
-{0.0010282800596145287,-52.377191193838385,-0.02368093943918201},
-{-0x1.b9fe2409f0971p-9,217.18368768499357,-0.07796548388174505},
-{0.0009904489899037654,-64.94750098166925,-0.028456066400698553},
-{-0x1.4d6493a76501p-14,-42.759046220031834,-0.01718788197096464}
-};
 static const double W2_1_T[10][1] = {
 {785.604631433556},
 {9611.280947750809},
@@ -189,6 +177,18 @@ static const double W2_1_T[10][1] = {
 {-1231.607413205682},
 {23107.60395478411},
 {522.9396436386553}
+};
+static const double W1_x[10][3] = {
+{0x1.51edc1ce49078p-9,-11.791795758973361,0.039793938628991866},
+{0.00280836343284187,23.42971868480926,-0.04736603953257098},
+{0x1.1b32268be208dp-9,-10.01305920755824,-0.03268652331322589},
+{0x1.56efc60aeb978p-9,-40.01624123892331,0.03894477788334118},
+{-0.002989943073580378,91.15948454763804,-0.046303107195608074},
+{-0.0010529532418275724,73.84788538781692,0.0322557880659084},
+{0.0010282800596145287,-52.377191193838385,-0.02368093943918201},
+{-0x1.b9fe2409f0971p-9,217.18368768499357,-0.07796548388174505},
+{0.0009904489899037654,-64.94750098166925,-0.028456066400698553},
+{-0x1.4d6493a76501p-14,-42.759046220031834,-0.01718788197096464}
 };
 static const double W2_1[1][10] = {
 {785.604631433556,9611.280947750809,-1332.1783289882183,1400.553257029352,-2123.205688390767,6628.910019175595,-38550.89266867379,-1231.607413205682,23107.60395478411,522.9396436386553}
@@ -257,89 +257,93 @@ void pxyz_casadi_evaluate_batch(size_t n, const double *restrict x, double *rest
         }
         (void)xb;
         for (int k = 0; k < 3; ++k) for (size_t p = 0; p < BLOCK; ++p) work0.z[k][p] = xb[k][p] - X_OFFSET[k];
-        for (int j = 0; j < 6; j += 6) {
-            double (*const tile)[BLOCK] = &work1.n1[j];
-            for (size_t p = 0; p < BLOCK / 2; ++p) {
-                double s0a = B1[j], s0b = B1[j];
-                double s1a = B1[j + 1], s1b = B1[j + 1];
-                double s2a = B1[j + 2], s2b = B1[j + 2];
-                double s3a = B1[j + 3], s3b = B1[j + 3];
-                double s4a = B1[j + 4], s4b = B1[j + 4];
-                double s5a = B1[j + 5], s5b = B1[j + 5];
-                for (int k = 0; k < 3; ++k) {
-                    const double v0 = work0.z[k][p];
-                    const double v1 = work0.z[k][p + BLOCK / 2];
-                    s0a = SYMNET_MADD(W1_x[j][k], v0, s0a);
-                    s0b = SYMNET_MADD(W1_x[j][k], v1, s0b);
-                    s1a = SYMNET_MADD(W1_x[j + 1][k], v0, s1a);
-                    s1b = SYMNET_MADD(W1_x[j + 1][k], v1, s1b);
-                    s2a = SYMNET_MADD(W1_x[j + 2][k], v0, s2a);
-                    s2b = SYMNET_MADD(W1_x[j + 2][k], v1, s2b);
-                    s3a = SYMNET_MADD(W1_x[j + 3][k], v0, s3a);
-                    s3b = SYMNET_MADD(W1_x[j + 3][k], v1, s3b);
-                    s4a = SYMNET_MADD(W1_x[j + 4][k], v0, s4a);
-                    s4b = SYMNET_MADD(W1_x[j + 4][k], v1, s4b);
-                    s5a = SYMNET_MADD(W1_x[j + 5][k], v0, s5a);
-                    s5b = SYMNET_MADD(W1_x[j + 5][k], v1, s5b);
-                }
-                tile[0][p] = s0a;
-                tile[0][p + BLOCK / 2] = s0b;
-                tile[1][p] = s1a;
-                tile[1][p + BLOCK / 2] = s1b;
-                tile[2][p] = s2a;
-                tile[2][p + BLOCK / 2] = s2b;
-                tile[3][p] = s3a;
-                tile[3][p + BLOCK / 2] = s3b;
-                tile[4][p] = s4a;
-                tile[4][p + BLOCK / 2] = s4b;
-                tile[5][p] = s5a;
-                tile[5][p + BLOCK / 2] = s5b;
-            }
-        }
         {
-            double (*const tile)[BLOCK] = &work1.n1[6];
-            for (size_t p = 0; p < BLOCK / 2; ++p) {
-                double s0a = B1[6], s0b = B1[6];
-                double s1a = B1[7], s1b = B1[7];
-                double s2a = B1[8], s2b = B1[8];
-                double s3a = B1[9], s3b = B1[9];
-                for (int k = 0; k < 3; ++k) {
-                    const double v0 = work0.z[k][p];
-                    const double v1 = work0.z[k][p + BLOCK / 2];
-                    s0a = SYMNET_MADD(W1_x[6][k], v0, s0a);
-                    s0b = SYMNET_MADD(W1_x[6][k], v1, s0b);
-                    s1a = SYMNET_MADD(W1_x[7][k], v0, s1a);
-                    s1b = SYMNET_MADD(W1_x[7][k], v1, s1b);
-                    s2a = SYMNET_MADD(W1_x[8][k], v0, s2a);
-                    s2b = SYMNET_MADD(W1_x[8][k], v1, s2b);
-                    s3a = SYMNET_MADD(W1_x[9][k], v0, s3a);
-                    s3b = SYMNET_MADD(W1_x[9][k], v1, s3b);
+            for (int j = 0; j < 6; j += 6) {
+                double (*const tile)[BLOCK] = &work1.n1[j];
+                for (size_t p = 0; p < BLOCK / 2; ++p) {
+                    double s0a = B1[j], s0b = B1[j];
+                    double s1a = B1[j + 1], s1b = B1[j + 1];
+                    double s2a = B1[j + 2], s2b = B1[j + 2];
+                    double s3a = B1[j + 3], s3b = B1[j + 3];
+                    double s4a = B1[j + 4], s4b = B1[j + 4];
+                    double s5a = B1[j + 5], s5b = B1[j + 5];
+                    for (int k = 0; k < 3; ++k) {
+                        const double v0 = work0.z[k][p];
+                        const double v1 = work0.z[k][p + BLOCK / 2];
+                        s0a = SYMNET_MADD(W1_x[j][k], v0, s0a);
+                        s0b = SYMNET_MADD(W1_x[j][k], v1, s0b);
+                        s1a = SYMNET_MADD(W1_x[j + 1][k], v0, s1a);
+                        s1b = SYMNET_MADD(W1_x[j + 1][k], v1, s1b);
+                        s2a = SYMNET_MADD(W1_x[j + 2][k], v0, s2a);
+                        s2b = SYMNET_MADD(W1_x[j + 2][k], v1, s2b);
+                        s3a = SYMNET_MADD(W1_x[j + 3][k], v0, s3a);
+                        s3b = SYMNET_MADD(W1_x[j + 3][k], v1, s3b);
+                        s4a = SYMNET_MADD(W1_x[j + 4][k], v0, s4a);
+                        s4b = SYMNET_MADD(W1_x[j + 4][k], v1, s4b);
+                        s5a = SYMNET_MADD(W1_x[j + 5][k], v0, s5a);
+                        s5b = SYMNET_MADD(W1_x[j + 5][k], v1, s5b);
+                    }
+                    tile[0][p] = s0a;
+                    tile[0][p + BLOCK / 2] = s0b;
+                    tile[1][p] = s1a;
+                    tile[1][p + BLOCK / 2] = s1b;
+                    tile[2][p] = s2a;
+                    tile[2][p + BLOCK / 2] = s2b;
+                    tile[3][p] = s3a;
+                    tile[3][p + BLOCK / 2] = s3b;
+                    tile[4][p] = s4a;
+                    tile[4][p + BLOCK / 2] = s4b;
+                    tile[5][p] = s5a;
+                    tile[5][p + BLOCK / 2] = s5b;
                 }
-                tile[0][p] = s0a;
-                tile[0][p + BLOCK / 2] = s0b;
-                tile[1][p] = s1a;
-                tile[1][p + BLOCK / 2] = s1b;
-                tile[2][p] = s2a;
-                tile[2][p + BLOCK / 2] = s2b;
-                tile[3][p] = s3a;
-                tile[3][p + BLOCK / 2] = s3b;
+            }
+            {
+                double (*const tile)[BLOCK] = &work1.n1[6];
+                for (size_t p = 0; p < BLOCK / 2; ++p) {
+                    double s0a = B1[6], s0b = B1[6];
+                    double s1a = B1[7], s1b = B1[7];
+                    double s2a = B1[8], s2b = B1[8];
+                    double s3a = B1[9], s3b = B1[9];
+                    for (int k = 0; k < 3; ++k) {
+                        const double v0 = work0.z[k][p];
+                        const double v1 = work0.z[k][p + BLOCK / 2];
+                        s0a = SYMNET_MADD(W1_x[6][k], v0, s0a);
+                        s0b = SYMNET_MADD(W1_x[6][k], v1, s0b);
+                        s1a = SYMNET_MADD(W1_x[7][k], v0, s1a);
+                        s1b = SYMNET_MADD(W1_x[7][k], v1, s1b);
+                        s2a = SYMNET_MADD(W1_x[8][k], v0, s2a);
+                        s2b = SYMNET_MADD(W1_x[8][k], v1, s2b);
+                        s3a = SYMNET_MADD(W1_x[9][k], v0, s3a);
+                        s3b = SYMNET_MADD(W1_x[9][k], v1, s3b);
+                    }
+                    tile[0][p] = s0a;
+                    tile[0][p + BLOCK / 2] = s0b;
+                    tile[1][p] = s1a;
+                    tile[1][p + BLOCK / 2] = s1b;
+                    tile[2][p] = s2a;
+                    tile[2][p + BLOCK / 2] = s2b;
+                    tile[3][p] = s3a;
+                    tile[3][p + BLOCK / 2] = s3b;
+                }
             }
         }
         for (int j = 0; j < 10; ++j) for (size_t p = 0; p < BLOCK; ++p) {
             work0.a1[j][p] = symnet_tanh(work1.n1[j][p]);
         }
         {
-            double (*const tile)[BLOCK] = &work1.n2[0];
-            for (size_t p = 0; p < BLOCK / 2; ++p) {
-                double s0a = B2[0], s0b = B2[0];
-                for (int k = 0; k < 10; ++k) {
-                    const double v0 = work0.a1[k][p];
-                    const double v1 = work0.a1[k][p + BLOCK / 2];
-                    s0a = SYMNET_MADD(W2_1[0][k], v0, s0a);
-                    s0b = SYMNET_MADD(W2_1[0][k], v1, s0b);
+            {
+                double (*const tile)[BLOCK] = &work1.n2[0];
+                for (size_t p = 0; p < BLOCK / 2; ++p) {
+                    double s0a = B2[0], s0b = B2[0];
+                    for (int k = 0; k < 10; ++k) {
+                        const double v0 = work0.a1[k][p];
+                        const double v1 = work0.a1[k][p + BLOCK / 2];
+                        s0a = SYMNET_MADD(W2_1[0][k], v0, s0a);
+                        s0b = SYMNET_MADD(W2_1[0][k], v1, s0b);
+                    }
+                    tile[0][p] = s0a;
+                    tile[0][p + BLOCK / 2] = s0b;
                 }
-                tile[0][p] = s0a;
-                tile[0][p + BLOCK / 2] = s0b;
             }
         }
         for (size_t p = 0; p < BLOCK; ++p) result[0][p] = work1.n2[0][p];
@@ -399,72 +403,74 @@ void pxyz_casadi_gradient_batch(size_t n, const double *restrict x, double *rest
         }
         (void)xb;
         for (int k = 0; k < 3; ++k) for (size_t p = 0; p < BLOCK; ++p) work0.z[k][p] = xb[k][p] - X_OFFSET[k];
-        for (int j = 0; j < 6; j += 6) {
-            double (*const tile)[BLOCK] = &work1.n1[j];
-            for (size_t p = 0; p < BLOCK / 2; ++p) {
-                double s0a = B1[j], s0b = B1[j];
-                double s1a = B1[j + 1], s1b = B1[j + 1];
-                double s2a = B1[j + 2], s2b = B1[j + 2];
-                double s3a = B1[j + 3], s3b = B1[j + 3];
-                double s4a = B1[j + 4], s4b = B1[j + 4];
-                double s5a = B1[j + 5], s5b = B1[j + 5];
-                for (int k = 0; k < 3; ++k) {
-                    const double v0 = work0.z[k][p];
-                    const double v1 = work0.z[k][p + BLOCK / 2];
-                    s0a = SYMNET_MADD(W1_x[j][k], v0, s0a);
-                    s0b = SYMNET_MADD(W1_x[j][k], v1, s0b);
-                    s1a = SYMNET_MADD(W1_x[j + 1][k], v0, s1a);
-                    s1b = SYMNET_MADD(W1_x[j + 1][k], v1, s1b);
-                    s2a = SYMNET_MADD(W1_x[j + 2][k], v0, s2a);
-                    s2b = SYMNET_MADD(W1_x[j + 2][k], v1, s2b);
-                    s3a = SYMNET_MADD(W1_x[j + 3][k], v0, s3a);
-                    s3b = SYMNET_MADD(W1_x[j + 3][k], v1, s3b);
-                    s4a = SYMNET_MADD(W1_x[j + 4][k], v0, s4a);
-                    s4b = SYMNET_MADD(W1_x[j + 4][k], v1, s4b);
-                    s5a = SYMNET_MADD(W1_x[j + 5][k], v0, s5a);
-                    s5b = SYMNET_MADD(W1_x[j + 5][k], v1, s5b);
-                }
-                tile[0][p] = s0a;
-                tile[0][p + BLOCK / 2] = s0b;
-                tile[1][p] = s1a;
-                tile[1][p + BLOCK / 2] = s1b;
-                tile[2][p] = s2a;
-                tile[2][p + BLOCK / 2] = s2b;
-                tile[3][p] = s3a;
-                tile[3][p + BLOCK / 2] = s3b;
-                tile[4][p] = s4a;
-                tile[4][p + BLOCK / 2] = s4b;
-                tile[5][p] = s5a;
-                tile[5][p + BLOCK / 2] = s5b;
-            }
-        }
         {
-            double (*const tile)[BLOCK] = &work1.n1[6];
-            for (size_t p = 0; p < BLOCK / 2; ++p) {
-                double s0a = B1[6], s0b = B1[6];
-                double s1a = B1[7], s1b = B1[7];
-                double s2a = B1[8], s2b = B1[8];
-                double s3a = B1[9], s3b = B1[9];
-                for (int k = 0; k < 3; ++k) {
-                    const double v0 = work0.z[k][p];
-                    const double v1 = work0.z[k][p + BLOCK / 2];
-                    s0a = SYMNET_MADD(W1_x[6][k], v0, s0a);
-                    s0b = SYMNET_MADD(W1_x[6][k], v1, s0b);
-                    s1a = SYMNET_MADD(W1_x[7][k], v0, s1a);
-                    s1b = SYMNET_MADD(W1_x[7][k], v1, s1b);
-                    s2a = SYMNET_MADD(W1_x[8][k], v0, s2a);
-                    s2b = SYMNET_MADD(W1_x[8][k], v1, s2b);
-                    s3a = SYMNET_MADD(W1_x[9][k], v0, s3a);
-                    s3b = SYMNET_MADD(W1_x[9][k], v1, s3b);
+            for (int j = 0; j < 6; j += 6) {
+                double (*const tile)[BLOCK] = &work1.n1[j];
+                for (size_t p = 0; p < BLOCK / 2; ++p) {
+                    double s0a = B1[j], s0b = B1[j];
+                    double s1a = B1[j + 1], s1b = B1[j + 1];
+                    double s2a = B1[j + 2], s2b = B1[j + 2];
+                    double s3a = B1[j + 3], s3b = B1[j + 3];
+                    double s4a = B1[j + 4], s4b = B1[j + 4];
+                    double s5a = B1[j + 5], s5b = B1[j + 5];
+                    for (int k = 0; k < 3; ++k) {
+                        const double v0 = work0.z[k][p];
+                        const double v1 = work0.z[k][p + BLOCK / 2];
+                        s0a = SYMNET_MADD(W1_x[j][k], v0, s0a);
+                        s0b = SYMNET_MADD(W1_x[j][k], v1, s0b);
+                        s1a = SYMNET_MADD(W1_x[j + 1][k], v0, s1a);
+                        s1b = SYMNET_MADD(W1_x[j + 1][k], v1, s1b);
+                        s2a = SYMNET_MADD(W1_x[j + 2][k], v0, s2a);
+                        s2b = SYMNET_MADD(W1_x[j + 2][k], v1, s2b);
+                        s3a = SYMNET_MADD(W1_x[j + 3][k], v0, s3a);
+                        s3b = SYMNET_MADD(W1_x[j + 3][k], v1, s3b);
+                        s4a = SYMNET_MADD(W1_x[j + 4][k], v0, s4a);
+                        s4b = SYMNET_MADD(W1_x[j + 4][k], v1, s4b);
+                        s5a = SYMNET_MADD(W1_x[j + 5][k], v0, s5a);
+                        s5b = SYMNET_MADD(W1_x[j + 5][k], v1, s5b);
+                    }
+                    tile[0][p] = s0a;
+                    tile[0][p + BLOCK / 2] = s0b;
+                    tile[1][p] = s1a;
+                    tile[1][p + BLOCK / 2] = s1b;
+                    tile[2][p] = s2a;
+                    tile[2][p + BLOCK / 2] = s2b;
+                    tile[3][p] = s3a;
+                    tile[3][p + BLOCK / 2] = s3b;
+                    tile[4][p] = s4a;
+                    tile[4][p + BLOCK / 2] = s4b;
+                    tile[5][p] = s5a;
+                    tile[5][p + BLOCK / 2] = s5b;
                 }
-                tile[0][p] = s0a;
-                tile[0][p + BLOCK / 2] = s0b;
-                tile[1][p] = s1a;
-                tile[1][p + BLOCK / 2] = s1b;
-                tile[2][p] = s2a;
-                tile[2][p + BLOCK / 2] = s2b;
-                tile[3][p] = s3a;
-                tile[3][p + BLOCK / 2] = s3b;
+            }
+            {
+                double (*const tile)[BLOCK] = &work1.n1[6];
+                for (size_t p = 0; p < BLOCK / 2; ++p) {
+                    double s0a = B1[6], s0b = B1[6];
+                    double s1a = B1[7], s1b = B1[7];
+                    double s2a = B1[8], s2b = B1[8];
+                    double s3a = B1[9], s3b = B1[9];
+                    for (int k = 0; k < 3; ++k) {
+                        const double v0 = work0.z[k][p];
+                        const double v1 = work0.z[k][p + BLOCK / 2];
+                        s0a = SYMNET_MADD(W1_x[6][k], v0, s0a);
+                        s0b = SYMNET_MADD(W1_x[6][k], v1, s0b);
+                        s1a = SYMNET_MADD(W1_x[7][k], v0, s1a);
+                        s1b = SYMNET_MADD(W1_x[7][k], v1, s1b);
+                        s2a = SYMNET_MADD(W1_x[8][k], v0, s2a);
+                        s2b = SYMNET_MADD(W1_x[8][k], v1, s2b);
+                        s3a = SYMNET_MADD(W1_x[9][k], v0, s3a);
+                        s3b = SYMNET_MADD(W1_x[9][k], v1, s3b);
+                    }
+                    tile[0][p] = s0a;
+                    tile[0][p + BLOCK / 2] = s0b;
+                    tile[1][p] = s1a;
+                    tile[1][p + BLOCK / 2] = s1b;
+                    tile[2][p] = s2a;
+                    tile[2][p + BLOCK / 2] = s2b;
+                    tile[3][p] = s3a;
+                    tile[3][p + BLOCK / 2] = s3b;
+                }
             }
         }
         for (int j = 0; j < 10; ++j) for (size_t p = 0; p < BLOCK; ++p) {
@@ -473,27 +479,29 @@ void pxyz_casadi_gradient_batch(size_t n, const double *restrict x, double *rest
         for (int o = 0; o < 1; ++o) {   /* one output row at a time */
             for (int j = 0; j < 10; ++j) for (size_t p = 0; p < BLOCK; ++p) work1.gn1[j][p] = G1[o][j] * work0.d1[j][p];
             {
-                double (*const tile)[BLOCK] = &result[o * 3 + 0];
-                for (size_t p = 0; p < BLOCK / 2; ++p) {
-                    double s0a = 0.0, s0b = 0.0;
-                    double s1a = 0.0, s1b = 0.0;
-                    double s2a = 0.0, s2b = 0.0;
-                    for (int k = 0; k < 10; ++k) {
-                        const double v0 = work1.gn1[k][p];
-                        const double v1 = work1.gn1[k][p + BLOCK / 2];
-                        s0a = SYMNET_MADD(W1_x_T[0][k], v0, s0a);
-                        s0b = SYMNET_MADD(W1_x_T[0][k], v1, s0b);
-                        s1a = SYMNET_MADD(W1_x_T[1][k], v0, s1a);
-                        s1b = SYMNET_MADD(W1_x_T[1][k], v1, s1b);
-                        s2a = SYMNET_MADD(W1_x_T[2][k], v0, s2a);
-                        s2b = SYMNET_MADD(W1_x_T[2][k], v1, s2b);
+                {
+                    double (*const tile)[BLOCK] = &result[0];
+                    for (size_t p = 0; p < BLOCK / 2; ++p) {
+                        double s0a = 0.0, s0b = 0.0;
+                        double s1a = 0.0, s1b = 0.0;
+                        double s2a = 0.0, s2b = 0.0;
+                        for (int k = 0; k < 10; ++k) {
+                            const double v0 = work1.gn1[k][p];
+                            const double v1 = work1.gn1[k][p + BLOCK / 2];
+                            s0a = SYMNET_MADD(W1_x_T[0][k], v0, s0a);
+                            s0b = SYMNET_MADD(W1_x_T[0][k], v1, s0b);
+                            s1a = SYMNET_MADD(W1_x_T[1][k], v0, s1a);
+                            s1b = SYMNET_MADD(W1_x_T[1][k], v1, s1b);
+                            s2a = SYMNET_MADD(W1_x_T[2][k], v0, s2a);
+                            s2b = SYMNET_MADD(W1_x_T[2][k], v1, s2b);
+                        }
+                        tile[0][p] = s0a;
+                        tile[0][p + BLOCK / 2] = s0b;
+                        tile[1][p] = s1a;
+                        tile[1][p + BLOCK / 2] = s1b;
+                        tile[2][p] = s2a;
+                        tile[2][p + BLOCK / 2] = s2b;
                     }
-                    tile[0][p] = s0a;
-                    tile[0][p + BLOCK / 2] = s0b;
-                    tile[1][p] = s1a;
-                    tile[1][p + BLOCK / 2] = s1b;
-                    tile[2][p] = s2a;
-                    tile[2][p + BLOCK / 2] = s2b;
                 }
             }
         }
@@ -553,72 +561,74 @@ void pxyz_casadi_jacobian_batch(size_t n, const double *restrict x, double *rest
         }
         (void)xb;
         for (int k = 0; k < 3; ++k) for (size_t p = 0; p < BLOCK; ++p) work0.z[k][p] = xb[k][p] - X_OFFSET[k];
-        for (int j = 0; j < 6; j += 6) {
-            double (*const tile)[BLOCK] = &work1.n1[j];
-            for (size_t p = 0; p < BLOCK / 2; ++p) {
-                double s0a = B1[j], s0b = B1[j];
-                double s1a = B1[j + 1], s1b = B1[j + 1];
-                double s2a = B1[j + 2], s2b = B1[j + 2];
-                double s3a = B1[j + 3], s3b = B1[j + 3];
-                double s4a = B1[j + 4], s4b = B1[j + 4];
-                double s5a = B1[j + 5], s5b = B1[j + 5];
-                for (int k = 0; k < 3; ++k) {
-                    const double v0 = work0.z[k][p];
-                    const double v1 = work0.z[k][p + BLOCK / 2];
-                    s0a = SYMNET_MADD(W1_x[j][k], v0, s0a);
-                    s0b = SYMNET_MADD(W1_x[j][k], v1, s0b);
-                    s1a = SYMNET_MADD(W1_x[j + 1][k], v0, s1a);
-                    s1b = SYMNET_MADD(W1_x[j + 1][k], v1, s1b);
-                    s2a = SYMNET_MADD(W1_x[j + 2][k], v0, s2a);
-                    s2b = SYMNET_MADD(W1_x[j + 2][k], v1, s2b);
-                    s3a = SYMNET_MADD(W1_x[j + 3][k], v0, s3a);
-                    s3b = SYMNET_MADD(W1_x[j + 3][k], v1, s3b);
-                    s4a = SYMNET_MADD(W1_x[j + 4][k], v0, s4a);
-                    s4b = SYMNET_MADD(W1_x[j + 4][k], v1, s4b);
-                    s5a = SYMNET_MADD(W1_x[j + 5][k], v0, s5a);
-                    s5b = SYMNET_MADD(W1_x[j + 5][k], v1, s5b);
-                }
-                tile[0][p] = s0a;
-                tile[0][p + BLOCK / 2] = s0b;
-                tile[1][p] = s1a;
-                tile[1][p + BLOCK / 2] = s1b;
-                tile[2][p] = s2a;
-                tile[2][p + BLOCK / 2] = s2b;
-                tile[3][p] = s3a;
-                tile[3][p + BLOCK / 2] = s3b;
-                tile[4][p] = s4a;
-                tile[4][p + BLOCK / 2] = s4b;
-                tile[5][p] = s5a;
-                tile[5][p + BLOCK / 2] = s5b;
-            }
-        }
         {
-            double (*const tile)[BLOCK] = &work1.n1[6];
-            for (size_t p = 0; p < BLOCK / 2; ++p) {
-                double s0a = B1[6], s0b = B1[6];
-                double s1a = B1[7], s1b = B1[7];
-                double s2a = B1[8], s2b = B1[8];
-                double s3a = B1[9], s3b = B1[9];
-                for (int k = 0; k < 3; ++k) {
-                    const double v0 = work0.z[k][p];
-                    const double v1 = work0.z[k][p + BLOCK / 2];
-                    s0a = SYMNET_MADD(W1_x[6][k], v0, s0a);
-                    s0b = SYMNET_MADD(W1_x[6][k], v1, s0b);
-                    s1a = SYMNET_MADD(W1_x[7][k], v0, s1a);
-                    s1b = SYMNET_MADD(W1_x[7][k], v1, s1b);
-                    s2a = SYMNET_MADD(W1_x[8][k], v0, s2a);
-                    s2b = SYMNET_MADD(W1_x[8][k], v1, s2b);
-                    s3a = SYMNET_MADD(W1_x[9][k], v0, s3a);
-                    s3b = SYMNET_MADD(W1_x[9][k], v1, s3b);
+            for (int j = 0; j < 6; j += 6) {
+                double (*const tile)[BLOCK] = &work1.n1[j];
+                for (size_t p = 0; p < BLOCK / 2; ++p) {
+                    double s0a = B1[j], s0b = B1[j];
+                    double s1a = B1[j + 1], s1b = B1[j + 1];
+                    double s2a = B1[j + 2], s2b = B1[j + 2];
+                    double s3a = B1[j + 3], s3b = B1[j + 3];
+                    double s4a = B1[j + 4], s4b = B1[j + 4];
+                    double s5a = B1[j + 5], s5b = B1[j + 5];
+                    for (int k = 0; k < 3; ++k) {
+                        const double v0 = work0.z[k][p];
+                        const double v1 = work0.z[k][p + BLOCK / 2];
+                        s0a = SYMNET_MADD(W1_x[j][k], v0, s0a);
+                        s0b = SYMNET_MADD(W1_x[j][k], v1, s0b);
+                        s1a = SYMNET_MADD(W1_x[j + 1][k], v0, s1a);
+                        s1b = SYMNET_MADD(W1_x[j + 1][k], v1, s1b);
+                        s2a = SYMNET_MADD(W1_x[j + 2][k], v0, s2a);
+                        s2b = SYMNET_MADD(W1_x[j + 2][k], v1, s2b);
+                        s3a = SYMNET_MADD(W1_x[j + 3][k], v0, s3a);
+                        s3b = SYMNET_MADD(W1_x[j + 3][k], v1, s3b);
+                        s4a = SYMNET_MADD(W1_x[j + 4][k], v0, s4a);
+                        s4b = SYMNET_MADD(W1_x[j + 4][k], v1, s4b);
+                        s5a = SYMNET_MADD(W1_x[j + 5][k], v0, s5a);
+                        s5b = SYMNET_MADD(W1_x[j + 5][k], v1, s5b);
+                    }
+                    tile[0][p] = s0a;
+                    tile[0][p + BLOCK / 2] = s0b;
+                    tile[1][p] = s1a;
+                    tile[1][p + BLOCK / 2] = s1b;
+                    tile[2][p] = s2a;
+                    tile[2][p + BLOCK / 2] = s2b;
+                    tile[3][p] = s3a;
+                    tile[3][p + BLOCK / 2] = s3b;
+                    tile[4][p] = s4a;
+                    tile[4][p + BLOCK / 2] = s4b;
+                    tile[5][p] = s5a;
+                    tile[5][p + BLOCK / 2] = s5b;
                 }
-                tile[0][p] = s0a;
-                tile[0][p + BLOCK / 2] = s0b;
-                tile[1][p] = s1a;
-                tile[1][p + BLOCK / 2] = s1b;
-                tile[2][p] = s2a;
-                tile[2][p + BLOCK / 2] = s2b;
-                tile[3][p] = s3a;
-                tile[3][p + BLOCK / 2] = s3b;
+            }
+            {
+                double (*const tile)[BLOCK] = &work1.n1[6];
+                for (size_t p = 0; p < BLOCK / 2; ++p) {
+                    double s0a = B1[6], s0b = B1[6];
+                    double s1a = B1[7], s1b = B1[7];
+                    double s2a = B1[8], s2b = B1[8];
+                    double s3a = B1[9], s3b = B1[9];
+                    for (int k = 0; k < 3; ++k) {
+                        const double v0 = work0.z[k][p];
+                        const double v1 = work0.z[k][p + BLOCK / 2];
+                        s0a = SYMNET_MADD(W1_x[6][k], v0, s0a);
+                        s0b = SYMNET_MADD(W1_x[6][k], v1, s0b);
+                        s1a = SYMNET_MADD(W1_x[7][k], v0, s1a);
+                        s1b = SYMNET_MADD(W1_x[7][k], v1, s1b);
+                        s2a = SYMNET_MADD(W1_x[8][k], v0, s2a);
+                        s2b = SYMNET_MADD(W1_x[8][k], v1, s2b);
+                        s3a = SYMNET_MADD(W1_x[9][k], v0, s3a);
+                        s3b = SYMNET_MADD(W1_x[9][k], v1, s3b);
+                    }
+                    tile[0][p] = s0a;
+                    tile[0][p + BLOCK / 2] = s0b;
+                    tile[1][p] = s1a;
+                    tile[1][p + BLOCK / 2] = s1b;
+                    tile[2][p] = s2a;
+                    tile[2][p + BLOCK / 2] = s2b;
+                    tile[3][p] = s3a;
+                    tile[3][p + BLOCK / 2] = s3b;
+                }
             }
         }
         for (int j = 0; j < 10; ++j) for (size_t p = 0; p < BLOCK; ++p) {
@@ -627,27 +637,29 @@ void pxyz_casadi_jacobian_batch(size_t n, const double *restrict x, double *rest
         for (int o = 0; o < 1; ++o) {   /* one output row at a time */
             for (int j = 0; j < 10; ++j) for (size_t p = 0; p < BLOCK; ++p) work1.gn1[j][p] = G1[o][j] * work0.d1[j][p];
             {
-                double (*const tile)[BLOCK] = &result[o * 3 + 0];
-                for (size_t p = 0; p < BLOCK / 2; ++p) {
-                    double s0a = 0.0, s0b = 0.0;
-                    double s1a = 0.0, s1b = 0.0;
-                    double s2a = 0.0, s2b = 0.0;
-                    for (int k = 0; k < 10; ++k) {
-                        const double v0 = work1.gn1[k][p];
-                        const double v1 = work1.gn1[k][p + BLOCK / 2];
-                        s0a = SYMNET_MADD(W1_x_T[0][k], v0, s0a);
-                        s0b = SYMNET_MADD(W1_x_T[0][k], v1, s0b);
-                        s1a = SYMNET_MADD(W1_x_T[1][k], v0, s1a);
-                        s1b = SYMNET_MADD(W1_x_T[1][k], v1, s1b);
-                        s2a = SYMNET_MADD(W1_x_T[2][k], v0, s2a);
-                        s2b = SYMNET_MADD(W1_x_T[2][k], v1, s2b);
+                {
+                    double (*const tile)[BLOCK] = &result[0];
+                    for (size_t p = 0; p < BLOCK / 2; ++p) {
+                        double s0a = 0.0, s0b = 0.0;
+                        double s1a = 0.0, s1b = 0.0;
+                        double s2a = 0.0, s2b = 0.0;
+                        for (int k = 0; k < 10; ++k) {
+                            const double v0 = work1.gn1[k][p];
+                            const double v1 = work1.gn1[k][p + BLOCK / 2];
+                            s0a = SYMNET_MADD(W1_x_T[0][k], v0, s0a);
+                            s0b = SYMNET_MADD(W1_x_T[0][k], v1, s0b);
+                            s1a = SYMNET_MADD(W1_x_T[1][k], v0, s1a);
+                            s1b = SYMNET_MADD(W1_x_T[1][k], v1, s1b);
+                            s2a = SYMNET_MADD(W1_x_T[2][k], v0, s2a);
+                            s2b = SYMNET_MADD(W1_x_T[2][k], v1, s2b);
+                        }
+                        tile[0][p] = s0a;
+                        tile[0][p + BLOCK / 2] = s0b;
+                        tile[1][p] = s1a;
+                        tile[1][p + BLOCK / 2] = s1b;
+                        tile[2][p] = s2a;
+                        tile[2][p + BLOCK / 2] = s2b;
                     }
-                    tile[0][p] = s0a;
-                    tile[0][p + BLOCK / 2] = s0b;
-                    tile[1][p] = s1a;
-                    tile[1][p + BLOCK / 2] = s1b;
-                    tile[2][p] = s2a;
-                    tile[2][p + BLOCK / 2] = s2b;
                 }
             }
         }
@@ -720,72 +732,74 @@ void pxyz_casadi_hessian_batch(size_t n, const double *restrict x, double *restr
         }
         (void)xb;
         for (int k = 0; k < 3; ++k) for (size_t p = 0; p < BLOCK; ++p) work0.z[k][p] = xb[k][p] - X_OFFSET[k];
-        for (int j = 0; j < 6; j += 6) {
-            double (*const tile)[BLOCK] = &n1[j];
-            for (size_t p = 0; p < BLOCK / 2; ++p) {
-                double s0a = B1[j], s0b = B1[j];
-                double s1a = B1[j + 1], s1b = B1[j + 1];
-                double s2a = B1[j + 2], s2b = B1[j + 2];
-                double s3a = B1[j + 3], s3b = B1[j + 3];
-                double s4a = B1[j + 4], s4b = B1[j + 4];
-                double s5a = B1[j + 5], s5b = B1[j + 5];
-                for (int k = 0; k < 3; ++k) {
-                    const double v0 = work0.z[k][p];
-                    const double v1 = work0.z[k][p + BLOCK / 2];
-                    s0a = SYMNET_MADD(W1_x[j][k], v0, s0a);
-                    s0b = SYMNET_MADD(W1_x[j][k], v1, s0b);
-                    s1a = SYMNET_MADD(W1_x[j + 1][k], v0, s1a);
-                    s1b = SYMNET_MADD(W1_x[j + 1][k], v1, s1b);
-                    s2a = SYMNET_MADD(W1_x[j + 2][k], v0, s2a);
-                    s2b = SYMNET_MADD(W1_x[j + 2][k], v1, s2b);
-                    s3a = SYMNET_MADD(W1_x[j + 3][k], v0, s3a);
-                    s3b = SYMNET_MADD(W1_x[j + 3][k], v1, s3b);
-                    s4a = SYMNET_MADD(W1_x[j + 4][k], v0, s4a);
-                    s4b = SYMNET_MADD(W1_x[j + 4][k], v1, s4b);
-                    s5a = SYMNET_MADD(W1_x[j + 5][k], v0, s5a);
-                    s5b = SYMNET_MADD(W1_x[j + 5][k], v1, s5b);
-                }
-                tile[0][p] = s0a;
-                tile[0][p + BLOCK / 2] = s0b;
-                tile[1][p] = s1a;
-                tile[1][p + BLOCK / 2] = s1b;
-                tile[2][p] = s2a;
-                tile[2][p + BLOCK / 2] = s2b;
-                tile[3][p] = s3a;
-                tile[3][p + BLOCK / 2] = s3b;
-                tile[4][p] = s4a;
-                tile[4][p + BLOCK / 2] = s4b;
-                tile[5][p] = s5a;
-                tile[5][p + BLOCK / 2] = s5b;
-            }
-        }
         {
-            double (*const tile)[BLOCK] = &n1[6];
-            for (size_t p = 0; p < BLOCK / 2; ++p) {
-                double s0a = B1[6], s0b = B1[6];
-                double s1a = B1[7], s1b = B1[7];
-                double s2a = B1[8], s2b = B1[8];
-                double s3a = B1[9], s3b = B1[9];
-                for (int k = 0; k < 3; ++k) {
-                    const double v0 = work0.z[k][p];
-                    const double v1 = work0.z[k][p + BLOCK / 2];
-                    s0a = SYMNET_MADD(W1_x[6][k], v0, s0a);
-                    s0b = SYMNET_MADD(W1_x[6][k], v1, s0b);
-                    s1a = SYMNET_MADD(W1_x[7][k], v0, s1a);
-                    s1b = SYMNET_MADD(W1_x[7][k], v1, s1b);
-                    s2a = SYMNET_MADD(W1_x[8][k], v0, s2a);
-                    s2b = SYMNET_MADD(W1_x[8][k], v1, s2b);
-                    s3a = SYMNET_MADD(W1_x[9][k], v0, s3a);
-                    s3b = SYMNET_MADD(W1_x[9][k], v1, s3b);
+            for (int j = 0; j < 6; j += 6) {
+                double (*const tile)[BLOCK] = &n1[j];
+                for (size_t p = 0; p < BLOCK / 2; ++p) {
+                    double s0a = B1[j], s0b = B1[j];
+                    double s1a = B1[j + 1], s1b = B1[j + 1];
+                    double s2a = B1[j + 2], s2b = B1[j + 2];
+                    double s3a = B1[j + 3], s3b = B1[j + 3];
+                    double s4a = B1[j + 4], s4b = B1[j + 4];
+                    double s5a = B1[j + 5], s5b = B1[j + 5];
+                    for (int k = 0; k < 3; ++k) {
+                        const double v0 = work0.z[k][p];
+                        const double v1 = work0.z[k][p + BLOCK / 2];
+                        s0a = SYMNET_MADD(W1_x[j][k], v0, s0a);
+                        s0b = SYMNET_MADD(W1_x[j][k], v1, s0b);
+                        s1a = SYMNET_MADD(W1_x[j + 1][k], v0, s1a);
+                        s1b = SYMNET_MADD(W1_x[j + 1][k], v1, s1b);
+                        s2a = SYMNET_MADD(W1_x[j + 2][k], v0, s2a);
+                        s2b = SYMNET_MADD(W1_x[j + 2][k], v1, s2b);
+                        s3a = SYMNET_MADD(W1_x[j + 3][k], v0, s3a);
+                        s3b = SYMNET_MADD(W1_x[j + 3][k], v1, s3b);
+                        s4a = SYMNET_MADD(W1_x[j + 4][k], v0, s4a);
+                        s4b = SYMNET_MADD(W1_x[j + 4][k], v1, s4b);
+                        s5a = SYMNET_MADD(W1_x[j + 5][k], v0, s5a);
+                        s5b = SYMNET_MADD(W1_x[j + 5][k], v1, s5b);
+                    }
+                    tile[0][p] = s0a;
+                    tile[0][p + BLOCK / 2] = s0b;
+                    tile[1][p] = s1a;
+                    tile[1][p + BLOCK / 2] = s1b;
+                    tile[2][p] = s2a;
+                    tile[2][p + BLOCK / 2] = s2b;
+                    tile[3][p] = s3a;
+                    tile[3][p + BLOCK / 2] = s3b;
+                    tile[4][p] = s4a;
+                    tile[4][p + BLOCK / 2] = s4b;
+                    tile[5][p] = s5a;
+                    tile[5][p + BLOCK / 2] = s5b;
                 }
-                tile[0][p] = s0a;
-                tile[0][p + BLOCK / 2] = s0b;
-                tile[1][p] = s1a;
-                tile[1][p + BLOCK / 2] = s1b;
-                tile[2][p] = s2a;
-                tile[2][p + BLOCK / 2] = s2b;
-                tile[3][p] = s3a;
-                tile[3][p + BLOCK / 2] = s3b;
+            }
+            {
+                double (*const tile)[BLOCK] = &n1[6];
+                for (size_t p = 0; p < BLOCK / 2; ++p) {
+                    double s0a = B1[6], s0b = B1[6];
+                    double s1a = B1[7], s1b = B1[7];
+                    double s2a = B1[8], s2b = B1[8];
+                    double s3a = B1[9], s3b = B1[9];
+                    for (int k = 0; k < 3; ++k) {
+                        const double v0 = work0.z[k][p];
+                        const double v1 = work0.z[k][p + BLOCK / 2];
+                        s0a = SYMNET_MADD(W1_x[6][k], v0, s0a);
+                        s0b = SYMNET_MADD(W1_x[6][k], v1, s0b);
+                        s1a = SYMNET_MADD(W1_x[7][k], v0, s1a);
+                        s1b = SYMNET_MADD(W1_x[7][k], v1, s1b);
+                        s2a = SYMNET_MADD(W1_x[8][k], v0, s2a);
+                        s2b = SYMNET_MADD(W1_x[8][k], v1, s2b);
+                        s3a = SYMNET_MADD(W1_x[9][k], v0, s3a);
+                        s3b = SYMNET_MADD(W1_x[9][k], v1, s3b);
+                    }
+                    tile[0][p] = s0a;
+                    tile[0][p + BLOCK / 2] = s0b;
+                    tile[1][p] = s1a;
+                    tile[1][p + BLOCK / 2] = s1b;
+                    tile[2][p] = s2a;
+                    tile[2][p + BLOCK / 2] = s2b;
+                    tile[3][p] = s3a;
+                    tile[3][p + BLOCK / 2] = s3b;
+                }
             }
         }
         for (int j = 0; j < 10; ++j) for (size_t p = 0; p < BLOCK; ++p) {

@@ -49,18 +49,6 @@ static const float W1_x_T[3][10] = {
 {-11.791796f,23.429718f,-10.01306f,-40.016243f,91.159485f,73.847885f,-52.37719f,217.18369f,-64.9475f,-42.759045f},
 {0.03979394f,-0.047366038f,-0.032686524f,0.038944777f,-0.04630311f,0.032255787f,-0.02368094f,-0.07796548f,-0.028456066f,-0.017187882f}
 };
-static const float W1_x[10][3] = {
-{0.0025781917f,-11.791796f,0.03979394f},
-{0.0028083634f,23.429718f,-0.047366038f},
-{0.0021606132f,-10.01306f,-0.032686524f},
-{0.0026163987f,-40.016243f,0.038944777f},
-{-0.0029899431f,91.159485f,-0.04630311f},
-{-0.0010529532f,73.847885f,0.032255787f},
-{0.00102828f,-52.37719f,-0.02368094f},
-{-0.003372137f,217.18369f,-0.07796548f},
-{0.000990449f,-64.9475f,-0.028456066f},
-{-7.948706e-05f,-42.759045f,-0.017187882f}
-};
 static const float W2_1_T[10][1] = {
 {785.6046f},
 {9611.281f},
@@ -72,6 +60,18 @@ static const float W2_1_T[10][1] = {
 {-1231.6074f},
 {23107.604f},
 {522.93964f}
+};
+static const float W1_x[10][3] = {
+{0.0025781917f,-11.791796f,0.03979394f},
+{0.0028083634f,23.429718f,-0.047366038f},
+{0.0021606132f,-10.01306f,-0.032686524f},
+{0.0026163987f,-40.016243f,0.038944777f},
+{-0.0029899431f,91.159485f,-0.04630311f},
+{-0.0010529532f,73.847885f,0.032255787f},
+{0.00102828f,-52.37719f,-0.02368094f},
+{-0.003372137f,217.18369f,-0.07796548f},
+{0.000990449f,-64.9475f,-0.028456066f},
+{-7.948706e-05f,-42.759045f,-0.017187882f}
 };
 static const float W2_1[1][10] = {
 {785.6046f,9611.281f,-1332.1783f,1400.5532f,-2123.2056f,6628.91f,-38550.895f,-1231.6074f,23107.604f,522.93964f}
@@ -140,89 +140,93 @@ void pxyz_evaluate_batch(size_t n, const float *restrict x, float *restrict y)
         }
         (void)xb;
         for (int k = 0; k < 3; ++k) for (size_t p = 0; p < BLOCK; ++p) work0.z[k][p] = xb[k][p] - X_OFFSET[k];
-        for (int j = 0; j < 6; j += 6) {
-            float (*const tile)[BLOCK] = &work1.n1[j];
-            for (size_t p = 0; p < BLOCK / 2; ++p) {
-                float s0a = B1[j], s0b = B1[j];
-                float s1a = B1[j + 1], s1b = B1[j + 1];
-                float s2a = B1[j + 2], s2b = B1[j + 2];
-                float s3a = B1[j + 3], s3b = B1[j + 3];
-                float s4a = B1[j + 4], s4b = B1[j + 4];
-                float s5a = B1[j + 5], s5b = B1[j + 5];
-                for (int k = 0; k < 3; ++k) {
-                    const float v0 = work0.z[k][p];
-                    const float v1 = work0.z[k][p + BLOCK / 2];
-                    s0a = SYMNET_MADD(W1_x[j][k], v0, s0a);
-                    s0b = SYMNET_MADD(W1_x[j][k], v1, s0b);
-                    s1a = SYMNET_MADD(W1_x[j + 1][k], v0, s1a);
-                    s1b = SYMNET_MADD(W1_x[j + 1][k], v1, s1b);
-                    s2a = SYMNET_MADD(W1_x[j + 2][k], v0, s2a);
-                    s2b = SYMNET_MADD(W1_x[j + 2][k], v1, s2b);
-                    s3a = SYMNET_MADD(W1_x[j + 3][k], v0, s3a);
-                    s3b = SYMNET_MADD(W1_x[j + 3][k], v1, s3b);
-                    s4a = SYMNET_MADD(W1_x[j + 4][k], v0, s4a);
-                    s4b = SYMNET_MADD(W1_x[j + 4][k], v1, s4b);
-                    s5a = SYMNET_MADD(W1_x[j + 5][k], v0, s5a);
-                    s5b = SYMNET_MADD(W1_x[j + 5][k], v1, s5b);
-                }
-                tile[0][p] = s0a;
-                tile[0][p + BLOCK / 2] = s0b;
-                tile[1][p] = s1a;
-                tile[1][p + BLOCK / 2] = s1b;
-                tile[2][p] = s2a;
-                tile[2][p + BLOCK / 2] = s2b;
-                tile[3][p] = s3a;
-                tile[3][p + BLOCK / 2] = s3b;
-                tile[4][p] = s4a;
-                tile[4][p + BLOCK / 2] = s4b;
-                tile[5][p] = s5a;
-                tile[5][p + BLOCK / 2] = s5b;
-            }
-        }
         {
-            float (*const tile)[BLOCK] = &work1.n1[6];
-            for (size_t p = 0; p < BLOCK / 2; ++p) {
-                float s0a = B1[6], s0b = B1[6];
-                float s1a = B1[7], s1b = B1[7];
-                float s2a = B1[8], s2b = B1[8];
-                float s3a = B1[9], s3b = B1[9];
-                for (int k = 0; k < 3; ++k) {
-                    const float v0 = work0.z[k][p];
-                    const float v1 = work0.z[k][p + BLOCK / 2];
-                    s0a = SYMNET_MADD(W1_x[6][k], v0, s0a);
-                    s0b = SYMNET_MADD(W1_x[6][k], v1, s0b);
-                    s1a = SYMNET_MADD(W1_x[7][k], v0, s1a);
-                    s1b = SYMNET_MADD(W1_x[7][k], v1, s1b);
-                    s2a = SYMNET_MADD(W1_x[8][k], v0, s2a);
-                    s2b = SYMNET_MADD(W1_x[8][k], v1, s2b);
-                    s3a = SYMNET_MADD(W1_x[9][k], v0, s3a);
-                    s3b = SYMNET_MADD(W1_x[9][k], v1, s3b);
+            for (int j = 0; j < 6; j += 6) {
+                float (*const tile)[BLOCK] = &work1.n1[j];
+                for (size_t p = 0; p < BLOCK / 2; ++p) {
+                    float s0a = B1[j], s0b = B1[j];
+                    float s1a = B1[j + 1], s1b = B1[j + 1];
+                    float s2a = B1[j + 2], s2b = B1[j + 2];
+                    float s3a = B1[j + 3], s3b = B1[j + 3];
+                    float s4a = B1[j + 4], s4b = B1[j + 4];
+                    float s5a = B1[j + 5], s5b = B1[j + 5];
+                    for (int k = 0; k < 3; ++k) {
+                        const float v0 = work0.z[k][p];
+                        const float v1 = work0.z[k][p + BLOCK / 2];
+                        s0a = SYMNET_MADD(W1_x[j][k], v0, s0a);
+                        s0b = SYMNET_MADD(W1_x[j][k], v1, s0b);
+                        s1a = SYMNET_MADD(W1_x[j + 1][k], v0, s1a);
+                        s1b = SYMNET_MADD(W1_x[j + 1][k], v1, s1b);
+                        s2a = SYMNET_MADD(W1_x[j + 2][k], v0, s2a);
+                        s2b = SYMNET_MADD(W1_x[j + 2][k], v1, s2b);
+                        s3a = SYMNET_MADD(W1_x[j + 3][k], v0, s3a);
+                        s3b = SYMNET_MADD(W1_x[j + 3][k], v1, s3b);
+                        s4a = SYMNET_MADD(W1_x[j + 4][k], v0, s4a);
+                        s4b = SYMNET_MADD(W1_x[j + 4][k], v1, s4b);
+                        s5a = SYMNET_MADD(W1_x[j + 5][k], v0, s5a);
+                        s5b = SYMNET_MADD(W1_x[j + 5][k], v1, s5b);
+                    }
+                    tile[0][p] = s0a;
+                    tile[0][p + BLOCK / 2] = s0b;
+                    tile[1][p] = s1a;
+                    tile[1][p + BLOCK / 2] = s1b;
+                    tile[2][p] = s2a;
+                    tile[2][p + BLOCK / 2] = s2b;
+                    tile[3][p] = s3a;
+                    tile[3][p + BLOCK / 2] = s3b;
+                    tile[4][p] = s4a;
+                    tile[4][p + BLOCK / 2] = s4b;
+                    tile[5][p] = s5a;
+                    tile[5][p + BLOCK / 2] = s5b;
                 }
-                tile[0][p] = s0a;
-                tile[0][p + BLOCK / 2] = s0b;
-                tile[1][p] = s1a;
-                tile[1][p + BLOCK / 2] = s1b;
-                tile[2][p] = s2a;
-                tile[2][p + BLOCK / 2] = s2b;
-                tile[3][p] = s3a;
-                tile[3][p + BLOCK / 2] = s3b;
+            }
+            {
+                float (*const tile)[BLOCK] = &work1.n1[6];
+                for (size_t p = 0; p < BLOCK / 2; ++p) {
+                    float s0a = B1[6], s0b = B1[6];
+                    float s1a = B1[7], s1b = B1[7];
+                    float s2a = B1[8], s2b = B1[8];
+                    float s3a = B1[9], s3b = B1[9];
+                    for (int k = 0; k < 3; ++k) {
+                        const float v0 = work0.z[k][p];
+                        const float v1 = work0.z[k][p + BLOCK / 2];
+                        s0a = SYMNET_MADD(W1_x[6][k], v0, s0a);
+                        s0b = SYMNET_MADD(W1_x[6][k], v1, s0b);
+                        s1a = SYMNET_MADD(W1_x[7][k], v0, s1a);
+                        s1b = SYMNET_MADD(W1_x[7][k], v1, s1b);
+                        s2a = SYMNET_MADD(W1_x[8][k], v0, s2a);
+                        s2b = SYMNET_MADD(W1_x[8][k], v1, s2b);
+                        s3a = SYMNET_MADD(W1_x[9][k], v0, s3a);
+                        s3b = SYMNET_MADD(W1_x[9][k], v1, s3b);
+                    }
+                    tile[0][p] = s0a;
+                    tile[0][p + BLOCK / 2] = s0b;
+                    tile[1][p] = s1a;
+                    tile[1][p + BLOCK / 2] = s1b;
+                    tile[2][p] = s2a;
+                    tile[2][p + BLOCK / 2] = s2b;
+                    tile[3][p] = s3a;
+                    tile[3][p + BLOCK / 2] = s3b;
+                }
             }
         }
         for (int j = 0; j < 10; ++j) for (size_t p = 0; p < BLOCK; ++p) {
             work0.a1[j][p] = tanhf(work1.n1[j][p]);
         }
         {
-            float (*const tile)[BLOCK] = &work1.n2[0];
-            for (size_t p = 0; p < BLOCK / 2; ++p) {
-                float s0a = B2[0], s0b = B2[0];
-                for (int k = 0; k < 10; ++k) {
-                    const float v0 = work0.a1[k][p];
-                    const float v1 = work0.a1[k][p + BLOCK / 2];
-                    s0a = SYMNET_MADD(W2_1[0][k], v0, s0a);
-                    s0b = SYMNET_MADD(W2_1[0][k], v1, s0b);
+            {
+                float (*const tile)[BLOCK] = &work1.n2[0];
+                for (size_t p = 0; p < BLOCK / 2; ++p) {
+                    float s0a = B2[0], s0b = B2[0];
+                    for (int k = 0; k < 10; ++k) {
+                        const float v0 = work0.a1[k][p];
+                        const float v1 = work0.a1[k][p + BLOCK / 2];
+                        s0a = SYMNET_MADD(W2_1[0][k], v0, s0a);
+                        s0b = SYMNET_MADD(W2_1[0][k], v1, s0b);
+                    }
+                    tile[0][p] = s0a;
+                    tile[0][p + BLOCK / 2] = s0b;
                 }
-                tile[0][p] = s0a;
-                tile[0][p + BLOCK / 2] = s0b;
             }
         }
         for (size_t p = 0; p < BLOCK; ++p) result[0][p] = work1.n2[0][p];
@@ -283,72 +287,74 @@ void pxyz_gradient_batch(size_t n, const float *restrict x, float *restrict grad
         }
         (void)xb;
         for (int k = 0; k < 3; ++k) for (size_t p = 0; p < BLOCK; ++p) work0.z[k][p] = xb[k][p] - X_OFFSET[k];
-        for (int j = 0; j < 6; j += 6) {
-            float (*const tile)[BLOCK] = &work1.n1[j];
-            for (size_t p = 0; p < BLOCK / 2; ++p) {
-                float s0a = B1[j], s0b = B1[j];
-                float s1a = B1[j + 1], s1b = B1[j + 1];
-                float s2a = B1[j + 2], s2b = B1[j + 2];
-                float s3a = B1[j + 3], s3b = B1[j + 3];
-                float s4a = B1[j + 4], s4b = B1[j + 4];
-                float s5a = B1[j + 5], s5b = B1[j + 5];
-                for (int k = 0; k < 3; ++k) {
-                    const float v0 = work0.z[k][p];
-                    const float v1 = work0.z[k][p + BLOCK / 2];
-                    s0a = SYMNET_MADD(W1_x[j][k], v0, s0a);
-                    s0b = SYMNET_MADD(W1_x[j][k], v1, s0b);
-                    s1a = SYMNET_MADD(W1_x[j + 1][k], v0, s1a);
-                    s1b = SYMNET_MADD(W1_x[j + 1][k], v1, s1b);
-                    s2a = SYMNET_MADD(W1_x[j + 2][k], v0, s2a);
-                    s2b = SYMNET_MADD(W1_x[j + 2][k], v1, s2b);
-                    s3a = SYMNET_MADD(W1_x[j + 3][k], v0, s3a);
-                    s3b = SYMNET_MADD(W1_x[j + 3][k], v1, s3b);
-                    s4a = SYMNET_MADD(W1_x[j + 4][k], v0, s4a);
-                    s4b = SYMNET_MADD(W1_x[j + 4][k], v1, s4b);
-                    s5a = SYMNET_MADD(W1_x[j + 5][k], v0, s5a);
-                    s5b = SYMNET_MADD(W1_x[j + 5][k], v1, s5b);
-                }
-                tile[0][p] = s0a;
-                tile[0][p + BLOCK / 2] = s0b;
-                tile[1][p] = s1a;
-                tile[1][p + BLOCK / 2] = s1b;
-                tile[2][p] = s2a;
-                tile[2][p + BLOCK / 2] = s2b;
-                tile[3][p] = s3a;
-                tile[3][p + BLOCK / 2] = s3b;
-                tile[4][p] = s4a;
-                tile[4][p + BLOCK / 2] = s4b;
-                tile[5][p] = s5a;
-                tile[5][p + BLOCK / 2] = s5b;
-            }
-        }
         {
-            float (*const tile)[BLOCK] = &work1.n1[6];
-            for (size_t p = 0; p < BLOCK / 2; ++p) {
-                float s0a = B1[6], s0b = B1[6];
-                float s1a = B1[7], s1b = B1[7];
-                float s2a = B1[8], s2b = B1[8];
-                float s3a = B1[9], s3b = B1[9];
-                for (int k = 0; k < 3; ++k) {
-                    const float v0 = work0.z[k][p];
-                    const float v1 = work0.z[k][p + BLOCK / 2];
-                    s0a = SYMNET_MADD(W1_x[6][k], v0, s0a);
-                    s0b = SYMNET_MADD(W1_x[6][k], v1, s0b);
-                    s1a = SYMNET_MADD(W1_x[7][k], v0, s1a);
-                    s1b = SYMNET_MADD(W1_x[7][k], v1, s1b);
-                    s2a = SYMNET_MADD(W1_x[8][k], v0, s2a);
-                    s2b = SYMNET_MADD(W1_x[8][k], v1, s2b);
-                    s3a = SYMNET_MADD(W1_x[9][k], v0, s3a);
-                    s3b = SYMNET_MADD(W1_x[9][k], v1, s3b);
+            for (int j = 0; j < 6; j += 6) {
+                float (*const tile)[BLOCK] = &work1.n1[j];
+                for (size_t p = 0; p < BLOCK / 2; ++p) {
+                    float s0a = B1[j], s0b = B1[j];
+                    float s1a = B1[j + 1], s1b = B1[j + 1];
+                    float s2a = B1[j + 2], s2b = B1[j + 2];
+                    float s3a = B1[j + 3], s3b = B1[j + 3];
+                    float s4a = B1[j + 4], s4b = B1[j + 4];
+                    float s5a = B1[j + 5], s5b = B1[j + 5];
+                    for (int k = 0; k < 3; ++k) {
+                        const float v0 = work0.z[k][p];
+                        const float v1 = work0.z[k][p + BLOCK / 2];
+                        s0a = SYMNET_MADD(W1_x[j][k], v0, s0a);
+                        s0b = SYMNET_MADD(W1_x[j][k], v1, s0b);
+                        s1a = SYMNET_MADD(W1_x[j + 1][k], v0, s1a);
+                        s1b = SYMNET_MADD(W1_x[j + 1][k], v1, s1b);
+                        s2a = SYMNET_MADD(W1_x[j + 2][k], v0, s2a);
+                        s2b = SYMNET_MADD(W1_x[j + 2][k], v1, s2b);
+                        s3a = SYMNET_MADD(W1_x[j + 3][k], v0, s3a);
+                        s3b = SYMNET_MADD(W1_x[j + 3][k], v1, s3b);
+                        s4a = SYMNET_MADD(W1_x[j + 4][k], v0, s4a);
+                        s4b = SYMNET_MADD(W1_x[j + 4][k], v1, s4b);
+                        s5a = SYMNET_MADD(W1_x[j + 5][k], v0, s5a);
+                        s5b = SYMNET_MADD(W1_x[j + 5][k], v1, s5b);
+                    }
+                    tile[0][p] = s0a;
+                    tile[0][p + BLOCK / 2] = s0b;
+                    tile[1][p] = s1a;
+                    tile[1][p + BLOCK / 2] = s1b;
+                    tile[2][p] = s2a;
+                    tile[2][p + BLOCK / 2] = s2b;
+                    tile[3][p] = s3a;
+                    tile[3][p + BLOCK / 2] = s3b;
+                    tile[4][p] = s4a;
+                    tile[4][p + BLOCK / 2] = s4b;
+                    tile[5][p] = s5a;
+                    tile[5][p + BLOCK / 2] = s5b;
                 }
-                tile[0][p] = s0a;
-                tile[0][p + BLOCK / 2] = s0b;
-                tile[1][p] = s1a;
-                tile[1][p + BLOCK / 2] = s1b;
-                tile[2][p] = s2a;
-                tile[2][p + BLOCK / 2] = s2b;
-                tile[3][p] = s3a;
-                tile[3][p + BLOCK / 2] = s3b;
+            }
+            {
+                float (*const tile)[BLOCK] = &work1.n1[6];
+                for (size_t p = 0; p < BLOCK / 2; ++p) {
+                    float s0a = B1[6], s0b = B1[6];
+                    float s1a = B1[7], s1b = B1[7];
+                    float s2a = B1[8], s2b = B1[8];
+                    float s3a = B1[9], s3b = B1[9];
+                    for (int k = 0; k < 3; ++k) {
+                        const float v0 = work0.z[k][p];
+                        const float v1 = work0.z[k][p + BLOCK / 2];
+                        s0a = SYMNET_MADD(W1_x[6][k], v0, s0a);
+                        s0b = SYMNET_MADD(W1_x[6][k], v1, s0b);
+                        s1a = SYMNET_MADD(W1_x[7][k], v0, s1a);
+                        s1b = SYMNET_MADD(W1_x[7][k], v1, s1b);
+                        s2a = SYMNET_MADD(W1_x[8][k], v0, s2a);
+                        s2b = SYMNET_MADD(W1_x[8][k], v1, s2b);
+                        s3a = SYMNET_MADD(W1_x[9][k], v0, s3a);
+                        s3b = SYMNET_MADD(W1_x[9][k], v1, s3b);
+                    }
+                    tile[0][p] = s0a;
+                    tile[0][p + BLOCK / 2] = s0b;
+                    tile[1][p] = s1a;
+                    tile[1][p + BLOCK / 2] = s1b;
+                    tile[2][p] = s2a;
+                    tile[2][p + BLOCK / 2] = s2b;
+                    tile[3][p] = s3a;
+                    tile[3][p + BLOCK / 2] = s3b;
+                }
             }
         }
         for (int j = 0; j < 10; ++j) for (size_t p = 0; p < BLOCK; ++p) {
@@ -358,27 +364,29 @@ void pxyz_gradient_batch(size_t n, const float *restrict x, float *restrict grad
         for (int o = 0; o < 1; ++o) {   /* one output row at a time */
             for (int j = 0; j < 10; ++j) for (size_t p = 0; p < BLOCK; ++p) work1.gn1[j][p] = G1[o][j] * work0.d1[j][p];
             {
-                float (*const tile)[BLOCK] = &result[o * 3 + 0];
-                for (size_t p = 0; p < BLOCK / 2; ++p) {
-                    float s0a = 0.0f, s0b = 0.0f;
-                    float s1a = 0.0f, s1b = 0.0f;
-                    float s2a = 0.0f, s2b = 0.0f;
-                    for (int k = 0; k < 10; ++k) {
-                        const float v0 = work1.gn1[k][p];
-                        const float v1 = work1.gn1[k][p + BLOCK / 2];
-                        s0a = SYMNET_MADD(W1_x_T[0][k], v0, s0a);
-                        s0b = SYMNET_MADD(W1_x_T[0][k], v1, s0b);
-                        s1a = SYMNET_MADD(W1_x_T[1][k], v0, s1a);
-                        s1b = SYMNET_MADD(W1_x_T[1][k], v1, s1b);
-                        s2a = SYMNET_MADD(W1_x_T[2][k], v0, s2a);
-                        s2b = SYMNET_MADD(W1_x_T[2][k], v1, s2b);
+                {
+                    float (*const tile)[BLOCK] = &result[0];
+                    for (size_t p = 0; p < BLOCK / 2; ++p) {
+                        float s0a = 0.0f, s0b = 0.0f;
+                        float s1a = 0.0f, s1b = 0.0f;
+                        float s2a = 0.0f, s2b = 0.0f;
+                        for (int k = 0; k < 10; ++k) {
+                            const float v0 = work1.gn1[k][p];
+                            const float v1 = work1.gn1[k][p + BLOCK / 2];
+                            s0a = SYMNET_MADD(W1_x_T[0][k], v0, s0a);
+                            s0b = SYMNET_MADD(W1_x_T[0][k], v1, s0b);
+                            s1a = SYMNET_MADD(W1_x_T[1][k], v0, s1a);
+                            s1b = SYMNET_MADD(W1_x_T[1][k], v1, s1b);
+                            s2a = SYMNET_MADD(W1_x_T[2][k], v0, s2a);
+                            s2b = SYMNET_MADD(W1_x_T[2][k], v1, s2b);
+                        }
+                        tile[0][p] = s0a;
+                        tile[0][p + BLOCK / 2] = s0b;
+                        tile[1][p] = s1a;
+                        tile[1][p + BLOCK / 2] = s1b;
+                        tile[2][p] = s2a;
+                        tile[2][p + BLOCK / 2] = s2b;
                     }
-                    tile[0][p] = s0a;
-                    tile[0][p + BLOCK / 2] = s0b;
-                    tile[1][p] = s1a;
-                    tile[1][p + BLOCK / 2] = s1b;
-                    tile[2][p] = s2a;
-                    tile[2][p + BLOCK / 2] = s2b;
                 }
             }
         }
@@ -439,72 +447,74 @@ void pxyz_jacobian_batch(size_t n, const float *restrict x, float *restrict jac)
         }
         (void)xb;
         for (int k = 0; k < 3; ++k) for (size_t p = 0; p < BLOCK; ++p) work0.z[k][p] = xb[k][p] - X_OFFSET[k];
-        for (int j = 0; j < 6; j += 6) {
-            float (*const tile)[BLOCK] = &work1.n1[j];
-            for (size_t p = 0; p < BLOCK / 2; ++p) {
-                float s0a = B1[j], s0b = B1[j];
-                float s1a = B1[j + 1], s1b = B1[j + 1];
-                float s2a = B1[j + 2], s2b = B1[j + 2];
-                float s3a = B1[j + 3], s3b = B1[j + 3];
-                float s4a = B1[j + 4], s4b = B1[j + 4];
-                float s5a = B1[j + 5], s5b = B1[j + 5];
-                for (int k = 0; k < 3; ++k) {
-                    const float v0 = work0.z[k][p];
-                    const float v1 = work0.z[k][p + BLOCK / 2];
-                    s0a = SYMNET_MADD(W1_x[j][k], v0, s0a);
-                    s0b = SYMNET_MADD(W1_x[j][k], v1, s0b);
-                    s1a = SYMNET_MADD(W1_x[j + 1][k], v0, s1a);
-                    s1b = SYMNET_MADD(W1_x[j + 1][k], v1, s1b);
-                    s2a = SYMNET_MADD(W1_x[j + 2][k], v0, s2a);
-                    s2b = SYMNET_MADD(W1_x[j + 2][k], v1, s2b);
-                    s3a = SYMNET_MADD(W1_x[j + 3][k], v0, s3a);
-                    s3b = SYMNET_MADD(W1_x[j + 3][k], v1, s3b);
-                    s4a = SYMNET_MADD(W1_x[j + 4][k], v0, s4a);
-                    s4b = SYMNET_MADD(W1_x[j + 4][k], v1, s4b);
-                    s5a = SYMNET_MADD(W1_x[j + 5][k], v0, s5a);
-                    s5b = SYMNET_MADD(W1_x[j + 5][k], v1, s5b);
-                }
-                tile[0][p] = s0a;
-                tile[0][p + BLOCK / 2] = s0b;
-                tile[1][p] = s1a;
-                tile[1][p + BLOCK / 2] = s1b;
-                tile[2][p] = s2a;
-                tile[2][p + BLOCK / 2] = s2b;
-                tile[3][p] = s3a;
-                tile[3][p + BLOCK / 2] = s3b;
-                tile[4][p] = s4a;
-                tile[4][p + BLOCK / 2] = s4b;
-                tile[5][p] = s5a;
-                tile[5][p + BLOCK / 2] = s5b;
-            }
-        }
         {
-            float (*const tile)[BLOCK] = &work1.n1[6];
-            for (size_t p = 0; p < BLOCK / 2; ++p) {
-                float s0a = B1[6], s0b = B1[6];
-                float s1a = B1[7], s1b = B1[7];
-                float s2a = B1[8], s2b = B1[8];
-                float s3a = B1[9], s3b = B1[9];
-                for (int k = 0; k < 3; ++k) {
-                    const float v0 = work0.z[k][p];
-                    const float v1 = work0.z[k][p + BLOCK / 2];
-                    s0a = SYMNET_MADD(W1_x[6][k], v0, s0a);
-                    s0b = SYMNET_MADD(W1_x[6][k], v1, s0b);
-                    s1a = SYMNET_MADD(W1_x[7][k], v0, s1a);
-                    s1b = SYMNET_MADD(W1_x[7][k], v1, s1b);
-                    s2a = SYMNET_MADD(W1_x[8][k], v0, s2a);
-                    s2b = SYMNET_MADD(W1_x[8][k], v1, s2b);
-                    s3a = SYMNET_MADD(W1_x[9][k], v0, s3a);
-                    s3b = SYMNET_MADD(W1_x[9][k], v1, s3b);
+            for (int j = 0; j < 6; j += 6) {
+                float (*const tile)[BLOCK] = &work1.n1[j];
+                for (size_t p = 0; p < BLOCK / 2; ++p) {
+                    float s0a = B1[j], s0b = B1[j];
+                    float s1a = B1[j + 1], s1b = B1[j + 1];
+                    float s2a = B1[j + 2], s2b = B1[j + 2];
+                    float s3a = B1[j + 3], s3b = B1[j + 3];
+                    float s4a = B1[j + 4], s4b = B1[j + 4];
+                    float s5a = B1[j + 5], s5b = B1[j + 5];
+                    for (int k = 0; k < 3; ++k) {
+                        const float v0 = work0.z[k][p];
+                        const float v1 = work0.z[k][p + BLOCK / 2];
+                        s0a = SYMNET_MADD(W1_x[j][k], v0, s0a);
+                        s0b = SYMNET_MADD(W1_x[j][k], v1, s0b);
+                        s1a = SYMNET_MADD(W1_x[j + 1][k], v0, s1a);
+                        s1b = SYMNET_MADD(W1_x[j + 1][k], v1, s1b);
+                        s2a = SYMNET_MADD(W1_x[j + 2][k], v0, s2a);
+                        s2b = SYMNET_MADD(W1_x[j + 2][k], v1, s2b);
+                        s3a = SYMNET_MADD(W1_x[j + 3][k], v0, s3a);
+                        s3b = SYMNET_MADD(W1_x[j + 3][k], v1, s3b);
+                        s4a = SYMNET_MADD(W1_x[j + 4][k], v0, s4a);
+                        s4b = SYMNET_MADD(W1_x[j + 4][k], v1, s4b);
+                        s5a = SYMNET_MADD(W1_x[j + 5][k], v0, s5a);
+                        s5b = SYMNET_MADD(W1_x[j + 5][k], v1, s5b);
+                    }
+                    tile[0][p] = s0a;
+                    tile[0][p + BLOCK / 2] = s0b;
+                    tile[1][p] = s1a;
+                    tile[1][p + BLOCK / 2] = s1b;
+                    tile[2][p] = s2a;
+                    tile[2][p + BLOCK / 2] = s2b;
+                    tile[3][p] = s3a;
+                    tile[3][p + BLOCK / 2] = s3b;
+                    tile[4][p] = s4a;
+                    tile[4][p + BLOCK / 2] = s4b;
+                    tile[5][p] = s5a;
+                    tile[5][p + BLOCK / 2] = s5b;
                 }
-                tile[0][p] = s0a;
-                tile[0][p + BLOCK / 2] = s0b;
-                tile[1][p] = s1a;
-                tile[1][p + BLOCK / 2] = s1b;
-                tile[2][p] = s2a;
-                tile[2][p + BLOCK / 2] = s2b;
-                tile[3][p] = s3a;
-                tile[3][p + BLOCK / 2] = s3b;
+            }
+            {
+                float (*const tile)[BLOCK] = &work1.n1[6];
+                for (size_t p = 0; p < BLOCK / 2; ++p) {
+                    float s0a = B1[6], s0b = B1[6];
+                    float s1a = B1[7], s1b = B1[7];
+                    float s2a = B1[8], s2b = B1[8];
+                    float s3a = B1[9], s3b = B1[9];
+                    for (int k = 0; k < 3; ++k) {
+                        const float v0 = work0.z[k][p];
+                        const float v1 = work0.z[k][p + BLOCK / 2];
+                        s0a = SYMNET_MADD(W1_x[6][k], v0, s0a);
+                        s0b = SYMNET_MADD(W1_x[6][k], v1, s0b);
+                        s1a = SYMNET_MADD(W1_x[7][k], v0, s1a);
+                        s1b = SYMNET_MADD(W1_x[7][k], v1, s1b);
+                        s2a = SYMNET_MADD(W1_x[8][k], v0, s2a);
+                        s2b = SYMNET_MADD(W1_x[8][k], v1, s2b);
+                        s3a = SYMNET_MADD(W1_x[9][k], v0, s3a);
+                        s3b = SYMNET_MADD(W1_x[9][k], v1, s3b);
+                    }
+                    tile[0][p] = s0a;
+                    tile[0][p + BLOCK / 2] = s0b;
+                    tile[1][p] = s1a;
+                    tile[1][p + BLOCK / 2] = s1b;
+                    tile[2][p] = s2a;
+                    tile[2][p + BLOCK / 2] = s2b;
+                    tile[3][p] = s3a;
+                    tile[3][p + BLOCK / 2] = s3b;
+                }
             }
         }
         for (int j = 0; j < 10; ++j) for (size_t p = 0; p < BLOCK; ++p) {
@@ -514,27 +524,29 @@ void pxyz_jacobian_batch(size_t n, const float *restrict x, float *restrict jac)
         for (int o = 0; o < 1; ++o) {   /* one output row at a time */
             for (int j = 0; j < 10; ++j) for (size_t p = 0; p < BLOCK; ++p) work1.gn1[j][p] = G1[o][j] * work0.d1[j][p];
             {
-                float (*const tile)[BLOCK] = &result[o * 3 + 0];
-                for (size_t p = 0; p < BLOCK / 2; ++p) {
-                    float s0a = 0.0f, s0b = 0.0f;
-                    float s1a = 0.0f, s1b = 0.0f;
-                    float s2a = 0.0f, s2b = 0.0f;
-                    for (int k = 0; k < 10; ++k) {
-                        const float v0 = work1.gn1[k][p];
-                        const float v1 = work1.gn1[k][p + BLOCK / 2];
-                        s0a = SYMNET_MADD(W1_x_T[0][k], v0, s0a);
-                        s0b = SYMNET_MADD(W1_x_T[0][k], v1, s0b);
-                        s1a = SYMNET_MADD(W1_x_T[1][k], v0, s1a);
-                        s1b = SYMNET_MADD(W1_x_T[1][k], v1, s1b);
-                        s2a = SYMNET_MADD(W1_x_T[2][k], v0, s2a);
-                        s2b = SYMNET_MADD(W1_x_T[2][k], v1, s2b);
+                {
+                    float (*const tile)[BLOCK] = &result[0];
+                    for (size_t p = 0; p < BLOCK / 2; ++p) {
+                        float s0a = 0.0f, s0b = 0.0f;
+                        float s1a = 0.0f, s1b = 0.0f;
+                        float s2a = 0.0f, s2b = 0.0f;
+                        for (int k = 0; k < 10; ++k) {
+                            const float v0 = work1.gn1[k][p];
+                            const float v1 = work1.gn1[k][p + BLOCK / 2];
+                            s0a = SYMNET_MADD(W1_x_T[0][k], v0, s0a);
+                            s0b = SYMNET_MADD(W1_x_T[0][k], v1, s0b);
+                            s1a = SYMNET_MADD(W1_x_T[1][k], v0, s1a);
+                            s1b = SYMNET_MADD(W1_x_T[1][k], v1, s1b);
+                            s2a = SYMNET_MADD(W1_x_T[2][k], v0, s2a);
+                            s2b = SYMNET_MADD(W1_x_T[2][k], v1, s2b);
+                        }
+                        tile[0][p] = s0a;
+                        tile[0][p + BLOCK / 2] = s0b;
+                        tile[1][p] = s1a;
+                        tile[1][p + BLOCK / 2] = s1b;
+                        tile[2][p] = s2a;
+                        tile[2][p + BLOCK / 2] = s2b;
                     }
-                    tile[0][p] = s0a;
-                    tile[0][p + BLOCK / 2] = s0b;
-                    tile[1][p] = s1a;
-                    tile[1][p + BLOCK / 2] = s1b;
-                    tile[2][p] = s2a;
-                    tile[2][p + BLOCK / 2] = s2b;
                 }
             }
         }
@@ -608,72 +620,74 @@ void pxyz_hessian_batch(size_t n, const float *restrict x, float *restrict hess)
         }
         (void)xb;
         for (int k = 0; k < 3; ++k) for (size_t p = 0; p < BLOCK; ++p) work0.z[k][p] = xb[k][p] - X_OFFSET[k];
-        for (int j = 0; j < 6; j += 6) {
-            float (*const tile)[BLOCK] = &n1[j];
-            for (size_t p = 0; p < BLOCK / 2; ++p) {
-                float s0a = B1[j], s0b = B1[j];
-                float s1a = B1[j + 1], s1b = B1[j + 1];
-                float s2a = B1[j + 2], s2b = B1[j + 2];
-                float s3a = B1[j + 3], s3b = B1[j + 3];
-                float s4a = B1[j + 4], s4b = B1[j + 4];
-                float s5a = B1[j + 5], s5b = B1[j + 5];
-                for (int k = 0; k < 3; ++k) {
-                    const float v0 = work0.z[k][p];
-                    const float v1 = work0.z[k][p + BLOCK / 2];
-                    s0a = SYMNET_MADD(W1_x[j][k], v0, s0a);
-                    s0b = SYMNET_MADD(W1_x[j][k], v1, s0b);
-                    s1a = SYMNET_MADD(W1_x[j + 1][k], v0, s1a);
-                    s1b = SYMNET_MADD(W1_x[j + 1][k], v1, s1b);
-                    s2a = SYMNET_MADD(W1_x[j + 2][k], v0, s2a);
-                    s2b = SYMNET_MADD(W1_x[j + 2][k], v1, s2b);
-                    s3a = SYMNET_MADD(W1_x[j + 3][k], v0, s3a);
-                    s3b = SYMNET_MADD(W1_x[j + 3][k], v1, s3b);
-                    s4a = SYMNET_MADD(W1_x[j + 4][k], v0, s4a);
-                    s4b = SYMNET_MADD(W1_x[j + 4][k], v1, s4b);
-                    s5a = SYMNET_MADD(W1_x[j + 5][k], v0, s5a);
-                    s5b = SYMNET_MADD(W1_x[j + 5][k], v1, s5b);
-                }
-                tile[0][p] = s0a;
-                tile[0][p + BLOCK / 2] = s0b;
-                tile[1][p] = s1a;
-                tile[1][p + BLOCK / 2] = s1b;
-                tile[2][p] = s2a;
-                tile[2][p + BLOCK / 2] = s2b;
-                tile[3][p] = s3a;
-                tile[3][p + BLOCK / 2] = s3b;
-                tile[4][p] = s4a;
-                tile[4][p + BLOCK / 2] = s4b;
-                tile[5][p] = s5a;
-                tile[5][p + BLOCK / 2] = s5b;
-            }
-        }
         {
-            float (*const tile)[BLOCK] = &n1[6];
-            for (size_t p = 0; p < BLOCK / 2; ++p) {
-                float s0a = B1[6], s0b = B1[6];
-                float s1a = B1[7], s1b = B1[7];
-                float s2a = B1[8], s2b = B1[8];
-                float s3a = B1[9], s3b = B1[9];
-                for (int k = 0; k < 3; ++k) {
-                    const float v0 = work0.z[k][p];
-                    const float v1 = work0.z[k][p + BLOCK / 2];
-                    s0a = SYMNET_MADD(W1_x[6][k], v0, s0a);
-                    s0b = SYMNET_MADD(W1_x[6][k], v1, s0b);
-                    s1a = SYMNET_MADD(W1_x[7][k], v0, s1a);
-                    s1b = SYMNET_MADD(W1_x[7][k], v1, s1b);
-                    s2a = SYMNET_MADD(W1_x[8][k], v0, s2a);
-                    s2b = SYMNET_MADD(W1_x[8][k], v1, s2b);
-                    s3a = SYMNET_MADD(W1_x[9][k], v0, s3a);
-                    s3b = SYMNET_MADD(W1_x[9][k], v1, s3b);
+            for (int j = 0; j < 6; j += 6) {
+                float (*const tile)[BLOCK] = &n1[j];
+                for (size_t p = 0; p < BLOCK / 2; ++p) {
+                    float s0a = B1[j], s0b = B1[j];
+                    float s1a = B1[j + 1], s1b = B1[j + 1];
+                    float s2a = B1[j + 2], s2b = B1[j + 2];
+                    float s3a = B1[j + 3], s3b = B1[j + 3];
+                    float s4a = B1[j + 4], s4b = B1[j + 4];
+                    float s5a = B1[j + 5], s5b = B1[j + 5];
+                    for (int k = 0; k < 3; ++k) {
+                        const float v0 = work0.z[k][p];
+                        const float v1 = work0.z[k][p + BLOCK / 2];
+                        s0a = SYMNET_MADD(W1_x[j][k], v0, s0a);
+                        s0b = SYMNET_MADD(W1_x[j][k], v1, s0b);
+                        s1a = SYMNET_MADD(W1_x[j + 1][k], v0, s1a);
+                        s1b = SYMNET_MADD(W1_x[j + 1][k], v1, s1b);
+                        s2a = SYMNET_MADD(W1_x[j + 2][k], v0, s2a);
+                        s2b = SYMNET_MADD(W1_x[j + 2][k], v1, s2b);
+                        s3a = SYMNET_MADD(W1_x[j + 3][k], v0, s3a);
+                        s3b = SYMNET_MADD(W1_x[j + 3][k], v1, s3b);
+                        s4a = SYMNET_MADD(W1_x[j + 4][k], v0, s4a);
+                        s4b = SYMNET_MADD(W1_x[j + 4][k], v1, s4b);
+                        s5a = SYMNET_MADD(W1_x[j + 5][k], v0, s5a);
+                        s5b = SYMNET_MADD(W1_x[j + 5][k], v1, s5b);
+                    }
+                    tile[0][p] = s0a;
+                    tile[0][p + BLOCK / 2] = s0b;
+                    tile[1][p] = s1a;
+                    tile[1][p + BLOCK / 2] = s1b;
+                    tile[2][p] = s2a;
+                    tile[2][p + BLOCK / 2] = s2b;
+                    tile[3][p] = s3a;
+                    tile[3][p + BLOCK / 2] = s3b;
+                    tile[4][p] = s4a;
+                    tile[4][p + BLOCK / 2] = s4b;
+                    tile[5][p] = s5a;
+                    tile[5][p + BLOCK / 2] = s5b;
                 }
-                tile[0][p] = s0a;
-                tile[0][p + BLOCK / 2] = s0b;
-                tile[1][p] = s1a;
-                tile[1][p + BLOCK / 2] = s1b;
-                tile[2][p] = s2a;
-                tile[2][p + BLOCK / 2] = s2b;
-                tile[3][p] = s3a;
-                tile[3][p + BLOCK / 2] = s3b;
+            }
+            {
+                float (*const tile)[BLOCK] = &n1[6];
+                for (size_t p = 0; p < BLOCK / 2; ++p) {
+                    float s0a = B1[6], s0b = B1[6];
+                    float s1a = B1[7], s1b = B1[7];
+                    float s2a = B1[8], s2b = B1[8];
+                    float s3a = B1[9], s3b = B1[9];
+                    for (int k = 0; k < 3; ++k) {
+                        const float v0 = work0.z[k][p];
+                        const float v1 = work0.z[k][p + BLOCK / 2];
+                        s0a = SYMNET_MADD(W1_x[6][k], v0, s0a);
+                        s0b = SYMNET_MADD(W1_x[6][k], v1, s0b);
+                        s1a = SYMNET_MADD(W1_x[7][k], v0, s1a);
+                        s1b = SYMNET_MADD(W1_x[7][k], v1, s1b);
+                        s2a = SYMNET_MADD(W1_x[8][k], v0, s2a);
+                        s2b = SYMNET_MADD(W1_x[8][k], v1, s2b);
+                        s3a = SYMNET_MADD(W1_x[9][k], v0, s3a);
+                        s3b = SYMNET_MADD(W1_x[9][k], v1, s3b);
+                    }
+                    tile[0][p] = s0a;
+                    tile[0][p + BLOCK / 2] = s0b;
+                    tile[1][p] = s1a;
+                    tile[1][p + BLOCK / 2] = s1b;
+                    tile[2][p] = s2a;
+                    tile[2][p + BLOCK / 2] = s2b;
+                    tile[3][p] = s3a;
+                    tile[3][p + BLOCK / 2] = s3b;
+                }
             }
         }
         for (int j = 0; j < 10; ++j) for (size_t p = 0; p < BLOCK; ++p) {

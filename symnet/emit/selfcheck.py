@@ -29,6 +29,14 @@ from ..reference.high_precision import reference_values_of
 from .common import FUNCTION_NAMES, DerivativeTable
 
 POINT_COUNT = 5
+#: A full Hessian of a wide network is checked at fewer points: its 30-digit reference carries
+#: 1 + n + n(n+1)/2 numbers per point and input through every unit, in exact arithmetic, most
+#: of the generation's time (20-256-256-10: 231 per point through 522 units, 2.3 s of 2.8 s
+#: at 5 points).  The points are as many as keep points x numbers x units within
+#: REFERENCE_BUDGET, but at least MIN_HESSIAN_POINTS (a full block of the batch check is
+#: not needed: the check runs the batch function on every point, a short block included).
+REFERENCE_BUDGET = 400_000
+MIN_HESSIAN_POINTS = 3
 POINT_SEED = 0
 ROW_FLOOR = 1e-3
 
@@ -135,9 +143,18 @@ def check_vectors(request, precision="double"):
     return _check_vectors(request.network, derivatives, precision, specs)
 
 
+def point_count(network, derivatives):
+    """How many test points the self-check of ``derivatives`` has (see REFERENCE_BUDGET)."""
+    if "hessian" not in derivatives:
+        return POINT_COUNT
+    n = network.n_inputs
+    work = (1 + n + n * (n + 1) // 2) * (n + sum(layer.size for layer in network.layers))
+    return max(MIN_HESSIAN_POINTS, min(POINT_COUNT, REFERENCE_BUDGET // work))
+
+
 @functools.lru_cache(maxsize=8)
 def _check_vectors(network, derivatives, precision, specs=()):
-    points = sample_points(network, POINT_COUNT, seed=POINT_SEED)
+    points = sample_points(network, point_count(network, derivatives), seed=POINT_SEED)
     if precision == "float":
         points = points.astype(np.float32).astype(float)
     blocks = []

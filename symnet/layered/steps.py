@@ -33,11 +33,14 @@ class Shift:
 
 @dataclass(frozen=True)
 class Term:
-    """source · Wᵀ (forward: W is (size, source size)) or source · W (``transpose``: W is (source size, size))."""
+    """source · Wᵀ (forward: W is (size, source size)) or source · W (``transpose``: W is (source size, size)).
+    ``scale``: where given, the source is read times it along the source's units (a constant
+    tangent through an element-wise slope, folded into the product: symnet.layered.fusion)."""
     weights: str
     source: Operand
     source_size: int
     transpose: bool
+    scale: Optional[Operand] = None
 
 
 @dataclass(frozen=True)
@@ -218,6 +221,7 @@ def reads(step):
             operands.append(value)
     if isinstance(step, Linear):
         operands += [term.source for term in step.terms]
+        operands += [term.scale for term in step.terms if term.scale is not None]
     if isinstance(step, PER_UNIT):
         outs = {out.name for out, _ in step.assignments}
         operands += [operand for _, operand in step.arguments if operand.name not in outs]

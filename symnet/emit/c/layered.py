@@ -15,16 +15,21 @@ import copy
 import numpy as np
 import sympy as sp
 
-from ...layered.fusion import fused_tanh_slopes
+from ...layered.fusion import folded_constant_scales, fused_tanh_slopes
 from ...layered.memory import ArrayLayout, compact_layouts
 from ...layered.pairing import groups
-from ...layered.steps import Operand, OuterSum, Reduction, constant_names, reads
+from ...layered.steps import Linear, Operand, OuterSum, Reduction, constant_names, reads
 from ..layered_common import print_elementwise, print_output_map, print_scalars, request_programs
 from ..layered_emitter import LayeredEmitter
 from .literals import array_literal
 
 #: Stack budget of the batch kernel's block of points (every array times the block size).
 BLOCK_BYTES = 256 * 1024
+#: A Hessian whose block of MIN_HESSIAN_BLOCK points does not fit BLOCK_BYTES may take this
+#: much (a wide network's: 20-256-256-10's block of 8 points takes 440,576 bytes, within the
+#: 512 KiB to 2 MiB L2 cache of current x86 cores, and runs in 0.5x the time per point of
+#: single-point calls); a larger one calls the single-point function point by point.
+HESSIAN_BLOCK_BYTES = 512 * 1024
 #: Points per block: the largest power of two up to MAX_BLOCK within the budget; below
 #: MIN_BLOCK (MIN_HESSIAN_BLOCK for a Hessian) the batch function calls the single-point
 #: function point by point, which is faster there.  Measured: 16-128-128-32's Jacobian in
@@ -87,8 +92,11 @@ class _References:
         if operand.name in ARGUMENTS:   # the raw inputs (or v, w): the argument, or the block of points
             return {"single": f"{operand.name}[{unit}]", "block": f"{operand.name}b[{unit}][p]", "constant": False}
         if operand.name == self.program.result.name:
-            flat = _flat(names, self.shapes[operand.name])
-            return {"single": f"{self.output}[{flat}]", "block": f"{RESULT}[{flat}][p]", "constant": False}
+            shape = self.shapes[operand.name]
+            # inside the loop over a split axis the block holds that row of the result only
+            block = _flat(self.layout.kept(operand, names), self.layout.kept(operand, list(shape)))
+            return {"single": f"{self.output}[{_flat(names, shape)}]", "block": f"{RESULT}[{block}][p]",
+                    "constant": False}
         def element(layout):
             return layout.storage_name(operand.name) + "".join(f"[{n}]" for n in layout.kept(operand, names))
         return {"single": element(self.single_layout), "block": element(self.layout) + "[p]", "constant": False}
@@ -99,9 +107,10 @@ class CLayeredEmitter(LayeredEmitter):
 
     language = "c"
 
-    def __init__(self, program, printer, literal, output, matrices, layout, single_layout, fused, one_copy):
+    def __init__(self, program, printer, literal, output, matrices, layout, single_layout, fused, one_copy,
+                 lanes=LANES):
         self.program, self.printer, self.literal, self.fused = program, printer, literal, fused
-        self.one_copy = one_copy
+        self.one_copy, self.lanes = one_copy, lanes
         self.constants = dict(program.constants)   # looked up by every step: built once
         self.ref = _References(program, output, layout, single_layout)
         self.matrices, self.blocks, self.layout = matrices, layout is not None, self.ref.layout
@@ -160,34 +169,44 @@ class CLayeredEmitter(LayeredEmitter):
         of each weight (``self.one_copy``) only W is stored: the block reads Wᵀ[j][k] as
         W[k][j] (the tile's units side by side), and a single-point product with W in
         the other orientation sums its units one by one in tiles (row_groups)."""
-        terms = [self.term(term) for term in step.terms]
+        terms = [self.term(term, index) for index, term in enumerate(step.terms)]
         rows = any(term["matrix"] is None for term in terms)
         offset = None if step.offset is None else self.ref(step.offset, "j")
         return {"out": self.ref(step.out, "j"), "lead": self.single_lead(step.out),
                 "block_lead": self.block_lead(step.out), "size": step.size, "offset": offset, "terms": terms,
                 "groups": self.unit_groups(step, terms) if self.blocks else [],
+                "scaled_rows": [term["scaled_row"] for term in terms if term["scaled_row"]],
                 "outer_lead": self.single_lead(step.out)[:-1],
                 "lead_groups": [] if rows else self.lead_groups(step),
                 "row_groups": self.row_groups(step, terms) if rows else [],
                 "group": [], "paired": False}   # set by ``steps`` where it fuses products
 
-    def term(self, term):
+    def term(self, term, index):
         """Template data of one term: ``matrix``, the array the single-point form reads as
         M[k][j] (None: it reads ``row``, the weights of unit j at k, j a format field
-        ``{unit}``); ``block_weight``, the same in the block form."""
+        ``{unit}``); ``block_weight``, the same in the block form; ``scaled_row``, for a
+        source read times a scale (Term.scale, the batch kernel only), the block of the
+        scaled source at one index of the leading axes, computed before the product."""
         weights = np.asarray(self.constants[term.weights])
+        source = self.ref(term.source, "k")
+        scaled_row = None
+        if term.scale is not None:
+            name = f"row{index}"
+            scaled_row = {"name": name, "size": term.source_size,
+                          "value": f"{source['block']} * {self.ref(term.scale, 'k')['block']}"}
+            source = {"single": None, "block": f"{name}[k][p]", "constant": False}
         name, transposed = term.weights, f"{term.weights}_T"
         if self.one_copy:
             self.matrices.setdefault(name, weights)
             row = f"{name}[k][{{unit}}]" if term.transpose else f"{name}[{{unit}}][k]"
             return {"matrix": name if term.transpose else None, "row": row, "block_weight": row,
-                    "source": self.ref(term.source, "k"), "source_size": term.source_size}
+                    "source": source, "source_size": term.source_size, "scaled_row": scaled_row}
         single, block = (name, transposed) if term.transpose else (transposed, name)
         self.matrices.setdefault(single, weights if single == name else weights.T)
         if self.blocks:
             self.matrices.setdefault(block, weights if block == name else weights.T)
         return {"matrix": single, "row": None, "block_weight": f"{block}[{{unit}}][k]",
-                "source": self.ref(term.source, "k"), "source_size": term.source_size}
+                "source": source, "source_size": term.source_size, "scaled_row": scaled_row}
 
     def row_groups(self, step, terms):
         """The single-point form's register tiles where a term's weights are stored rows
@@ -235,18 +254,18 @@ class CLayeredEmitter(LayeredEmitter):
         element read once per group.  The group's outputs are written through one
         pointer (``tile``): gcc vectorizes the loop over the points around the loop over
         k only when it can tell the output rows apart."""
-        sources = [[_lane(self.ref(term.source, "k")["block"], lane) for lane in range(LANES)]
-                   for term in step.terms]
+        sources = [[_lane(term["source"]["block"], lane, self.lanes) for lane in range(self.lanes)] for term in terms]
         return [{"loop": loop, "tile": "&" + self.ref(step.out, units[0])["block"][:-len("[p]")],
-                 "points": "BLOCK" if LANES == 1 else f"BLOCK / {LANES}", "sources": sources,
+                 "points": "BLOCK" if self.lanes == 1 else f"BLOCK / {self.lanes}", "sources": sources,
                  "units": [self.tile_unit(step, terms, i, unit) for i, unit in enumerate(units)]}
                 for loop, units in _unit_tiles(step.size)]
 
     def tile_unit(self, step, terms, i, unit):
         offset = None if step.offset is None else self.ref(step.offset, unit)["block"]
-        return {"sums": [f"s{i}" + "abcd"[lane] for lane in range(LANES)],
-                "outs": [_lane(f"tile[{i}][p]", lane) for lane in range(LANES)],
-                "offsets": [self.literal(0.0) if offset is None else _lane(offset, lane) for lane in range(LANES)],
+        lanes = range(self.lanes)
+        return {"sums": [f"s{i}" + "abcd"[lane] for lane in lanes],
+                "outs": [_lane(f"tile[{i}][p]", lane, self.lanes) for lane in lanes],
+                "offsets": [self.literal(0.0) if offset is None else _lane(offset, lane, self.lanes) for lane in lanes],
                 "weights": [term["block_weight"].format(unit=unit) for term in terms]}
 
     def elementwise(self, step):
@@ -381,11 +400,11 @@ def _unit_tiles(size):
     return groups
 
 
-def _lane(reference, lane):
-    """The block reference (ending in [p] when it is per point) at lane ``lane`` of a tile."""
+def _lane(reference, lane, lanes):
+    """The block reference (ending in [p] when it is per point) at lane ``lane`` of ``lanes``."""
     if lane == 0 or not reference.endswith("[p]"):
         return reference
-    offset = f"BLOCK / {LANES}" + (f" * {lane}" if lane > 1 else "")
+    offset = f"BLOCK / {lanes}" + (f" * {lane}" if lane > 1 else "")
     return reference[:-len("[p]")] + f"[p + {offset}]"
 
 
@@ -411,13 +430,50 @@ def _block_doubles(layout, size, n_inputs):
 
 
 def _block_size(doubles, what):
-    """Points per block of the batch kernel, or None (call the single-point function)."""
+    """Points per block of the batch kernel, or None (call the single-point function):
+    the most (a power of two up to MAX_BLOCK) within BLOCK_BYTES; a Hessian where fewer
+    than MIN_HESSIAN_BLOCK fit there takes MIN_HESSIAN_BLOCK within HESSIAN_BLOCK_BYTES."""
     doubles += 64
     smallest = MIN_HESSIAN_BLOCK if what == "hessian" else MIN_BLOCK
     block = MAX_BLOCK
     while block >= smallest and doubles * block * 8 > BLOCK_BYTES:
         block //= 2
+    if block < smallest and what == "hessian" and doubles * smallest * 8 <= HESSIAN_BLOCK_BYTES:
+        return smallest
     return block if block >= smallest else None
+
+
+def _lanes(block):
+    """Vectors of points per register tile: LANES, but each of at least 8 points (one
+    AVX-512 vector of doubles): a block of 8 points is one lane."""
+    return max(1, min(LANES, (block or 0) // 8))
+
+
+def _result_rows(program, layout):
+    """How many rows of the result the batch kernel's loop over a split axis works out one
+    at a time (the block then holds one row): the count of that axis where the result
+    leads with it, else 1."""
+    result = program.result
+    return layout.split[1] if layout.splits(result) else 1
+
+
+def _block_plan(program, size, inputs):
+    """(numbers per point, program, layout, result rows) of the batch kernel's block: the
+    program as it is or with its constant tangents' scalings folded into the products that
+    read them (folded_constant_scales), whichever block is smaller (as it is where equal)."""
+    plans, folded = [], folded_constant_scales(program)
+    for candidate in (program,) if folded is program else (program, folded):
+        layout = compact_layouts(candidate)[0]
+        rows = _result_rows(candidate, layout)
+        doubles = _block_doubles(layout, size // rows, inputs) + _scaled_row_doubles(candidate)
+        plans.append((doubles, candidate, layout, rows))
+    return min(plans, key=lambda plan: plan[0])
+
+
+def _scaled_row_doubles(program):
+    """Numbers per point of the largest product's scaled sources (Term.scale), held while it runs."""
+    return max((sum(term.source_size for term in step.terms if term.scale is not None)
+                for step in program.steps if isinstance(step, Linear)), default=0)
 
 
 def _transposed_tangent_doubles(program, one_copy):
@@ -453,22 +509,30 @@ def layered_functions(request, printer, literal, real, base):
     matrices, functions = {}, []
     for what, program in programs:
         function = base(what, program.shape)
-        layout, large_single_layout = compact_layouts(program)
-        block_doubles = _block_doubles(layout, function["size"], request.network.n_inputs
-                                       + sum(argument["size"] for argument in function["arguments"]))
+        inputs = request.network.n_inputs + sum(argument["size"] for argument in function["arguments"])
+        block_doubles, block_program, layout, result_rows = _block_plan(program, function["size"], inputs)
+        large_single_layout = compact_layouts(program)[1]
         block = _block_size(block_doubles, what)
         single_layout = ArrayLayout.plain(program)
         if single_layout.doubles() * _BYTES[real] > SINGLE_UNIONS_FROM:
             single_layout = large_single_layout
-        data = CLayeredEmitter(program, printer, literal, function["output"], matrices, layout if block else None,
-                             single_layout, vector_math(real), one_copy(request.network))
+        single = CLayeredEmitter(program, printer, literal, function["output"], matrices, None, single_layout,
+                                 vector_math(real), one_copy(request.network))
+        function["steps"] = single.steps()
+        if block:
+            batch = CLayeredEmitter(block_program, printer, literal, function["output"], matrices, layout,
+                                    single_layout, vector_math(real), one_copy(request.network), _lanes(block))
+            function["block_steps"] = batch.steps()
+        split = _split_loop(layout)
+        if split:
+            split["result_row"] = function["size"] // result_rows if result_rows > 1 else None
         function.update({
             "body": "c/layered_body.c.j2",
-            "steps": data.steps(),
             "arrays": declarations(single_layout),
             "block": block,
             "block_arrays": declarations(layout),
-            "split": _split_loop(layout),
+            "block_result": function["size"] // result_rows,
+            "split": split,
             "single_split": _split_loop(single_layout),
             "context": {"real": real, "zero": literal(0.0), "half": literal(0.5)},
         })
