@@ -392,7 +392,8 @@ def reference_hessians(net, X):
 
 def check(row, X, expected):
     """Refuse (note, never time) a row whose Hessian is off the reference."""
-    row.error = max(float(np.max(np.abs(h - expected)) / np.max(np.abs(expected))) for h in row.evaluate(X))
+    # np.max, not max: a NaN anywhere makes the error NaN, and NaN is refused
+    row.error = float(np.max([np.max(np.abs(h - expected)) / np.max(np.abs(expected)) for h in row.evaluate(X)]))
     if not row.error <= TOLERANCE:
         row.note = f"refused: off the reference by {row.error:.1e}"
         row.times = None
@@ -400,7 +401,7 @@ def check(row, X, expected):
 
 def measure(rows, rounds, budget):
     timed = [row for row in rows if row.times is not None]
-    for turn in range(rounds):
+    for turn in range(rounds if timed else 0):
         for row in timed[turn % len(timed):] + timed[:turn % len(timed)]:
             single, batch = row.times(budget)
             if single is not None:
