@@ -16,7 +16,7 @@ time taking the best of a few calls within --budget seconds; the table shows the
 over the rounds.  Ratios are to symnet's exact layered C Hessian, one point per call, of
 the same net, from the same run.
 
-    python benchmarks/hessian_table.py            # all four nets, about 8 minutes
+    python benchmarks/hessian_table.py            # all four nets, about 14 minutes on a loaded 2-core machine
     python benchmarks/hessian_table.py --quick    # 3-10-1, 5-20-20-3, 2-64-64-64-1; about 2 minutes
 
 This is a measurement, not a test: it asserts nothing about speed.
@@ -57,6 +57,9 @@ import timing  # noqa: E402
 
 #: Points of a batch call, per net (the Hessians of 20-256-256-10 are 32 kB each).
 BATCH = {"3-10-1": 10_000, "5-20-20-3": 10_000, "2-64-64-64-1": 4_000, "20-256-256-10": 1_000}
+#: At most this many points in a batch of the Python baselines: torch's vmap(hessian) of
+#: 20-256-256-10 takes about 9 ms and 10 MB a point, and is timed several times a round.
+PYTHON_BATCH = 200
 QUICK_NETS = ("3-10-1", "5-20-20-3", "2-64-64-64-1")
 CHECK_POINTS = 8
 #: Largest accepted error relative to the largest entry of the reference Hessian.
@@ -319,7 +322,7 @@ def torch_probe(kind, net, X):
     if kind == "torch-compile":
         torch.compile(single)(torch.as_tensor(X[0]))
     else:
-        torch.compile(batch)(torch.as_tensor(X))
+        torch.compile(batch)(torch.as_tensor(X[:PYTHON_BATCH]))
 
 
 def torch_rows(net, X, limit, label, build):
@@ -355,7 +358,7 @@ def compiled_row(key, compiled, argument, limit):
     start = time.perf_counter()
     signal.alarm(int(limit))
     try:
-        compiled(torch.as_tensor(argument))
+        compiled(torch.as_tensor(argument[:PYTHON_BATCH]))
     except TimeoutError:
         return Row(key, note=f"not compiled in {limit:g} s")
     except Exception as error:   # noqa: BLE001 (any failure of the compiler is a table entry)
@@ -429,7 +432,7 @@ def rows_of(label, build, args, flags):
              else [Row(key, note="torch not installed") for key in ("torch", "torch-compile", "torch-compile-vmap")])
     for row in rows:
         if hasattr(row, "points"):
-            row.points[:] = [X[0], X]
+            row.points[:] = [X[0], X[:PYTHON_BATCH]]
     expected, source = reference_hessians(net, X[:CHECK_POINTS])
     for row in rows:
         if row.evaluate is not None:
@@ -510,7 +513,7 @@ def main(argv=None):
             rows, source = rows_of(label, build, args, flags)
             measure(rows, args.rounds, args.budget)
             results[label] = (rows, source)
-            print(f"{label}: done", file=sys.stderr, flush=True)
+            print(report(results, args.rounds, flags), file=sys.stderr, flush=True)   # so far
     print(report(results, args.rounds, flags))
 
 
