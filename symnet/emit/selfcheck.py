@@ -154,6 +154,7 @@ def point_count(network, derivatives):
 
 @functools.lru_cache(maxsize=8)
 def _check_vectors(network, derivatives, precision, specs=()):
+    specs = specs or (None,) * len(derivatives)
     points = sample_points(network, point_count(network, derivatives), seed=POINT_SEED)
     if precision == "float":
         points = points.astype(np.float32).astype(float)
