@@ -86,5 +86,5 @@ def test_output_maps_go_through_the_closed_form_and_match_torch():
     hessians = torch.stack([torch.func.hessian(u)(x) for x in X])
     laplacian = symnet.derive(net, "laplacian")(X.numpy())
     assert np.allclose(laplacian[:, 0], torch.einsum("pkk->p", hessians).detach().numpy(), rtol=1e-10, atol=1e-12)
-    with pytest.raises(UnsupportedError, match="unrolled strategy only"):
+    with pytest.raises(UnsupportedError, match="layered strategy maps the whole arrays only"):
         symnet.generate(net, ["c"], "unused", derivatives=["laplacian"], strategy="layered")

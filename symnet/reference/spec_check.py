@@ -42,11 +42,10 @@ def directions(net, X, seed):
     return {"v": rng.uniform(-1, 1, (len(X), net.n_inputs)), "w": rng.uniform(-1, 1, (len(X), net.n_outputs))}
 
 
-def check_spec(net, whats, X, seed=0, derive=None):
+def check_spec(net, whats, X, derive, seed=0):
     """[SpecCheck, ...] of the canonical names ``whats`` at the points X, the Jacobian first
-    (the Hessian's differences are taken of it)."""
-    if derive is None:
-        from ..api import derive
+    (the Hessian's differences are taken of it).  ``derive(net, what)`` builds the functions
+    under test: the caller passes the API's, so that this stage does not import a later one."""
     arguments = directions(net, X, seed)
     jacobian = derive(net, "jacobian")
     differences = _Differences(net, X, jacobian, derive)
