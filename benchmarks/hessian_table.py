@@ -19,7 +19,7 @@ a loop over its one-point function, is not: CasADi MX's takes 30 s a call on 20-
 and a Python call that takes longer than --budget is timed once per round.  Ratios are to
 symnet's exact layered C Hessian, one point per call, of the same net, from the same run.
 
-    python benchmarks/hessian_table.py            # all four nets, about 7 minutes on a loaded 2-core machine
+    python benchmarks/hessian_table.py            # all four nets; 2.4 minutes of CPU time (13 of wall clock at load 11)
     python benchmarks/hessian_table.py --native   # the same with -O3 -march=native
     python benchmarks/hessian_table.py --quick    # 3-10-1, 5-20-20-3, 2-64-64-64-1; about 2 minutes
 
