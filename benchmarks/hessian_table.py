@@ -3,20 +3,24 @@
 C++), jax.jit(hessian), torch.func.hessian and torch.compile of it, one point per call,
 and in batches against jax.jit(vmap(hessian)) and torch's vmap.
 
-Every generated baseline is compiled the same way (gcc/g++ with --flags, default -O2)
-around the same timing harness (harness.c).  Generating a baseline (CasADi SX, SymForce)
+Every generated baseline is compiled the same way (gcc/g++ with --flags, default -O2;
+--native: -O3 -march=native) around the same timing harness (harness.c).  Generating a baseline (CasADi SX, SymForce)
 or compiling it may take very long on the bigger nets: both run in a child process under
-a time limit, and the table says "not built in N s" instead of waiting.  Every backend's
+a time limit, and the table says "not built in N s" instead of waiting; a baseline past its
+limit on one net is not tried on the bigger ones (the nets run smallest first).  Every backend's
 Hessian is compared with an independent reference (JAX's, or symnet's NumPy reference
 without JAX) at CHECK_POINTS points before it is timed; one that disagrees is refused
 and never timed.
 
 Timings are interleaved: each round times every backend once (in a rotated order), each
 time taking the best of a few calls within --budget seconds; the table shows the median
-over the rounds.  Ratios are to symnet's exact layered C Hessian, one point per call, of
-the same net, from the same run.
+over the rounds.  Only the times the table shows are taken (a generated baseline's batch,
+a loop over its one-point function, is not: CasADi MX's takes 30 s a call on 20-256-256-10),
+and a Python call that takes longer than --budget is timed once per round.  Ratios are to
+symnet's exact layered C Hessian, one point per call, of the same net, from the same run.
 
-    python benchmarks/hessian_table.py            # all four nets, about 14 minutes on a loaded 2-core machine
+    python benchmarks/hessian_table.py            # all four nets; 2.4 minutes of CPU time (13 of wall clock at load 11)
+    python benchmarks/hessian_table.py --native   # the same with -O3 -march=native
     python benchmarks/hessian_table.py --quick    # 3-10-1, 5-20-20-3, 2-64-64-64-1; about 2 minutes
 
 This is a measurement, not a test: it asserts nothing about speed.
@@ -48,15 +52,12 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
 import symnet  # noqa: E402
-from symnet.reference.finite_differences import sample_points  # noqa: E402
 
 import cbuild  # noqa: E402
 import nets  # noqa: E402
 import others  # noqa: E402
 import timing  # noqa: E402
 
-#: Points of a batch call, per net (the Hessians of 20-256-256-10 are 32 kB each).
-BATCH = {"3-10-1": 10_000, "5-20-20-3": 10_000, "2-64-64-64-1": 4_000, "20-256-256-10": 1_000}
 #: At most this many points in a batch of the Python baselines: torch's vmap(hessian) of
 #: 20-256-256-10 takes about 9 ms and 10 MB a point, and is timed several times a round.
 PYTHON_BATCH = 200
@@ -64,7 +65,7 @@ QUICK_NETS = ("3-10-1", "5-20-20-3", "2-64-64-64-1")
 CHECK_POINTS = 8
 #: Largest accepted error relative to the largest entry of the reference Hessian.
 TOLERANCE = 1e-10
-EIGEN = Path("/usr/include/eigen3")
+NATIVE = "-O3 -march=native"
 # torch.compile warns about its own deprecated internals
 warnings.filterwarnings("ignore", category=FutureWarning)
 
@@ -98,6 +99,8 @@ TABLE_ROWS = [
     ("torch", "torch.func vmap(hessian), per point", "batch"),
     ("torch-compile-vmap", "torch.compile(vmap(jacrev(jacrev))), per point", "batch"),
 ]
+#: The rows whose batch time the table shows (the others' is not taken).
+BATCH_KEYS = {key for key, _, which in TABLE_ROWS if which == "batch"}
 
 
 # ---------------------------------------------------------------- generated baselines (child process)
@@ -105,28 +108,12 @@ TABLE_ROWS = [
 def casadi_hessian(net, folder, kind):
     """CasADi C for the Hessian, laid out as symnet's: output, then row, then column."""
     import casadi as ca
-    x_offset, x_gain, x_ymin, layers, y_offset, y_gain, y_ymin = nets.parts(net)
-    symbol = ca.SX if kind == "SX" else ca.MX
-    x = symbol.sym("x", net.n_inputs)
-    a = (x - ca.DM(x_offset)) * ca.DM(x_gain) + x_ymin
-    for w, b in layers[:-1]:
-        a = ca.tanh(ca.mtimes(ca.DM(w), a) + ca.DM(b))
-    w, b = layers[-1]
-    y = (ca.mtimes(ca.DM(w), a) + ca.DM(b) - y_ymin) / ca.DM(y_gain) + ca.DM(y_offset)
+    x, y = others.casadi_outputs(net, kind)
     # rows k + n_in*i of jacobian(vec(J^T), x) are d(dy_i/dx_k)/dx; CasADi stores column-major,
     # so its transpose is stored in symnet's row-major (i, k, j) order
     hessian = ca.jacobian(ca.vec(ca.jacobian(y, x).T), x).T
     name = f"casadi_{kind.lower()}"
-    function = ca.Function(name, [x], [ca.densify(hessian)])
-    generator = ca.CodeGenerator(f"{name}.c", {"with_header": True})
-    generator.add(function)
-    generator.generate(str(folder) + os.sep)
-    declarations = (f'#include "{name}.h"\n'
-                    f"static casadi_int iw[{function.sz_iw() + 1}];\nstatic casadi_real w[{function.sz_w() + 1}];\n"
-                    f"static void call(const double *x, double *h) {{\n"
-                    f"    const casadi_real *arg[{function.sz_arg()}] = {{x}};\n"
-                    f"    casadi_real *res[{function.sz_res()}] = {{h}};\n"
-                    f"    {name}(arg, res, iw, w, 0);\n}}")
+    declarations = others.casadi_generate(ca.Function(name, [x], [ca.densify(hessian)]), name, folder)
     return {"c": [f"{name}.c", _loop_adapter(net, folder, name, declarations).name], "cxx": []}
 
 
@@ -189,7 +176,7 @@ def worker(kind, label, folder):
     folder = Path(folder)
     net = nets.mlp(label)
     if kind.startswith("torch"):
-        return torch_probe(kind, net, sample_points(net, BATCH[label], seed=7))
+        return torch_probe(kind, net, nets.sample_points(net, nets.BATCH[label], seed=7))
     start = time.perf_counter()
     files = symforce_hessian(net, folder) if kind == "symforce" else casadi_hessian(net, folder, kind.split("-")[1])
     files["seconds"] = time.perf_counter() - start
@@ -198,25 +185,6 @@ def worker(kind, label, folder):
 
 # ---------------------------------------------------------------- building
 
-def compile_harness(folder, c_sources, cxx_sources, flags, limit):
-    """The harness linked with the sources, compiled with ``flags``; (program, seconds)."""
-    start = time.perf_counter()
-    objects = []
-    for source in [HERE / "harness.c", *c_sources]:
-        objects.append(folder / (Path(source).stem + ".o"))
-        subprocess.run([cbuild.CC, "-std=c99", *flags, f"-I{folder}", "-c", str(source), "-o", str(objects[-1])],
-                       check=True, capture_output=True, text=True, timeout=limit)
-    for source in cxx_sources:
-        objects.append(folder / (Path(source).stem + ".o"))
-        subprocess.run(["g++", "-std=c++14", *flags, f"-I{folder}", f"-I{EIGEN}", "-c", str(source),
-                        "-o", str(objects[-1])], check=True, capture_output=True, text=True,
-                       timeout=max(1.0, limit - (time.perf_counter() - start)))
-    program = folder / "bench"
-    subprocess.run(["g++" if cxx_sources else cbuild.CC, *flags, "-o", str(program), *map(str, objects), "-lm"],
-                   check=True, capture_output=True, text=True)
-    return program, time.perf_counter() - start
-
-
 def c_row(key, net, folder, program, points_file, build_s):
     n_in, width = net.n_inputs, net.n_outputs * net.n_inputs
 
@@ -224,18 +192,13 @@ def c_row(key, net, folder, program, points_file, build_s):
         path = folder / "check.bin"
         np.ascontiguousarray(X).tofile(path)
         return [h.reshape(len(X), -1) for h in cbuild.run_check(program, path, len(X), width, n_in, folder)]
-    return Row(key, evaluate, lambda budget: cbuild.run_time(program, points_file, budget), build_s=build_s)
+    batch = key in BATCH_KEYS
+    return Row(key, evaluate, lambda budget: cbuild.run_time(program, points_file, budget, batch), build_s=build_s)
 
 
 def symnet_row(key, net, build, flags, activations, points_file):
     folder = build / key
-    start = time.perf_counter()
-    symnet.generate(net, ["c"], folder, derivatives=["hessian"], name="model", strategy="layered",
-                    activations=activations)
-    generated = time.perf_counter() - start
-    adapter = cbuild.adapter(folder, "symnet", net.n_inputs, net.n_outputs * net.n_inputs,
-                             "model_hessian(x, jac);", "model_hessian_batch(n, x, jac);", '#include "model.h"')
-    program, compiled = compile_harness(folder, [folder / "model.c", adapter], [], flags, 600)
+    program, generated, compiled = cbuild.symnet_program(net, folder, "hessian", activations, flags)
     return c_row(key, net, folder, program, points_file, generated + compiled)
 
 
@@ -261,7 +224,7 @@ def generated_row(key, label, net, build, flags, limit, points_file):
     """A CasADi or SymForce row: generated in a child process, compiled, each under ``limit`` seconds."""
     folder = build / key
     folder.mkdir(parents=True)
-    if key == "symforce" and not EIGEN.is_dir():
+    if key == "symforce" and not cbuild.EIGEN.is_dir():
         return Row(key, note="not built: Eigen headers missing")
     start = time.perf_counter()
     failure = run_worker(key, label, folder, limit, "generated")
@@ -269,7 +232,7 @@ def generated_row(key, label, net, build, flags, limit, points_file):
         return Row(key, note=failure)
     files = json.loads((folder / "files.json").read_text())
     try:
-        program, compiled = compile_harness(folder, [folder / f for f in files["c"]],
+        program, compiled = cbuild.compile_harness(folder, [folder / f for f in files["c"]],
                                             [folder / f for f in files["cxx"]], flags, limit)
     except subprocess.TimeoutExpired:
         return Row(key, note=f"generated in {files['seconds']:.0f} s, not compiled in {limit:g} s")
@@ -284,9 +247,9 @@ def python_row(key, single, batch, build_s=None):
     """A row of Python callables: ``single`` (one point) and ``batch`` (all points), either may be None."""
     points = [None, None]     # (one point, the batch), set once the points are drawn
 
-    def times(budget):
-        return (timing.best_seconds(single, points[0], budget) * 1e9 if single else None,
-                timing.best_seconds(batch, points[1], budget) * 1e9 / len(points[1]) if batch else None)
+    def times(budget):   # a call longer than the budget is timed once (torch's 20-256-256-10 batches)
+        return (timing.best_seconds(single, points[0], budget, limit=budget) * 1e9 if single else None,
+                timing.best_seconds(batch, points[1], budget, limit=budget) * 1e9 / len(points[1]) if batch else None)
 
     def evaluate(Z):
         return (([np.array([single(z) for z in Z]).reshape(len(Z), -1)] if single else [])
@@ -325,7 +288,7 @@ def torch_probe(kind, net, X):
         torch.compile(batch)(torch.as_tensor(X[:PYTHON_BATCH]))
 
 
-def torch_rows(net, X, limit, label, build):
+def torch_rows(net, X, limit, label, build, given_up):
     """torch.func.hessian and vmap of it; and under torch.compile the one-point Hessian and
     the batch, each where it compiles within ``limit`` seconds."""
     import torch
@@ -338,9 +301,11 @@ def torch_rows(net, X, limit, label, build):
     for key, function, argument in (("torch-compile", single, X[0]), ("torch-compile-vmap", reverse, X)):
         # dynamo catches the exceptions of its compilation (an alarm's too) and goes on:
         # a child process tries the compilation first, under a time limit
-        failure = run_worker(key, label, build, limit, "compiled")
-        torch._dynamo.reset()   # else the wrappers, the same code for every net, recompile and fail
-        rows.append(Row(key, note=failure) if failure else compiled_row(key, torch.compile(function), argument, limit))
+        def compiled(key, function=function, argument=argument):
+            failure = run_worker(key, label, build, limit, "compiled")
+            torch._dynamo.reset()   # else the wrappers, the same code for every net, recompile and fail
+            return Row(key, note=failure) if failure else compiled_row(key, torch.compile(function), argument, limit)
+        rows.append(unless_given_up(key, label, given_up, compiled))
     return rows
 
 
@@ -372,19 +337,11 @@ def compiled_row(key, compiled, argument, limit):
                       build_s=time.perf_counter() - start)
 
 
-def available(name):
-    try:
-        __import__(name)
-        return True
-    except ImportError:
-        return False
-
-
 # ---------------------------------------------------------------- checking and timing
 
 def reference_hessians(net, X):
     """An independent reference: JAX's Hessian, or symnet's NumPy reference without JAX."""
-    if available("jax"):
+    if nets.available("jax"):
         import jax
         import jax.numpy as jnp
         jax.config.update("jax_enable_x64", True)
@@ -413,22 +370,35 @@ def measure(rows, rounds, budget):
                 row.batch.append(batch)
 
 
-def rows_of(label, build, args, flags):
+def unless_given_up(key, label, given_up, make):
+    """``make(key)``, the row of a baseline built under a time limit, unless it was past
+    its limit on a smaller net (``given_up``: {key: the table entry}, updated here): there
+    it would take as long again, to the same end."""
+    if key in given_up:
+        return Row(key, note=given_up[key])
+    row = make(key)
+    if "not generated in" in row.note or "not compiled in" in row.note:
+        given_up[key] = f"{row.note} on {label}"
+    return row
+
+
+def rows_of(label, build, args, flags, given_up):
+    """Every row of net ``label``, checked against the reference; ``given_up``: {key: why}
+    of the baselines past their time limit on a smaller net (not tried again), updated."""
     net = nets.mlp(label)
-    X = sample_points(net, BATCH[label], seed=7)
-    points_file = build / "points.bin"
-    X.tofile(points_file)
+    X, points_file = nets.batch_points(net, label, build)
     rows = [symnet_row("symnet-exact", net, build, flags, "exact", points_file),
             symnet_row("symnet-fast", net, build, flags, "fast", points_file)]
-    if available("casadi"):
-        rows += [generated_row(f"casadi-{kind}", label, net, build, flags, args.limit, points_file)
-                 for kind in ("SX", "MX")]
+    if nets.available("casadi"):
+        rows += [unless_given_up(f"casadi-{kind}", label, given_up, lambda key: generated_row(
+                 key, label, net, build, flags, args.limit, points_file)) for kind in ("SX", "MX")]
     else:
         rows += [Row("casadi-SX", note="casadi not installed"), Row("casadi-MX", note="casadi not installed")]
-    rows.append(generated_row("symforce", label, net, build, flags, args.limit, points_file)
-                if available("symforce") else Row("symforce", note="symforce not installed"))
-    rows.append(jax_row(net) if available("jax") else Row("jax", note="jax not installed"))
-    rows += (torch_rows(net, X, args.limit, label, build) if available("torch")
+    rows.append(unless_given_up("symforce", label, given_up, lambda key: generated_row(
+                key, label, net, build, flags, args.limit, points_file))
+                if nets.available("symforce") else Row("symforce", note="symforce not installed"))
+    rows.append(jax_row(net) if nets.available("jax") else Row("jax", note="jax not installed"))
+    rows += (torch_rows(net, X, args.limit, label, build, given_up) if nets.available("torch")
              else [Row(key, note="torch not installed") for key in ("torch", "torch-compile", "torch-compile-vmap")])
     for row in rows:
         if hasattr(row, "points"):
@@ -489,11 +459,12 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true",
                         help="the three small nets, 3 rounds, 30 s limits (about 2 minutes)")
     parser.add_argument("--nets", help="comma-separated, from " + ", ".join(nets.SIZES))
-    parser.add_argument("--rounds", type=int, help="interleaved timing rounds (median kept); 5, 3 with --quick")
+    parser.add_argument("--rounds", type=int, help="interleaved timing rounds (median kept); default 3")
     parser.add_argument("--budget", type=float, default=0.1, help="seconds per backend per round")
     parser.add_argument("--limit", type=float, help="seconds allowed to generate, compile or torch.compile "
-                        "one baseline; 90, 30 with --quick")
-    parser.add_argument("--flags", default="-O2", help="compiler flags of every C and C++ backend")
+                        "one baseline; 45, 30 with --quick")
+    parser.add_argument("--flags", default="-O2", help="compiler flags of every C and C++ backend (default -O2)")
+    parser.add_argument("--native", action="store_true", help=f"compile with {NATIVE} (instead of --flags)")
     parser.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -502,16 +473,21 @@ def main(argv=None):
     unknown = [label for label in labels if label not in nets.SIZES]
     if unknown:
         parser.error(f"--nets: unknown net {unknown[0]!r} (known: {', '.join(nets.SIZES)})")
-    args.rounds = args.rounds or (3 if args.quick else 5)
-    args.limit = args.limit or (30.0 if args.quick else 90.0)
-    flags = args.flags.split()
-    results = {}
+    labels.sort(key=lambda label: nets.mlp(label).parameter_count)   # smallest first (unless_given_up)
+    args.rounds = args.rounds or 3
+    args.limit = args.limit or (30.0 if args.quick else 45.0)
+    flags = (NATIVE if args.native else args.flags).split()
+    results, given_up = {}, {}
     with tempfile.TemporaryDirectory() as scratch:
         for label in labels:
             build = Path(scratch) / label
             build.mkdir()
-            rows, source = rows_of(label, build, args, flags)
+            start = time.perf_counter()
+            rows, source = rows_of(label, build, args, flags, given_up)
+            built = time.perf_counter()
             measure(rows, args.rounds, args.budget)
+            print(f"{label}: built and checked in {built - start:.0f} s, timed in {time.perf_counter() - built:.0f} s",
+                  file=sys.stderr, flush=True)
             results[label] = (rows, source)
             print(report(results, args.rounds, flags), file=sys.stderr, flush=True)   # so far
     print(report(results, args.rounds, flags))

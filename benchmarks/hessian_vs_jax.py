@@ -23,7 +23,6 @@ os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_
 import argparse  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
-import time  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Callable  # noqa: E402
@@ -33,16 +32,11 @@ import numpy as np  # noqa: E402
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-import symnet  # noqa: E402
-from symnet.reference.finite_differences import sample_points  # noqa: E402
-
 import cbuild  # noqa: E402
 import nets  # noqa: E402
 import others  # noqa: E402
 import timing  # noqa: E402
 
-#: Points of a batch call, per net (the Hessians of 20-256-256-10 are 32 kB each).
-BATCH = {"3-10-1": 10_000, "5-20-20-3": 10_000, "2-64-64-64-1": 4_000, "20-256-256-10": 1_000}
 JACOBIAN_NET = "2-64-64-64-1"
 CHECK_POINTS = 8
 #: Largest accepted error relative to the largest entry of JAX's result.
@@ -61,16 +55,8 @@ class Row:
 
 def symnet_c_row(net, build, what, activations, points_file):
     folder = build / f"symnet_{what}_{activations}"
-    start = time.perf_counter()
-    symnet.generate(net, ["c"], folder, derivatives=[what], name="model", strategy="layered",
-                    activations=activations)
-    seconds = time.perf_counter() - start
+    program, seconds, _ = cbuild.symnet_program(net, folder, what, activations, "O3native")
     size = net.n_outputs * net.n_inputs ** (2 if what == "hessian" else 1)
-    # the harness writes n_in*n_out numbers per point: a Hessian is n_in*(n_out*n_in) of them
-    glue = cbuild.adapter(folder, what, net.n_inputs, size // net.n_inputs, f"model_{what}(x, jac);",
-                          f"model_{what}_batch(n, x, jac);", '#include "model.h"')
-    program = cbuild.compile_program(folder, [folder / "model.c", glue], "O3native", f"bench_{what}",
-                                     include=(folder,))
 
     def evaluate(X):
         path = folder / "check.bin"
@@ -120,19 +106,15 @@ def torch_row(net, X):
 
 
 def available(name):
-    try:
-        __import__(name)
+    if nets.available(name):
         return True
-    except ImportError:
-        print(f"({name} not installed: skipped)")
-        return False
+    print(f"({name} not installed: skipped)")
+    return False
 
 
 def rows_of(label, build, include):
     net = nets.mlp(label)
-    X = sample_points(net, BATCH[label], seed=7)
-    points_file = build / "points.bin"
-    X.tofile(points_file)
+    X, points_file = nets.batch_points(net, label, build)
     whats = ("hessian", "jacobian") if label == JACOBIAN_NET else ("hessian",)
     rows = [symnet_c_row(net, build, what, activations, points_file)
             for what in whats for activations in ("exact", "fast")]

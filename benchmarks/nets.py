@@ -7,6 +7,7 @@ shape MATLAB's fitnet produces: x -> mapminmax -> tanh layers -> purelin -> reve
 import numpy as np
 
 from symnet import Input, Layer, MapMinMax, Network, Output
+from symnet.reference.finite_differences import sample_points
 
 SIZES = {
     "3-10-1": (3, 10, 1),
@@ -14,6 +15,27 @@ SIZES = {
     "2-64-64-64-1": (2, 64, 64, 64, 1),
     "20-256-256-10": (20, 256, 256, 10),
 }
+
+#: Points of a batch call, per net (the Hessians of 20-256-256-10 are 32 kB each).
+BATCH = {"3-10-1": 10_000, "5-20-20-3": 10_000, "2-64-64-64-1": 4_000, "20-256-256-10": 1_000}
+
+
+def batch_points(net, label, build, seed=7):
+    """The batch of ``label``'s benchmark points (BATCH of them), also written to
+    ``build/points.bin`` for the C harness; (points, that file)."""
+    X = sample_points(net, BATCH[label], seed=seed)
+    path = build / "points.bin"
+    X.tofile(path)
+    return X, path
+
+
+def available(name):
+    """True where the module ``name`` imports."""
+    try:
+        __import__(name)
+        return True
+    except ImportError:
+        return False
 
 
 def mlp(label, seed=None):

@@ -13,31 +13,42 @@ from cbuild import adapter
 from nets import parts
 
 
-def casadi_sources(net, build, kind):
-    """Generate CasADi C for the dense Jacobian (SX: scalar graph, MX: matrix graph)."""
+def casadi_outputs(net, kind):
+    """(x, y(x)) of the network in CasADi symbols (SX: scalar graph, MX: matrix graph)."""
     import casadi as ca
     x_offset, x_gain, x_ymin, layers, y_offset, y_gain, y_ymin = parts(net)
-    symbol = ca.SX if kind == "SX" else ca.MX
-    x = symbol.sym("x", net.n_inputs)
+    x = (ca.SX if kind == "SX" else ca.MX).sym("x", net.n_inputs)
     a = (x - ca.DM(x_offset)) * ca.DM(x_gain) + x_ymin
     for w, b in layers[:-1]:
         a = ca.tanh(ca.mtimes(ca.DM(w), a) + ca.DM(b))
     w, b = layers[-1]
-    y = (ca.mtimes(ca.DM(w), a) + ca.DM(b) - y_ymin) / ca.DM(y_gain) + ca.DM(y_offset)
-    name = f"casadi_{kind.lower()}"
-    function = ca.Function(name, [x], [ca.densify(ca.jacobian(y, x))])
-    start = time.perf_counter()
+    return x, (ca.mtimes(ca.DM(w), a) + ca.DM(b) - y_ymin) / ca.DM(y_gain) + ca.DM(y_offset)
+
+
+def casadi_generate(function, name, build):
+    """Generate the C of the CasADi ``function`` as ``build/name.c`` (with its header); the C
+    declarations of a one-point wrapper ``call(x, out)`` around it, its work arrays static."""
+    import casadi as ca
     generator = ca.CodeGenerator(f"{name}.c", {"with_header": True})
     generator.add(function)
     generator.generate(str(build) + os.sep)
+    return (f'#include "{name}.h"\n'
+            f"static casadi_int iw[{function.sz_iw() + 1}];\nstatic casadi_real w[{function.sz_w() + 1}];\n"
+            f"static void call(const double *x, double *out) {{\n"
+            f"    const casadi_real *arg[{function.sz_arg()}] = {{x}};\n"
+            f"    casadi_real *res[{function.sz_res()}] = {{out}};\n"
+            f"    {name}(arg, res, iw, w, 0);\n}}")
+
+
+def casadi_sources(net, build, kind):
+    """Generate CasADi C for the dense Jacobian (SX: scalar graph, MX: matrix graph)."""
+    import casadi as ca
+    x, y = casadi_outputs(net, kind)
+    name = f"casadi_{kind.lower()}"
+    function = ca.Function(name, [x], [ca.densify(ca.jacobian(y, x))])
+    start = time.perf_counter()
+    declarations = casadi_generate(function, name, build)
     seconds = time.perf_counter() - start
-    sizes = dict(arg=function.sz_arg(), res=function.sz_res(), iw=function.sz_iw(), w=function.sz_w())
-    declarations = (f'#include "{name}.h"\n'
-                    f"static casadi_int iw[{sizes['iw'] + 1}];\nstatic casadi_real w[{sizes['w'] + 1}];\n"
-                    f"static void call(const double *x, double *jac) {{\n"
-                    f"    const casadi_real *arg[{sizes['arg']}] = {{x}};\n"
-                    f"    casadi_real *res[{sizes['res']}] = {{jac}};\n"
-                    f"    {name}(arg, res, iw, w, 0);\n}}")
     size = net.n_inputs * net.n_outputs
     glue = adapter(build, name, net.n_inputs, net.n_outputs, "call(x, jac);",
                    f"size_t s; for (s = 0; s < n; ++s) call(x + s * {net.n_inputs}, jac + s * {size});",

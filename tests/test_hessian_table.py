@@ -95,3 +95,31 @@ def test_generation_past_its_limit_is_a_table_entry(points):
     row = table.generated_row("casadi-SX", LABEL, net, folder / "slow", FLAGS, 0.01, folder / "points.bin")
     assert row.note == "not generated in 0.01 s" and row.times is None
     assert "not generated in 0.01 s" in table.cell(row, "single", 1.0)
+
+
+def test_a_baseline_past_its_limit_is_not_tried_on_bigger_nets():
+    given_up, made = {}, []
+
+    def make(note):
+        def row(key):
+            made.append(key)
+            return table.Row(key, note=note)
+        return row
+    first = table.unless_given_up("symforce", "5-20-20-3", given_up, make("not generated in 45 s"))
+    assert first.note == "not generated in 45 s" and made == ["symforce"]
+    second = table.unless_given_up("symforce", "2-64-64-64-1", given_up, make(""))
+    assert second.note == "not generated in 45 s on 5-20-20-3" and second.times is None and made == ["symforce"]
+    failed = table.unless_given_up("casadi-MX", "5-20-20-3", given_up, make("fails: out of memory"))
+    assert failed.note == "fails: out of memory" and "casadi-MX" not in given_up   # only time-outs are final
+
+
+def test_only_the_batch_times_the_table_shows_are_taken(points):
+    require_tool("gcc")
+    net, X, folder = points
+    row = table.symnet_row("symnet-exact", net, folder / "timed", FLAGS, "exact", folder / "points.bin")
+    single, batch = row.times(0.01)
+    assert single > 0 and batch > 0
+    built = folder / "timed" / "symnet-exact"
+    unshown = table.c_row("casadi-SX", net, built, built / "bench", folder / "points.bin", 0.0)
+    single, batch = unshown.times(0.01)
+    assert single > 0 and batch is None
