@@ -49,9 +49,9 @@ class ExpressionDerivative:
         """The canonical names of the partial derivatives this derivative of the expression
         reads that only the unrolled form builds (order 3 and more): refused together, before
         anything is built, where their estimated size is over the limit (symnet.unrolled.size)."""
-        extra = {"value": [()], "gradient": [()] + [(k,) for k in range(self.network.n_inputs)]}.get(
-            self.what, [()] + [(k,) for k in range(self.network.n_inputs)]
-            + [(k, m) for k in range(self.network.n_inputs) for m in range(k, self.network.n_inputs)])
+        inputs = range(self.network.n_inputs)
+        extra = [()] + ([(k,) for k in inputs] if self.what != "value" else [])
+        extra += [(k, m) for k in inputs for m in inputs if m >= k] if self.what == "hessian" else []
         partials = ((q.output, tuple(sorted(q.inputs + more))) for q in self.user.quantities for more in extra)
         return tuple(dict.fromkeys(DerivativeSpec("partial", output, inputs).name for output, inputs in partials
                                    if len(inputs) > MAX_LAYERED_ORDER))

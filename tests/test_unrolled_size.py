@@ -264,3 +264,8 @@ def test_command_line_check_builds_when_the_caller_insists(tmp_path, monkeypatch
     assert "limit of 100" in capsys.readouterr().err
     assert cli.main(command + ["--allow-large-unrolled"]) == 0
     assert capsys.readouterr().out.count(" ok\n") == 2
+
+
+def test_a_refusal_of_many_derivatives_names_a_few_and_counts_the_rest():
+    assert unrolled_size._listed(["a", "b"]) == "a and b"
+    assert unrolled_size._listed(list("abcdefg")) == "a, b, c and 4 more derivatives"

@@ -172,8 +172,11 @@ def require_unrolled_fits(net, derivatives, allow_large=False, limit=None, layer
     return size
 
 
-def _listed(names):
+def _listed(names, most=5):
+    """The names in words; past ``most``, the first few and how many more (a line stays short)."""
     names = list(names)
+    if len(names) > most:
+        return ", ".join(names[:most - 2]) + f" and {len(names) - most + 2} more derivatives"
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
