@@ -134,17 +134,23 @@ GROWTH_PER_ORDER_OF_EXPRESSIONS = 4.0
 
 def _growth(walk):
     """The growth per order of the network's repeated differentiation (GROWTH_PER_ORDER): 1
-    where every second derivative is zero (piecewise-linear transfer functions), the faster one
-    where an element-wise transfer function's curvature is not written in its value and slope."""
+    where every second derivative is zero (piecewise-linear transfer functions), else the mean
+    over the curved layers of GROWTH_PER_ORDER, or GROWTH_PER_ORDER_OF_EXPRESSIONS for an
+    element-wise transfer function whose curvature is not written in its value and slope
+    (a 3-40-40-3 tanh-softplus MLP: 2.2x its order-3 partial with the faster growth alone)."""
     if all(shape.zero_second for _, shape in walk.outputs):
         return 1.0
+    growths = []
     for layer in walk.net.layers:
-        if layer.transfer_function.elementwise:
-            cost = _unit_cost(layer.transfer, layer.transfer_params)
-            curved = not (cost.curvature_nodes == 1 and cost.curvature_ops == 0)
-            if curved and cost.curvature_a == 0 and cost.curvature_g == 0:
-                return GROWTH_PER_ORDER_OF_EXPRESSIONS
-    return GROWTH_PER_ORDER
+        if not layer.transfer_function.elementwise:
+            growths.append(GROWTH_PER_ORDER)
+            continue
+        cost = _unit_cost(layer.transfer, layer.transfer_params)
+        if cost.identity or (cost.curvature_nodes == 1 and cost.curvature_ops == 0):
+            continue   # f'' = 0: adds no growth of its own
+        by_expression = cost.curvature_a == 0 and cost.curvature_g == 0
+        growths.append(GROWTH_PER_ORDER_OF_EXPRESSIONS if by_expression else GROWTH_PER_ORDER)
+    return sum(growths) / len(growths) if growths else GROWTH_PER_ORDER
 
 
 def _along_cost(walk, sequences, whole):
