@@ -3,10 +3,13 @@ measured size (sympy's count_ops of the straight-line program before and after
 CSE, closed-form nodes) and the time to build, simplify and print it (C printer).
 
     python benchmarks/unrolled_size.py [--quick]
+    python benchmarks/unrolled_size.py --orders
 
 A measurement, not a test: the calibration in symnet/unrolled/size.py's
 docstring comes from its output.  ``--quick`` leaves out the nets that take
-more than a few seconds.
+more than a few seconds.  ``--orders``: the estimate of partial derivatives of
+order 3 and 4 and of a user expression's value, gradient and Hessian against the
+operations of the program built (before CSE; no simplify or print).
 """
 
 import os
@@ -92,6 +95,32 @@ def measure(net, what):
             "print": printed - simplified_at}
 
 
+#: (layer sizes, hidden transfer) of the ``--orders`` measurement.
+ORDER_CASES = (((3, 10, 1), "tansig"), ((2, 8, 8, 1), "tansig"), ((3, 5, 4, 2), "logsig"),
+               ((2, 6, 6, 1), "softplus"), ((2, 6, 6, 1), "poslin"), ((2, 12, 12, 12, 1), "tansig"))
+
+#: The user expression of ``--orders`` (reads order 2: its Hessian needs order 4).
+RESIDUAL = "r = y1_x2 + y1*y1_x1 - 0.1*y1_x1x1"
+
+
+def orders():
+    from symnet.api import user_expressions
+    print("| net | derivative | estimate | ops before CSE | ratio | build s |")
+    print("|---|---|---|---|---|---|")
+    for sizes, hidden in ORDER_CASES:
+        net = network(sizes, hidden, "purelin", False)
+        forward = forward_program(net)
+        text = RESIDUAL if hidden != "poslin" else RESIDUAL.replace(" - 0.1*y1_x1x1", "")   # kinks: order 1
+        names = ("d3y1_dx1_dx1_dx2", "d4y1_dx1_dx1_dx2_dx2") + user_expressions(net, (text,), (), hessian=True)
+        for name in names:
+            start = time.perf_counter()
+            ops = derivative_program(forward, name).operation_count()
+            seconds = time.perf_counter() - start
+            predicted = estimate(net, (name,)).operations
+            print(f"| {'-'.join(map(str, sizes))} {hidden} | {name} | {predicted:,} | {ops:,}"
+                  f" | {predicted / ops:.2f} | {seconds:.1f} |", flush=True)
+
+
 def main(quick):
     print("| net | derivative | estimate (ms) | ops before CSE | ratio | ops after CSE | closed form est. / actual"
           " | build + simplify + print s | s per 1000 est. ops |")
@@ -108,4 +137,7 @@ def main(quick):
 
 
 if __name__ == "__main__":
-    main("--quick" in sys.argv[1:])
+    if "--orders" in sys.argv[1:]:
+        orders()
+    else:
+        main("--quick" in sys.argv[1:])

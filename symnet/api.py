@@ -117,6 +117,7 @@ class Derivative:
         except UnsupportedError:
             if not unrolled_builds(self.what):
                 raise
+            _require_unrolled_fits(self.network, (self.what,), self.allow_large_unrolled)
             # Today the layered form holds every network the closed form does (both refuse an
             # output's removeconstantrows without the removed values); a processing step or
             # transfer function added to the IR before the layered form learns it would land
@@ -201,7 +202,7 @@ def derive(net, what, allow_large_unrolled=False, expression=None, parameters=()
         program when they are first asked for.
     """
     if expression is not None:
-        return ExpressionDerivative(net, what, expression, parameters)
+        return ExpressionDerivative(net, what, expression, parameters, allow_large_unrolled)
     return Derivative(net, what, allow_large_unrolled=allow_large_unrolled)
 
 
@@ -318,8 +319,15 @@ def _strategy_for_activations(activations, strategy, renderers):
 
 def _require_unrolled_fits(net, derivatives, allow_large_unrolled):
     """The unrolled stage's size check, its refusal advising the layered strategy where
-    that strategy writes every layer of ``net``."""
-    require_unrolled_fits(net, derivatives, allow_large_unrolled, layered_alternative=writes_transfers_of(net))
+    that strategy writes every layer of ``net`` and builds every derivative asked for, else
+    saying which derivatives it does not build."""
+    beyond = [what for what in derivatives if what not in WHOLE
+              and (spec_of(what).kind == "expression" or spec_of(what).order > MAX_LAYERED_ORDER)]
+    alternative = writes_transfers_of(net)
+    if alternative and beyond:
+        alternative = (f"the layered strategy builds no user expressions and partial derivatives up to"
+                       f" order {MAX_LAYERED_ORDER} only")
+    require_unrolled_fits(net, derivatives, allow_large_unrolled, layered_alternative=alternative)
 
 
 def _ordered(derivatives, net):

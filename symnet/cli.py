@@ -14,11 +14,11 @@ from .emit.layered_common import STRATEGIES
 from .errors import MAX_PROBLEM, SymnetError, UnsupportedError, printable
 from .importers import user_module
 from .ir.derivative_spec import NAMES, parse_derivatives
-from .ir.expression_spec import parse_parameter
+from .ir.expression_spec import EXPRESSION_DERIVATIVES, parse_parameter
 from .layered.fast import ACTIVATION_MODES
 from .points_file import read_points
 from .reference.finite_differences import sample_points
-from .reference.spec_check import check_spec
+from .reference.spec_check import check_expressions, check_spec, parameter_values
 from .sensitivities import DEFAULT_POINTS, input_names, output_names, sensitivity, table_lines
 
 
@@ -77,9 +77,19 @@ def _parser():
     check.add_argument("--seed", type=_seed, default=0, help="seed of the random points (a whole number >= 0)")
     check.add_argument("--tolerance", type=_tolerance, default=1e-6,
                        help="largest relative error accepted (a finite number >= 0; default 1e-6)")
-    check.add_argument("--derivatives", default=("jacobian",), type=_derivative_items,
+    check.add_argument("--derivatives", default=None, type=_derivative_items,
                        help="comma-separated derivative spec, as for generate: jacobian (always checked),"
-                            " hessian, jvp, vjp, hvp, laplacian, divergence, d2y1/dx1dx2, ... (docs/derivatives.md)")
+                            " hessian, jvp, vjp, hvp, laplacian, divergence, d2y1/dx1dx2, ... (docs/derivatives.md);"
+                            " with --expression, which of the expressions' value, gradient, hessian (default: all)")
+    check.add_argument("--expression", action="append", default=[], metavar="TEXT",
+                       help="check a user expression instead, as for generate ('r = y_t + y*y_x - nu*y_xx'):"
+                            " its value, gradient and Hessian with respect to the raw inputs; repeatable")
+    check.add_argument("--parameter", action="append", default=[], metavar="NAME:SIZE",
+                       help="a parameter of the expressions, as for generate (nu:1); checked at random values"
+                            " in [-1, 1] from --seed; repeatable")
+    check.add_argument("--allow-large-unrolled", action="store_true",
+                       help="build the unrolled form of partial derivatives of order 3 and more even when"
+                            " its estimated size is over the limit (see docs/targets.md)")
     check.add_argument("--plot", metavar="OUT.png", default=None,
                        help="also draw the derivative and finite differences along each input's range"
                             " (needs matplotlib: pip install symnet[plot])")
@@ -236,11 +246,18 @@ def run_inspect(args):
 def run_check(args):
     if args.plot:
         plots.require_matplotlib()
+    parameters = _expression_parameters(args)
     net = _load(args)
-    whats = parse_derivatives(args.derivatives, net)
     X = sample_points(net, args.points, seed=args.seed)
-    with progress.stage("check"):   # closed before anything is printed
-        checks = check_spec(net, whats, X, api.derive, seed=args.seed)
+    if args.expression:
+        specs = _expression_specs(args, net, parameters)
+        values = parameter_values(parameters, len(X), args.seed)
+        with progress.stage("check"):   # closed before anything is printed
+            checks = check_expressions(net, specs, X, _deriving(args.allow_large_unrolled), values)
+    else:
+        whats = parse_derivatives(args.derivatives or ("jacobian",), net)
+        with progress.stage("check"):   # closed before anything is printed
+            checks = check_spec(net, whats, X, _deriving(args.allow_large_unrolled), seed=args.seed)
     failed = False
     for check in checks:
         verdict = "ok" if check.within(args.tolerance) else "FAILED"
@@ -254,6 +271,40 @@ def run_check(args):
         plots.plot_check(net, api.derive(net, "jacobian"), X, args.plot, input_names(net), output_names(net))
         print(f"plot: {printable(args.plot)}")
     return 1 if failed else 0
+
+
+def _expression_parameters(args):
+    """The ``--parameter`` items, refused without an ``--expression`` to read them."""
+    parameters = tuple(parse_parameter(text) for text in args.parameter)
+    if parameters and not args.expression:
+        raise UnsupportedError("--parameter: parameters belong to an --expression, and none is given")
+    return parameters
+
+
+def _expression_specs(args, net, parameters):
+    """The ExpressionSpec of each derivative of every ``--expression`` that ``--derivatives`` names
+    (value, gradient, hessian; all of them by default), in order."""
+    whats = args.derivatives or EXPRESSION_DERIVATIVES
+    for what in whats:
+        if what not in EXPRESSION_DERIVATIVES:
+            raise UnsupportedError(f"--derivatives: {printable(what)!r} is not a derivative of an expression"
+                                   f" (with --expression: {', '.join(EXPRESSION_DERIVATIVES)})")
+    names = api.user_expressions(net, tuple(args.expression), parameters, hessian="hessian" in whats)
+    return tuple(name.spec for name in names if name.spec.what in whats)
+
+
+def _derive_either(net, what, allow_large_unrolled=False):
+    """The API's function of a derivative of the network (a name) or of an expression (its spec)."""
+    if getattr(what, "user", None) is None:
+        return api.derive(net, what, allow_large_unrolled)
+    return api.derive(net, what.what, allow_large_unrolled, expression=what.text, parameters=dict(what.parameters))
+
+
+def _deriving(allow_large_unrolled):
+    """``derive(net, what)`` for the checks, with ``--allow-large-unrolled``."""
+    if not allow_large_unrolled:
+        return _derive_either   # the module's at the time of the check (tests replace it)
+    return lambda net, what: _derive_either(net, what, True)
 
 
 def run_sensitivity(args):
@@ -275,9 +326,7 @@ def run_sensitivity(args):
 
 
 def run_generate(args):
-    parameters = tuple(parse_parameter(text) for text in args.parameter)
-    if parameters and not args.expression:
-        raise UnsupportedError("--parameter: parameters belong to an --expression, and none is given")
+    parameters = _expression_parameters(args)
     net = _load(args)
     with progress.stage("generate"):   # closed before the paths are printed
         paths = api.generate(net, args.target, args.out, derivatives=args.derivatives,

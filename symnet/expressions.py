@@ -20,6 +20,8 @@ import sympy as sp
 from .errors import ModelFormatError, UnsupportedError
 from .ir.derivative_spec import DerivativeSpec
 from .ir.user_expression import parse_expression
+from .layered.directional import MAX_LAYERED_ORDER
+from .unrolled.size import require_unrolled_fits
 
 
 class ExpressionDerivative:
@@ -31,13 +33,28 @@ class ExpressionDerivative:
     Hessian with respect to the raw inputs.
     """
 
-    def __init__(self, net, what, expression, parameters=()):
+    def __init__(self, net, what, expression, parameters=(), allow_large_unrolled=False):
         if what not in ("value", "gradient", "hessian"):
             raise UnsupportedError(f"a user expression has a value, a gradient and a Hessian, not a {what}")
         self.network, self.what = net, what
         self.parameters = tuple((str(name), int(size)) for name, size in dict(parameters).items())
         self.user = parse_expression(expression, net, self.parameters)
         self.derivatives = {}
+        self.allow_large_unrolled = allow_large_unrolled
+        require_unrolled_fits(net, self.unrolled_partials, allow_large_unrolled, layered_alternative=(
+            f"the layered form builds partial derivatives up to order {MAX_LAYERED_ORDER} only"))
+
+    @property
+    def unrolled_partials(self):
+        """The canonical names of the partial derivatives this derivative of the expression
+        reads that only the unrolled form builds (order 3 and more): refused together, before
+        anything is built, where their estimated size is over the limit (symnet.unrolled.size)."""
+        inputs = range(self.network.n_inputs)
+        extra = [()] + ([(k,) for k in inputs] if self.what != "value" else [])
+        extra += [(k, m) for k in inputs for m in inputs if m >= k] if self.what == "hessian" else []
+        partials = ((q.output, tuple(sorted(q.inputs + more))) for q in self.user.quantities for more in extra)
+        return tuple(dict.fromkeys(DerivativeSpec("partial", output, inputs).name for output, inputs in partials
+                                   if len(inputs) > MAX_LAYERED_ORDER))
 
     @property
     def symbols(self):
@@ -62,7 +79,7 @@ class ExpressionDerivative:
             return self.network.evaluate(X)[:, output]
         spec = DerivativeSpec("partial", output, tuple(sorted(inputs)))
         if spec.name not in self.derivatives:
-            self.derivatives[spec.name] = derive(self.network, spec.name)
+            self.derivatives[spec.name] = derive(self.network, spec.name, self.allow_large_unrolled)
         return self.derivatives[spec.name](X)[:, 0]
 
     def __call__(self, X, *parameters):

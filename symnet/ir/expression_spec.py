@@ -30,6 +30,10 @@ p part compare where worst checks failures n_inputs n_outputs result restrict si
 scale tolerance arguments function
 """.split())
 
+#: The longest parameter name: an argument of the generated functions, and MATLAB truncates a
+#: variable name past 63 characters (namelengthmax).
+MAX_PARAMETER_LENGTH = 63
+
 _PARAMETER = re.compile(r"[A-Za-z][A-Za-z_]*\Z")
 _SPEC = re.compile(r"\s*([A-Za-z_]\w*)\s*:\s*([0-9]+)\s*\Z")
 
@@ -118,6 +122,9 @@ def check_parameters(parameters, net, reserved=frozenset()):
         if not _PARAMETER.match(name):
             raise UnsupportedError(f"parameter {name!r}: a parameter name is ASCII letters and underscores,"
                                    " starting with a letter")
+        if len(name) > MAX_PARAMETER_LENGTH:
+            raise UnsupportedError(f"parameter {name[:20]!r}...: a parameter name has at most {MAX_PARAMETER_LENGTH}"
+                                   " characters (MATLAB's longest variable name)")
         if name in taken or name in FUNCTIONS or name == "sum":
             raise UnsupportedError(f"parameter {name!r}: the name of an output or function of expressions")
         if name.lower() in ARGUMENT_WORDS or name.lower() in reserved:

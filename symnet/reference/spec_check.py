@@ -7,18 +7,26 @@ direction or reduced over the inputs is the same sum of their entries (JÂ·v, wáµ
 traces), and a partial derivative of order p >= 3 is the difference of the exact partial of
 order p - 1 along its last input, so that no derivative is checked against its own code.
 The reference (symnet.reference.directional) shares nothing with either.
+
+``symnet check --expression``: a user expression's value, gradient and Hessian
+(``check_expressions``) against the formula of finite-difference partials, the central
+differences of the value and of the gradient, and the 30-digit reference
+(symnet.reference.expression).
 """
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
+import sympy as sp
 
 from ..errors import UnsupportedError
 from ..ir.derivative_spec import DerivativeSpec, spec_of
 from ..ir.evaluation import evaluate
 from .directional import reference_values_with
-from .finite_differences import Comparison, _central, _steps, compare, finite_difference_hessian, \
-    finite_difference_jacobian
+from .expression import expression_references
+from .finite_differences import Comparison, _central, _steps, central_jacobian, compare, \
+    finite_difference_hessian, finite_difference_jacobian
 
 
 @dataclass(frozen=True)
@@ -125,3 +133,67 @@ class _Differences:
         h = _steps(self.net, 1e-4)[last]
         coarse, fine = _central(function, self.X, last, h), _central(function, self.X, last, h / 2)
         return (4 * fine - coarse) / 3   # one Richardson step, as central_jacobian
+
+
+def check_expressions(net, specs, X, derive, arguments):
+    """[SpecCheck, ...] of user expressions' value, gradient or Hessian (symnet.ir.expression_spec:
+    ExpressionSpec, one per derivative) at the points X with the parameters' values ``arguments``
+    ({name: (points, size)}).  ``derive(net, spec)`` builds the function under test, called as
+    ``f(X, *parameters)`` (the API's ExpressionDerivative: the caller passes it in).
+
+    Differences: the value against the formula evaluated on the partial derivatives it reads,
+    each the finite difference of the exact partial one order lower (``_Differences``); the
+    gradient against central differences of the value function, the Hessian against those of
+    the gradient function, so that no derivative is checked against its own code.  Reference:
+    symnet.reference.expression, 30 digits."""
+    jacobian = derive(net, "jacobian")
+    differences = _Differences(net, X, jacobian, derive)
+    steps = _steps(net, 1e-4)
+    checks = []
+    for spec in specs:
+        values = [arguments[name] for name, _ in spec.parameters]
+        actual = _per_output(derive(net, spec)(X, *values))
+        if spec.what == "value":
+            expected = _per_output(_formula_of_differences(spec, differences, values))
+        else:
+            lower = dataclasses.replace(spec, what="gradient" if spec.what == "hessian" else "value")
+            function = derive(net, lower)
+            expected = _per_output(central_jacobian(lambda points: np.asarray(function(points, *values)), X, steps))
+        try:
+            reference, note = expression_references(net, spec, X, arguments), ""
+        except UnsupportedError as error:   # a layer the 30-digit reference does not know
+            reference, note = None, f"no 30-digit reference: {error.one_line()}"
+        against = None if reference is None else compare(actual, _per_output(reference))
+        checks.append(SpecCheck(spec.name, expression_label(spec), compare(actual, expected), against, note))
+    return checks
+
+
+def parameter_values(parameters, count, seed):
+    """{name: (count, size)}: values of the expressions' parameters at each point, uniform in
+    [-1, 1] from ``seed``."""
+    rng = np.random.default_rng([seed, 2])
+    return {name: rng.uniform(-1, 1, (count, size)) for name, size in parameters}
+
+
+def expression_label(spec):
+    """An expression's derivative as the user reads it: ``r value``, ``r gradient``, ``r hessian``
+    (the name as written, not the identifier the generated code renames it to)."""
+    return f"{spec.user.name} {spec.what}"
+
+
+def _formula_of_differences(spec, differences, parameters):
+    """(points,): the expression evaluated on finite-difference partials (its own values exact)."""
+    columns = []
+    for q in spec.user.quantities:
+        if not q.inputs:
+            columns.append(evaluate(differences.net, differences.X)[:, q.output])
+            continue
+        partial = DerivativeSpec("partial", q.output, tuple(sorted(q.inputs)))
+        columns.append(np.asarray(differences.of(partial, {"v": None, "w": None}), dtype=float).reshape(len(differences.X)))
+    by_name = {name: symbols for name, _, symbols in spec.user.parameters}
+    symbols = [q.symbol for q in spec.user.quantities]
+    for (name, size), values in zip(spec.parameters, parameters):
+        symbols += list(by_name[name])
+        columns += [np.asarray(values, dtype=float)[:, j] for j in range(size)]
+    function = sp.lambdify(symbols, sp.sympify(spec.user.expression), modules="numpy")
+    return np.broadcast_to(np.asarray(function(*columns), dtype=float), (len(differences.X),))

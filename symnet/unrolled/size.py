@@ -28,6 +28,18 @@ value, Jacobian and Hessian (34,132) took 62 s for C alone and 162 s for all
 targets under load.
 The closed-form estimate was within 1.0x to 1.3x of the measured node count on
 the MLPs above.
+
+Partial derivatives of order 3 and more and user expressions are built by
+differentiating the forward program once per input (``_along_cost`` has the
+closed form).  Against the operations of the built programs
+(``python benchmarks/unrolled_size.py --orders``: 3-10-1, 2-8-8-1 and 2-12-12-12-1
+tanh, 3-5-4-2 logistic, 2-6-6-1 softplus, ELU and ReLU, orders 3 and 4, and
+r = y_x2 + y*y_x1 - 0.1*y_x1x1 with its gradient and Hessian) the estimate was
+1.03x to 2.6x: tanh and logistic 1.06x to 2.04x, softplus 1.03x to 1.79x, ReLU
+1.03x to 1.82x, ELU 1.22x to 2.58x (the expressions' gradients overestimated
+most).  Swish grows faster still: on the Navier-Stokes PINN of the tests
+(3 inputs, SiLU) a momentum residual reading order 2 was estimated at 0.9x its
+value, 0.95x its gradient and 0.34x its Hessian (187,000 against 553,000).
 """
 
 from dataclasses import dataclass
@@ -72,10 +84,21 @@ class UnrolledSize:
 
 def estimate(net, derivatives):
     """The size of the unrolled form of ``derivatives`` (names from symnet.unrolled.derive.DERIVATIVES,
-    or of the derivative spec: each estimated as the whole array it is built from, a bound)."""
+    or of the derivative spec: a directional, reduced or low-order partial derivative estimated as
+    the whole array it is built from, a bound; a partial of order 3 or more and a user expression's
+    value, gradient or Hessian by the repeated differentiation that builds it, ``_along_cost``)."""
     walk = _Walk(net)
-    operations = sum(walk.operations(_whole(what)) for what in derivatives)
-    return UnrolledSize(int(operations), {what: int(walk.closed_form(_whole(what))) for what in derivatives})
+    operations, closed_form = 0, {}
+    for what in derivatives:
+        repeated = _repeated_differentiation(what)
+        if repeated is None:
+            operations += walk.operations(_whole(what))
+            closed_form[what] = int(walk.closed_form(_whole(what)))
+        else:
+            count = _along_cost(walk, *repeated)
+            operations += count
+            closed_form[what] = int(count)   # no CSE to undo: each entry is a program of its own
+    return UnrolledSize(int(operations), closed_form)
 
 
 def _whole(what):
@@ -85,25 +108,99 @@ def _whole(what):
     return "jacobian" if spec_of(what).order == 1 else "hessian"
 
 
+def _repeated_differentiation(what):
+    """(input sequences differentiated along, whole derivative of the result: "value", "gradient"
+    or "hessian") of a derivative built by differentiating the forward program once per input
+    (symnet.unrolled.derive._along): a partial of order 3 or more, a user expression (each
+    quantity it reads one sequence, symnet.unrolled.expression); None for the others."""
+    if what in WHOLE:
+        return None
+    spec = spec_of(what)
+    if spec.kind == "partial" and spec.order >= 3:
+        return (tuple(spec.inputs),), "value"
+    if spec.kind == "expression":
+        return tuple(tuple(q.inputs) for q in spec.user.quantities), spec.what
+    return None
+
+
+#: How much larger each further differentiation along one input is than the one before, for
+#: transfer functions whose derivatives are written in their value and slope (tanh, the
+#: logistic: 2.5x to 2.9x from order 1 to 4 measured, benchmarks/unrolled_size.py --orders),
+#: and for the others, whose derivatives sympy differentiates as expressions of the net input
+#: and which grow faster (softplus 3.3x to 3.8x, swish more).
+GROWTH_PER_ORDER = 3.0
+GROWTH_PER_ORDER_OF_EXPRESSIONS = 4.0
+
+
+def _growth(walk):
+    """The growth per order of the network's repeated differentiation (GROWTH_PER_ORDER): 1
+    where every second derivative is zero (piecewise-linear transfer functions), else the mean
+    over the curved layers of GROWTH_PER_ORDER, or GROWTH_PER_ORDER_OF_EXPRESSIONS for an
+    element-wise transfer function whose curvature is not written in its value and slope
+    (a 3-40-40-3 tanh-softplus MLP: 2.2x its order-3 partial with the faster growth alone)."""
+    if all(shape.zero_second for _, shape in walk.outputs):
+        return 1.0
+    growths = []
+    for layer in walk.net.layers:
+        if not layer.transfer_function.elementwise:
+            growths.append(GROWTH_PER_ORDER)
+            continue
+        cost = _unit_cost(layer.transfer, layer.transfer_params)
+        if cost.identity or (cost.curvature_nodes == 1 and cost.curvature_ops == 0):
+            continue   # f'' = 0: adds no growth of its own
+        by_expression = cost.curvature_a == 0 and cost.curvature_g == 0
+        growths.append(GROWTH_PER_ORDER_OF_EXPRESSIONS if by_expression else GROWTH_PER_ORDER)
+    return sum(growths) / len(growths) if growths else GROWTH_PER_ORDER
+
+
+def _along_cost(walk, sequences, whole):
+    """Operations of the forward program differentiated along each input sequence in
+    ``sequences`` (sequences sharing a prefix share its program, symnet.unrolled.expression),
+    then the whole ``whole`` derivative of the result.
+
+    The closed form: differentiating the forward program along one input adds T = J / n
+    operations (the Jacobian's per input, from the walk); each further differentiation
+    differentiates every earlier one too and adds g = GROWTH_PER_ORDER times the one before
+    (``_growth``: 1 where the transfer functions are piecewise linear), so a prefix of
+    length d adds T·g^(d-1), and a partial of order p has V + T·(1 + g + ... + g^(p-1)).  The
+    gradient of the result differentiates each prefix's operations once more along every input,
+    J·Σ g^d over the prefixes (the empty one included); the Hessian then H·Σ g^d."""
+    counts, n_in = walk.counts, max(walk.net.n_inputs, 1)
+    growth = _growth(walk)
+    per_input = counts["jacobian"] / n_in
+    prefixes = {sequence[:d] for sequence in sequences for d in range(1, len(sequence) + 1)}
+    operations = counts["value"] + sum(per_input * growth ** (len(prefix) - 1) for prefix in prefixes)
+    depths = sum(growth ** len(prefix) for prefix in prefixes | {()})
+    if whole in ("gradient", "hessian"):
+        operations += counts["jacobian"] * depths
+    if whole == "hessian":
+        operations += counts["hessian"] * depths
+    return operations
+
+
 def require_unrolled_fits(net, derivatives, allow_large=False, limit=None, layered_alternative=False):
     """Raise SizeLimitError, before anything is built, when the unrolled form of
     ``derivatives`` is estimated above ``limit`` (UNROLLED_OPERATION_LIMIT) and
     ``allow_large`` is false; the message advises the layered strategy where
-    ``layered_alternative`` (the caller knows both stages, this one only its own).
-    Returns the estimate."""
+    ``layered_alternative`` (the caller knows both stages, this one only its own), and says
+    why not where it is a string (the reason). Returns the estimate."""
     size = estimate(net, derivatives)
     limit = UNROLLED_OPERATION_LIMIT if limit is None else limit
     if size.operations > limit and not allow_large:
-        layered = "the layered strategy (--strategy layered), or " if layered_alternative else ""
+        layered = "the layered strategy (--strategy layered), or " if layered_alternative is True else ""
+        why_not = f" ({layered_alternative})" if isinstance(layered_alternative, str) else ""
         raise SizeLimitError(
             f"the unrolled form of the {_listed(derivatives)} would have about {rounded(size.operations):,}"
             f" operations (about {_duration(size.seconds)} to generate), more than the limit of {limit:,}:"
-            f" use {layered}{INSIST_FLAG} (allow_large_unrolled=True) to build it anyway")
+            f" use {layered}{INSIST_FLAG} (allow_large_unrolled=True) to build it anyway{why_not}")
     return size
 
 
-def _listed(names):
+def _listed(names, most=5):
+    """The names in words; past ``most``, the first few and how many more (a line stays short)."""
     names = list(names)
+    if len(names) > most:
+        return ", ".join(names[:most - 2]) + f" and {len(names) - most + 2} more derivatives"
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 

@@ -18,7 +18,7 @@ from ..layered_common import request_programs
 from ..program_tools import hoist_piecewise, used_symbols
 from ..selfcheck import check_data, repr_literals
 from .layered import ARGUMENT_NAMES, layered_function_data
-from .printer import ExactOctavePrinter
+from .printer import NAME_LENGTH_MAX, ExactOctavePrinter, matlab_name
 
 OUTPUT_NAMES = DerivativeTable({"value": "Y", "gradient": "G", "jacobian": "J", "hessian": "H"},
                                lambda spec: {"jvp": "JV", "vjp": "VJ", "hvp": "HV", "laplacian": "LAP",
@@ -72,7 +72,8 @@ def statement_data(target, expr, printer, rows=1):
 def function_header(what, name, net):
     """Template data every function file has, whatever its strategy."""
     return {
-        "name": f"{name}_{FUNCTION_NAMES[what]}",
+        "name": matlab_name(f"{name}_{FUNCTION_NAMES[what]}"),
+        "full_name": f"{name}_{FUNCTION_NAMES[what]}",
         "what": what,
         "title": TITLES[what],
         "layout": LAYOUTS[what].replace("N_OUTPUTS", str(net.n_outputs)).replace(
@@ -120,11 +121,13 @@ def render_matlab(request):
     check = check_data(request, repr_literals, order="F")
     for function, block in zip(functions, check["blocks"]):
         block["function"] = function["name"]
-    context = {"name": name, "upper": name.upper(), "header": request.header, "functions": functions,
+    check_name = matlab_name(f"{name}_check")
+    context = {"name": name, "upper": name.upper(), "check_name": check_name, "header": request.header,
+               "functions": functions, "name_length_max": NAME_LENGTH_MAX,
                "n_inputs": net.n_inputs, "n_outputs": net.n_outputs, "check": check}
     files = {}
     for function in functions:
         files[f"{function['name']}.m"] = render("matlab/function.m.j2", function=function, **context)
-    files[f"{name}_check.m"] = render("matlab/check.m.j2", **context)
+    files[f"{check_name}.m"] = render("matlab/check.m.j2", **context)
     return files
 
