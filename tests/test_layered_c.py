@@ -418,3 +418,25 @@ def test_self_check_of_a_wide_hessian_at_fewer_points(tmp_path, monkeypatch):
     checked = subprocess.run(["./check"], cwd=tmp_path, capture_output=True, text=True)
     values = 3 * (2 + 2 * 6 * 6) * 2   # points x (value + Hessian) x single-point and batch
     assert checked.returncode == 0 and f"all {values} checks passed" in checked.stdout, checked.stdout
+
+
+ALL_SPEC_FUNCTIONS = ("value", "jacobian", "hessian", "jvp", "vjp", "hvp", "laplacian", "d2y/dx1^2",
+                      "d2y/dx1dx2", "dy/dx2")
+
+
+@pytest.mark.parametrize("activations", ["exact", "fast"])
+def test_element_wise_helpers_are_inlined_into_every_function_of_a_large_file(activations, tmp_path):
+    """With many functions in one file, gcc -O3 would keep symnet_tanh and its helpers as
+    calls (its inliner's growth limits), and the loops that call them would not vectorize:
+    every helper is forced inline, so the object file holds none of them."""
+    gcc, nm = require_tool("gcc"), require_tool("nm")
+    symnet.generate(mlp((3, 24, 24, 24, 1)), ["c"], tmp_path, derivatives=ALL_SPEC_FUNCTIONS, name="model",
+                    strategy="layered", activations=activations)
+    done = subprocess.run([gcc, *STRICT, "-O3", "-march=native", "-c", "model.c", "-o", "model.o"], cwd=tmp_path,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    symbols = subprocess.run([nm, "model.o"], cwd=tmp_path, capture_output=True, text=True, check=True).stdout
+    defined = [line.split()[-1] for line in symbols.splitlines() if len(line.split()) == 3]
+    assert "model_laplacian" in defined
+    assert not [name for name in defined if name.startswith("symnet_")], defined
+
