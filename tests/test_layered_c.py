@@ -469,7 +469,7 @@ int main(int argc, char **argv)
 def test_products_with_the_same_weights_in_register_tiles(tmp_path):
     """The Laplacian's and a mixed partial's forward sweeps (the value's, every tangent's and
     the second derivative's products through each layer's weights) in one loop nest, a tile
-    of units at a time (20 units: two tiles and a rest of 4; 5 units: the rest only), with
+    of units at a time (20 units: tiles over 16 and a rest of 4; 5 units: the rest only), with
     each target's tile size: against the closed form and finite differences of the Jacobian
     by hand, and -O2 (SSE2's tiles) bitwise equal to -O2 -mavx (AVX's), the sums in one order."""
     gcc = require_tool("gcc")

@@ -47,15 +47,19 @@ SINGLE_UNIONS_FROM = 64 * 1024
 #: with AVX-512's 32 it is as fast as 6 by 2, and 8 by 1 or 4 by 2 are slower on both).
 UNITS = 6
 LANES = 2
-#: Units per tile (at most: c/group_tiles.c.j2 takes 8 or 4) of the single-point form's
-#: products with the same weights (one loop nest for the value's, the tangents' and a second
-#: derivative's product), from GROUP_TILES_FROM products on: each product's sums of a tile
-#: stay in registers while k runs.  Fewer products update their sums in memory, unit after unit
-#: (fewer independent sums than the multiply-add's latency needs: with tiles, 2-64-64-64-1's
-#: JVP (2 products) took 1.4x, d2y/dx1^2 (3) 1.2x as long; the Laplacian (4 and 5 products)
-#: 0.75-0.9x, gcc 12 -O3 -march=native, AVX-512; tiles of 16 units were slower still).
-GROUP_UNITS = 8
+#: Units per tile (at most: c/group_tiles.c.j2 takes 16, 8, 4 or 2 by the target's vector
+#: registers) of the single-point form's products with the same weights (one loop nest for the
+#: value's, the tangents' and a second derivative's product), from GROUP_TILES_FROM to
+#: GROUP_TILES_UP_TO products: each product's sums of a tile stay in registers while k runs.
+#: Fewer products update their sums in memory, unit after unit (too few independent sums
+#: for the multiply-add's latency: with tiles of 8 units, 2-64-64-64-1's JVP (2 products)
+#: took 1.4x, d2y/dx1^2 (3) 1.2x as long, the Laplacian (4 and 5 products) 0.75-0.9x, gcc 12
+#: -O3 -march=native, AVX-512; tiles of 16 units, two AVX-512 vectors, brought the Laplacian
+#: of 3-64-64-64-1 from 0.48x to 0.37x the Hessian's time); more than 8 products' sums would
+#: not fit the registers (not measured: kept in memory).
+GROUP_UNITS = 16
 GROUP_TILES_FROM = 4
+GROUP_TILES_UP_TO = 8
 #: The single-point form tiles products over a leading axis from this many units on (at
 #: 20 units, 5-20-20-3's adjoints, the untiled loops are faster; at 256, 40% slower).
 LEAD_TILES_FROM = 32
@@ -131,7 +135,7 @@ class CLayeredEmitter(LayeredEmitter):
         for start, count in groups(self.program.steps):
             if self.fusable(start, data[start:start + count]):
                 data[start]["group"] = data[start + 1:start + count]
-                data[start]["tiled"] = count >= GROUP_TILES_FROM
+                data[start]["tiled"] = GROUP_TILES_FROM <= count <= GROUP_TILES_UP_TO
                 data[start]["group_tiles"] = _group_tiles(data[start]["size"], count)
                 for member in data[start + 1:start + count]:
                     member["paired"] = True
@@ -417,7 +421,7 @@ def _group_tiles(size, products):
     """(loop header, units) of the single-point form's ``products`` with the same weights
     (CLayeredEmitter.fusable): SYMNET_GROUP_UNITS or, for more than 4 products,
     SYMNET_GROUP_UNITS_MANY units of each at a time (divisors of GROUP_UNITS, chosen by the
-    compiler's target: c/group_tiles.c.j2), then the rest."""
+    compiler's target: c/group_tiles.c.j2), then the rest in one tile."""
     full, units = size - size % GROUP_UNITS, "SYMNET_GROUP_UNITS" + ("_MANY" if products > 4 else "")
     tiles = [{"loop": f"for (int j = 0; j < {full}; j += {units}) ", "units": units}] if full else []
     if full < size:
