@@ -125,7 +125,8 @@ class CProgram:
         self.net, self.functions, self.build = net, functions, build
         derivatives = list(dict.fromkeys(derivative for _, derivative, _, _, _ in functions))
         # each derivative in a file of its own, as generated for it alone (``one_file``: all
-        # in one file, where gcc inlines and vectorizes less: see docs/performance.md)
+        # in one file, as a user who asks for them together gets them; as fast since the C
+        # helpers are forced inline: docs/performance.md)
         files = {derivative: "bench" if one_file else f"bench{index}"
                  for index, derivative in enumerate(derivatives)}
         for name in dict.fromkeys(files.values()):

@@ -418,3 +418,86 @@ def test_self_check_of_a_wide_hessian_at_fewer_points(tmp_path, monkeypatch):
     checked = subprocess.run(["./check"], cwd=tmp_path, capture_output=True, text=True)
     values = 3 * (2 + 2 * 6 * 6) * 2   # points x (value + Hessian) x single-point and batch
     assert checked.returncode == 0 and f"all {values} checks passed" in checked.stdout, checked.stdout
+
+
+ALL_SPEC_FUNCTIONS = ("value", "jacobian", "hessian", "jvp", "vjp", "hvp", "laplacian", "d2y/dx1^2",
+                      "d2y/dx1dx2", "dy/dx2")
+
+
+@pytest.mark.parametrize("activations", ["exact", "fast"])
+def test_element_wise_helpers_are_inlined_into_every_function_of_a_large_file(activations, tmp_path):
+    """With many functions in one file, gcc -O3 would keep symnet_tanh and its helpers as
+    calls (its inliner's growth limits), and the loops that call them would not vectorize:
+    every helper is forced inline, so the object file holds none of them."""
+    gcc, nm = require_tool("gcc"), require_tool("nm")
+    symnet.generate(mlp((3, 24, 24, 24, 1)), ["c"], tmp_path, derivatives=ALL_SPEC_FUNCTIONS, name="model",
+                    strategy="layered", activations=activations)
+    done = subprocess.run([gcc, *STRICT, "-O3", "-march=native", "-c", "model.c", "-o", "model.o"], cwd=tmp_path,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    symbols = subprocess.run([nm, "model.o"], cwd=tmp_path, capture_output=True, text=True, check=True).stdout
+    defined = [line.split()[-1] for line in symbols.splitlines() if len(line.split()) == 3]
+    assert "model_laplacian" in defined
+    assert not [name for name in defined if name.startswith("symnet_")], defined
+
+
+SPEC_DRIVER = """#include <stdio.h>
+#include <stdlib.h>
+#include "model.h"
+/* driver N: N points from x.bin; writes each point's Laplacian and d2y1/dx1dx2 to out.bin */
+int main(int argc, char **argv)
+{
+    size_t n = (size_t)strtoul(argv[1], NULL, 10), s;
+    double *x = malloc(n * MODEL_N_INPUTS * sizeof *x), *out = malloc(n * (MODEL_N_OUTPUTS + 1) * sizeof *out);
+    FILE *file = fopen("x.bin", "rb");
+    if (argc != 2 || fread(x, sizeof *x, n * MODEL_N_INPUTS, file) != n * MODEL_N_INPUTS) return 2;
+    fclose(file);
+    for (s = 0; s < n; ++s) {
+        model_laplacian(x + s * MODEL_N_INPUTS, out + s * (MODEL_N_OUTPUTS + 1));
+        model_d2y1_dx1_dx2(x + s * MODEL_N_INPUTS, out + s * (MODEL_N_OUTPUTS + 1) + MODEL_N_OUTPUTS);
+    }
+    file = fopen("out.bin", "wb");
+    fwrite(out, sizeof *out, n * (MODEL_N_OUTPUTS + 1), file);
+    fclose(file);
+    free(x);
+    free(out);
+    return 0;
+}
+"""
+
+
+def test_products_with_the_same_weights_in_register_tiles(tmp_path):
+    """The Laplacian's and a mixed partial's forward sweeps (the value's, every tangent's and
+    the second derivative's products through each layer's weights) in one loop nest, a tile
+    of units at a time (20 units: tiles over 16 and a rest of 4; 5 units: the rest only), with
+    each target's tile size: against the closed form and finite differences of the Jacobian
+    by hand, and -O2 (SSE2's tiles) bitwise equal to -O2 -mavx (AVX's), the sums in one order."""
+    gcc = require_tool("gcc")
+    net = mlp((3, 20, 5, 20, 2))
+    symnet.generate(net, ["c"], tmp_path, derivatives=["laplacian", "d2y1/dx1dx2"], name="model",
+                    strategy="layered")
+    source = (tmp_path / "model.c").read_text()
+    assert "j += SYMNET_GROUP_UNITS_MANY" in source and "j += SYMNET_GROUP_UNITS)" in source
+    (tmp_path / "driver.c").write_text(SPEC_DRIVER)
+    X = points_for(net, count=7)
+    np.ascontiguousarray(X, dtype="<f8").tofile(tmp_path / "x.bin")
+    results = {}
+    for flags in (["-O2"], ["-O2", "-mavx"], ["-O3", "-march=native"]):
+        done = subprocess.run([gcc, *STRICT, *flags, "driver.c", "model.c", "-lm", "-o", "driver"], cwd=tmp_path,
+                              capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr[-3000:]
+        subprocess.run(["./driver", str(len(X))], cwd=tmp_path, check=True)
+        results[" ".join(flags)] = np.fromfile(tmp_path / "out.bin", dtype="<f8").reshape(len(X), -1)
+    np.testing.assert_array_equal(results["-O2"], results["-O2 -mavx"])
+    step = 1e-5 * (1 + np.abs(X))
+    central = []
+    for i in range(net.n_inputs):
+        shift = np.zeros_like(X)
+        shift[:, i] = step[:, i]
+        central.append((mlp_jacobian(net, X + shift) - mlp_jacobian(net, X - shift)) / (2 * step[:, i, None, None]))
+    H = np.stack(central, axis=-1)   # (points, outputs, k, m)
+    for got in results.values():
+        assert_close(got[:, :2], closed_form(net, "laplacian")(X), rtol=1e-10)
+        assert_close(got[:, 2], closed_form(net, "d2y1/dx1dx2")(X)[:, 0], rtol=1e-10)
+        assert_close(got[:, :2], np.einsum("pikk->pi", H), rtol=1e-6)
+        assert_close(got[:, 2], H[:, 0, 0, 1], rtol=1e-6)

@@ -47,6 +47,19 @@ SINGLE_UNIONS_FROM = 64 * 1024
 #: with AVX-512's 32 it is as fast as 6 by 2, and 8 by 1 or 4 by 2 are slower on both).
 UNITS = 6
 LANES = 2
+#: Units per tile (at most: c/group_tiles.c.j2 takes 16, 8, 4 or 2 by the target's vector
+#: registers) of the single-point form's products with the same weights (one loop nest for the
+#: value's, the tangents' and a second derivative's product), from GROUP_TILES_FROM to
+#: GROUP_TILES_UP_TO products: each product's sums of a tile stay in registers while k runs.
+#: Fewer products update their sums in memory, unit after unit (too few independent sums
+#: for the multiply-add's latency: with tiles of 8 units, 2-64-64-64-1's JVP (2 products)
+#: took 1.4x, d2y/dx1^2 (3) 1.2x as long, the Laplacian (4 and 5 products) 0.75-0.9x, gcc 12
+#: -O3 -march=native, AVX-512; tiles of 16 units, two AVX-512 vectors, brought the Laplacian
+#: of 3-64-64-64-1 from 0.48x to 0.37x the Hessian's time); more than 8 products' sums would
+#: not fit the registers (not measured: kept in memory).
+GROUP_UNITS = 16
+GROUP_TILES_FROM = 4
+GROUP_TILES_UP_TO = 8
 #: The single-point form tiles products over a leading axis from this many units on (at
 #: 20 units, 5-20-20-3's adjoints, the untiled loops are faster; at 256, 40% slower).
 LEAD_TILES_FROM = 32
@@ -122,6 +135,8 @@ class CLayeredEmitter(LayeredEmitter):
         for start, count in groups(self.program.steps):
             if self.fusable(start, data[start:start + count]):
                 data[start]["group"] = data[start + 1:start + count]
+                data[start]["tiled"] = GROUP_TILES_FROM <= count <= GROUP_TILES_UP_TO
+                data[start]["group_tiles"] = _group_tiles(data[start]["size"], count)
                 for member in data[start + 1:start + count]:
                     member["paired"] = True
         return data
@@ -179,6 +194,8 @@ class CLayeredEmitter(LayeredEmitter):
                 "outer_lead": self.single_lead(step.out)[:-1],
                 "lead_groups": [] if rows else self.lead_groups(step),
                 "row_groups": self.row_groups(step, terms) if rows else [],
+                "tile_out": self.ref(step.out, "j + u"),
+                "tile_offset": None if step.offset is None else self.ref(step.offset, "j + u"),
                 "group": [], "paired": False}   # set by ``steps`` where it fuses products
 
     def term(self, term, index):
@@ -398,6 +415,18 @@ def _unit_tiles(size):
     if full < size:
         groups.append(("", [str(unit) for unit in range(full, size)]))
     return groups
+
+
+def _group_tiles(size, products):
+    """(loop header, units) of the single-point form's ``products`` with the same weights
+    (CLayeredEmitter.fusable): SYMNET_GROUP_UNITS or, for more than 4 products,
+    SYMNET_GROUP_UNITS_MANY units of each at a time (divisors of GROUP_UNITS, chosen by the
+    compiler's target: c/group_tiles.c.j2), then the rest in one tile."""
+    full, units = size - size % GROUP_UNITS, "SYMNET_GROUP_UNITS" + ("_MANY" if products > 4 else "")
+    tiles = [{"loop": f"for (int j = 0; j < {full}; j += {units}) ", "units": units}] if full else []
+    if full < size:
+        tiles.append({"loop": f"for (int j = {full}; j < {size}; j += {size - full}) ", "units": size - full})
+    return tiles
 
 
 def _lane(reference, lane, lanes):
