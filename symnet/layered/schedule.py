@@ -301,7 +301,8 @@ class _Builder:
                         hessian.append(Term(self.weights(index, "x", layer.input_weights), gnt, layer.size, True))
         if second_order:
             out = self.variable("hessian", ADJOINT_TANGENT, self.net.n_inputs)
-            self.steps += [Linear(out, self.net.n_inputs, None, tuple(hessian)), Symmetrize(out)]
+            # symmetric: only the upper triangle is computed, then mirrored
+            self.steps += [Linear(out, self.net.n_inputs, None, tuple(hessian), upper=True), Symmetrize(out)]
             return out
         out = self.variable(jacobian_name, ADJOINT, self.net.n_inputs)
         constant = jacobian[0]
@@ -341,7 +342,7 @@ class _Builder:
             self.steps.append(Scale(weight, layer.size, adjoint, curvature))
             terms.append((weight, tangent, layer.size))
         out = self.variable("hessian", ADJOINT_TANGENT, self.net.n_inputs)
-        self.steps += [OuterSum(out, self.net.n_inputs, tuple(terms)), Symmetrize(out)]
+        self.steps.append(OuterSum(out, self.net.n_inputs, tuple(terms)))   # writes both triangles
         return out
 
     def accumulate(self, pending, gn, index, source, matrix):
