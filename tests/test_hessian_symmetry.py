@@ -75,3 +75,13 @@ def test_every_layered_target_gives_exactly_symmetric_hessians(case, target, tmp
         assert compare(hessian, expected).max_rel_error <= 1e-10
         assert compare(hessian, differences).max_rel_error <= 1e-5
 
+
+@pytest.mark.parametrize("sizes, outer", [((3, 10, 1), True), ((3, 64, 64, 20), True), ((20, 64, 64, 3), True),
+                                          ((20, 16, 16, 16, 3), False), ((30, 16, 16, 16, 16, 2), False),
+                                          ((40, 8, 8, 8, 1), False)])
+def test_the_sweep_order_is_the_one_measured_faster(sizes, outer):
+    """The nets of docs/performance.md's sweep-order table: the form each one picks."""
+    from test_layered import mlp
+    steps = hessian_steps(mlp(sizes))
+    assert any(isinstance(step, OuterSum) for step in steps) == outer
+    assert any(isinstance(step, Linear) and step.upper for step in steps) == (not outer)
