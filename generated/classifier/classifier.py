@@ -326,5 +326,5 @@ def hessian(x):
     gt1 = [[[dot(r1, gnt2[o][m]) for r1 in W2_1_T] for m in range(4)] for o in range(8)]
     gnt1 = [[[h * d + g * c * t for h, d, g, c, t in zip(gt1[o][m], d1, g1[o], c1, TN1[m])] for m in range(4)] for o in range(8)]
     hessian = [[[dot(r1, gnt2[o][m]) + dot(r2, gnt1[o][m]) for r1, r2 in zip(W2_x_T, W1_x_T)] for m in range(4)] for o in range(8)]
-    hessian = [[[0.5 * u + 0.5 * v for u, v in zip(row, column)] for row, column in zip(h, zip(*h))] for h in hessian]
+    hessian = [[[u if m >= k else h[m][k] for m, u in enumerate(row)] for k, row in enumerate(h)] for h in hessian]
     return hessian

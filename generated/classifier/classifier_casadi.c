@@ -1031,21 +1031,17 @@ void classifier_casadi_hessian(const double *x, double *hess)
     }
     for (int o = 0; o < 8; ++o) for (int m = 0; m < 4; ++m) for (int j = 0; j < 8; ++j) gnt1[o][m][j] = gt1[o][m][j] * d1[j] + g1[o][j] * c1[j] * TN1[m][j];
     for (int o = 0; o < 8; ++o) for (int m = 0; m < 4; ++m) {
-        for (int j = 0; j < 4; ++j) hess[(o * 4 + m) * 4 + j] = 0.0;
+        for (int j = m; j < 4; ++j) hess[(o * 4 + m) * 4 + j] = 0.0;
         for (int k = 0; k < 5; ++k) {
             const double factor = gnt2[o][m][k];
-            for (int j = 0; j < 4; ++j) hess[(o * 4 + m) * 4 + j] = SYMNET_MADD(W2_x[k][j], factor, hess[(o * 4 + m) * 4 + j]);
+            for (int j = m; j < 4; ++j) hess[(o * 4 + m) * 4 + j] = SYMNET_MADD(W2_x[k][j], factor, hess[(o * 4 + m) * 4 + j]);
         }
         for (int k = 0; k < 8; ++k) {
             const double factor = gnt1[o][m][k];
-            for (int j = 0; j < 4; ++j) hess[(o * 4 + m) * 4 + j] = SYMNET_MADD(W1_x[k][j], factor, hess[(o * 4 + m) * 4 + j]);
+            for (int j = m; j < 4; ++j) hess[(o * 4 + m) * 4 + j] = SYMNET_MADD(W1_x[k][j], factor, hess[(o * 4 + m) * 4 + j]);
         }
     }
-    for (int o = 0; o < 8; ++o) for (int k = 0; k < 4; ++k) for (int m = k + 1; m < 4; ++m) {
-        const double mean = 0.5 * (hess[(o * 4 + k) * 4 + m] + hess[(o * 4 + m) * 4 + k]);
-        hess[(o * 4 + k) * 4 + m] = mean;
-        hess[(o * 4 + m) * 4 + k] = mean;
-    }
+    for (int o = 0; o < 8; ++o) for (int k = 0; k < 4; ++k) for (int m = k + 1; m < 4; ++m) hess[(o * 4 + m) * 4 + k] = hess[(o * 4 + k) * 4 + m];
 }
 
 void classifier_casadi_hessian_batch(size_t n, const double *restrict x, double *restrict hess)
@@ -1587,11 +1583,7 @@ void classifier_casadi_hessian_batch(size_t n, const double *restrict x, double 
                     }
                 }
             }
-            for (int k = 0; k < 4; ++k) for (int m = k + 1; m < 4; ++m) for (size_t p = 0; p < BLOCK; ++p) {
-                const double mean = 0.5 * (result[k * 4 + m][p] + result[m * 4 + k][p]);
-                result[k * 4 + m][p] = mean;
-                result[m * 4 + k][p] = mean;
-            }
+            for (int k = 0; k < 4; ++k) for (int m = k + 1; m < 4; ++m) for (size_t p = 0; p < BLOCK; ++p) result[m * 4 + k][p] = result[k * 4 + m][p];
             for (size_t p = 0; p < count; ++p)   /* the block holds this row of the result */
                 for (size_t e = 0; e < 16; ++e) hess[(first + p) * 128 + (size_t)o * 16 + e] = result[e][p];
         }

@@ -13,9 +13,9 @@ function H = classifier_hessian(X)
 %   plus Y*_SHIFT where those exist). Needs implicit expansion (MATLAB
 %   R2016b or later, GNU Octave). The Hessian is forward over reverse: the
 %   forward tangents, then the reverse sweep together with its own tangent
-%   gt(unit, column, output, input) through the curvatures f''(n);
-%   symmetrized exactly. TN*, G* and J_CONSTANT are tangents, adjoints and
-%   Jacobian terms known when the code was generated.
+%   gt(unit, column, output, input) through the curvatures f''(n); the upper
+%   triangle mirrored, exactly symmetric. TN*, G* and J_CONSTANT are
+%   tangents, adjoints and Jacobian terms known when the code was generated.
 %
 %   model: classifier
 %   inputs: 4 raw values; outputs: 8 raw values; parameters: 123
@@ -78,7 +78,9 @@ g1 = reshape(W2_1' * reshape(gn2, 5, []), [8, Q, 8]);
 gt1 = reshape(W2_1' * reshape(gnt2, 5, []), [8, Q, 8, 4]);
 gnt1 = gt1 .* d1 + g1 .* reshape((TN1 .* c1), [8, Q, 1, 4]);
 hessian = reshape(W2_x' * reshape(gnt2, 5, []), [4, Q, 8, 4]) + reshape(W1_x' * reshape(gnt1, 8, []), [4, Q, 8, 4]);
-hessian = 0.5 * (hessian + permute(hessian, [4, 2, 3, 1]));
+mirrored = permute(hessian, [4, 2, 3, 1]);
+below = repmat(reshape(triu(true(4), 1), 4, 1, 1, 4), [1, Q, 8, 1]);
+hessian(below) = mirrored(below);
 H = permute(hessian, [3, 4, 1, 2]);
 end
 

@@ -326,5 +326,5 @@ def hessian(X):
     hessian = (gnt2.reshape(-1, 5) @ W2_x).reshape(count, 8, 4, 4)
     hessian += (gnt1.reshape(-1, 8) @ W1_x).reshape(count, 8, 4, 4)
     del gnt2, gnt1
-    hessian = 0.5 * (hessian + numpy.swapaxes(hessian, -1, -2))
+    hessian = numpy.triu(hessian) + numpy.swapaxes(numpy.triu(hessian, 1), -1, -2)
     return hessian.reshape(batch + (8, 4, 4))

@@ -161,5 +161,5 @@ def hessian(x):
         for m in range(3):
             s0 = [w * t for w, t in zip(gc1[o], TN1[m])]
             hessian_o.append([dot(s0, q0) for q0 in TN1])
-    hessian = [[[0.5 * u + 0.5 * v for u, v in zip(row, column)] for row, column in zip(h, zip(*h))] for h in hessian]
+    hessian = [[[u if m >= k else h[m][k] for m, u in enumerate(row)] for k, row in enumerate(h)] for h in hessian]
     return hessian

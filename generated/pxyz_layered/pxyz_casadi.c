@@ -712,11 +712,6 @@ void pxyz_casadi_hessian(const double *x, double *hess)
         }
     }
     for (int o = 0; o < 1; ++o) for (int k = 1; k < 3; ++k) for (int m = 0; m < k; ++m) hess[(o * 3 + k) * 3 + m] = hess[(o * 3 + m) * 3 + k];
-    for (int o = 0; o < 1; ++o) for (int k = 0; k < 3; ++k) for (int m = k + 1; m < 3; ++m) {
-        const double mean = 0.5 * (hess[(o * 3 + k) * 3 + m] + hess[(o * 3 + m) * 3 + k]);
-        hess[(o * 3 + k) * 3 + m] = mean;
-        hess[(o * 3 + m) * 3 + k] = mean;
-    }
 }
 
 void pxyz_casadi_hessian_batch(size_t n, const double *restrict x, double *restrict hess)
@@ -819,18 +814,24 @@ void pxyz_casadi_hessian_batch(size_t n, const double *restrict x, double *restr
         }
         for (int o = 0; o < 1; ++o) for (int j = 0; j < 10; ++j) for (size_t p = 0; p < BLOCK; ++p) work0.gc1[o][j][p] = G1[o][j] * c1[j][p];
         for (int o = 0; o < 1; ++o) {
-            for (int k = 0; k < 3; ++k) for (int m = k; m < 3; ++m) for (size_t p = 0; p < BLOCK; ++p) result[(o * 3 + k) * 3 + m][p] = 0.0;
-            for (int k = 0; k < 3; ++k) for (int u = 0; u < 10; ++u) {
-                double f[BLOCK];
-                for (size_t p = 0; p < BLOCK; ++p) f[p] = work0.gc1[o][u][p] * TN1[k][u];
-                for (int m = k; m < 3; ++m) for (size_t p = 0; p < BLOCK; ++p) result[(o * 3 + k) * 3 + m][p] = SYMNET_MADD(f[p], TN1[m][u], result[(o * 3 + k) * 3 + m][p]);
+            for (int k = 0; k < 3; ++k) {
+                {
+                    double (*const tile)[BLOCK] = &result[(o * 3 + k) * 3 + 0];
+                    for (size_t p = 0; p < BLOCK; ++p) {
+                        double s0 = 0.0, s1 = 0.0, s2 = 0.0;
+                        for (int u = 0; u < 10; ++u) {
+                            const double f = work0.gc1[o][u][p] * TN1[k][u];
+                            s0 = SYMNET_MADD(f, TN1[0][u], s0);
+                            s1 = SYMNET_MADD(f, TN1[1][u], s1);
+                            s2 = SYMNET_MADD(f, TN1[2][u], s2);
+                        }
+                        tile[0][p] = s0;
+                        tile[1][p] = s1;
+                        tile[2][p] = s2;
+                    }
+                }
             }
             for (int k = 1; k < 3; ++k) for (int m = 0; m < k; ++m) for (size_t p = 0; p < BLOCK; ++p) result[(o * 3 + k) * 3 + m][p] = result[(o * 3 + m) * 3 + k][p];
-        }
-        for (int o = 0; o < 1; ++o) for (int k = 0; k < 3; ++k) for (int m = k + 1; m < 3; ++m) for (size_t p = 0; p < BLOCK; ++p) {
-            const double mean = 0.5 * (result[(o * 3 + k) * 3 + m][p] + result[(o * 3 + m) * 3 + k][p]);
-            result[(o * 3 + k) * 3 + m][p] = mean;
-            result[(o * 3 + m) * 3 + k][p] = mean;
         }
         for (size_t p = 0; p < count; ++p)
             for (size_t e = 0; e < 9; ++e) hess[(first + p) * 9 + e] = result[e][p];

@@ -13,9 +13,9 @@ function H = pxyz_hessian(X)
 %   plus Y*_SHIFT where those exist). Needs implicit expansion (MATLAB
 %   R2016b or later, GNU Octave). The Hessian is forward over reverse: the
 %   forward tangents, then the reverse sweep together with its own tangent
-%   gt(unit, column, output, input) through the curvatures f''(n);
-%   symmetrized exactly. TN*, G* and J_CONSTANT are tangents, adjoints and
-%   Jacobian terms known when the code was generated.
+%   gt(unit, column, output, input) through the curvatures f''(n); the upper
+%   triangle mirrored, exactly symmetric. TN*, G* and J_CONSTANT are
+%   tangents, adjoints and Jacobian terms known when the code was generated.
 %
 %   model: pxyz
 %   inputs: 3 raw values; outputs: 1 raw values; parameters: 51
@@ -49,7 +49,9 @@ outer = gc1 .* reshape(TN1, [10, 1, 1, 3]);
 for m = 1:3
     hessian(m, :, :, :) = hessian(m, :, :, :) + sum(outer .* TN1(:, :, m), 1);
 end
-hessian = 0.5 * (hessian + permute(hessian, [4, 2, 3, 1]));
+mirrored = permute(hessian, [4, 2, 3, 1]);
+below = repmat(reshape(triu(true(3), 1), 3, 1, 1, 3), [1, Q, 1, 1]);
+hessian(below) = mirrored(below);
 H = permute(hessian, [3, 4, 1, 2]);
 end
 

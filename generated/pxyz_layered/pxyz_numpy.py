@@ -159,6 +159,6 @@ def hessian(X):
     gc1 = G1 * c1[:, None, :]
     del c1
     hessian = (gc1[:, :, None, :] * TN1) @ numpy.swapaxes(TN1, -1, -2)
+    hessian = numpy.triu(hessian) + numpy.swapaxes(numpy.triu(hessian, 1), -1, -2)
     del gc1
-    hessian = 0.5 * (hessian + numpy.swapaxes(hessian, -1, -2))
     return hessian.reshape(batch + (1, 3, 3))

@@ -301,7 +301,8 @@ class _Builder:
                         hessian.append(Term(self.weights(index, "x", layer.input_weights), gnt, layer.size, True))
         if second_order:
             out = self.variable("hessian", ADJOINT_TANGENT, self.net.n_inputs)
-            self.steps += [Linear(out, self.net.n_inputs, None, tuple(hessian)), Symmetrize(out)]
+            # symmetric: only the upper triangle is computed, then mirrored
+            self.steps += [Linear(out, self.net.n_inputs, None, tuple(hessian), upper=True), Symmetrize(out)]
             return out
         out = self.variable(jacobian_name, ADJOINT, self.net.n_inputs)
         constant = jacobian[0]
@@ -311,19 +312,31 @@ class _Builder:
 
     def outer_form_is_cheaper(self):
         """True when the Hessian is cheaper as a sum of outer products (outer_hessian) than
-        forward-over-reverse: every varying layer is element-wise, and per layer the
-        outer products' n_in·(n_in + 1)/2 multiply-adds per unit and output cost less
-        than carrying the n_in adjoint tangents through the next layer's weights."""
-        layers = self.net.layers
-        if not all(layers[index].form.elementwise for index in self.varying):
+        forward-over-reverse: every varying layer is element-wise, and the outer products
+        take no more multiply-adds (hessian_costs)."""
+        if not all(self.net.layers[index].form.elementwise for index in self.varying):
             return False
-        n_in = self.net.n_inputs
+        outer, carried = self.hessian_costs()
+        return outer <= carried
 
-        def carried(index):   # units of the layers the adjoint tangent goes to, the inputs included
+    def hessian_costs(self):
+        """(outer products, forward-over-reverse): the cost per output, in multiply-adds, of
+        the work in which the two forms differ (both need the forward tangents and the
+        reverse adjoints).  Forward-over-reverse carries the n_in adjoint tangents of every
+        unit through the weights of the layers that read it and, for the Hessian, through
+        the input weights, of which it computes the upper triangle, (n_in + 1)/2 per input.
+        The outer products compute n_in·(n_in + 1)/2 per unit of a nonlinear varying layer,
+        counted as n_in²: measured (benchmarks/hessian_sweep_order.py, docs/performance.md),
+        their short triangular loops take about the time of the whole square, where the
+        other form's products run over whole layers; so counted, the rule picks the faster
+        form on every net measured."""
+        layers, n_in = self.net.layers, self.net.n_inputs
+
+        def carried(index):
             readers = sum(layers[r].size for r in self.varying if any(s == index for s, _ in layers[r].layer_weights))
-            return readers + (n_in if layers[index].input_weights is not None else 0)
-        outer = sum(layers[i].size * n_in * (n_in + 1) // 2 for i in self.varying if not layers[i].form.linear)
-        return outer <= sum(layers[i].size * n_in * carried(i) for i in self.varying)
+            return n_in * readers + (n_in * (n_in + 1) // 2 if layers[index].input_weights is not None else 0)
+        outer = sum(layers[i].size * n_in * n_in for i in self.varying if not layers[i].form.linear)
+        return outer, sum(layers[i].size * carried(i) for i in self.varying)
 
     def outer_hessian(self):
         """d²y/dx² = Σ over the units of every varying layer of (dy/da)·f''(n)·(dn/dx)(dn/dx)ᵀ:
@@ -341,7 +354,7 @@ class _Builder:
             self.steps.append(Scale(weight, layer.size, adjoint, curvature))
             terms.append((weight, tangent, layer.size))
         out = self.variable("hessian", ADJOINT_TANGENT, self.net.n_inputs)
-        self.steps += [OuterSum(out, self.net.n_inputs, tuple(terms)), Symmetrize(out)]
+        self.steps.append(OuterSum(out, self.net.n_inputs, tuple(terms)))   # writes both triangles
         return out
 
     def accumulate(self, pending, gn, index, source, matrix):

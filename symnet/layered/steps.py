@@ -45,11 +45,14 @@ class Term:
 
 @dataclass(frozen=True)
 class Linear:
-    """out[..., j] = offset[..., j] + Σ terms (no offset and no terms: zeros)."""
+    """out[..., j] = offset[..., j] + Σ terms (no offset and no terms: zeros).
+    ``upper``: out is a Hessian (last two axes both inputs) that a Symmetrize step mirrors
+    next, so only its upper triangle j >= m is read: an emitter may leave j < m out."""
     out: Operand
     size: int
     offset: Optional[Operand]
     terms: tuple
+    upper: bool = False
 
 
 class _Statements:
@@ -119,8 +122,9 @@ class SecondOrder:
 class OuterSum:
     """The Hessian of a network whose varying layers are all element-wise, as a sum of
     outer products: out[o, k, m] = Σ_terms Σ_u weight[o, u]·tangent[k, u]·tangent[m, u],
-    where a term's weight is dy/da ∘ f''(n) of one layer and its tangent dn/dx.  Symmetric
-    in k and m: an emitter may compute m >= k and mirror."""
+    where a term's weight is dy/da ∘ f''(n) of one layer and its tangent dn/dx.  Exactly
+    symmetric in k and m (no Symmetrize step follows): an emitter computes m >= k and
+    mirrors, or mirrors whatever product it computes."""
     out: Operand
     size: int            # the number of inputs (of k and of m)
     terms: tuple         # ((weight Operand ("out", "u"), tangent Operand ("in", "u"), units), ...)
@@ -140,7 +144,9 @@ class Gather:
 
 @dataclass(frozen=True)
 class Symmetrize:
-    """out = (out + outᵀ)/2 over the two "in" axes: exact symmetry of the Hessian."""
+    """out[..., k, m] = out[..., m, k] for m < k over the two "in" axes: the upper triangle
+    mirrored, exact symmetry of the Hessian (its product may compute only that triangle,
+    Linear.upper)."""
     out: Operand
 
 

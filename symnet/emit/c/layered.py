@@ -189,6 +189,7 @@ class CLayeredEmitter(LayeredEmitter):
         offset = None if step.offset is None else self.ref(step.offset, "j")
         return {"out": self.ref(step.out, "j"), "lead": self.single_lead(step.out),
                 "block_lead": self.block_lead(step.out), "size": step.size, "offset": offset, "terms": terms,
+                "first": _first_unit(step),
                 "groups": self.unit_groups(step, terms) if self.blocks else [],
                 "scaled_rows": [term["scaled_row"] for term in terms if term["scaled_row"]],
                 "outer_lead": self.single_lead(step.out)[:-1],
@@ -275,7 +276,7 @@ class CLayeredEmitter(LayeredEmitter):
         return [{"loop": loop, "tile": "&" + self.ref(step.out, units[0])["block"][:-len("[p]")],
                  "points": "BLOCK" if self.lanes == 1 else f"BLOCK / {self.lanes}", "sources": sources,
                  "units": [self.tile_unit(step, terms, i, unit) for i, unit in enumerate(units)]}
-                for loop, units in _unit_tiles(step.size)]
+                for loop, units in _unit_tiles(step.size, _first_unit(step))]
 
     def tile_unit(self, step, terms, i, unit):
         offset = None if step.offset is None else self.ref(step.offset, unit)["block"]
@@ -351,9 +352,24 @@ class CLayeredEmitter(LayeredEmitter):
         block_lead = [item for item in self.block_lead(step.out) if item[0] == "o"]
         terms = [{"weight": ref(weight, "u", ["o"]), "tangent_k": ref(tangent, "u", ["k"]),
                   "tangent_m": ref(tangent, "u", ["m"]), "units": units,
-                  "transposed": self.transposed_constant(tangent)} for weight, tangent, units in step.terms]
+                  "transposed": self.transposed_constant(tangent) if not self.blocks else None}
+                 for weight, tangent, units in step.terms]
         return {"lead": lead, "block_lead": block_lead, "size": step.size, "terms": terms,
+                "tiles": self.outer_tiles(step) if self.blocks else [],
                 "upper": ref(step.out, "m", ["o", "k"]), "lower": ref(step.out, "k", ["o", "m"])}
+
+    def outer_tiles(self, step):
+        """The block form's register tiles of an OuterSum, per row k: UNITS entries m (from
+        the tile that holds m = k) each an accumulator of a vector of points while u runs
+        over every term's units, so that the sums stay in registers and the loop over the
+        points is the one vectorized (the same sums, in the same order, as the single-point
+        form's)."""
+        # written through one pointer, as the products' tiles (CLayeredEmitter.unit_groups)
+        return [{"loop": loop, "tile": "&" + self.ref(step.out, units[0], ["o", "k"])["block"][:-len("[p]")],
+                 "units": [
+            {"sum": f"s{i}", "out": f"tile[{i}][p]",
+             "tangents": [self.ref(tangent, "u", [m])["block"] for _, tangent, _ in step.terms]}
+            for i, m in enumerate(units)]} for loop, units in _unit_tiles(step.size, "k")]
 
     def transposed_constant(self, operand):
         """The name of a constant tangent's transpose, stored once (None for a variable one, or
@@ -405,13 +421,21 @@ class CLayeredEmitter(LayeredEmitter):
                 "source": self.ref(step.source, variables[1], variables[0]), "entries": entries}
 
 
-def _unit_tiles(size):
-    """(loop header, units) of UNITS units at a time: a loop over j in steps of UNITS,
-    then one group of the remaining units."""
+def _first_unit(step):
+    """The first unit j a product computes: "m" (a loop variable of its leading axes) where
+    only the upper triangle j >= m of a Hessian is read (Linear.upper), else "0"."""
+    return "m" if step.upper else "0"
+
+
+def _unit_tiles(size, first="0"):
+    """(loop header, units) of UNITS units at a time: a loop over j in steps of UNITS
+    (from the tile that holds unit ``first``), then one group of the remaining units."""
     full = size - size % UNITS
+    start = "0" if first == "0" else f"{first} / {UNITS} * {UNITS}"
     groups = []
     if full:
-        groups.append((f"for (int j = 0; j < {full}; j += {UNITS}) ", ["j"] + [f"j + {i}" for i in range(1, UNITS)]))
+        groups.append((f"for (int j = {start}; j < {full}; j += {UNITS}) ",
+                       ["j"] + [f"j + {i}" for i in range(1, UNITS)]))
     if full < size:
         groups.append(("", [str(unit) for unit in range(full, size)]))
     return groups
@@ -563,7 +587,7 @@ def layered_functions(request, printer, literal, real, base):
             "block_result": function["size"] // result_rows,
             "split": split,
             "single_split": _split_loop(single_layout),
-            "context": {"real": real, "zero": literal(0.0), "half": literal(0.5)},
+            "context": {"real": real, "zero": literal(0.0)},
         })
         function["batch_body"] = "c/layered_batch.c.j2" if function["block"] else None
         function["stack_bytes"] = (single_layout.doubles() + _transposed_tangent_doubles(program, one_copy(request.network))) * _BYTES[real]

@@ -198,7 +198,7 @@ class MatlabLayeredEmitter(LayeredEmitter):
             lines.append(self.plain("outer", f"{self.view(weight, axes)} .* {self.view(tangent, axes)}"))
             lines.append({"kind": "loop", "variable": "m", "count": step.size, "target": f"{out}(m, :, :, :)",
                           "expr": f"{out}(m, :, :, :) + sum(outer .* {self.name(tangent)}(:, :, m), 1)"})
-        return lines
+        return lines + self.symmetrize(step)   # (k, m) and (m, k) round differently: one of them for both
 
     def gather(self, step):
         out = step.out.name
@@ -219,9 +219,12 @@ class MatlabLayeredEmitter(LayeredEmitter):
         return lines
 
     def symmetrize(self, step):
-        name = step.out.name
-        # the two input axes are the unit (1st) and the last (4th) index
-        return [self.plain(name, f"0.5 * ({name} + permute({name}, [4, 2, 3, 1]))")]
+        """The upper triangle mirrored: the two input axes are the unit (1st, m) and the last
+        (4th, k) index; the entries with m < k take their mirror image's value."""
+        name, n_out, n_in = step.out.name, *self.shapes[step.out.name][:2]
+        below = f"repmat(reshape(triu(true({n_in}), 1), {n_in}, 1, 1, {n_in}), [1, Q, {n_out}, 1])"
+        return [self.plain("mirrored", f"permute({name}, [4, 2, 3, 1])"), self.plain("below", below),
+                self.plain(f"{name}(below)", "mirrored(below)")]
 
     def outputmap(self, step):
         """The result is y's, then each mapped row's entries, element-wise over the points."""
@@ -297,7 +300,7 @@ FORM = {
                "g(unit, column, output) = dy/dn, one per output.",
     "hessian": "The Hessian is forward over reverse: the forward tangents, then the reverse "
                "sweep together with its own tangent gt(unit, column, output, input) through the "
-               "curvatures f''(n); symmetrized exactly.",
+               "curvatures f''(n); the upper triangle mirrored, exactly symmetric.",
 }
 
 

@@ -129,7 +129,9 @@ class NumPyLayeredEmitter(LayeredEmitter):
         return [(step.out.name, "=", f"{_view(step.source, step.out.axes)} * {_view(step.slope, step.out.axes)}")]
 
     def outersum(self, step):
-        """Σ (weight·tangent) @ tangentᵀ over the terms: one batched matrix product each."""
+        """Σ (weight·tangent) @ tangentᵀ over the terms: one batched matrix product each,
+        then the upper triangle mirrored (the product's rounding differs between (k, m)
+        and (m, k))."""
         axes = step.out.axes
         parts = []
         for weight, tangent, _ in step.terms:
@@ -137,7 +139,8 @@ class NumPyLayeredEmitter(LayeredEmitter):
             parts.append(f"({_view(weight, axes)} * {t}) @ numpy.swapaxes({t}, -1, -2)")
         if not parts:
             return [(step.out.name, "=", f"numpy.zeros({_shape(self.program, step.out)})")]
-        return [(step.out.name, "=", parts[0])] + [(step.out.name, "+=", part) for part in parts[1:]]
+        lines = [(step.out.name, "=", parts[0])] + [(step.out.name, "+=", part) for part in parts[1:]]
+        return lines + self.symmetrize(step)
 
     def secondorder(self, step):
         axes = step.out.axes
@@ -165,8 +168,10 @@ class NumPyLayeredEmitter(LayeredEmitter):
         return lines
 
     def symmetrize(self, step):
+        # upper triangle plus the strict upper one transposed: every entry is one of the
+        # upper triangle's, exactly (x + 0)
         name = step.out.name
-        return [(name, "=", f"0.5 * ({name} + numpy.swapaxes({name}, -1, -2))")]
+        return [(name, "=", f"numpy.triu({name}) + numpy.swapaxes(numpy.triu({name}, 1), -1, -2)")]
 
     def outputmap(self, step):
         def element(operand, index):

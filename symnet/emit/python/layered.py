@@ -214,12 +214,12 @@ class PythonLayeredEmitter(LayeredEmitter):
         names = ", ".join(f"q{i}" for i in range(len(terms)))
         row = f"[{sums} for {names} in {_zipped(rows)}]" if terms else f"[0.0] * {step.size}"
         self.looped(step.out, body, row)
+        self.symmetrize(step)   # (k, m) and (m, k) round differently: one of them for both
 
     def symmetrize(self, step):
-        # (u + v)/2 as u/2 + v/2: the same double, without overflow where u + v would.
         name = step.out.name
-        self.emit(0, f"{name} = [[[0.5 * u + 0.5 * v for u, v in zip(row, column)]"
-                     f" for row, column in zip(h, zip(*h))] for h in {name}]")
+        self.emit(0, f"{name} = [[[u if m >= k else h[m][k] for m, u in enumerate(row)]"
+                     f" for k, row in enumerate(h)] for h in {name}]")
 
     def outputmap(self, step):
         def element(operand, index):

@@ -141,10 +141,11 @@ class JavaScriptLayeredEmitter(LayeredEmitter):
                 for i, (weight, tangent, _) in enumerate(step.terms)]
         sums = " + ".join(f"dot(s{i}, {tangent.name}[j])" for i, (_, tangent, _) in enumerate(step.terms))
         self.rows(step.out, self.units(step.size, sums or "0.0"), body)
+        self.symmetrize(step)   # (m, j) and (j, m) round differently: one of them for both
 
     def symmetrize(self, step):
         name = step.out.name
-        self.assign(name, f"{name}.map((h) => h.map((row, k) => row.map((u, m) => 0.5 * u + 0.5 * h[m][k])))")
+        self.assign(name, f"{name}.map((h) => h.map((row, k) => row.map((u, m) => m >= k ? u : h[m][k])))")
 
     def outputmap(self, step):
         def element(operand, index):
