@@ -23,7 +23,7 @@ from .ir.expression_spec import expression_specs, header_lines
 from .ir.transfer import piecewise_linear_transfers
 from .importers import load as _load
 from .ir.output_map import has_output_map
-from .layered.directional import MAX_LAYERED_ORDER
+from .layered.directional import layered_order
 from .layered.fast import ACTIVATION_MODES
 from .layered.network import writes_transfers_of
 from .output import write_files
@@ -351,13 +351,14 @@ def _strategy_for(derivatives, strategy, targets, net):
                 printing = [b.name for b in backends() if spec_of(what).kind in b.directional]
                 raise UnsupportedError(f"the {target.name} target does not print {what} (targets that do:"
                                        f" {', '.join(printing)})")
-    unrolled = [what for what in derivatives if what not in WHOLE and spec_of(what).order > MAX_LAYERED_ORDER]
+    highest = layered_order(net)
+    unrolled = [what for what in derivatives if what not in WHOLE and spec_of(what).order > highest]
     if expressions:
         return "unrolled"
     if unrolled:
         if strategy == "layered":
             raise UnsupportedError(f"{unrolled[0]} has order {spec_of(unrolled[0]).order}: the layered strategy"
-                                   f" builds partial derivatives up to order {MAX_LAYERED_ORDER}; use"
+                                   f" builds partial derivatives up to order {highest} of this network; use"
                                    " --strategy unrolled or auto")
         return "unrolled"
     directional = [what for what in derivatives if what not in WHOLE]
