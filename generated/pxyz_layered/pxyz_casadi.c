@@ -348,7 +348,7 @@ void pxyz_casadi_evaluate_batch(size_t n, const double *restrict x, double *rest
         }
         for (size_t p = 0; p < BLOCK; ++p) result[0][p] = work1.n2[0][p];
         for (size_t p = 0; p < count; ++p)
-            for (size_t e = 0; e < 1; ++e) y[(first + p) * 1 + e] = result[e][p];
+            for (size_t i = 0; i < 1; ++i) y[(first + p) * 1 + i] = result[i][p];
     }
 }
 
@@ -506,7 +506,7 @@ void pxyz_casadi_gradient_batch(size_t n, const double *restrict x, double *rest
             }
         }
         for (size_t p = 0; p < count; ++p)
-            for (size_t e = 0; e < 3; ++e) grad[(first + p) * 3 + e] = result[e][p];
+            for (size_t i = 0; i < 3; ++i) grad[(first + p) * 3 + i] = result[i][p];
     }
 }
 
@@ -664,7 +664,7 @@ void pxyz_casadi_jacobian_batch(size_t n, const double *restrict x, double *rest
             }
         }
         for (size_t p = 0; p < count; ++p)
-            for (size_t e = 0; e < 3; ++e) jac[(first + p) * 3 + e] = result[e][p];
+            for (size_t i = 0; i < 3; ++i) jac[(first + p) * 3 + i] = result[i][p];
     }
 }
 
@@ -823,6 +823,6 @@ void pxyz_casadi_hessian_batch(size_t n, const double *restrict x, double *restr
             result[(o * 3 + m) * 3 + k][p] = mean;
         }
         for (size_t p = 0; p < count; ++p)
-            for (size_t e = 0; e < 9; ++e) hess[(first + p) * 9 + e] = result[e][p];
+            for (size_t i = 0; i < 9; ++i) hess[(first + p) * 9 + i] = result[i][p];
     }
 }

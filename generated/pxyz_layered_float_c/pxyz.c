@@ -231,7 +231,7 @@ void pxyz_evaluate_batch(size_t n, const float *restrict x, float *restrict y)
         }
         for (size_t p = 0; p < BLOCK; ++p) result[0][p] = work1.n2[0][p];
         for (size_t p = 0; p < count; ++p)
-            for (size_t e = 0; e < 1; ++e) y[(first + p) * 1 + e] = result[e][p];
+            for (size_t i = 0; i < 1; ++i) y[(first + p) * 1 + i] = result[i][p];
     }
 }
 
@@ -391,7 +391,7 @@ void pxyz_gradient_batch(size_t n, const float *restrict x, float *restrict grad
             }
         }
         for (size_t p = 0; p < count; ++p)
-            for (size_t e = 0; e < 3; ++e) grad[(first + p) * 3 + e] = result[e][p];
+            for (size_t i = 0; i < 3; ++i) grad[(first + p) * 3 + i] = result[i][p];
     }
 }
 
@@ -551,7 +551,7 @@ void pxyz_jacobian_batch(size_t n, const float *restrict x, float *restrict jac)
             }
         }
         for (size_t p = 0; p < count; ++p)
-            for (size_t e = 0; e < 3; ++e) jac[(first + p) * 3 + e] = result[e][p];
+            for (size_t i = 0; i < 3; ++i) jac[(first + p) * 3 + i] = result[i][p];
     }
 }
 
@@ -712,6 +712,6 @@ void pxyz_hessian_batch(size_t n, const float *restrict x, float *restrict hess)
             result[(o * 3 + m) * 3 + k][p] = mean;
         }
         for (size_t p = 0; p < count; ++p)
-            for (size_t e = 0; e < 9; ++e) hess[(first + p) * 9 + e] = result[e][p];
+            for (size_t i = 0; i < 9; ++i) hess[(first + p) * 9 + i] = result[i][p];
     }
 }

@@ -32,6 +32,7 @@ import sympy as sp
 from sympy.utilities.iterables import multiset_partitions
 
 from ..errors import UnsupportedError
+from .expression import build_expression
 from .network import A, D, N
 from .steps import ADJOINT, VECTOR, Elementwise, Gather, Linear, Operand, Term
 
@@ -57,6 +58,8 @@ def build(builder, spec):
                                f" up to order {highest} of this network (the unrolled one, any order)")
     sweeps = _Sweeps(builder, spec.name.upper())
     builder.forward(slopes=True, curvatures=spec.order > 1)
+    if spec.kind == "expression":
+        return build_expression(builder, sweeps, spec, _label)
     if spec.kind == "partial" and spec.order > 2:
         alpha = tuple(sorted(spec.inputs))
         terms = sweeps.read_row(spec.output, sweeps.jets([alpha])[alpha])
@@ -227,6 +230,8 @@ class _Sweeps:
                          for source, matrix in layer.layer_weights if source in jet[alpha]]
                 if terms:
                     net_jet[alpha][index] = self.linear(f"jn{number}_{_label(alpha)}", VECTOR, layer.size, terms)
+            if not higher:
+                continue
             if layer.form.identity:
                 for alpha in higher:
                     if index in net_jet[alpha]:
