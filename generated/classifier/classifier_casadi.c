@@ -1156,7 +1156,7 @@ void classifier_casadi_hessian_batch(size_t n, const double *restrict x, double 
         for (int j = 0; j < 8; ++j) for (size_t p = 0; p < BLOCK; ++p) {
             work2.a1[j][p] = symnet_tanh(work1.n1[j][p]);
             d1[j][p] = symnet_tanh_slope(work1.n1[j][p]);
-            c1[j][p] = -2*d1[j][p]*work2.a1[j][p];
+            c1[j][p] = -2*work2.a1[j][p]*d1[j][p];
         }
         {
             {

@@ -1043,7 +1043,7 @@ void classifier_hessian_batch(size_t n, const float *restrict x, float *restrict
             work2.a1[j][p] = tanhf(work1.n1[j][p]);
             const float t1_0 = expf(-2*fabsf(work1.n1[j][p]));
             d1[j][p] = 4*t1_0/((t1_0 + 1)*(t1_0 + 1));
-            c1[j][p] = -2*d1[j][p]*work2.a1[j][p];
+            c1[j][p] = -2*work2.a1[j][p]*d1[j][p];
         }
         {
             {

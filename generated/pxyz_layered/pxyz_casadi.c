@@ -805,7 +805,7 @@ void pxyz_casadi_hessian_batch(size_t n, const double *restrict x, double *restr
         for (int j = 0; j < 10; ++j) for (size_t p = 0; p < BLOCK; ++p) {
             work0.a1[j][p] = symnet_tanh(n1[j][p]);
             d1[j][p] = symnet_tanh_slope(n1[j][p]);
-            c1[j][p] = -2*d1[j][p]*work0.a1[j][p];
+            c1[j][p] = -2*work0.a1[j][p]*d1[j][p];
         }
         for (int o = 0; o < 1; ++o) for (int j = 0; j < 10; ++j) for (size_t p = 0; p < BLOCK; ++p) work0.gc1[o][j][p] = G1[o][j] * c1[j][p];
         for (int o = 0; o < 1; ++o) {

@@ -694,7 +694,7 @@ void pxyz_hessian_batch(size_t n, const float *restrict x, float *restrict hess)
             work0.a1[j][p] = tanhf(n1[j][p]);
             const float t1_0 = expf(-2*fabsf(n1[j][p]));
             d1[j][p] = 4*t1_0/((t1_0 + 1)*(t1_0 + 1));
-            c1[j][p] = -2*d1[j][p]*work0.a1[j][p];
+            c1[j][p] = -2*work0.a1[j][p]*d1[j][p];
         }
         for (int o = 0; o < 1; ++o) for (int j = 0; j < 10; ++j) for (size_t p = 0; p < BLOCK; ++p) work0.gc1[o][j][p] = G1[o][j] * c1[j][p];
         for (int o = 0; o < 1; ++o) {

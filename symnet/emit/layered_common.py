@@ -95,9 +95,9 @@ def print_elementwise(step, printer, name_of):
     """The statements of an Elementwise (or Reduction) step as ((target, text), ...): target is the
     out Operand or the printed name of a temporary; each per-element symbol is
     replaced by ``name_of(operand)`` (an array name or an indexed element)."""
-    replacements = {symbol: sp.Symbol(name_of(operand), real=True) for symbol, operand in step.arguments}
+    places = {symbol: (operand,) for symbol, operand in step.arguments}
     return tuple((target if hasattr(target, "axes") else printer.doprint(target),
-                  printer.doprint(sp.sympify(expression).xreplace(replacements)))
+                  _print_in_fixed_order(sp.sympify(expression), places, printer, name_of))
                  for target, expression in step.statements)
 
 
