@@ -23,7 +23,7 @@ from .ir.expression_spec import expression_specs, header_lines
 from .ir.transfer import piecewise_linear_transfers
 from .importers import load as _load
 from .ir.output_map import has_output_map
-from .layered.directional import MAX_LAYERED_ORDER
+from .layered.directional import layered_order
 from .layered.fast import ACTIVATION_MODES
 from .layered.network import writes_transfers_of
 from .output import write_files
@@ -221,7 +221,7 @@ def generate(net, targets, out_dir, derivatives=None, name=None, precision="doub
     network's own derivatives emitted besides (none when not given).  ``parameters``:
     ((name, size), ...) or {name: size}, the names of the expressions that are neither
     outputs nor derivatives, extra arguments of the generated functions after x.  Built by
-    the unrolled strategy only (docs/derivatives.md).
+    either strategy, "auto" choosing as for the network's own derivatives (docs/derivatives.md).
 
     ``strategy``: "unrolled" (one scalar expression per entry), "layered" (weight arrays
     and loops or matrix products, for targets that have that form; the others stay
@@ -343,30 +343,31 @@ def _require_unrolled(what):
         raise UnsupportedError(f"{what} is built by the layered strategy only")
 
 
+def _needs(what):
+    """How a refusal states the order of ``what``."""
+    return "needs derivatives of the outputs of" if spec_of(what).kind == "expression" else "has"
+
+
 def _strategy_for(derivatives, strategy, targets, net):
     """The strategy that builds every derivative: the unrolled one for partial derivatives
-    of order 3 and more and for the derivatives beyond the whole arrays of a network with
-    output maps (the layered form maps only the whole arrays), ``strategy`` otherwise;
+    and user expressions needing derivatives of the outputs beyond the layered form's order
+    (symnet.layered.directional.layered_order: 4, 2 through a whole-layer function) and for
+    the derivatives beyond the whole arrays of a network with output maps (the layered form
+    maps only the whole arrays), ``strategy`` otherwise;
     refused, naming the derivative, where the user's strategy or a target cannot have it."""
-    expressions = [what for what in derivatives if spec_of(what).kind == "expression"]
-    if expressions and strategy == "layered":
-        highest = max(expressions, key=lambda what: spec_of(what).order)
-        raise UnsupportedError(f"{highest} needs derivatives of the outputs of order {spec_of(highest).order}:"
-                               " the layered strategy builds no user expressions; use --strategy unrolled or auto")
     for target in targets:
         for what in derivatives:
             if what not in WHOLE and spec_of(what).kind not in target.directional:
                 printing = [b.name for b in backends() if spec_of(what).kind in b.directional]
                 raise UnsupportedError(f"the {target.name} target does not print {what} (targets that do:"
                                        f" {', '.join(printing)})")
-    unrolled = [what for what in derivatives if what not in WHOLE and spec_of(what).order > MAX_LAYERED_ORDER]
-    if expressions:
-        return "unrolled"
+    highest = layered_order(net)
+    unrolled = [what for what in derivatives if what not in WHOLE and spec_of(what).order > highest]
     if unrolled:
         if strategy == "layered":
-            raise UnsupportedError(f"{unrolled[0]} has order {spec_of(unrolled[0]).order}: the layered strategy"
-                                   f" builds partial derivatives up to order {MAX_LAYERED_ORDER}; use"
-                                   " --strategy unrolled or auto")
+            raise UnsupportedError(f"{unrolled[0]} {_needs(unrolled[0])} order {spec_of(unrolled[0]).order}: the"
+                                   f" layered strategy builds partial derivatives up to order {highest} of this"
+                                   " network; use --strategy unrolled or auto")
         return "unrolled"
     directional = [what for what in derivatives if what not in WHOLE]
     if directional and has_output_map(net):

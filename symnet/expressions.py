@@ -2,7 +2,7 @@
 evaluated with its gradient with respect to the raw inputs.
 
 Each partial derivative the expression reads is a derivative of the spec
-(symnet.ir.derivative_spec), evaluated by ``symnet.derive`` (layered NumPy code up to order 2,
+(symnet.ir.derivative_spec), evaluated by ``symnet.derive`` (layered NumPy code up to order 4,
 the closed form above); the expression and its partial derivatives with respect to those
 quantities are sympy's, so that the gradient and the Hessian are the chain rule
 

@@ -253,7 +253,7 @@ def jacobian(x):
     ta3 = []
     for m in range(4):
         across0 = dot(a3, tn3[m])
-        ta3.append([-a3_j*across0 + a3_j*tn3_j for tn3_j, a3_j in zip(tn3[m], a3)])
+        ta3.append([-across0*a3_j + a3_j*tn3_j for tn3_j, a3_j in zip(tn3[m], a3)])
     jacobian = [
         [t[0] for t in ta3],
         [t[1] for t in ta3],
@@ -305,11 +305,11 @@ def hessian(x):
     ta3 = []
     for m in range(4):
         across0 = dot(a3, tn3[m])
-        ta3.append([-a3_j*across0 + a3_j*tn3_j for tn3_j, a3_j in zip(tn3[m], a3)])
+        ta3.append([-across0*a3_j + a3_j*tn3_j for tn3_j, a3_j in zip(tn3[m], a3)])
     gn3 = []
     for o in range(8):
         across0 = -dot(a3, G3[o])
-        gn3.append([G3_j*a3_j + a3_j*across0 for G3_j, a3_j in zip(G3[o], a3)])
+        gn3.append([across0*a3_j + a3_j*G3_j for G3_j, a3_j in zip(G3[o], a3)])
     gnt3 = []
     for o in range(8):
         gnt3_o = []
@@ -317,7 +317,7 @@ def hessian(x):
         for m in range(4):
             across0 = -dot(a3, G3[o])
             across1 = -dot(G3[o], ta3[m])
-            gnt3_o.append([G3_j*ta3_j + a3_j*across1 + across0*ta3_j for ta3_j, G3_j, a3_j in zip(ta3[m], G3[o], a3)])
+            gnt3_o.append([across0*ta3_j + across1*a3_j + G3_j*ta3_j for ta3_j, G3_j, a3_j in zip(ta3[m], G3[o], a3)])
     g2 = [[b + dot(r1, gn3[o]) for b, r1 in zip(G2[o], W3_2_T)] for o in range(8)]
     gn2 = [[s * d for s, d in zip(g2[o], d2)] for o in range(8)]
     gt2 = [[[dot(r1, gnt3[o][m]) for r1 in W3_2_T] for m in range(4)] for o in range(8)]

@@ -508,7 +508,7 @@ void classifier_casadi_evaluate_batch(size_t n, const double *restrict x, double
         for (size_t p = 0; p < BLOCK; ++p) result[6][p] = work2.a2[3][p] * 0.25 + 0.5;
         for (size_t p = 0; p < BLOCK; ++p) result[7][p] = work2.a2[4][p] * 0.25 + 0.5;
         for (size_t p = 0; p < count; ++p)
-            for (size_t e = 0; e < 8; ++e) y[(first + p) * 8 + e] = result[e][p];
+            for (size_t i = 0; i < 8; ++i) y[(first + p) * 8 + i] = result[i][p];
     }
 }
 
@@ -881,7 +881,7 @@ void classifier_casadi_jacobian_batch(size_t n, const double *restrict x, double
             for (size_t p = 0; p < BLOCK; ++p) result[7 * 4 + m][p] = work1.ta2[4][p] * 0.25;
         }
         for (size_t p = 0; p < count; ++p)
-            for (size_t e = 0; e < 32; ++e) jac[(first + p) * 32 + e] = result[e][p];
+            for (size_t i = 0; i < 32; ++i) jac[(first + p) * 32 + i] = result[i][p];
     }
 }
 
@@ -1162,7 +1162,7 @@ void classifier_casadi_hessian_batch(size_t n, const double *restrict x, double 
         for (int j = 0; j < 8; ++j) for (size_t p = 0; p < BLOCK; ++p) {
             work2.a1[j][p] = symnet_tanh(work1.n1[j][p]);
             d1[j][p] = symnet_tanh_slope(work1.n1[j][p]);
-            c1[j][p] = -2*d1[j][p]*work2.a1[j][p];
+            c1[j][p] = -2*work2.a1[j][p]*d1[j][p];
         }
         {
             {
@@ -1585,7 +1585,7 @@ void classifier_casadi_hessian_batch(size_t n, const double *restrict x, double 
             }
             for (int k = 0; k < 4; ++k) for (int m = k + 1; m < 4; ++m) for (size_t p = 0; p < BLOCK; ++p) result[m * 4 + k][p] = result[k * 4 + m][p];
             for (size_t p = 0; p < count; ++p)   /* the block holds this row of the result */
-                for (size_t e = 0; e < 16; ++e) hess[(first + p) * 128 + (size_t)o * 16 + e] = result[e][p];
+                for (size_t i = 0; i < 16; ++i) hess[(first + p) * 128 + (size_t)o * 16 + i] = result[i][p];
         }
     }
 }

@@ -254,7 +254,7 @@ def jacobian(X):
     del tn2, d2
     tn3 = (ta2.reshape(-1, 5) @ W3_2.T).reshape(count, 4, 3)
     across0 = numpy.sum(a3[:, None, :]*tn3, axis=-1, keepdims=True)
-    ta3 = -a3[:, None, :]*across0 + a3[:, None, :]*tn3
+    ta3 = -across0*a3[:, None, :] + a3[:, None, :]*tn3
     del across0, tn3, a3
     jacobian = numpy.empty((count, 8, 4))
     jacobian[:, 0:3, :] = numpy.swapaxes(ta3[..., 0:3], -1, -2)
@@ -301,14 +301,14 @@ def hessian(X):
     tn3 = (ta2.reshape(-1, 5) @ W3_2.T).reshape(count, 4, 3)
     del ta2
     across0 = numpy.sum(a3[:, None, :]*tn3, axis=-1, keepdims=True)
-    ta3 = -a3[:, None, :]*across0 + a3[:, None, :]*tn3
+    ta3 = -across0*a3[:, None, :] + a3[:, None, :]*tn3
     del across0, tn3
     across0 = numpy.sum(-G3*a3[:, None, :], axis=-1, keepdims=True)
-    gn3 = G3*a3[:, None, :] + a3[:, None, :]*across0
+    gn3 = across0*a3[:, None, :] + a3[:, None, :]*G3
     del across0
     across0 = numpy.sum(-G3[:, None, :]*a3[:, None, None, :], axis=-1, keepdims=True)
     across1 = numpy.sum(-G3[:, None, :]*ta3[:, None, :, :], axis=-1, keepdims=True)
-    gnt3 = G3[:, None, :]*ta3[:, None, :, :] + a3[:, None, None, :]*across1 + across0*ta3[:, None, :, :]
+    gnt3 = across0*ta3[:, None, :, :] + across1*a3[:, None, None, :] + G3[:, None, :]*ta3[:, None, :, :]
     del across0, across1, a3, ta3
     g2 = (gn3.reshape(-1, 3) @ W3_2).reshape(count, 8, 5)
     g2 += G2

@@ -358,7 +358,7 @@ void pxyz_evaluate_batch(size_t n, const double *restrict x, double *restrict y)
         }
         for (size_t p = 0; p < BLOCK; ++p) result[0][p] = work1.n2[0][p];
         for (size_t p = 0; p < count; ++p)
-            for (size_t e = 0; e < 1; ++e) y[(first + p) * 1 + e] = result[e][p];
+            for (size_t i = 0; i < 1; ++i) y[(first + p) * 1 + i] = result[i][p];
     }
 }
 
@@ -516,7 +516,7 @@ void pxyz_gradient_batch(size_t n, const double *restrict x, double *restrict gr
             }
         }
         for (size_t p = 0; p < count; ++p)
-            for (size_t e = 0; e < 3; ++e) grad[(first + p) * 3 + e] = result[e][p];
+            for (size_t i = 0; i < 3; ++i) grad[(first + p) * 3 + i] = result[i][p];
     }
 }
 
@@ -674,7 +674,7 @@ void pxyz_jacobian_batch(size_t n, const double *restrict x, double *restrict ja
             }
         }
         for (size_t p = 0; p < count; ++p)
-            for (size_t e = 0; e < 3; ++e) jac[(first + p) * 3 + e] = result[e][p];
+            for (size_t i = 0; i < 3; ++i) jac[(first + p) * 3 + i] = result[i][p];
     }
 }
 
@@ -810,7 +810,7 @@ void pxyz_hessian_batch(size_t n, const double *restrict x, double *restrict hes
         for (int j = 0; j < 10; ++j) for (size_t p = 0; p < BLOCK; ++p) {
             work0.a1[j][p] = symnet_tanh(n1[j][p]);
             d1[j][p] = symnet_tanh_slope(n1[j][p]);
-            c1[j][p] = -2*d1[j][p]*work0.a1[j][p];
+            c1[j][p] = -2*work0.a1[j][p]*d1[j][p];
         }
         for (int o = 0; o < 1; ++o) for (int j = 0; j < 10; ++j) for (size_t p = 0; p < BLOCK; ++p) work0.gc1[o][j][p] = G1[o][j] * c1[j][p];
         for (int o = 0; o < 1; ++o) {
@@ -834,6 +834,6 @@ void pxyz_hessian_batch(size_t n, const double *restrict x, double *restrict hes
             for (int k = 1; k < 3; ++k) for (int m = 0; m < k; ++m) for (size_t p = 0; p < BLOCK; ++p) result[(o * 3 + k) * 3 + m][p] = result[(o * 3 + m) * 3 + k][p];
         }
         for (size_t p = 0; p < count; ++p)
-            for (size_t e = 0; e < 9; ++e) hess[(first + p) * 9 + e] = result[e][p];
+            for (size_t i = 0; i < 9; ++i) hess[(first + p) * 9 + i] = result[i][p];
     }
 }

@@ -1,6 +1,7 @@
 """What the layered form of every target shares: choosing the strategy, index
 runs, and element-wise transfer expressions printed by the target's printer."""
 
+import re
 from collections.abc import Sequence
 
 import sympy as sp
@@ -67,6 +68,12 @@ def request_programs(request) -> tuple[tuple[str, LayeredProgram], ...]:
                                                activations=request.activations)
 
 
+def argument_size(size):
+    """The count of an extra argument as the layered modules write it: the module's N_INPUTS or
+    N_OUTPUTS, or a user expression's parameter's own number."""
+    return str(size) if isinstance(size, int) else f"N_{size.upper()}"
+
+
 def merged_constants(programs):
     """Every constant of the programs once, in order of first use."""
     merged = {}
@@ -88,9 +95,9 @@ def print_elementwise(step, printer, name_of):
     """The statements of an Elementwise (or Reduction) step as ((target, text), ...): target is the
     out Operand or the printed name of a temporary; each per-element symbol is
     replaced by ``name_of(operand)`` (an array name or an indexed element)."""
-    replacements = {symbol: sp.Symbol(name_of(operand), real=True) for symbol, operand in step.arguments}
+    places = {symbol: (operand,) for symbol, operand in step.arguments}
     return tuple((target if hasattr(target, "axes") else printer.doprint(target),
-                  printer.doprint(sp.sympify(expression).xreplace(replacements)))
+                  _print_in_fixed_order(sp.sympify(expression), places, printer, name_of))
                  for target, expression in step.statements)
 
 
@@ -100,6 +107,18 @@ def print_scalars(step, printer, name_of):
     replacements = {symbol: sp.Symbol(name_of(operand), real=True) for symbol, operand in step.arguments}
     return tuple((printer.doprint(symbol), operator, printer.doprint(sp.sympify(expression).xreplace(replacements)))
                  for symbol, operator, expression in step.scalars)
+
+
+def _print_in_fixed_order(expression, elements, printer, element):
+    """``expression`` printed with each symbol of ``elements`` replaced by ``element(*place)``,
+    the terms in the same order whatever the elements' texts: sympy orders the terms of a sum
+    by their symbols' names, so the C target's single-point and batch forms (whose arrays are
+    spelled apart: a block's may sit in a union) would add them in different orders;
+    placeholders named after the symbols' own order keep the two bit for bit alike."""
+    used = sorted((symbol for symbol in elements if symbol in expression.free_symbols), key=sp.default_sort_key)
+    placeholders = {symbol: sp.Symbol(f"symnet_element_{index:04d}", real=True) for index, symbol in enumerate(used)}
+    text = printer.doprint(sp.sympify(expression).xreplace(placeholders))
+    return re.sub(r"\bsymnet_element_(\d{4})\b", lambda match: element(*elements[used[int(match.group(1))]]), text)
 
 
 def reads_units(step, expression):
@@ -120,6 +139,9 @@ def print_output_map(step, printer, element):
     printed = []
     for targets, expression in step.entries:
         elements = output_map_elements(step, targets[0][0])
+        if step.elements:
+            printed.append((targets, _print_in_fixed_order(expression, elements, printer, element)))
+            continue
         replacements = {symbol: sp.Symbol(element(*place), real=True) for symbol, place in elements.items()
                         if symbol in expression.free_symbols}
         printed.append((targets, printer.doprint(sp.sympify(expression).xreplace(replacements))))

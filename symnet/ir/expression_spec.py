@@ -28,6 +28,7 @@ ARGUMENT_WORDS = frozenset("""
 x v w n s q y e de d2e grad jac hess jv vj hv lap div partial g j h d np math numpy ans nargin
 p part compare where worst checks failures n_inputs n_outputs result restrict size_t points got expected
 scale tolerance arguments function
+z value count batch first point block x_offset
 """.split())
 
 #: The longest parameter name: an argument of the generated functions, and MATLAB truncates a

@@ -15,20 +15,31 @@ never the whole Jacobian or Hessian.
   or 2: of a network of element-wise layers forward only, the tangents in directions e_k
   and e_m and one more vector per layer, its second derivative (``forward_laplacian``
   with the one pair (k, m)); else the reverse sweep of its output alone with its tangent
-  in direction e_m, multiplied by the input weights' column k.
+  in direction e_m, multiplied by the input weights' column k;
+* a partial derivative of order 3 or 4 of a network of element-wise layers: forward
+  Taylor ("jet") propagation, one vector per layer for each multi-index of input
+  directions the partial needs (closed under sub-multisets), the activation's by Faa di
+  Bruno's formula (``jets``); a whole-layer function (softmax, ...) has no such form.
 
 A direction e_k is known when the code is generated: the first layer's tangent is a
 column of its weights, folded like the Jacobian's constant tangents.
 """
 
+from functools import lru_cache
+
 import numpy as np
 import sympy as sp
+from sympy.utilities.iterables import multiset_partitions
 
 from ..errors import UnsupportedError
+from .expression import build_expression
+from .network import A, D, N
 from .steps import ADJOINT, VECTOR, Elementwise, Gather, Linear, Operand, Term
 
-#: The highest order of a partial derivative the layered strategy builds (the unrolled one: any).
-MAX_LAYERED_ORDER = 2
+#: The highest order of a partial derivative the layered strategy builds (the unrolled one: any):
+#: of a network of element-wise layers by jets, else (a function of the whole layer) WHOLE_LAYER_ORDER.
+MAX_LAYERED_ORDER = 4
+WHOLE_LAYER_ORDER = 2
 #: The directions' extra arguments: the tangent direction v and the adjoint seed w.
 DIRECTION, SEED = Operand("v", VECTOR), Operand("w", VECTOR)
 
@@ -40,12 +51,19 @@ def build(builder, spec):
     if any(e is not None for e in net.output_maps):
         raise UnsupportedError(f"{spec.name} of a network with output maps is built by the unrolled strategy"
                                " only (--strategy unrolled)")
-    if spec.kind == "partial" and spec.order > MAX_LAYERED_ORDER:
-        raise UnsupportedError(f"the partial derivative {spec.formula()} has order {spec.order}; the layered"
-                               f" strategy builds partial derivatives up to order {MAX_LAYERED_ORDER} (the"
-                               " unrolled one, any order)")
+    highest = layered_order(net)
+    if spec.kind in ("partial", "expression") and spec.order > highest:
+        what = f"the partial derivative {spec.formula()}" if spec.kind == "partial" else spec.name
+        raise UnsupportedError(f"{what} has order {spec.order}; the layered strategy builds partial derivatives"
+                               f" up to order {highest} of this network (the unrolled one, any order)")
     sweeps = _Sweeps(builder, spec.name.upper())
     builder.forward(slopes=True, curvatures=spec.order > 1)
+    if spec.kind == "expression":
+        return build_expression(builder, sweeps, spec, _label)
+    if spec.kind == "partial" and spec.order > 2:
+        alpha = tuple(sorted(spec.inputs))
+        terms = sweeps.read_row(spec.output, sweeps.jets([alpha])[alpha])
+        return sweeps.linear("partial", VECTOR, 1, terms), spec.shape(net.n_inputs, net.n_outputs)
     shape = spec.shape(net.n_inputs, net.n_outputs)
     if spec.kind == "jvp":
         return sweeps.gather(sweeps.tangents(DIRECTION, "")[1], "jvp"), shape
@@ -73,6 +91,41 @@ def build(builder, spec):
             shape
     directions = [(f"_{m + 1}", sweeps.tangents(m, f"_{m + 1}"), k)]
     return sweeps.reverse(spec.output, directions, "partial", VECTOR), shape
+
+
+def layered_order(net):
+    """The highest order of the partial derivatives the layered strategy builds of ``net`` (a
+    LayeredNetwork or the Network IR): MAX_LAYERED_ORDER where every layer is element-wise."""
+    elementwise = all(layer.form.elementwise if hasattr(layer, "form") else layer.transfer_function.elementwise
+                      for layer in net.layers)
+    return MAX_LAYERED_ORDER if elementwise else WHOLE_LAYER_ORDER
+
+
+def closure(multi_indices):
+    """Every non-empty sub-multiset of the multi-indices (sorted tuples of input indices),
+    shortest first: the jets a forward Taylor sweep needs for them."""
+    needed = set()
+    for alpha in multi_indices:
+        for mask in range(1, 1 << len(alpha)):
+            needed.add(tuple(alpha[i] for i in range(len(alpha)) if mask >> i & 1))
+    return sorted(needed, key=lambda alpha: (len(alpha), alpha))
+
+
+@lru_cache(maxsize=None)
+def _derivatives(form, order):
+    """(f'', ..., f^(order)) of an element-wise ActivationForm in the symbols N, A (= f(N)) and
+    D (= f'(N)), as sympy gives them: each the total derivative of the one before,
+    d/dN + f'·d/dA + f''·d/dD (the curvature is the registry's)."""
+    found = [sp.sympify(form.curvature)]
+    while len(found) < order - 1:
+        last = found[-1]
+        total = sp.diff(last, N) + sp.diff(last, A) * D + sp.diff(last, D) * found[0]
+        # |n| in the guarded forms: the derivative of sign(n) is zero where it exists, and
+        # sign(n)**2 is 1 (its limit at n = 0, where the function is smooth)
+        total = total.replace(lambda e: isinstance(e, sp.DiracDelta), lambda *args: sp.Integer(0))
+        found.append(total.replace(lambda e: e.is_Pow and isinstance(e.base, sp.sign) and e.exp.is_Integer,
+                                   lambda e: e.base if e.exp % 2 else sp.Integer(1)))
+    return tuple(found)
 
 
 class _Sweeps:
@@ -154,6 +207,63 @@ class _Sweeps:
                 b.steps.append(Elementwise(((out, expression),), layer.size, tuple(arguments)))
                 laplacian[index] = out
         return laplacian
+
+    def jets(self, multi_indices):
+        """{α: {layer: ∂^|α| a/∂x_α}} for every α of ``closure(multi_indices)``, forward only
+        (a layer where the jet is zero absent).  A net input's jet of order 2 or more is the
+        product of the weights with the sources' (the inputs' is zero); an activation's is
+        Faa di Bruno's sum over the set partitions P of α's positions of f^(|P|)(n)·Π_B∈P n_B,
+        for order 3:  f'·n_kmp + f''·(n_km n_p + n_kp n_m + n_mp n_k) + f3·n_k n_m n_p.
+        The jets of order 1 are the tangents of the directions e_k (``tangents``)."""
+        b, net = self.b, self.b.net
+        alphas = closure(multi_indices)
+        firsts = {alpha[0]: self.tangents(alpha[0], f"_{alpha[0] + 1}") for alpha in alphas if len(alpha) == 1}
+        net_jet = {(k,): tangents[0] for k, tangents in firsts.items()}
+        jet = {(k,): tangents[1] for k, tangents in firsts.items()}
+        higher = [alpha for alpha in alphas if len(alpha) > 1]
+        for alpha in higher:
+            net_jet[alpha], jet[alpha] = {}, {}
+        for index in b.varying:
+            layer, number = net.layers[index], index + 1
+            for alpha in higher:
+                terms = [Term(b.weights(index, source, matrix), jet[alpha][source], net.layers[source].size, False)
+                         for source, matrix in layer.layer_weights if source in jet[alpha]]
+                if terms:
+                    net_jet[alpha][index] = self.linear(f"jn{number}_{_label(alpha)}", VECTOR, layer.size, terms)
+            if not higher:
+                continue
+            if layer.form.identity:
+                for alpha in higher:
+                    if index in net_jet[alpha]:
+                        jet[alpha][index] = net_jet[alpha][index]
+                continue
+            self._activation_jets(index, higher, net_jet, jet)
+        return jet
+
+    def _activation_jets(self, index, higher, net_jet, jet):
+        """The jets of layer ``index``'s activation of the multi-indices ``higher`` (order 2
+        or more) from its net input's, in one element-wise step (Faa di Bruno)."""
+        from .schedule import _elementwise
+        b, layer, number = self.b, self.b.net.layers[index], index + 1
+        derivatives = (D,) + _derivatives(layer.form, max(map(len, higher)))
+        assignments, bound = [], {N: b.net_input[index], A: b.activation[index], D: b.slope[index]}
+        for alpha in higher:
+            symbols, total = {}, sp.Integer(0)
+            for partition in multiset_partitions(list(range(len(alpha)))):
+                blocks = [tuple(alpha[i] for i in block) for block in partition]
+                if not all(index in net_jet[block] for block in blocks):
+                    continue
+                for block in blocks:
+                    symbols.setdefault(block, sp.Symbol(f"J{_label(block)}", real=True))
+                total += derivatives[len(blocks) - 1] * sp.Mul(*(symbols[block] for block in blocks))
+            if total == 0:
+                continue
+            out = b.variable(f"ja{number}_{_label(alpha)}", VECTOR, layer.size)
+            jet[alpha][index] = out
+            assignments.append((out, total))
+            bound.update({symbols[block]: net_jet[block][index] for block in symbols})
+        if assignments:
+            b.steps.append(_elementwise(tuple(assignments), layer.size, bound, f"j{number}_"))
 
     def gather(self, tangent, name):
         """The raw outputs' tangents: each output row from its layer's tangent."""
@@ -246,6 +356,11 @@ class _Sweeps:
         if b.net.layers[index].form.identity or gt is None:
             return gt
         return b.scale(name, gt, index, axes)   # the direction does not reach this layer's net input
+
+def _label(alpha):
+    """The part of a jet's name naming its multi-index (1-based, ``_`` between inputs)."""
+    return "_".join(str(k + 1) for k in alpha)
+
 
 def _plus(total, value):
     return value if total is None else total + value

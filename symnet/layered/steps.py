@@ -159,16 +159,22 @@ class OutputMap:
     in the symbols of ``map_symbols(row)``: the raw inputs x_k (elements of ``inputs``),
     y (``value[row]``), dy_k (``jacobian[row, k]``) and ddy_k_m (``hessian[row, k, m]``),
     so that J_u = dE/dx + dE/dy J_y and the Hessian's product and chain rule are already
-    written out, and every language prints them with its own printer."""
+    written out, and every language prints them with its own printer.
+
+    A user expression's value, gradient or Hessian (symnet.layered.expression) is this step
+    with no ``source`` (every element is an entry's) and its own ``elements``:
+    ((symbol, operand, index tuple), ...), the scalars its entries read in place of
+    ``map_symbols``' (the outputs' partial derivatives, the parameters)."""
     out: Operand
     size: int
-    source: Operand
+    source: Optional[Operand]
     inputs: Operand
     value: Optional[Operand]       # None where no entry reads y (nor dy, ddy below)
     jacobian: Optional[Operand]
     hessian: Optional[Operand]
     entries: tuple       # (((row, ...), ...), expression), ...)
     n_inputs: int
+    elements: tuple = ()
 
 
 def map_symbols(n_inputs):
@@ -181,6 +187,8 @@ def map_symbols(n_inputs):
 
 def output_map_elements(step, row):
     """{symbol: (operand, index tuple)} of the elements an entry of ``row`` reads."""
+    if step.elements:
+        return {symbol: (operand, index) for symbol, operand, index in step.elements}
     xs, y, dy, ddy = map_symbols(step.n_inputs)
     elements = {x: (step.inputs, (k,)) for k, x in enumerate(xs)}
     if step.value is not None:
@@ -237,6 +245,8 @@ def reads(step):
         operands += [operand for weight, tangent, _ in step.terms for operand in (weight, tangent)]
     if isinstance(step, Symmetrize):
         operands.append(step.out)
+    if isinstance(step, OutputMap):
+        operands += [operand for _, operand, _ in step.elements]
     return operands
 
 

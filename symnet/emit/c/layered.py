@@ -15,6 +15,7 @@ import copy
 import numpy as np
 import sympy as sp
 
+from ...ir.derivative_spec import spec_of
 from ...layered.fusion import folded_constant_scales, fused_tanh_slopes
 from ...layered.memory import ArrayLayout, compact_layouts
 from ...layered.pairing import groups
@@ -94,6 +95,8 @@ class _References:
         self.layout = layout or ArrayLayout.plain(program)
         self.single_layout = single_layout or ArrayLayout.plain(program)
         self.shapes = {operand.name: shape for operand, shape in program.arrays}
+        # the raw inputs, v, w and a user expression's parameters are the function's arguments
+        self.arguments = set(ARGUMENTS) | {name for name, _ in spec_of(program.what).extra_arguments}
 
     def __call__(self, operand, unit, lead=None):
         """{"single": ..., "block": ..., "constant": ...} for the element of ``operand`` at
@@ -102,7 +105,7 @@ class _References:
         index = "".join(f"[{n}]" for n in names)
         if operand.constant:
             return {"single": operand.name + index, "block": operand.name + index, "constant": True}
-        if operand.name in ARGUMENTS:   # the raw inputs (or v, w): the argument, or the block of points
+        if operand.name in self.arguments:   # the raw inputs (or v, w): the argument, or the block of points
             return {"single": f"{operand.name}[{unit}]", "block": f"{operand.name}b[{unit}][p]", "constant": False}
         if operand.name == self.program.result.name:
             shape = self.shapes[operand.name]
@@ -418,7 +421,8 @@ class CLayeredEmitter(LayeredEmitter):
         entries = [{"targets": [element(step.out, target) for target in targets], "single": text,
                     "block": block_text} for (targets, text), (_, block_text) in zip(single, block)]
         return {"loops": loops, "out": self.ref(step.out, variables[1], variables[0]),
-                "source": self.ref(step.source, variables[1], variables[0]), "entries": entries}
+                "source": None if step.source is None else self.ref(step.source, variables[1], variables[0]),
+                "entries": entries}
 
 
 def _first_unit(step):

@@ -237,7 +237,7 @@ class MatlabLayeredEmitter(LayeredEmitter):
             # (unit, q, out, in): the unit is the last input index
             place = [inputs[-1], ":", row] + inputs[:-1]
             return f"{self.name(operand)}({', '.join(str(i) for i in place)})"
-        lines = [self.plain(step.out.name, self.name(step.source))]
+        lines = [self.plain(step.out.name, self.name(step.source))] if step.source is not None else []
         for targets, expression in step.entries:
             elements = output_map_elements(step, targets[0][0])
             expression = expression.xreplace({symbol: sp.Symbol(element(*place), real=True)

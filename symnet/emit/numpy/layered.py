@@ -12,7 +12,7 @@ from ...layered.lifetimes import last_reads as layered_last_reads
 from ...layered.network import N
 from ...layered.steps import Operand, without_unread_temporaries
 from ..common import grouped, render
-from ..layered_common import (index_run, layered_programs, merged_constants, print_elementwise,
+from ..layered_common import (argument_size, index_run, layered_programs, merged_constants, print_elementwise,
                               print_output_map, print_scalars, reads_units, request_programs)
 from ..layered_emitter import LayeredEmitter
 from .printer import literal
@@ -56,6 +56,10 @@ class NumPyLayeredEmitter(LayeredEmitter):
 
     def __init__(self, program, printer):
         self.program, self.printer = program, printer
+
+    def shape(self, operand):
+        """The per-point shape of the array ``operand``."""
+        return next(tuple(shape) for array, shape in self.program.arrays if array.name == operand.name)
 
     def statements(self):
         lines = [("x", "=", "X.reshape(-1, N_INPUTS)"), ("count", "=", "x.shape[0]")]
@@ -177,7 +181,8 @@ class NumPyLayeredEmitter(LayeredEmitter):
         def element(operand, index):
             return f"{operand.name}[:, {', '.join(str(i) for i in index)}]"
         out = step.out.name
-        lines = [(out, "=", f"{step.source.name}.copy()")]
+        lines = [(out, "=", f"{step.source.name}.copy()" if step.source is not None
+                  else f"numpy.empty((count,) + {self.shape(step.out)!r})")]
         for targets, text in print_output_map(step, self.printer, element):
             lines += [(element(step.out, target), "=", text) for target in targets]
         return lines
@@ -243,7 +248,7 @@ def layered_module_text(net, derivatives, printer, docs, function_names, header=
             "statements": NumPyLayeredEmitter(program, printer).statements(),
             "result": program.result.name,
             "shape": tuple(program.shape),
-            "arguments": [{"name": name, "parameter": name.upper(), "size": f"N_{size.upper()}"}
+            "arguments": [{"name": name, "parameter": name.upper(), "size": argument_size(size)}
                           for name, size in spec_of(what).extra_arguments],
         })
     constants = merged_constants(programs)

@@ -18,7 +18,7 @@ import sympy as sp
 from ...ir.derivative_spec import spec_of
 from ...layered.steps import Operand, constant_names
 from ..common import grouped, render
-from ..layered_common import print_elementwise, print_output_map, print_scalars, request_programs
+from ..layered_common import argument_size, print_elementwise, print_output_map, print_scalars, request_programs
 from ..layered_emitter import LayeredEmitter
 from .printer import literal
 
@@ -225,7 +225,11 @@ class PythonLayeredEmitter(LayeredEmitter):
         def element(operand, index):
             return operand.name + "".join(f"[{i}]" for i in index)
         copy = {0: "list({})", 1: "[list(r) for r in {}]", 2: "[[list(c) for c in r] for r in {}]"}
-        self.emit(0, f"{step.out.name} = {copy[len(step.out.axes)].format(step.source.name)}")
+        if step.source is None:   # every element is an entry's
+            empty = {0: "[0.0] * {}", 1: "[[0.0] * {} for _ in range({})]"}[len(step.out.axes)]
+            self.emit(0, f"{step.out.name} = " + empty.format(step.size, step.n_inputs))
+        else:
+            self.emit(0, f"{step.out.name} = {copy[len(step.out.axes)].format(step.source.name)}")
         for targets, text in print_output_map(step, self.printer, element):
             for target in targets:
                 self.emit(0, f"{element(step.out, target)} = {text}")
@@ -291,7 +295,7 @@ def render_layered(request, printer, docs, function_names):
             constants.setdefault(name, values[name])
         functions.append({"name": function_names[what], "doc": docs[what], "lines": lines,
                           "result": _returned(program),
-                          "arguments": [(name, f"N_{size.upper()}") for name, size in spec_of(what).extra_arguments]})
+                          "arguments": [(name, argument_size(size)) for name, size in spec_of(what).extra_arguments]})
     for name, value in weights.items():
         constants.setdefault(name, value)
     net = request.network
