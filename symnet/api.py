@@ -320,13 +320,13 @@ def _strategy_for_activations(activations, strategy, renderers):
 def _require_unrolled_fits(net, derivatives, allow_large_unrolled):
     """The unrolled stage's size check, its refusal advising the layered strategy where
     that strategy writes every layer of ``net`` and builds every derivative asked for, else
-    saying which derivatives it does not build."""
-    beyond = [what for what in derivatives if what not in WHOLE
-              and (spec_of(what).kind == "expression" or spec_of(what).order > MAX_LAYERED_ORDER)]
+    saying up to which order it builds them."""
+    highest = layered_order(net)
+    beyond = [what for what in derivatives if what not in WHOLE and spec_of(what).order > highest]
     alternative = writes_transfers_of(net)
     if alternative and beyond:
-        alternative = (f"the layered strategy builds no user expressions and partial derivatives up to"
-                       f" order {MAX_LAYERED_ORDER} only")
+        alternative = (f"the layered strategy builds partial derivatives and user expressions needing"
+                       f" derivatives up to order {highest} of this network only")
     require_unrolled_fits(net, derivatives, allow_large_unrolled, layered_alternative=alternative)
 
 

@@ -20,7 +20,7 @@ import sympy as sp
 from .errors import ModelFormatError, UnsupportedError
 from .ir.derivative_spec import DerivativeSpec
 from .ir.user_expression import parse_expression
-from .layered.directional import MAX_LAYERED_ORDER
+from .layered.directional import layered_order
 from .unrolled.size import require_unrolled_fits
 
 
@@ -42,19 +42,20 @@ class ExpressionDerivative:
         self.derivatives = {}
         self.allow_large_unrolled = allow_large_unrolled
         require_unrolled_fits(net, self.unrolled_partials, allow_large_unrolled, layered_alternative=(
-            f"the layered form builds partial derivatives up to order {MAX_LAYERED_ORDER} only"))
+            f"the layered form builds partial derivatives up to order {layered_order(net)} of this network only"))
 
     @property
     def unrolled_partials(self):
         """The canonical names of the partial derivatives this derivative of the expression
-        reads that only the unrolled form builds (order 3 and more): refused together, before
-        anything is built, where their estimated size is over the limit (symnet.unrolled.size)."""
+        reads that only the unrolled form builds (beyond symnet.layered.directional.layered_order):
+        refused together, before anything is built, where their estimated size is over the limit
+        (symnet.unrolled.size)."""
         inputs = range(self.network.n_inputs)
         extra = [()] + ([(k,) for k in inputs] if self.what != "value" else [])
         extra += [(k, m) for k in inputs for m in inputs if m >= k] if self.what == "hessian" else []
         partials = ((q.output, tuple(sorted(q.inputs + more))) for q in self.user.quantities for more in extra)
         return tuple(dict.fromkeys(DerivativeSpec("partial", output, inputs).name for output, inputs in partials
-                                   if len(inputs) > MAX_LAYERED_ORDER))
+                                   if len(inputs) > layered_order(self.network)))
 
     @property
     def symbols(self):

@@ -214,21 +214,37 @@ def test_higher_orders_are_estimated_larger_than_the_hessian_they_used_to_be_bou
 MEDIUM = mlp((2, 32, 32, 1))
 
 
-def test_an_order_4_partial_of_a_large_network_is_refused_before_building(no_unrolled_build):
-    fourth = symnet.derive(MEDIUM, "d4y1/dx1^2dx2^2")
+#: reads a third partial: its gradient needs order 4 (the layered form's highest), its Hessian order 5
+THIRD = "r = y1_x1x1x2 + y1*y1_x2"
+
+
+def test_an_order_5_partial_of_a_large_network_is_refused_before_building(no_unrolled_build):
+    fifth = symnet.derive(MEDIUM, "d5y1/dx1^3dx2^2")
     with pytest.raises(SizeLimitError) as caught:
-        fourth(np.zeros((2, 2)))
+        fifth(np.zeros((2, 2)))
     message = str(caught.value)
-    assert "\n" not in message and "d4y1_dx1_dx1_dx2_dx2" in message and "--allow-large-unrolled" in message
-    assert "--strategy layered" not in message and "partial derivatives up to order 2 only" in message
+    assert "\n" not in message and "d5y1_dx1_dx1_dx1_dx2_dx2" in message and "--allow-large-unrolled" in message
+    assert "--strategy layered" not in message and "up to order 4 of this network only" in message
+
+
+def test_order_4_partials_and_expression_hessians_of_a_large_network_are_layered(tmp_path, no_unrolled_build):
+    """Up to order 4 the layered form builds them: nothing unrolled is built, and the unrolled
+    strategy asked for by name is refused advising the layered one."""
+    X = np.random.default_rng(0).uniform(-1, 1, (2, 2))
+    assert np.all(np.isfinite(symnet.derive(MEDIUM, "d4y1/dx1^2dx2^2")(X)))
+    assert np.all(np.isfinite(symnet.derive(MEDIUM, "hessian", expression=RESIDUAL)(X)))
+    with pytest.raises(SizeLimitError) as caught:
+        symnet.generate(MEDIUM, ["c"], tmp_path, derivatives=["d4y1/dx1^2dx2^2"], strategy="unrolled")
+    assert "--strategy layered" in str(caught.value) and "\n" not in str(caught.value)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_an_expression_hessian_of_a_large_network_is_refused_before_building(tmp_path, no_unrolled_build):
     with pytest.raises(SizeLimitError) as caught:
-        symnet.derive(MEDIUM, "hessian", expression=RESIDUAL)
+        symnet.derive(MEDIUM, "hessian", expression=THIRD)
     assert "\n" not in str(caught.value) and "--allow-large-unrolled" in str(caught.value)
     with pytest.raises(SizeLimitError) as caught:
-        symnet.generate(MEDIUM, ["c"], tmp_path, derivatives=["hessian"], expressions=[RESIDUAL])
+        symnet.generate(MEDIUM, ["c"], tmp_path, derivatives=["hessian"], expressions=[THIRD])
     message = str(caught.value)
     assert "r_hessian" in message and "--allow-large-unrolled" in message and "--strategy layered" not in message
     assert list(tmp_path.iterdir()) == []
@@ -238,9 +254,9 @@ def test_command_line_check_and_generate_refuse_an_expression_hessian_in_one_lin
                                                                                 capsys):
     model = tmp_path / "medium.json"
     save_json(MEDIUM, model)
-    for command in (["check", str(model), "--expression", RESIDUAL],
-                    ["check", str(model), "--derivatives", "d4y1/dx1^2dx2^2"],
-                    ["generate", str(model), "--target", "c", "--expression", RESIDUAL, "--derivatives", "hessian",
+    for command in (["check", str(model), "--expression", THIRD],
+                    ["check", str(model), "--derivatives", "d5y1/dx1^3dx2^2"],
+                    ["generate", str(model), "--target", "c", "--expression", THIRD, "--derivatives", "hessian",
                      "--out", str(tmp_path / "out")]):
         code = cli.main(command)
         err = capsys.readouterr().err
@@ -260,7 +276,7 @@ def test_command_line_check_builds_when_the_caller_insists(tmp_path, monkeypatch
     monkeypatch.setattr(unrolled_size, "UNROLLED_OPERATION_LIMIT", 100)
     model = tmp_path / "small.json"
     save_json(mlp((3, 10, 1)), model)
-    command = ["check", str(model), "--derivatives", "d3y1/dx1^2dx2", "--points", "2", "--quiet"]
+    command = ["check", str(model), "--derivatives", "d5y1/dx1^3dx2^2", "--points", "2", "--quiet"]
     assert cli.main(command) == 2
     assert "limit of 100" in capsys.readouterr().err
     assert cli.main(command + ["--allow-large-unrolled"]) == 0
