@@ -31,10 +31,11 @@ def _targets():
     return [argument for target in TARGETS for argument in ("--target", target)]
 
 
-@pytest.fixture(scope="module")
-def burgers(tmp_path_factory):
+@pytest.fixture(scope="module", params=["unrolled", "layered"])
+def burgers(request, tmp_path_factory):
     """The generated files of the Burgers residual of tests/torch_real_models.py's PINN
-    (forward(self, x, t)), read from a state dict by --module, and the module in float64."""
+    (forward(self, x, t)), read from a state dict by --module, and the module in float64:
+    once for each strategy (the LaTeX formula is the unrolled one in both)."""
     torch = require_module("torch")
     import torch_real_models as models
     torch.manual_seed(3)
@@ -45,7 +46,7 @@ def burgers(tmp_path_factory):
     code, stdout, stderr = run_cli("generate", folder / "weights.pt", "--module",
                                    f"{REPO / 'tests' / 'torch_real_models.py'}:BurgersPINN", *_targets(),
                                    "--expression", BURGERS, "--parameter", "nu:1", "--derivatives", "hessian",
-                                   "--name", "burgers", "--out", out)
+                                   "--name", "burgers", "--strategy", request.param, "--out", out)
     assert code == 0, stdout + stderr
     return out, module
 

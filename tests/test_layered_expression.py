@@ -1,8 +1,8 @@
 """User expressions in the layered form (``--strategy layered``, symnet.layered.expression):
 the Burgers residual r = y_t + y*y_x - nu*y_xx of a ``forward(self, x, t)`` torch PINN with
 its value, gradient and Hessian against torch autograd, central differences and the
-unrolled form, by running the generated C (strict flags), NumPy, Python and MATLAB
-(Octave) with their self-checks; a cost with a vector parameter against the unrolled form;
+unrolled form (tests/test_cli_expression.py runs every target's files of it, C, Python and
+MATLAB included, for both strategies); a cost with a vector parameter against the unrolled form;
 expressions reading third partials; determinism; the strategy ``auto`` picks; refusals."""
 
 import subprocess
@@ -15,9 +15,8 @@ import symnet
 from symnet.reference.finite_differences import sample_points
 
 from conftest import REPO
-from helpers import import_file, require_module, require_tool
-from runners import STRICT_C, _run
-from test_cli_expression import _DRIVER, BURGERS, COST, NU, _central, _error, _points, _torch_residual
+from helpers import import_file, require_module
+from test_cli_expression import BURGERS, COST, NU, _central, _error, _points, _torch_residual
 from test_cli_options import run_cli
 from test_derivative_spec import _square_network, _wide_network
 
@@ -73,66 +72,6 @@ def test_numpy_matches_torch_autograd_central_differences_and_the_unrolled_form(
     for what in ("r_value", "r_gradient", "r_hessian"):
         np.testing.assert_allclose(getattr(generated, what)(X, nu), getattr(unrolled, what)(X, nu), rtol=1e-12,
                                    atol=1e-13, err_msg=what)
-
-
-def test_python_matches_torch_and_both_self_checks_pass(burgers):
-    out, module, _ = burgers
-    generated = import_file(out / "burgers.py", "gen_layered_burgers_python")
-    X = _points(seed=12)
-    value, gradient, hessian = _torch_residual(module, X, NU)
-    for p, x in enumerate(X):
-        assert generated.r_value(list(x), [NU])[0] == pytest.approx(value[p], rel=1e-12, abs=1e-13)
-        np.testing.assert_allclose(generated.r_gradient(list(x), [NU]), gradient[p], rtol=1e-11, atol=1e-12)
-        np.testing.assert_allclose(generated.r_hessian(list(x), [NU]), hessian[p], rtol=1e-10, atol=1e-11)
-    for script in ("burgers_check.py", "burgers_numpy_check.py"):
-        run = subprocess.run([sys.executable, script], cwd=out, capture_output=True, text=True, timeout=120)
-        assert run.returncode == 0 and "all 55 checks passed" in run.stdout, run.stdout + run.stderr
-
-
-def test_c_compiles_strictly_passes_its_self_check_and_matches_torch(burgers):
-    out, module, _ = burgers
-    gcc = require_tool("gcc")
-    build = _run([gcc, *STRICT_C, "burgers_check.c", "burgers.c", "-lm", "-o", "check"], out)
-    assert build.returncode == 0, build.stderr[-4000:]
-    run = _run([out / "check"], out)
-    assert run.returncode == 0 and "all 110 checks passed" in run.stdout, run.stdout + run.stderr
-    (out / "driver.c").write_text(_DRIVER)
-    build = _run([gcc, *STRICT_C, "driver.c", "burgers.c", "-lm", "-o", "driver"], out)
-    assert build.returncode == 0, build.stderr[-4000:]
-    X = _points(seed=13)
-    nus = np.array([NU, 0.1, 0.0, 1.0, -0.5])
-    lines = "".join(f"{float(x)!r} {float(t)!r} {float(nu)!r}\n" for (x, t), nu in zip(X, nus))
-    run = subprocess.run([str(out / "driver")], input=lines, capture_output=True, text=True, timeout=60)
-    got = np.array([[float(v) for v in line.split()] for line in run.stdout.splitlines()])
-    assert got.shape == (5, 11)
-    for p, nu in enumerate(nus):
-        value, gradient, hessian = (a[0] for a in _torch_residual(module, X[p:p + 1], nu))
-        assert got[p, 0] == pytest.approx(value, rel=1e-12, abs=1e-13)
-        np.testing.assert_allclose(got[p, 1:3], gradient, rtol=1e-11, atol=1e-12)
-        np.testing.assert_allclose(got[p, 3:7], hessian.reshape(-1), rtol=1e-10, atol=1e-11)
-        np.testing.assert_array_equal(got[p, 7:11], got[p, 3:7])   # one point as in the batch, bit for bit
-
-
-def test_matlab_passes_its_self_check_and_matches_torch_in_octave(burgers):
-    out, module, _ = burgers
-    octave = require_tool("octave-cli")
-    run = subprocess.run([octave, "--no-gui", "--norc", "--quiet", "--eval", "burgers_check"], cwd=out,
-                         capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0 and "all 110 checks passed" in run.stdout, run.stdout + run.stderr
-    X = _points(seed=14)
-    matrix = "[" + "; ".join(" ".join(repr(float(v)) for v in column) for column in X.T) + "]"
-    code = (f"X = {matrix}; NU = repmat({NU!r}, 1, {len(X)});"
-            " fprintf('%.17g\\n', burgers_r_value(X, NU)); fprintf('%.17g\\n', burgers_r_gradient(X, NU));"
-            " fprintf('%.17g\\n', burgers_r_hessian(X, NU));")
-    run = subprocess.run([octave, "--no-gui", "--norc", "--quiet", "--eval", code], cwd=out,
-                         capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0, run.stderr
-    numbers = np.array([float(v) for v in run.stdout.split()])
-    value, gradient, hessian = _torch_residual(module, X, NU)
-    n = len(X)
-    np.testing.assert_allclose(numbers[:n], value, rtol=1e-12, atol=1e-13)
-    np.testing.assert_allclose(numbers[n:3 * n].reshape(n, 2), gradient, rtol=1e-11, atol=1e-12)
-    np.testing.assert_allclose(numbers[3 * n:].reshape(n, 2, 2), hessian, rtol=1e-10, atol=1e-11)
 
 
 def _both(net, tmp_path, expressions, parameters, derivatives=("hessian",)):
