@@ -19,11 +19,7 @@ by round, and the best round of each is kept.  Every C result is checked against
 (relative 1e-10) before anything is timed.
 """
 
-import os
-
-for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_variable, "1")
-os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
+import one_thread  # noqa: E402,F401  (one thread for every library, before numpy)
 
 import argparse  # noqa: E402
 import subprocess  # noqa: E402

@@ -21,9 +21,7 @@ This is a measurement, not a test: it asserts nothing about speed.
 
 import os
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
+import one_thread  # noqa: E402,F401  (one thread for every library, before numpy)
 
 import argparse  # noqa: E402
 import contextlib  # noqa: E402

@@ -18,9 +18,7 @@ This is a measurement, not a test: it asserts nothing about speed.
 
 import os
 
-for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_variable, "1")
-os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
+import one_thread  # noqa: E402,F401  (one thread for every library, before numpy)
 
 import argparse  # noqa: E402
 import ctypes  # noqa: E402
