@@ -71,31 +71,25 @@ def _factor(expr, printer):
 
 def _first(expression, quantities, printer):
     r"""\sum_q (\partial E/\partial q)\, \partial_k q, the terms that are not zero."""
-    terms = []
-    for symbol, text in quantities:
-        slope = sp.diff(expression, symbol)
-        if slope != 0:
-            factor = "" if slope == 1 else _factor(slope, printer) + r"\, "
-            terms.append(rf"{factor}\partial_k {text}")
-    return _joined(terms)
+    return _joined([_term(sp.diff(expression, symbol), rf"\partial_k {text}", printer)
+                    for symbol, text in quantities])
 
 
 def _joined(terms):
-    """The terms as a sum, a term that starts with a minus sign subtracted."""
-    return " + ".join(terms).replace("+ - ", "- ") or "0"
+    """The terms (None: a zero term, left out) as a sum, a term that starts with a minus sign
+    subtracted."""
+    return " + ".join(term for term in terms if term is not None).replace("+ - ", "- ") or "0"
 
 
 def _second(expression, quantities, printer):
-    terms = []
-    for symbol, text in quantities:
-        for other, other_text in quantities:
-            curvature = sp.diff(expression, symbol, other)
-            if curvature != 0:
-                factor = "" if curvature == 1 else _factor(curvature, printer) + r"\, "
-                terms.append(rf"{factor}\partial_k {text}\, \partial_m {other_text}")
-    for symbol, text in quantities:
-        slope = sp.diff(expression, symbol)
-        if slope != 0:
-            factor = "" if slope == 1 else _factor(slope, printer) + r"\, "
-            terms.append(rf"{factor}\partial_{{km}} {text}")
+    terms = [_term(sp.diff(expression, symbol, other), rf"\partial_k {text}\, \partial_m {other_text}", printer)
+             for symbol, text in quantities for other, other_text in quantities]
+    terms += [_term(sp.diff(expression, symbol), rf"\partial_{{km}} {text}", printer) for symbol, text in quantities]
     return _joined(terms)
+
+
+def _term(coefficient, text, printer):
+    """``text`` times ``coefficient`` (None where the coefficient is zero)."""
+    if coefficient == 0:
+        return None
+    return text if coefficient == 1 else _factor(coefficient, printer) + r"\, " + text
