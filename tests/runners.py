@@ -125,6 +125,21 @@ def _run(command, folder, timeout=300):
     return subprocess.run([str(c) for c in command], cwd=folder, capture_output=True, text=True, timeout=timeout)
 
 
+def run_self_checks(folder, name):
+    """Run the self-checks ``symnet generate --target numpy --target python --target c`` wrote
+    for ``name`` in ``folder`` (the C one compiled with STRICT_C): each must pass all its checks."""
+    import subprocess
+    import sys
+    from helpers import require_tool
+    for script in (f"{name}_numpy_check.py", f"{name}_check.py"):
+        run = subprocess.run([sys.executable, str(folder / script)], capture_output=True, text=True, timeout=120)
+        assert run.returncode == 0 and "all" in run.stdout and "passed" in run.stdout, run.stdout + run.stderr
+    build = _run([require_tool("gcc"), *STRICT_C, f"{name}_check.c", f"{name}.c", "-lm", "-o", "check"], folder)
+    assert build.returncode == 0, build.stderr[-4000:]
+    run = _run([folder / "check"], folder)
+    assert run.returncode == 0 and "all" in run.stdout and "passed" in run.stdout, run.stdout + run.stderr
+
+
 def _c_driver(net, folder, name):
     """Compile ``folder``'s NAME.c with a driver that calls the batch functions (binary
     doubles in and out: exact, inf and NaN included); returns evaluate(what, X)."""

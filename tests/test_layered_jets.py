@@ -6,7 +6,6 @@ NumPy, Python and MATLAB (Octave) with their self-checks; determinism; the one-l
 refusals for a whole-layer function and for order 5."""
 
 import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -18,7 +17,7 @@ from symnet.layered.network import layered_network
 from symnet.reference.finite_differences import sample_points
 
 from helpers import SMOOTH_TRANSFERS, closed_form, import_file, random_network, require_module, require_tool
-from runners import STRICT_C, _run
+from runners import run_self_checks
 from test_derivative_spec import _square_network
 
 #: partials of order 3 and 4 of a 3-input, 2-output network, as asked and as indices (0-based)
@@ -86,14 +85,7 @@ def test_generated_c_numpy_python_pass_their_self_checks_and_agree(tmp_path):
     symnet.generate(net, ["c", "numpy", "python"], tmp_path, derivatives=JET_KINDS, name="sq", strategy="layered")
     source = (tmp_path / "sq.c").read_text()
     assert "ja2_1_1_2" in source   # the jets, not an unrolled closed form
-    for script in ("sq_numpy_check.py", "sq_check.py"):
-        run = subprocess.run([sys.executable, str(tmp_path / script)], capture_output=True, text=True, timeout=120)
-        assert run.returncode == 0 and "all" in run.stdout, run.stdout + run.stderr
-    gcc = require_tool("gcc")
-    build = _run([gcc, *STRICT_C, "sq_check.c", "sq.c", "-lm", "-o", "check"], tmp_path)
-    assert build.returncode == 0, build.stderr[-4000:]
-    run = _run([tmp_path / "check"], tmp_path)
-    assert run.returncode == 0 and "passed" in run.stdout, run.stdout + run.stderr
+    run_self_checks(tmp_path, "sq")
     module = import_file(tmp_path / "sq_numpy.py", "sq_jets_numpy")
     X = sample_points(net, 3, seed=9)
     for name in JET_KINDS:

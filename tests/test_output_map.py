@@ -294,21 +294,12 @@ DIRECTIONAL = {"jvp": lambda J, H, v, w: np.einsum("pik,pk->pi", J, v),
 def test_auto_strategy_builds_the_directional_derivatives_of_a_mapped_network_unrolled(case, tmp_path):
     """The layered form maps the whole arrays only: ``auto`` builds jvp ... unrolled, for every
     target (the numpy target's layered threshold included), and the code matches torch.func."""
-    import subprocess
-    import sys
-    from helpers import import_file, require_tool
-    from runners import STRICT_C, _run
+    from helpers import import_file
+    from runners import run_self_checks
     net, X, expected = case
     whats = [what for what in DIRECTIONAL if what != "d2y1_dx1_dx2" or net.n_inputs > 1]
     symnet.generate(net, ["numpy", "python", "c"], tmp_path, derivatives=whats, name="mapped")
-    for script in ("mapped_numpy_check.py", "mapped_check.py"):
-        run = subprocess.run([sys.executable, str(tmp_path / script)], capture_output=True, text=True, timeout=120)
-        assert run.returncode == 0 and "all" in run.stdout, run.stdout + run.stderr
-    gcc = require_tool("gcc")
-    build = _run([gcc, *STRICT_C, "mapped_check.c", "mapped.c", "-lm", "-o", "check"], tmp_path)
-    assert build.returncode == 0, build.stderr[-4000:]
-    run = _run([tmp_path / "check"], tmp_path)
-    assert run.returncode == 0 and "all" in run.stdout, run.stdout + run.stderr
+    run_self_checks(tmp_path, "mapped")
     module = import_file(tmp_path / "mapped_numpy.py", "mapped_numpy")
     rng = np.random.default_rng(8)
     v, w = rng.uniform(-1, 1, (len(X), net.n_inputs)), rng.uniform(-1, 1, (len(X), net.n_outputs))
