@@ -25,6 +25,7 @@ A direction e_k is known when the code is generated: the first layer's tangent i
 column of its weights, folded like the Jacobian's constant tangents.
 """
 
+from fractions import Fraction
 from functools import lru_cache
 
 import numpy as np
@@ -176,16 +177,33 @@ class _Sweeps:
         product of the weights with the sources' (the inputs' is zero) and the activation's
         f'(n)·s + f''(n)·Σ t_k·t_m.  One sweep per direction and one more, every one through
         the same weights as the value's (symnet.layered.pairing puts them side by side),
-        where the Hessian runs the value, the tangents and the reverse sweep apart."""
+        where the Hessian runs the value, the tangents and the reverse sweep apart.
+
+        Where every tangent a layer's sum Σ t_k·t_m reads is a constant (the first layer's,
+        a column of its weights), the sum is one constant vector Q, computed exactly and
+        rounded once (``exact_pair_sum``), and the term is f''(n)·Q.  Where moreover the
+        layer has no net-input Laplacian, is no output, and only layers of
+        ``_foldable_readers`` read it, Q is folded into their weights (W·diag(Q), each
+        entry rounded once), which then read f''(n) itself: a one-hidden-layer network's
+        Laplacian is Σ_j (W_j·Q_j)·f''(n_j), no per-unit product stored."""
         b, net = self.b, self.b.net
         pairs = tuple((k, k) for k in range(net.n_inputs)) if pairs is None else tuple(pairs)
         directions = {k: self.tangents(k, f"_{k + 1}")[0] for k in sorted({k for pair in pairs for k in pair})}
-        laplacian = {}
+        laplacian, folded = {}, {}   # folded: {layer: (Q, f''(n))}, its Laplacian f''(n)·Q never stored
         slope, curvature, net_laplacian = (sp.Symbol(name, real=True) for name in ("D", "C", "L"))
+        foldable = _foldable_readers(net)
         for index in b.varying:
             layer, number = net.layers[index], index + 1
-            terms = [Term(b.weights(index, source, matrix), laplacian[source], net.layers[source].size, False)
-                     for source, matrix in layer.layer_weights if source in laplacian]
+            terms = []
+            for source, matrix in layer.layer_weights:
+                if source in folded:
+                    q, source_curvature = folded[source]
+                    name = b.constant(f"W{number}_{source + 1}_{self.tag}", exact_column_scale(matrix, q),
+                                      ("w",)).name
+                    terms.append(Term(name, source_curvature, net.layers[source].size, False))
+                elif source in laplacian:
+                    terms.append(Term(b.weights(index, source, matrix), laplacian[source], net.layers[source].size,
+                                      False))
             ln = self.linear(f"ln{number}", VECTOR, layer.size, terms) if terms else None
             if layer.form.identity:
                 if ln is not None:
@@ -197,11 +215,23 @@ class _Sweeps:
                 arguments += [(slope, b.slope[index]), (net_laplacian, ln)]
             symbols = {k: sp.Symbol(f"T{k}", real=True) for k, tangent_net in directions.items()
                        if index in tangent_net}
-            products = [symbols[k] * symbols[m] for k, m in pairs if k in symbols and m in symbols]
+            products = [(k, m) for k, m in pairs if k in symbols and m in symbols]
             if index in b.curvature and products:
-                expression += curvature * sp.Add(*products)
-                arguments += [(curvature, b.curvature[index])]
-                arguments += [(symbols[k], directions[k][index]) for k in sorted(symbols)]
+                used = sorted({k for pair in products for k in pair})
+                if all(directions[k][index].constant for k in used):
+                    q = exact_pair_sum([b.constants[directions[k][index].name] for k in used],
+                                       [(used.index(k), used.index(m)) for k, m in products])
+                    if ln is None and index in foldable and index not in b.seeds():
+                        folded[index] = (q, b.curvature[index])
+                        continue
+                    constant_sum = sp.Symbol("Q", real=True)
+                    expression += curvature * constant_sum
+                    arguments += [(curvature, b.curvature[index]),
+                                  (constant_sum, b.constant(f"Q{number}_{self.tag}", q))]
+                else:
+                    expression += curvature * sp.Add(*(symbols[k] * symbols[m] for k, m in products))
+                    arguments += [(curvature, b.curvature[index])]
+                    arguments += [(symbols[k], directions[k][index]) for k in sorted(symbols)]
             if expression != 0:
                 out = b.variable(f"la{number}", VECTOR, layer.size)
                 b.steps.append(Elementwise(((out, expression),), layer.size, tuple(arguments)))
@@ -356,6 +386,33 @@ class _Sweeps:
         if b.net.layers[index].form.identity or gt is None:
             return gt
         return b.scale(name, gt, index, axes)   # the direction does not reach this layer's net input
+
+def exact_pair_sum(tangents, pairs):
+    """Σ over ``pairs`` (i, j) of tangents[i]·tangents[j] element by element, summed exactly
+    (the doubles as rationals) and rounded once to double."""
+    vectors = [[Fraction(float(value)) for value in np.ravel(t)] for t in tangents]
+    return np.array([float(sum(vectors[i][u] * vectors[j][u] for i, j in pairs))
+                     for u in range(len(vectors[0]))])
+
+
+def exact_column_scale(matrix, scale):
+    """matrix·diag(scale), each entry the exact product rounded once."""
+    matrix = np.asarray(matrix, dtype=float)
+    return np.array([[float(Fraction(float(w)) * Fraction(float(s))) for w, s in zip(row, scale)]
+                     for row in matrix])
+
+
+def _foldable_readers(net):
+    """The layers every reader of which has the identity as activation and is read by no
+    layer: such a reader's value and tangents take no part in a forward Laplacian, so
+    weights with a constant folded in cost no pass that the value's product would share."""
+    readers = {}
+    for index, layer in enumerate(net.layers):
+        for source, _ in layer.layer_weights:
+            readers.setdefault(source, []).append(index)
+    return {source for source, indices in readers.items()
+            if all(net.layers[i].form.identity and i not in readers for i in indices)}
+
 
 def _label(alpha):
     """The part of a jet's name naming its multi-index (1-based, ``_`` between inputs)."""
