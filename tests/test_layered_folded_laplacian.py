@@ -9,6 +9,7 @@ against the 30-digit reference (relative 1e-12), central finite differences, tor
 and by running the generated C (strict flags, single point and batch), NumPy, Python and
 MATLAB (Octave)."""
 
+import platform
 import subprocess
 import sys
 
@@ -31,7 +32,7 @@ CURVED = tuple(t for t in SMOOTH_TRANSFERS if t != "purelin")
 WHATS = ("laplacian", "d2y1/dx1dx3", "d2y2/dx2^2")
 
 
-def _network(transfers, n_outputs=2, seed=0, width=5):
+def _network(transfers, n_outputs=2, seed=0, width=10):
     """3 inputs (mapminmax with gains far from 1), hidden layers of ``transfers``, a purelin
     output layer of ``n_outputs`` units behind an output mapminmax."""
     rng = np.random.default_rng(seed)
@@ -180,8 +181,13 @@ int main(void)
 """
 
 
-def _c_results(net, folder, name, X):
-    """{what: (single-point results, batch results)} of the generated C, compiled with STRICT_C."""
+#: the C compiled as it is, for the machine (padded where it has AVX) and, on x86-64, for AVX
+C_FLAGS = [(), ("-O3", "-march=native")] + ([("-O2", "-mavx")] if platform.machine() in ("x86_64", "AMD64") else [])
+
+
+def _c_results(net, folder, name, X, flags=()):
+    """{what: (single-point results, batch results)} of the generated C, compiled with STRICT_C
+    and ``flags``."""
     functions = [(what, _canonical(net, what).replace("/", "_")) for what in WHATS]
     size = max(net.n_outputs, 1)
     calls = []
@@ -195,7 +201,7 @@ def _c_results(net, folder, name, X):
     points = ", ".join("{" + ", ".join(repr(float(v)) for v in x) + "}" for x in X)
     (folder / "main.c").write_text(_C_MAIN.format(name=name, count=len(X), points=points, size=size,
                                                   calls="\n".join(calls)))
-    build = _run([require_tool("gcc"), *STRICT_C, "main.c", f"{name}.c", "-lm", "-o", "main"], folder)
+    build = _run([require_tool("gcc"), *STRICT_C, *flags, "main.c", f"{name}.c", "-lm", "-o", "main"], folder)
     assert build.returncode == 0, build.stderr[-4000:]
     run = _run([folder / "main"], folder)
     assert run.returncode == 0, run.stderr
@@ -219,15 +225,16 @@ def test_generated_c_numpy_and_python_match_the_30_digit_reference(net, tmp_path
     references = _references(net, X)
     numpy_module = import_file(tmp_path / f"{name}_numpy.py", f"fl_numpy_{net.name}")
     python_module = import_file(tmp_path / f"{name}.py", f"fl_python_{net.name}")
-    c = _c_results(net, tmp_path, name, X)
+    results = [_c_results(net, tmp_path, name, X, flags) for flags in C_FLAGS]
     for what in WHATS:
         function = _canonical(net, what).replace("/", "_")
         _assert_close(getattr(numpy_module, function)(X), references[what], f"numpy {what}")
         python = np.array([getattr(python_module, function)(list(x)) for x in X])
         _assert_close(python.reshape(references[what].shape), references[what], f"python {what}")
-        single, batch = c[what]
-        _assert_close(single, references[what], f"c {what}")
-        np.testing.assert_array_equal(batch, single, err_msg=f"c batch {what}")
+        for flags, c in zip(C_FLAGS, results):
+            single, batch = c[what]
+            _assert_close(single, references[what], f"c {flags} {what}")
+            np.testing.assert_array_equal(batch, single, err_msg=f"c {flags} batch {what}")
     for script in (f"{name}_numpy_check.py", f"{name}_check.py"):
         run = subprocess.run([sys.executable, str(tmp_path / script)], capture_output=True, text=True, timeout=120)
         assert run.returncode == 0 and "passed" in run.stdout, run.stdout + run.stderr
@@ -260,3 +267,56 @@ def test_generated_matlab_matches_the_30_digit_reference_in_octave(net, tmp_path
     check = subprocess.run([octave, "--no-gui", "--norc", "--quiet", "--eval", f"{name}_check"], cwd=tmp_path,
                            capture_output=True, text=True, timeout=300)
     assert check.returncode == 0 and "passed" in check.stdout, check.stdout + check.stderr
+
+
+def test_single_point_c_pads_the_element_wise_loops_of_ten_units_and_agrees_padded_or_not(tmp_path):
+    """The value, Hessian and Laplacian of a 3-10-2 network: the tanh loop and the product
+    it reads run over SYMNET_PADDED(10) units, the weights and bias declared that long; the
+    results with and without padding (SSE2 / AVX) equal the unpadded batch kernel's."""
+    net = _network(("tansig",))
+    name = "pd"
+    symnet.generate(net, ["c"], tmp_path, derivatives=["value", "hessian", "laplacian"], name=name,
+                    strategy="layered")
+    source = (tmp_path / f"{name}.c").read_text()
+    for function in ("evaluate", "hessian", "laplacian"):
+        body = source[source.index(f"void {name}_{function}(const"):source.index(f"void {name}_{function}_batch(")]
+        assert "double n1[SYMNET_PADDED(10)];" in body and "j < SYMNET_PADDED(10); ++j) {" in body, function
+    assert "static const double B1[SYMNET_PADDED(10)]" in source
+    # float: the C library's tanhf, not vectorized: nothing padded
+    symnet.generate(net, ["c"], tmp_path / "float", derivatives=["laplacian"], name=name, strategy="layered",
+                    precision="float")
+    assert "SYMNET_PADDED" not in (tmp_path / "float" / f"{name}.c").read_text()
+    X = sample_points(net, 5, seed=8)
+    driver = """#include <stdio.h>
+#include "pd.h"
+static const double X[5][3] = {%s};
+int main(void)
+{
+    double out[18], batch[5 * 18];
+    int p, i;
+    for (p = 0; p < 5; ++p) { pd_evaluate(X[p], out); for (i = 0; i < 2; ++i) printf("%%.17g\\n", out[i]); }
+    for (p = 0; p < 5; ++p) { pd_hessian(X[p], out); for (i = 0; i < 18; ++i) printf("%%.17g\\n", out[i]); }
+    for (p = 0; p < 5; ++p) { pd_laplacian(X[p], out); for (i = 0; i < 2; ++i) printf("%%.17g\\n", out[i]); }
+    pd_evaluate_batch(5, &X[0][0], batch); for (i = 0; i < 10; ++i) printf("%%.17g\\n", batch[i]);
+    pd_hessian_batch(5, &X[0][0], batch); for (i = 0; i < 90; ++i) printf("%%.17g\\n", batch[i]);
+    pd_laplacian_batch(5, &X[0][0], batch); for (i = 0; i < 10; ++i) printf("%%.17g\\n", batch[i]);
+    return 0;
+}
+""" % ", ".join("{" + ", ".join(repr(float(v)) for v in x) + "}" for x in X)
+    (tmp_path / "main.c").write_text(driver)
+    outputs = []
+    for flags in C_FLAGS:
+        build = _run([require_tool("gcc"), *STRICT_C, *flags, "main.c", f"{name}.c", "-lm", "-o", "main"], tmp_path)
+        assert build.returncode == 0, build.stderr[-4000:]
+        run = _run([tmp_path / "main"], tmp_path)
+        assert run.returncode == 0, run.stderr
+        values = np.array([float(v) for v in run.stdout.split()])
+        assert values.size == 2 * (10 + 90 + 10)
+        single, batch = values[:110], values[110:]
+        np.testing.assert_array_equal(single, batch, err_msg=str(flags))
+        outputs.append(single)
+    references = reference_values_with(net, ["value", "hessian", "laplacian"], X, {})
+    expected = np.concatenate([references[w].reshape(-1) for w in ("value", "hessian", "laplacian")])
+    for flags, single in zip(C_FLAGS, outputs):
+        for part, (start, stop) in {"value": (0, 10), "hessian": (10, 100), "laplacian": (100, 110)}.items():
+            _assert_close(single[start:stop], expected[start:stop], f"{flags} {part}")

@@ -19,7 +19,7 @@ from ...ir.derivative_spec import spec_of
 from ...layered.fusion import folded_constant_scales, fused_tanh_slopes
 from ...layered.memory import ArrayLayout, compact_layouts
 from ...layered.pairing import groups
-from ...layered.steps import Linear, Operand, OuterSum, Reduction, constant_names, reads
+from ...layered.steps import Elementwise, Linear, Operand, OuterSum, Reduction, constant_names, reads
 from ..layered_common import print_elementwise, print_output_map, print_scalars, request_programs
 from ..layered_emitter import LayeredEmitter
 from .literals import array_literal
@@ -69,6 +69,20 @@ LEAD_TILES_FROM = 32
 #: weights take 25 s of gcc's CPU time to parse); below, single-point products read a
 #: transposed copy where they need one, to run over contiguous memory.
 ONE_COPY_FROM = 1 << 17
+#: A single-point function's element-wise loop over more than PAD_FROM units that leaves
+#: units over after its vectors of WHOLE_REMAINDER (gcc 12 works a remainder of 4 units as
+#: one AVX vector, of 1 to 3 one unit at a time, each a full scalar tanh or exp) runs over
+#: SYMNET_PADDED(units) (c/padded_units.c.j2: a multiple of PAD_TO with AVX-512, of 4 with
+#: AVX, the units themselves without), where every array it reads is written, padded units
+#: included, by a padded product (of constants padded with zeros) or an earlier padded
+#: step: the extra units compute f(0), which nothing reads.  3-10-1's value took 20 ns,
+#: its Laplacian 26 ns, padded to 16 units 16 and 20.5 ns (the Hessian, bound by its
+#: products, 41 ns either way), gcc 12 -O3 -march=native, AVX-512; with -O2 -march=native
+#: 33 and 41 ns, padded 22 and 24 ns.  Without AVX (plain -O2, SSE2) gcc does not
+#: vectorize these loops and padding would only add work (the value 98 ns, padded 153 ns).
+PAD_FROM = 8
+PAD_TO = 8
+WHOLE_REMAINDER = 4
 #: Functions printed as the branch-free versions of c/vector_math.c.j2 (double precision).
 VECTOR_FUNCTIONS = {"exp": "symnet_exp", "tanh": "symnet_tanh", "symnet_tanh_slope": "symnet_tanh_slope"}
 #: Loop variable of each axis: output row, input column (tangent direction).
@@ -124,8 +138,12 @@ class CLayeredEmitter(LayeredEmitter):
     language = "c"
 
     def __init__(self, program, printer, literal, output, matrices, layout, single_layout, fused, one_copy,
-                 lanes=LANES):
+                 lanes=LANES, padded_constants=None):
         self.program, self.printer, self.literal, self.fused = program, printer, literal, fused
+        # the single-point form pads its loops (PAD_FROM) where it may: the constants its
+        # padded products read, shared by the functions of one file, go here; the arrays, to
+        # ``padded_arrays``
+        self.padded_constants, self.padded_arrays = padded_constants, set()
         self.one_copy, self.lanes = one_copy, lanes
         self.constants = dict(program.constants)   # looked up by every step: built once
         self.ref = _References(program, output, layout, single_layout)
@@ -134,7 +152,7 @@ class CLayeredEmitter(LayeredEmitter):
     def steps(self):
         data = []
         for step in self.program.steps:
-            data.append({"kind": type(step).__name__.lower(), **self.emit_step(step)})
+            data.append({"kind": type(step).__name__.lower(), **self.emit_step(step), "padded": False})
         for start, count in groups(self.program.steps):
             if self.fusable(start, data[start:start + count]):
                 data[start]["group"] = data[start + 1:start + count]
@@ -142,7 +160,47 @@ class CLayeredEmitter(LayeredEmitter):
                 data[start]["group_tiles"] = _group_tiles(data[start]["size"], count)
                 for member in data[start + 1:start + count]:
                     member["paired"] = True
+        if self.padded_constants is not None and self.fused and not self.one_copy:   # double, vector math
+            self.pad(data)
         return data
+
+    def pad(self, data):
+        """Mark the element-wise steps of more than PAD_FROM units (not a multiple of PAD_TO)
+        that the single-point form runs over SYMNET_PADDED units, and the products they
+        read, run so too: every array such a step reads must be written, padded units
+        included, by a padded product or an earlier padded step (the products read
+        constants padded with zeros: the extra units are f(0), read by no one)."""
+        layout = self.ref.single_layout
+        if layout.split or any(len(members) > 1 for members in layout.unions):
+            return
+        products = {step.out.name: index for index, step in enumerate(self.program.steps)
+                    if isinstance(step, Linear) and self.paddable(step, data[index])}
+        written = set()
+        for index, step in enumerate(self.program.steps):
+            if not isinstance(step, Elementwise) or step.size <= PAD_FROM or step.size % WHOLE_REMAINDER == 0:
+                continue
+            targets = {target.name for target, _ in step.statements if isinstance(target, Operand)}
+            read = {operand.name for _, operand in step.arguments} - targets
+            if not all(name in written or name in products for name in read) \
+                    or self.program.result.name in targets:
+                continue
+            data[index]["padded"] = True
+            for name in read - written:
+                product, item = self.program.steps[products[name]], data[products[name]]
+                item["padded"] = True
+                self.padded_constants.update(term["matrix"] for term in item["terms"])
+                if product.offset is not None:
+                    self.padded_constants.add(product.offset.name)
+            written |= read | targets
+        self.padded_arrays = written
+
+    def paddable(self, step, item):
+        """True for a product the single-point form runs in its plain loops (no tiles, no
+        leading axes, not paired), of constant weights and offset, into one of its own arrays."""
+        return (not step.out.axes and step.out.name != self.program.result.name and item["first"] == "0"
+                and not (item["row_groups"] or item["lead_groups"] or item["group"] or item["paired"])
+                and (step.offset is None or (step.offset.constant and not step.offset.axes))
+                and all(term["matrix"] is not None and term["scaled_row"] is None for term in item["terms"]))
 
     def fusable(self, start, members):
         """True when the single-point form computes the products from ``start`` on
@@ -540,10 +598,18 @@ def _transposed_tangent_doubles(program, one_copy):
                 for _, tangent, units in step.terms if one_copy or not tangent.constant), default=0)
 
 
-def declarations(layout):
-    """Template data of the C declarations of a layout's arrays: a union per shared group."""
-    return [{"union": union, "members": [{"name": name, "dims": "".join(f"[{n}]" for n in dims)}
-                                         for name, dims in members]}
+def _padded_units(n):
+    """The most units SYMNET_PADDED(n) takes (AVX-512's)."""
+    return -(-n // PAD_TO) * PAD_TO
+
+
+def declarations(layout, padded=frozenset()):
+    """Template data of the C declarations of a layout's arrays: a union per shared group;
+    the ``padded`` arrays (plain) SYMNET_PADDED units long."""
+    def member(name, dims):
+        last = f"SYMNET_PADDED({dims[-1]})" if name in padded else dims[-1]
+        return {"name": name, "dims": "".join(f"[{n}]" for n in tuple(dims[:-1]) + (last,))}
+    return [{"union": union, "members": [member(name, dims) for name, dims in members]}
             for union, members in zip(layout.union_names, layout.unions)]
 
 
@@ -563,7 +629,7 @@ def layered_functions(request, printer, literal, real, base):
     if vector_math(real):
         printer = copy.copy(printer)
         printer.known_functions = {**printer.known_functions, **VECTOR_FUNCTIONS}
-    matrices, functions = {}, []
+    matrices, functions, padded_constants = {}, [], set()
     for what, program in programs:
         function = base(what, program.shape)
         inputs = request.network.n_inputs + sum(argument["size"] for argument in function["arguments"])
@@ -574,8 +640,9 @@ def layered_functions(request, printer, literal, real, base):
         if single_layout.doubles() * _BYTES[real] > SINGLE_UNIONS_FROM:
             single_layout = large_single_layout
         single = CLayeredEmitter(program, printer, literal, function["output"], matrices, None, single_layout,
-                                 vector_math(real), one_copy(request.network))
+                                 vector_math(real), one_copy(request.network), padded_constants=padded_constants)
         function["steps"] = single.steps()
+        padded_arrays = single.padded_arrays
         if block:
             batch = CLayeredEmitter(block_program, printer, literal, function["output"], matrices, layout,
                                     single_layout, vector_math(real), one_copy(request.network), _lanes(block))
@@ -585,7 +652,7 @@ def layered_functions(request, printer, literal, real, base):
             split["result_row"] = function["size"] // result_rows if result_rows > 1 else None
         function.update({
             "body": "c/layered_body.c.j2",
-            "arrays": declarations(single_layout),
+            "arrays": declarations(single_layout, padded_arrays),
             "block": block,
             "block_arrays": declarations(layout),
             "block_result": function["size"] // result_rows,
@@ -594,7 +661,10 @@ def layered_functions(request, printer, literal, real, base):
             "context": {"real": real, "zero": literal(0.0)},
         })
         function["batch_body"] = "c/layered_batch.c.j2" if function["block"] else None
-        function["stack_bytes"] = (single_layout.doubles() + _transposed_tangent_doubles(program, one_copy(request.network))) * _BYTES[real]
+        padding = sum(_padded_units(shape[-1]) - shape[-1] for operand, shape in program.arrays
+                      if operand.name in padded_arrays)
+        function["stack_bytes"] = (single_layout.doubles() + padding
+                                   + _transposed_tangent_doubles(program, one_copy(request.network))) * _BYTES[real]
         function["block_stack_bytes"] = block_doubles * (block or 0) * _BYTES[real]
         functions.append(function)
     constants = {}
@@ -603,8 +673,14 @@ def layered_functions(request, printer, literal, real, base):
         for name in constant_names(program.steps):
             constants.setdefault(name, values[name])
     constants.update(matrices)
-    return functions, [{"name": name, "dims": "".join(f"[{n}]" for n in np.shape(value)),
+    return functions, [{"name": name, "dims": _dims(np.shape(value), name in padded_constants),
                         "value": array_literal(value, real)} for name, value in constants.items()]
+
+
+def _dims(shape, padded):
+    """The C dimensions of a constant array: the last SYMNET_PADDED (the rest zeros) where ``padded``."""
+    last = f"SYMNET_PADDED({shape[-1]})" if padded else shape[-1]
+    return "".join(f"[{n}]" for n in tuple(shape[:-1]) + (last,))
 
 
 def one_copy(net):

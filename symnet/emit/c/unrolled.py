@@ -127,6 +127,7 @@ def render_c(request):
                "vector_math": request.strategy == "layered" and vector_math(precision.ctype),
                "stack_text": stack_text(functions) if constants else "",
                "group_tiles": bool(constants) and any(step.get("tiled") for f in functions for step in f["steps"]),
+               "padded_units": bool(constants) and any(step.get("padded") for f in functions for step in f["steps"]),
                "one_copy": request.strategy == "layered" and one_copy(request.network),
                "n_inputs": request.network.n_inputs, "n_outputs": request.network.n_outputs,
                "fast": FAST_MATH[precision.name] if request.activations == "fast" else None}
