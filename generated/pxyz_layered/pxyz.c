@@ -27,6 +27,23 @@
 #define SYMNET_MADD(a, b, c) ((a) * (b) + (c))
 #endif
 
+/* A single-point function's element-wise loop over units that are not a whole number
+ * of vectors runs over SYMNET_PADDED(units) where the compiler targets AVX or AVX-512,
+ * as do the products it reads (their weights and biases padded with zeros): the extra
+ * units compute f(0), which nothing reads, and the loop is whole vectors (gcc would work
+ * the remainder one unit at a time, each a full scalar tanh or exp).  Without AVX it is
+ * the units themselves, as with the C library's exp and tanh (SYMNET_USE_LIBM), which
+ * gcc does not vectorize. */
+#if defined(SYMNET_USE_LIBM)
+#define SYMNET_PADDED(n) (n)
+#elif defined(__AVX512F__)
+#define SYMNET_PADDED(n) (((n) + 7) / 8 * 8)
+#elif defined(__AVX__)
+#define SYMNET_PADDED(n) (((n) + 3) / 4 * 4)
+#else
+#define SYMNET_PADDED(n) (n)
+#endif
+
 /* The element-wise helpers below are forced inline where the compiler can be told
  * (GCC, Clang): gcc's inliner otherwise gives up on them once many functions of one
  * file call them, and a loop that calls a function per element neither vectorizes
@@ -159,9 +176,9 @@ SYMNET_INLINE double symnet_tanh_slope(double x)
  * normalization is folded into every W*_x.  *_T arrays are transposed so that
  * inner loops run over contiguous memory.  Derivatives go layer by layer from
  * the stored activations (tangents TN/t*, adjoints G/g*).  All work arrays
- * live on the stack: at most 424 bytes per call of a single-point function, 13312 bytes in a batch function. */
+ * live on the stack: at most 616 bytes per call of a single-point function, 13312 bytes in a batch function. */
 static const double X_OFFSET[3] = {250.51788658154322,0.010026270334233653,1.0111620210888366};
-static const double B1[10] = {-0.2233264604255657,2.4232273222026777,-0.5660726478181737,-0.472627783472918,1.025903763009601,0.21633471012305816,-0.9475872413837418,1.7823917139516947,-0.4403171154152754,0.46771028821451677};
+static const double B1[SYMNET_PADDED(10)] = {-0.2233264604255657,2.4232273222026777,-0.5660726478181737,-0.472627783472918,1.025903763009601,0.21633471012305816,-0.9475872413837418,1.7823917139516947,-0.4403171154152754,0.46771028821451677};
 static const double B2[1] = {-26894.777597601253};
 static const double G1[1][10] = {
 {785.604631433556,9611.280947750809,-1332.1783289882183,1400.553257029352,-2123.205688390767,6628.910019175595,-38550.89266867379,-1231.607413205682,23107.60395478411,522.9396436386553}
@@ -171,7 +188,7 @@ static const double TN1[3][10] = {
 {-11.791795758973361,23.42971868480926,-10.01305920755824,-40.01624123892331,91.15948454763804,73.84788538781692,-52.377191193838385,217.18368768499357,-64.94750098166925,-42.759046220031834},
 {0.039793938628991866,-0.04736603953257098,-0.03268652331322589,0.03894477788334118,-0.046303107195608074,0.0322557880659084,-0.02368093943918201,-0.07796548388174505,-0.028456066400698553,-0.01718788197096464}
 };
-static const double W1_x_T[3][10] = {
+static const double W1_x_T[3][SYMNET_PADDED(10)] = {
 {0x1.51edc1ce49078p-9,0.00280836343284187,0x1.1b32268be208dp-9,0x1.56efc60aeb978p-9,-0.002989943073580378,-0.0010529532418275724,0.0010282800596145287,-0x1.b9fe2409f0971p-9,0.0009904489899037654,-0x1.4d6493a76501p-14},
 {-11.791795758973361,23.42971868480926,-10.01305920755824,-40.01624123892331,91.15948454763804,73.84788538781692,-52.377191193838385,217.18368768499357,-64.94750098166925,-42.759046220031834},
 {0.039793938628991866,-0.04736603953257098,-0.03268652331322589,0.03894477788334118,-0.046303107195608074,0.0322557880659084,-0.02368093943918201,-0.07796548388174505,-0.028456066400698553,-0.01718788197096464}
@@ -219,19 +236,19 @@ static const double TN1_T[10][3] = {
 void pxyz_evaluate(const double *x, double *y)
 {
     double z[3];
-    double n1[10];
-    double a1[10];
+    double n1[SYMNET_PADDED(10)];
+    double a1[SYMNET_PADDED(10)];
     double n2[1];
     (void)x;
     for (int k = 0; k < 3; ++k) z[k] = x[k] - X_OFFSET[k];
     {
-        for (int j = 0; j < 10; ++j) n1[j] = B1[j];
+        for (int j = 0; j < SYMNET_PADDED(10); ++j) n1[j] = B1[j];
         for (int k = 0; k < 3; ++k) {
             const double factor = z[k];
-            for (int j = 0; j < 10; ++j) n1[j] = SYMNET_MADD(W1_x_T[k][j], factor, n1[j]);
+            for (int j = 0; j < SYMNET_PADDED(10); ++j) n1[j] = SYMNET_MADD(W1_x_T[k][j], factor, n1[j]);
         }
     }
-    for (int j = 0; j < 10; ++j) {
+    for (int j = 0; j < SYMNET_PADDED(10); ++j) {
         a1[j] = symnet_tanh(n1[j]);
     }
     {
@@ -365,19 +382,19 @@ void pxyz_evaluate_batch(size_t n, const double *restrict x, double *restrict y)
 void pxyz_gradient(const double *x, double *grad)
 {
     double z[3];
-    double n1[10];
-    double d1[10];
+    double n1[SYMNET_PADDED(10)];
+    double d1[SYMNET_PADDED(10)];
     double gn1[1][10];
     (void)x;
     for (int k = 0; k < 3; ++k) z[k] = x[k] - X_OFFSET[k];
     {
-        for (int j = 0; j < 10; ++j) n1[j] = B1[j];
+        for (int j = 0; j < SYMNET_PADDED(10); ++j) n1[j] = B1[j];
         for (int k = 0; k < 3; ++k) {
             const double factor = z[k];
-            for (int j = 0; j < 10; ++j) n1[j] = SYMNET_MADD(W1_x_T[k][j], factor, n1[j]);
+            for (int j = 0; j < SYMNET_PADDED(10); ++j) n1[j] = SYMNET_MADD(W1_x_T[k][j], factor, n1[j]);
         }
     }
-    for (int j = 0; j < 10; ++j) {
+    for (int j = 0; j < SYMNET_PADDED(10); ++j) {
         d1[j] = symnet_tanh_slope(n1[j]);
     }
     for (int o = 0; o < 1; ++o) for (int j = 0; j < 10; ++j) gn1[o][j] = G1[o][j] * d1[j];
@@ -523,19 +540,19 @@ void pxyz_gradient_batch(size_t n, const double *restrict x, double *restrict gr
 void pxyz_jacobian(const double *x, double *jac)
 {
     double z[3];
-    double n1[10];
-    double d1[10];
+    double n1[SYMNET_PADDED(10)];
+    double d1[SYMNET_PADDED(10)];
     double gn1[1][10];
     (void)x;
     for (int k = 0; k < 3; ++k) z[k] = x[k] - X_OFFSET[k];
     {
-        for (int j = 0; j < 10; ++j) n1[j] = B1[j];
+        for (int j = 0; j < SYMNET_PADDED(10); ++j) n1[j] = B1[j];
         for (int k = 0; k < 3; ++k) {
             const double factor = z[k];
-            for (int j = 0; j < 10; ++j) n1[j] = SYMNET_MADD(W1_x_T[k][j], factor, n1[j]);
+            for (int j = 0; j < SYMNET_PADDED(10); ++j) n1[j] = SYMNET_MADD(W1_x_T[k][j], factor, n1[j]);
         }
     }
-    for (int j = 0; j < 10; ++j) {
+    for (int j = 0; j < SYMNET_PADDED(10); ++j) {
         d1[j] = symnet_tanh_slope(n1[j]);
     }
     for (int o = 0; o < 1; ++o) for (int j = 0; j < 10; ++j) gn1[o][j] = G1[o][j] * d1[j];
@@ -681,21 +698,21 @@ void pxyz_jacobian_batch(size_t n, const double *restrict x, double *restrict ja
 void pxyz_hessian(const double *x, double *hess)
 {
     double z[3];
-    double n1[10];
-    double a1[10];
-    double d1[10];
-    double c1[10];
+    double n1[SYMNET_PADDED(10)];
+    double a1[SYMNET_PADDED(10)];
+    double d1[SYMNET_PADDED(10)];
+    double c1[SYMNET_PADDED(10)];
     double gc1[1][10];
     (void)x;
     for (int k = 0; k < 3; ++k) z[k] = x[k] - X_OFFSET[k];
     {
-        for (int j = 0; j < 10; ++j) n1[j] = B1[j];
+        for (int j = 0; j < SYMNET_PADDED(10); ++j) n1[j] = B1[j];
         for (int k = 0; k < 3; ++k) {
             const double factor = z[k];
-            for (int j = 0; j < 10; ++j) n1[j] = SYMNET_MADD(W1_x_T[k][j], factor, n1[j]);
+            for (int j = 0; j < SYMNET_PADDED(10); ++j) n1[j] = SYMNET_MADD(W1_x_T[k][j], factor, n1[j]);
         }
     }
-    for (int j = 0; j < 10; ++j) {
+    for (int j = 0; j < SYMNET_PADDED(10); ++j) {
         a1[j] = symnet_tanh(n1[j]);
         d1[j] = symnet_tanh_slope(n1[j]);
         c1[j] = -2*a1[j]*d1[j];
