@@ -78,8 +78,9 @@ ONE_COPY_FROM = 1 << 17
 #: step: the extra units compute f(0), which nothing reads.  3-10-1's value took 20 ns,
 #: its Laplacian 26 ns, padded to 16 units 16 and 20.5 ns (the Hessian, bound by its
 #: products, 41 ns either way), gcc 12 -O3 -march=native, AVX-512; with -O2 -march=native
-#: 33 and 41 ns, padded 22 and 24 ns.  Without AVX (plain -O2, SSE2) gcc does not
-#: vectorize these loops and padding would only add work (the value 98 ns, padded 153 ns).
+#: 33 and 45 ns, padded 22.5 and 25 ns (the Hessian 78 -> 64 ns).  Without AVX (plain -O2,
+#: SSE2) gcc does not vectorize these loops and padding would only add work (the value
+#: 98 ns, padded by hand 153 ns): SYMNET_PADDED is the units themselves there.
 PAD_FROM = 8
 PAD_TO = 8
 WHOLE_REMAINDER = 4
