@@ -17,8 +17,6 @@ import numpy as np
 import pytest
 
 import symnet
-from helpers import SMOOTH_TRANSFERS, import_file, require_module, require_tool
-from runners import STRICT_C, _run
 from symnet.ir.derivative_spec import parse_derivative
 from symnet.ir.network import Input, Layer, MapMinMax, Network, Output
 from symnet.layered.directional import exact_column_scale, exact_pair_sum
@@ -26,6 +24,9 @@ from symnet.layered.network import layered_network
 from symnet.layered.schedule import layered_program
 from symnet.reference.directional import reference_values_with
 from symnet.reference.finite_differences import compare, finite_difference_hessian, sample_points
+
+from helpers import SMOOTH_TRANSFERS, import_file, require_module, require_tool
+from runners import STRICT_C, _run
 
 CURVED = tuple(t for t in SMOOTH_TRANSFERS if t != "purelin")
 #: the derivatives checked: the Laplacian, a mixed and a pure second partial
