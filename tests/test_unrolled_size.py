@@ -100,6 +100,7 @@ def test_generate_refuses_a_large_unrolled_form_before_building_it(tmp_path, no_
     assert f"about {unrolled_size.rounded(estimate):,} operations" in message
     assert f"limit of {unrolled_size.UNROLLED_OPERATION_LIMIT:,}" in message
     assert "--strategy layered" in message and "--allow-large-unrolled" in message
+    assert "h to generate" in message   # hours, a finite number: the time grows with size, not past bounds
     assert list(tmp_path.iterdir()) == []
 
 

@@ -20,11 +20,11 @@ logsig, poslin, softplus, softmax-output and cascade MLPs from 3-10-1 to
 several inputs and outputs and cascades it stayed within 0.5x to 2.2x
 (piecewise-linear Hessians are overestimated).  The time to build, simplify and
 print one target (C) grows a little faster than the operations (sympy's CSE):
-SECONDS_PER_OPERATION at small sizes, doubling every SECONDS_DOUBLE_EVERY, a
+SECONDS_PER_OPERATION at small sizes, doubled at SECONDS_DOUBLE_EVERY, a
 function of the whole layer's operations weighted WHOLE_LAYER_TIME_WEIGHT.  The
-estimated seconds were 0.59x to 1.47x of the measured ones on those MLPs
-(5-20-20-3 Hessian: 21.5 s estimated, 23 s measured; 2-64-64-64-1 Jacobian: 69 s,
-85 s; 10-50-50-5 Jacobian: 104 s, 82 s).  A whole ``generate`` with every target
+estimated seconds were 0.60x to 1.48x of the measured ones on those MLPs
+(5-20-20-3 Hessian: 22.8 s estimated, 23 s measured; 2-64-64-64-1 Jacobian: 67 s,
+85 s; 10-50-50-5 Jacobian: 96 s, 82 s).  A whole ``generate`` with every target
 prints each program five times: 5-20-20-3 value, Jacobian and Hessian (34,132)
 took 62 s for C alone and 162 s for all targets under load.
 The closed-form estimate was within 1.0x to 1.3x of the measured node count on
@@ -67,8 +67,8 @@ from ..ir.derivative_spec import WHOLE, spec_of
 UNROLLED_OPERATION_LIMIT = 60_000
 
 #: Rough seconds per estimated operation of a whole array for build, simplify and print (see
-#: above), at small sizes; the time per operation grows with the operations, doubling every
-#: SECONDS_DOUBLE_EVERY (sympy's CSE is superlinear).
+#: above), at small sizes; the time per operation grows with the operations, doubled at
+#: SECONDS_DOUBLE_EVERY, tripled at twice that (sympy's CSE is superlinear).
 SECONDS_PER_OPERATION = 6e-4
 SECONDS_DOUBLE_EVERY = 50_000
 #: The weight in the time of the operations of a function of the whole layer (softmax):
@@ -120,8 +120,8 @@ def estimate(net, derivatives):
         if repeated is None:
             count = walk.operations(_whole(what))
             closed_form[what] = int(walk.closed_form(_whole(what)))
-            repeated = walk.operations(_whole(what), walk.whole_layer)
-            seconds += _whole_seconds(count - (1 - WHOLE_LAYER_TIME_WEIGHT) * repeated)
+            whole_layer = walk.operations(_whole(what), walk.whole_layer)
+            seconds += _whole_seconds(count - (1 - WHOLE_LAYER_TIME_WEIGHT) * whole_layer)
         else:
             count = _along_cost(walk, *repeated)
             closed_form[what] = int(count)   # no CSE to undo: each entry is a program of its own
@@ -132,7 +132,7 @@ def estimate(net, derivatives):
 
 def _whole_seconds(operations):
     """Seconds to build, simplify and print a whole array of ``operations`` (see above)."""
-    return operations * SECONDS_PER_OPERATION * 2 ** (operations / SECONDS_DOUBLE_EVERY)
+    return operations * SECONDS_PER_OPERATION * (1 + operations / SECONDS_DOUBLE_EVERY)
 
 
 def _along_seconds(walk):
