@@ -318,16 +318,28 @@ def _strategy_for_activations(activations, strategy, renderers):
 
 
 def _require_unrolled_fits(net, derivatives, allow_large_unrolled):
-    """The unrolled stage's size check, its refusal advising the layered strategy where
-    that strategy writes every layer of ``net`` and builds every derivative asked for, else
-    saying up to which order it builds them."""
+    """The unrolled stage's size check, its refusal advising the layered strategy only where
+    it builds every one of ``derivatives`` (_layered_alternative)."""
+    require_unrolled_fits(net, derivatives, allow_large_unrolled,
+                          layered_alternative=_layered_alternative(net, derivatives))
+
+
+def _layered_alternative(net, derivatives):
+    """What a size refusal says of the layered strategy: True (advise it) where it writes every
+    layer of ``net`` and builds every one of ``derivatives``; why not where it writes the
+    layers but not some derivative (beyond the whole arrays of a network with output maps,
+    beyond its order); False (not named) where it cannot write the network."""
+    if not writes_transfers_of(net):
+        return False
+    beyond_whole = [what for what in derivatives if what not in WHOLE]
+    if beyond_whole and has_output_map(net):
+        return ("the layered strategy builds only the whole arrays (value, gradient, Jacobian, Hessian) of a network"
+                f" with output maps, not {beyond_whole[0]}")
     highest = layered_order(net)
-    beyond = [what for what in derivatives if what not in WHOLE and spec_of(what).order > highest]
-    alternative = writes_transfers_of(net)
-    if alternative and beyond:
-        alternative = (f"the layered strategy builds partial derivatives and user expressions needing"
-                       f" derivatives up to order {highest} of this network only")
-    require_unrolled_fits(net, derivatives, allow_large_unrolled, layered_alternative=alternative)
+    if any(spec_of(what).order > highest for what in beyond_whole):
+        return ("the layered strategy builds partial derivatives and user expressions needing"
+                f" derivatives up to order {highest} of this network only")
+    return True
 
 
 def _ordered(derivatives, net):

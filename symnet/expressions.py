@@ -19,6 +19,7 @@ import sympy as sp
 
 from .errors import ModelFormatError, UnsupportedError
 from .ir.derivative_spec import DerivativeSpec
+from .ir.output_map import has_output_map
 from .ir.user_expression import parse_expression
 from .layered.directional import layered_order
 from .unrolled.size import require_unrolled_fits
@@ -42,20 +43,23 @@ class ExpressionDerivative:
         self.derivatives = {}
         self.allow_large_unrolled = allow_large_unrolled
         require_unrolled_fits(net, self.unrolled_partials, allow_large_unrolled, layered_alternative=(
-            f"the layered form builds partial derivatives up to order {layered_order(net)} of this network only"))
+            "the layered form builds no partial derivative of a network with output maps" if has_output_map(net)
+            else f"the layered form builds partial derivatives up to order {layered_order(net)} of this network only"))
 
     @property
     def unrolled_partials(self):
         """The canonical names of the partial derivatives this derivative of the expression
-        reads that only the unrolled form builds (beyond symnet.layered.directional.layered_order):
+        reads that only the unrolled form builds (beyond symnet.layered.directional.layered_order;
+        every one of a network with output maps, whose layered form maps the whole arrays only):
         refused together, before anything is built, where their estimated size is over the limit
         (symnet.unrolled.size)."""
+        highest = 0 if has_output_map(self.network) else layered_order(self.network)
         inputs = range(self.network.n_inputs)
         extra = [()] + ([(k,) for k in inputs] if self.what != "value" else [])
         extra += [(k, m) for k in inputs for m in inputs if m >= k] if self.what == "hessian" else []
         partials = ((q.output, tuple(sorted(q.inputs + more))) for q in self.user.quantities for more in extra)
         return tuple(dict.fromkeys(DerivativeSpec("partial", output, inputs).name for output, inputs in partials
-                                   if len(inputs) > layered_order(self.network)))
+                                   if len(inputs) > highest))
 
     @property
     def symbols(self):

@@ -10,6 +10,7 @@ target without a runner makes these tests fail, naming the target: add its
 runner here.
 """
 
+import re
 from dataclasses import dataclass
 from typing import Callable, Optional
 
@@ -58,14 +59,9 @@ def _unique(prefix):
 
 def _self_check(folder, script):
     """Run a generated Python self-check script, if the target writes one."""
-    import subprocess
-    import sys
-
     def verify():
         if (folder / script).exists():
-            result = subprocess.run([sys.executable, script], cwd=folder, capture_output=True, text=True,
-                                    timeout=300)
-            assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+            assert_passed(python_self_check(folder, script))
     return verify
 
 
@@ -125,19 +121,49 @@ def _run(command, folder, timeout=300):
     return subprocess.run([str(c) for c in command], cwd=folder, capture_output=True, text=True, timeout=timeout)
 
 
+#: what every generated self-check prints when it passes (templates/*/check.*.j2)
+PASSED = re.compile(r"\ball (\d+) checks passed\b")
+
+
+def assert_passed(run, checks=None):
+    """``run``, a finished self-check, exited 0 and printed "all N checks passed" (N =
+    ``checks`` where given); returns it."""
+    found = PASSED.search(run.stdout)
+    assert run.returncode == 0 and found is not None, run.stdout[-3000:] + run.stderr[-3000:]
+    assert checks is None or int(found.group(1)) == checks, (checks, run.stdout[-3000:])
+    return run
+
+
+def python_self_check(folder, script):
+    """Run the generated Python or NumPy self-check ``script`` in ``folder``; the finished run
+    (not asserted: a corrupted test vector must fail it)."""
+    import sys
+    return _run([sys.executable, script], folder)
+
+
+def c_self_check(folder, name, extra=()):
+    """Compile ``folder``'s NAME_check.c with NAME.c (STRICT_C, then ``extra``: a later -O wins)
+    and run it; the finished run (not asserted).  The compilation must pass without a warning."""
+    from helpers import require_tool
+    build = _run([require_tool("gcc"), *STRICT_C, *extra, f"{name}_check.c", f"{name}.c", "-lm", "-o", "check"],
+                 folder)
+    assert build.returncode == 0, f"gcc check: {build.stderr[-4000:]}"
+    return _run([folder / "check"], folder)
+
+
+def octave_self_check(folder, name):
+    """Run the generated MATLAB self-check NAME_check in GNU Octave; the finished run (not asserted)."""
+    from helpers import require_tool
+    return _run([require_tool("octave-cli"), "--no-gui", "--norc", "--quiet", "--eval", f"{name}_check"], folder,
+                timeout=600)
+
+
 def run_self_checks(folder, name):
     """Run the self-checks ``symnet generate --target numpy --target python --target c`` wrote
     for ``name`` in ``folder`` (the C one compiled with STRICT_C): each must pass all its checks."""
-    import subprocess
-    import sys
-    from helpers import require_tool
     for script in (f"{name}_numpy_check.py", f"{name}_check.py"):
-        run = subprocess.run([sys.executable, str(folder / script)], capture_output=True, text=True, timeout=120)
-        assert run.returncode == 0 and "all" in run.stdout and "passed" in run.stdout, run.stdout + run.stderr
-    build = _run([require_tool("gcc"), *STRICT_C, f"{name}_check.c", f"{name}.c", "-lm", "-o", "check"], folder)
-    assert build.returncode == 0, build.stderr[-4000:]
-    run = _run([folder / "check"], folder)
-    assert run.returncode == 0 and "all" in run.stdout and "passed" in run.stdout, run.stdout + run.stderr
+        assert_passed(python_self_check(folder, script))
+    assert_passed(c_self_check(folder, name))
 
 
 def _c_driver(net, folder, name):
@@ -174,8 +200,7 @@ def _c(net, folder, name, paths):
     assert result.returncode == 0, f"gcc check: {result.stderr[-4000:]}"
 
     def verify():
-        result = _run([folder / "check"], folder)
-        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        assert_passed(_run([folder / "check"], folder))
     return Built("c", paths, evaluate, verify)
 
 
@@ -202,8 +227,7 @@ def _matlab(net, folder, name, paths):
         return many((what,), X)[what]
 
     def verify():
-        result = _run([octave, "--no-gui", "--norc", "--quiet", "--eval", f"{name}_check"], folder, timeout=600)
-        assert result.returncode == 0 and "checks passed" in result.stdout, result.stdout + result.stderr
+        assert_passed(octave_self_check(folder, name))
     return Built("matlab", paths, evaluate, verify, many)
 
 

@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from conftest import REPO
+from runners import assert_passed, python_self_check
 
 EXAMPLE = REPO / "examples" / "pxyz.json"   # 3 inputs XYZ (one block), 1 output P
 
@@ -25,8 +26,7 @@ def test_generate_with_a_derivative_spec_writes_passing_self_checks(tmp_path):
                       "def d2y1_dx1_dx3(X):", "def d2y1_dx2_dx2(X):", "def d1y1_dx3(X):"):
         assert signature in module
     for script in ("pxyz_numpy_check.py", "pxyz_check.py"):
-        run = subprocess.run([sys.executable, str(tmp_path / script)], capture_output=True, text=True, timeout=120)
-        assert run.returncode == 0 and "all" in run.stdout, run.stdout + run.stderr
+        assert_passed(python_self_check(tmp_path, script))
 
 
 @pytest.mark.parametrize("spec, problem", [
@@ -58,8 +58,7 @@ def test_layered_strategy_refuses_a_fifth_partial_and_auto_builds_a_third(tmp_pa
     result = symnet("generate", EXAMPLE, "--target", "python", "--derivatives", "d3y/dx1^2dx2", "--name", "p",
                     "--out", tmp_path)
     assert result.returncode == 0, result.stderr
-    run = subprocess.run([sys.executable, str(tmp_path / "p_check.py")], capture_output=True, text=True, timeout=120)
-    assert run.returncode == 0 and "all 5 checks passed" in run.stdout, run.stdout + run.stderr
+    assert_passed(python_self_check(tmp_path, "p_check.py"), checks=5)
 
 
 def test_check_checks_every_kind_of_the_spec_against_differences_and_the_reference():

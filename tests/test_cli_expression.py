@@ -6,7 +6,6 @@ hand formulas, in every target that prints them (C, NumPy, Python, MATLAB in Oct
 through pdflatex); determinism; hostile names; one-line errors."""
 
 import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -17,7 +16,7 @@ from symnet.reference.finite_differences import sample_points
 
 from conftest import REPO
 from helpers import import_file, require_module, require_tool
-from runners import STRICT_C, _run
+from runners import STRICT_C, _run, assert_passed, c_self_check, octave_self_check, python_self_check
 from test_cli_options import run_cli
 from test_derivative_spec import _square_network
 
@@ -125,8 +124,7 @@ def test_generated_python_matches_torch_and_both_self_checks_pass(burgers):
         np.testing.assert_allclose(generated.r_gradient(list(x), [NU]), gradient[p], rtol=1e-11, atol=1e-12)
         np.testing.assert_allclose(generated.r_hessian(list(x), [NU]), hessian[p], rtol=1e-10, atol=1e-11)
     for script in ("burgers_check.py", "burgers_numpy_check.py"):
-        run = subprocess.run([sys.executable, script], cwd=out, capture_output=True, text=True, timeout=120)
-        assert run.returncode == 0 and "all 55 checks passed" in run.stdout, run.stdout + run.stderr
+        assert_passed(python_self_check(out, script), checks=55)
 
 
 _DRIVER = r"""#include <stdio.h>
@@ -162,10 +160,7 @@ int main(void)
 def test_generated_c_compiles_strictly_passes_its_self_check_and_matches_torch(burgers):
     out, module = burgers
     gcc = require_tool("gcc")
-    build = _run([gcc, *STRICT_C, "burgers_check.c", "burgers.c", "-lm", "-o", "check"], out)
-    assert build.returncode == 0, build.stderr[-4000:]
-    run = _run([out / "check"], out)
-    assert run.returncode == 0 and "all 110 checks passed" in run.stdout, run.stdout + run.stderr
+    assert_passed(c_self_check(out, "burgers"), checks=110)
     (out / "driver.c").write_text(_DRIVER)
     build = _run([gcc, *STRICT_C, "driver.c", "burgers.c", "-lm", "-o", "driver"], out)
     assert build.returncode == 0, build.stderr[-4000:]
@@ -185,9 +180,7 @@ def test_generated_c_compiles_strictly_passes_its_self_check_and_matches_torch(b
 def test_generated_matlab_passes_its_self_check_and_matches_torch_in_octave(burgers):
     out, module = burgers
     octave = require_tool("octave-cli")
-    run = subprocess.run([octave, "--no-gui", "--norc", "--quiet", "--eval", "burgers_check"], cwd=out,
-                         capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0 and "all 110 checks passed" in run.stdout, run.stdout + run.stderr
+    assert_passed(octave_self_check(out, "burgers"), checks=110)
     X = _points(seed=7)
     matrix = "[" + "; ".join(" ".join(repr(float(v)) for v in column) for column in X.T) + "]"
     code = (f"X = {matrix}; NU = repmat({NU!r}, 1, {len(X)});"
@@ -265,11 +258,7 @@ def test_cost_gradient_and_hessian_match_hand_formulas_and_finite_differences(co
     np.testing.assert_allclose(generated.cost_gradient(X, t), by_value, rtol=1e-6, atol=1e-6)
     module = (tmp_path / "sq_numpy.py").read_text()
     assert "def hessian(X):" in module and "def jacobian(" not in module   # the network's hessian only
-    gcc = require_tool("gcc")
-    build = _run([gcc, *STRICT_C, "sq_check.c", "sq.c", "-lm", "-o", "check"], tmp_path)
-    assert build.returncode == 0, build.stderr[-4000:]
-    run = _run([tmp_path / "check"], tmp_path)
-    assert run.returncode == 0 and "all" in run.stdout, run.stdout + run.stderr
+    assert_passed(c_self_check(tmp_path, "sq"))
 
 
 def test_self_check_references_are_independent_of_the_generated_code(cost_model):
@@ -336,8 +325,7 @@ def test_hostile_expression_names_become_safe_identifiers(cost_model, tmp_path):
     x = sample_points(net, 1, seed=2)[0]
     y = net.evaluate(x[None])[0]
     assert generated.while_net_value(list(x))[0] == pytest.approx(y[0] * y[1], rel=1e-13)
-    build = _run([require_tool("gcc"), *STRICT_C, "sq_check.c", "sq.c", "-lm", "-o", "check"], tmp_path)
-    assert build.returncode == 0, build.stderr[-4000:]
+    assert_passed(c_self_check(tmp_path, "sq"))
 
 
 @pytest.mark.parametrize("arguments, problem", [
@@ -399,9 +387,7 @@ def test_swish_pinn_with_several_outputs_passes_its_self_check_and_finite_differ
     # the Hessian reads fourth derivatives: an unrolled form of about 550,000 operations, built anyway
     symnet.generate(net, ["numpy"], tmp_path / "h", name="ns", derivatives=["hessian"], parameters={"la": 1, "lb": 1},
                     allow_large_unrolled=True, expressions=["mom = y1_t + la*(y1*y1_x + y2*y1_y) + y3_x - lb*(y1_xx + y1_yy)"])
-    run = subprocess.run([sys.executable, "ns_numpy_check.py"], cwd=tmp_path / "h", capture_output=True, text=True,
-                         timeout=120)
-    assert run.returncode == 0 and "all" in run.stdout, run.stdout + run.stderr
+    assert_passed(python_self_check(tmp_path / "h", "ns_numpy_check.py"))
     generated = import_file(tmp_path / "h" / "ns_numpy.py", "gen_ns_swish")
     X = sample_points(net, 4, seed=3)
     la, lb = np.full((4, 1), 1.0), np.full((4, 1), 0.01)

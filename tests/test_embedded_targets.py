@@ -21,6 +21,7 @@ import symnet
 from symnet.ir import transfer
 from symnet.reference.finite_differences import compare, sample_points
 
+import runners
 from conftest import REPO
 from helpers import closed_form, random_network, require_tool
 
@@ -312,8 +313,8 @@ def test_latex_escapes_hostile_names(tmp_path):
 # --- self-checks ----------------------------------------------------------------------------------
 
 def c_self_check(folder, name, extra=()):
-    program = compile_c(folder, [f"{name}_check.c", f"{name}.c"], "self_check", extra)
-    return run([str(program)], folder, timeout=60)
+    """The shared runner with this file's optimisation level (STRICT)."""
+    return runners.c_self_check(folder, name, ["-O2", *extra])
 
 
 @pytest.mark.parametrize("index", range(len(CASE_IDS)), ids=CASE_IDS)
@@ -321,10 +322,9 @@ def test_shipped_self_checks_pass(cases, index):
     case = cases[index]
     outcomes = [c_self_check(case.folder, case.name), c_self_check(case.float_folder, case.name, ["-Wconversion"])]
     for module in (case.name, f"{case.name}_numpy"):
-        outcomes.append(run(["python3", f"{module}_check.py"], case.folder, timeout=60))
+        outcomes.append(runners.python_self_check(case.folder, f"{module}_check.py"))
     for outcome in outcomes:
-        assert outcome.returncode == 0 and re.search(r"all \d+ checks passed", outcome.stdout), \
-            outcome.stdout + outcome.stderr
+        runners.assert_passed(outcome)
 
 
 def corrupt(path, start, stop, factor):
@@ -350,9 +350,9 @@ def test_self_checks_fail_on_a_corrupted_test_vector(cases, index, tmp_path):
     corrupt(folder / f"{case.name}_numpy_check.py", '"evaluate": [', "],", 1.05)
     corrupt(folder / f"{case.name}_check.m", "expected = [", "];", 1.05)
     outcomes = [c_self_check(folder, case.name), c_self_check(tmp_path / "float", case.name, ["-Wconversion"]),
-                run(["python3", f"{case.name}_check.py"], folder),
-                run(["python3", f"{case.name}_numpy_check.py"], folder),
-                run([require_tool("octave-cli"), "-q", "--no-gui", "--eval", f"{case.name}_check"], folder)]
+                runners.python_self_check(folder, f"{case.name}_check.py"),
+                runners.python_self_check(folder, f"{case.name}_numpy_check.py"),
+                runners.octave_self_check(folder, case.name)]
     for outcome in outcomes:
         text = outcome.stdout + outcome.stderr
         assert outcome.returncode != 0 and "FAILED" in text, text

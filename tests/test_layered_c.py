@@ -16,6 +16,7 @@ from symnet.emit.layered_common import layered_programs
 from symnet.layered.network import layered_network
 from symnet.layered.steps import reads, written
 
+import runners
 from helpers import closed_form, ALL_TRANSFERS, points_for, random_network, require_tool
 from test_layered import assert_close, mlp
 
@@ -61,12 +62,10 @@ def compile_and_run(net, folder, X, flags):
     gcc = require_tool("gcc")
     symnet.generate(net, ["c"], folder, derivatives=tuple(WHAT), name="model", strategy="layered")
     (folder / "driver.c").write_text(DRIVER)
-    for program, sources in (("driver", ["driver.c", "model.c"]), ("check", ["model_check.c", "model.c"])):
-        done = subprocess.run([gcc, *STRICT, *flags, *sources, "-lm", "-o", program], cwd=folder,
-                              capture_output=True, text=True)
-        assert done.returncode == 0, done.stderr[-3000:]
-    checked = subprocess.run(["./check"], cwd=folder, capture_output=True, text=True)
-    assert checked.returncode == 0, checked.stdout
+    done = subprocess.run([gcc, *STRICT, *flags, "driver.c", "model.c", "-lm", "-o", "driver"], cwd=folder,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    runners.assert_passed(runners.c_self_check(folder, "model", flags))
     np.ascontiguousarray(X, dtype="<f8").tofile(folder / "x.bin")
     done = subprocess.run(["./driver", str(len(X))], cwd=folder, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
@@ -410,14 +409,9 @@ def test_self_check_of_a_wide_hessian_at_fewer_points(tmp_path, monkeypatch):
     assert vectors.point_count == 3
     hessian = next(block for block in vectors.blocks if block.what == "hessian")
     assert_close(hessian.expected, closed_form(net, "hessian")(vectors.points), rtol=1e-12)
-    gcc = require_tool("gcc")
     symnet.generate(net, ["c"], tmp_path, derivatives=("value", "hessian"), name="model", strategy="layered")
-    done = subprocess.run([gcc, *STRICT, "model_check.c", "model.c", "-lm", "-o", "check"], cwd=tmp_path,
-                          capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr[-3000:]
-    checked = subprocess.run(["./check"], cwd=tmp_path, capture_output=True, text=True)
     values = 3 * (2 + 2 * 6 * 6) * 2   # points x (value + Hessian) x single-point and batch
-    assert checked.returncode == 0 and f"all {values} checks passed" in checked.stdout, checked.stdout
+    runners.assert_passed(runners.c_self_check(tmp_path, "model"), checks=values)
 
 
 ALL_SPEC_FUNCTIONS = ("value", "jacobian", "hessian", "jvp", "vjp", "hvp", "laplacian", "d2y/dx1^2",

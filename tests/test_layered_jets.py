@@ -5,7 +5,6 @@ normalization, cascades and several outputs, by running the generated C (strict 
 NumPy, Python and MATLAB (Octave) with their self-checks; determinism; the one-line
 refusals for a whole-layer function and for order 5."""
 
-import subprocess
 
 import numpy as np
 import pytest
@@ -16,8 +15,8 @@ from symnet.layered.schedule import layered_program
 from symnet.layered.network import layered_network
 from symnet.reference.finite_differences import sample_points
 
-from helpers import SMOOTH_TRANSFERS, closed_form, import_file, random_network, require_module, require_tool
-from runners import run_self_checks
+from helpers import SMOOTH_TRANSFERS, closed_form, import_file, random_network, require_module
+from runners import assert_passed, octave_self_check, run_self_checks
 from test_derivative_spec import _square_network
 
 #: partials of order 3 and 4 of a 3-input, 2-output network, as asked and as indices (0-based)
@@ -95,11 +94,8 @@ def test_generated_c_numpy_python_pass_their_self_checks_and_agree(tmp_path):
 
 
 def test_generated_matlab_passes_its_self_check_in_octave(tmp_path):
-    octave = require_tool("octave-cli")
     symnet.generate(_square_network(), ["matlab"], tmp_path, derivatives=JET_KINDS, name="sq", strategy="layered")
-    run = subprocess.run([octave, "--no-gui", "--norc", "--quiet", "--eval", "sq_check"], cwd=tmp_path,
-                         capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0 and "passed" in run.stdout, run.stdout + run.stderr
+    assert_passed(octave_self_check(tmp_path, "sq"))
 
 
 def test_jet_programs_are_deterministic():

@@ -8,8 +8,6 @@ standard library's ``math`` and ``operator`` as its only imports; deterministic 
 
 import ast
 import math
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -19,6 +17,7 @@ from symnet import Input, Layer, Network, Output
 from symnet.reference.finite_differences import compare, finite_difference_hessian
 from symnet.layered.network import layered_network
 
+import runners
 from helpers import closed_form, ALL_TRANSFERS, SMOOTH_TRANSFERS, import_file, points_for, random_network
 from test_layered import assert_close, mlp
 
@@ -139,9 +138,7 @@ def test_the_self_check_passes(tmp_path):
     generate_module(net, tmp_path, name="checked")
     text = (tmp_path / "checked.py").read_text()
     assert "Layered form" in text and "def dot(" in text
-    done = subprocess.run([sys.executable, "checked_check.py"], cwd=tmp_path, capture_output=True, text=True,
-                          timeout=120)
-    assert done.returncode == 0 and "checks passed" in done.stdout, done.stdout + done.stderr
+    runners.assert_passed(runners.python_self_check(tmp_path, "checked_check.py"))
 
 
 def test_the_only_imports_are_math_and_operator(tmp_path):

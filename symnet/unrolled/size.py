@@ -13,33 +13,43 @@ counts those per layer in closed form, so estimating takes well under a
 millisecond even for 20-256-256-10.
 
 Calibration (``python benchmarks/unrolled_size.py``; a shared 2-core machine
-under load, so the times are upper bounds): against sympy's ``count_ops`` of the
-unsimplified program the estimate was 0.91x to 1.07x on tanh, logsig, poslin,
-softmax-output and cascade MLPs from 3-10-1 to 10-50-50-5, value to Hessian
-(0.77x with softplus); on 30 random networks mixing every transfer function,
+under load, so the times vary by up to 2x from run to run): against sympy's
+``count_ops`` of the unsimplified program the estimate was 0.77x to 1.07x on tanh,
+logsig, poslin, softplus, softmax-output and cascade MLPs from 3-10-1 to
+10-50-50-5, value to Hessian; on 30 random networks mixing every transfer function,
 several inputs and outputs and cascades it stayed within 0.5x to 2.2x
-(piecewise-linear Hessians are overestimated, swish underestimated).  Building,
-simplifying and printing one target (C) took 0.3 to 1.2 ms per estimated
-operation (5-20-20-3 Hessian: 25,279 estimated, 21 s; 2-64-64-64-1 Jacobian:
-54,025, 66 s); under heavier load 3.6 to 5 ms, for 10-25-25-5 and 2-32-32-32-1
-alike: the time per operation follows the machine, not the network's shape.  A
-whole ``generate`` with every target prints each program five times: 5-20-20-3
-value, Jacobian and Hessian (34,132) took 62 s for C alone and 162 s for all
-targets under load.
+(piecewise-linear Hessians are overestimated).  The time to build, simplify and
+print one target (C) grows a little faster than the operations (sympy's CSE):
+SECONDS_PER_OPERATION at small sizes, doubled at SECONDS_DOUBLE_EVERY, a
+function of the whole layer's operations weighted WHOLE_LAYER_TIME_WEIGHT.  The
+estimated seconds were 0.60x to 1.48x of the measured ones on those MLPs
+(5-20-20-3 Hessian: 22.8 s estimated, 23 s measured; 2-64-64-64-1 Jacobian: 67 s,
+85 s; 10-50-50-5 Jacobian: 96 s, 82 s).  A whole ``generate`` with every target
+prints each program five times: 5-20-20-3 value, Jacobian and Hessian (34,132)
+took 62 s for C alone and 162 s for all targets under load.
 The closed-form estimate was within 1.0x to 1.3x of the measured node count on
 the MLPs above.
 
 Partial derivatives of order 3 and more and user expressions are built by
 differentiating the forward program once per input (``_along_cost`` has the
-closed form).  Against the operations of the built programs
+closed form; each differentiation grows by a factor that follows the transfer
+function's curvature, ``_growth``).  Against the built programs
 (``python benchmarks/unrolled_size.py --orders``: 3-10-1, 2-8-8-1 and 2-12-12-12-1
-tanh, 3-5-4-2 logistic, 2-6-6-1 softplus, ELU and ReLU, orders 3 and 4, and
-r = y_x2 + y*y_x1 - 0.1*y_x1x1 with its gradient and Hessian) the estimate was
-1.03x to 2.6x: tanh and logistic 1.06x to 2.04x, softplus 1.03x to 1.79x, ReLU
-1.03x to 1.82x, ELU 1.22x to 2.58x (the expressions' gradients overestimated
-most).  Swish grows faster still: on the Navier-Stokes PINN of the tests
-(3 inputs, SiLU) a momentum residual reading order 2 was estimated at 0.9x its
-value, 0.95x its gradient and 0.34x its Hessian (187,000 against 553,000).
+tanh, 3-5-4-2 logistic, 2-6-6-1 softplus, ELU, ReLU and swish, orders 3 and 4, and
+r = y_x2 + y*y_x1 - 0.1*y_x1x1 with its gradient and Hessian; an expression reading
+order 4 of a 3-6-6-3 tanh-logistic network, whose gradient needs order 5; the
+Navier-Stokes momentum residual of a 3-6-6-3 swish PINN, whose Hessian needs order
+4) the operations were 0.73x to 1.95x of the measured ones: the order-5 gradient
+1.74x (60,638 against 34,753), the swish residual's Hessian 0.75x (412,561 against
+553,181; 0.34x before the growth followed the curvature), the expressions'
+gradients overestimated most.  Their time follows the program's assignments more
+than its operations: SECONDS_ALONG per operation over ALONG_OFFSET plus the
+curvature's operations (a swish program packs many operations into each
+assignment), plus SECONDS_PER_PROGRAM.  The estimated seconds were 0.5x to 2.8x of
+the measured ones (the order-5 gradient 22 s against 14 s, 75 s before; the swish
+Hessian 34 s against 28 s, 187 s before), except for the first swish programs a
+process builds (0.31x and 0.38x: about 2 s of sympy differentiating swish's
+expressions once).
 """
 
 from dataclasses import dataclass
@@ -56,8 +66,27 @@ from ..ir.derivative_spec import WHOLE, spec_of
 #: and refuses 2-64-64-64-1's Hessian (107,596) and 20-256-256-10's Jacobian (3 million).
 UNROLLED_OPERATION_LIMIT = 60_000
 
-#: Rough seconds per estimated operation for build, simplify and print (see above).
-SECONDS_PER_OPERATION = 1e-3
+#: Rough seconds per estimated operation of a whole array for build, simplify and print (see
+#: above), at small sizes; the time per operation grows with the operations, doubled at
+#: SECONDS_DOUBLE_EVERY, tripled at twice that (sympy's CSE is superlinear).
+SECONDS_PER_OPERATION = 6e-4
+SECONDS_DOUBLE_EVERY = 50_000
+#: The weight in the time of the operations of a function of the whole layer (softmax):
+#: its partials repeat the same quotients, which CSE removes (4-8-3's Hessian: 87% of it).
+WHOLE_LAYER_TIME_WEIGHT = 0.2
+
+#: Seconds per estimated operation of a repeated differentiation (``_along_seconds``):
+#: SECONDS_ALONG / (ALONG_OFFSET + the curvature's operations), the mean over the curved
+#: layers.  Its time follows the program's assignments, not its operations: a transfer
+#: function whose derivatives sympy writes as long expressions of n (swish) packs many
+#: operations into each.
+SECONDS_ALONG = 2.3e-3
+ALONG_OFFSET = 3.3
+#: ... and where no layer is curved (piecewise-linear transfer functions: short programs).
+SECONDS_ALONG_FLAT = 2.5e-4
+#: ... and the fixed seconds of each such program (sympy's differentiation of the transfer
+#: functions' expressions, which small programs are made of).
+SECONDS_PER_PROGRAM = 0.3
 
 #: The option that builds a large unrolled form anyway.
 INSIST_FLAG = "--allow-large-unrolled"
@@ -69,17 +98,14 @@ class UnrolledSize:
 
     Attributes:
         operations: arithmetic operations of the straight-line programs before CSE.
+        seconds: rough time to build, simplify and print them (within the factors above).
         closed_form: expression-tree nodes of each derivative's closed form (every
             intermediate substituted), ``{what: nodes}``.
     """
 
     operations: int
     closed_form: dict
-
-    @property
-    def seconds(self):
-        """Rough time to build, simplify and print it (see SECONDS_PER_OPERATION)."""
-        return self.operations * SECONDS_PER_OPERATION
+    seconds: float = 0.0   # rough time to build, simplify and print it (SECONDS_PER_OPERATION, SECONDS_ALONG)
 
 
 def estimate(net, derivatives):
@@ -88,17 +114,33 @@ def estimate(net, derivatives):
     the whole array it is built from, a bound; a partial of order 3 or more and a user expression's
     value, gradient or Hessian by the repeated differentiation that builds it, ``_along_cost``)."""
     walk = _Walk(net)
-    operations, closed_form = 0, {}
+    operations, closed_form, seconds = 0, {}, 0.0
     for what in derivatives:
         repeated = _repeated_differentiation(what)
         if repeated is None:
-            operations += walk.operations(_whole(what))
+            count = walk.operations(_whole(what))
             closed_form[what] = int(walk.closed_form(_whole(what)))
+            whole_layer = walk.operations(_whole(what), walk.whole_layer)
+            seconds += _whole_seconds(count - (1 - WHOLE_LAYER_TIME_WEIGHT) * whole_layer)
         else:
             count = _along_cost(walk, *repeated)
-            operations += count
             closed_form[what] = int(count)   # no CSE to undo: each entry is a program of its own
-    return UnrolledSize(int(operations), closed_form)
+            seconds += count * _along_seconds(walk) + SECONDS_PER_PROGRAM
+        operations += count
+    return UnrolledSize(int(operations), closed_form, seconds)
+
+
+def _whole_seconds(operations):
+    """Seconds to build, simplify and print a whole array of ``operations`` (see above)."""
+    return operations * SECONDS_PER_OPERATION * (1 + operations / SECONDS_DOUBLE_EVERY)
+
+
+def _along_seconds(walk):
+    """Seconds per estimated operation of the network's repeated differentiation (SECONDS_ALONG)."""
+    curved = [ops for ops in map(_curvature_ops, walk.net.layers) if ops is not None]
+    if not curved:
+        return SECONDS_ALONG_FLAT
+    return SECONDS_ALONG / (ALONG_OFFSET + sum(curved) / len(curved))
 
 
 def _whole(what):
@@ -123,34 +165,39 @@ def _repeated_differentiation(what):
     return None
 
 
-#: How much larger each further differentiation along one input is than the one before, for
-#: transfer functions whose derivatives are written in their value and slope (tanh, the
-#: logistic: 2.5x to 2.9x from order 1 to 4 measured, benchmarks/unrolled_size.py --orders),
-#: and for the others, whose derivatives sympy differentiates as expressions of the net input
-#: and which grow faster (softplus 3.3x to 3.8x, swish more).
+#: How much larger each further differentiation along one input is than the one before:
+#: GROWTH_BASE + GROWTH_PER_CURVATURE_OPERATION x the operations of the transfer function's
+#: curvature as written (benchmarks/unrolled_size.py --orders, order 3 to 5 of 2-6-6-1
+#: MLPs: tanh 2.7x to 3.0x, curvature 3 operations; ELU 2.8x to 3.2x, 4; softplus 3.5x to
+#: 4.0x, 9; GELU 3.4x, 16; swish 4.8x to 5.3x, 25), the mean over the curved layers;
+#: GROWTH_PER_ORDER for a function of the whole layer.
+GROWTH_BASE = 2.6
+GROWTH_PER_CURVATURE_OPERATION = 0.1
 GROWTH_PER_ORDER = 3.0
-GROWTH_PER_ORDER_OF_EXPRESSIONS = 4.0
+
+
+def _curvature_ops(layer):
+    """The operations of an element-wise layer's curvature as written; None where it adds no
+    growth of its own (the identity, f'' = 0), GROWTH_PER_ORDER's equivalent for a function
+    of the whole layer."""
+    if not layer.transfer_function.elementwise:
+        return (GROWTH_PER_ORDER - GROWTH_BASE) / GROWTH_PER_CURVATURE_OPERATION
+    cost = _unit_cost(layer.transfer, layer.transfer_params)
+    if cost.identity or (cost.curvature_nodes == 1 and cost.curvature_ops == 0):
+        return None
+    return cost.curvature_ops
 
 
 def _growth(walk):
-    """The growth per order of the network's repeated differentiation (GROWTH_PER_ORDER): 1
-    where every second derivative is zero (piecewise-linear transfer functions), else the mean
-    over the curved layers of GROWTH_PER_ORDER, or GROWTH_PER_ORDER_OF_EXPRESSIONS for an
-    element-wise transfer function whose curvature is not written in its value and slope
-    (a 3-40-40-3 tanh-softplus MLP: 2.2x its order-3 partial with the faster growth alone)."""
+    """The growth per order of the network's repeated differentiation: 1 where every second
+    derivative is zero (piecewise-linear transfer functions), else GROWTH_BASE +
+    GROWTH_PER_CURVATURE_OPERATION x the mean curvature operations of the curved layers."""
     if all(shape.zero_second for _, shape in walk.outputs):
         return 1.0
-    growths = []
-    for layer in walk.net.layers:
-        if not layer.transfer_function.elementwise:
-            growths.append(GROWTH_PER_ORDER)
-            continue
-        cost = _unit_cost(layer.transfer, layer.transfer_params)
-        if cost.identity or (cost.curvature_nodes == 1 and cost.curvature_ops == 0):
-            continue   # f'' = 0: adds no growth of its own
-        by_expression = cost.curvature_a == 0 and cost.curvature_g == 0
-        growths.append(GROWTH_PER_ORDER_OF_EXPRESSIONS if by_expression else GROWTH_PER_ORDER)
-    return sum(growths) / len(growths) if growths else GROWTH_PER_ORDER
+    curved = [ops for ops in map(_curvature_ops, walk.net.layers) if ops is not None]
+    if not curved:
+        return GROWTH_PER_ORDER
+    return GROWTH_BASE + GROWTH_PER_CURVATURE_OPERATION * sum(curved) / len(curved)
 
 
 def _along_cost(walk, sequences, whole):
@@ -160,11 +207,12 @@ def _along_cost(walk, sequences, whole):
 
     The closed form: differentiating the forward program along one input adds T = J / n
     operations (the Jacobian's per input, from the walk); each further differentiation
-    differentiates every earlier one too and adds g = GROWTH_PER_ORDER times the one before
+    differentiates every earlier one too and adds g times the one before
     (``_growth``: 1 where the transfer functions are piecewise linear), so a prefix of
     length d adds T·g^(d-1), and a partial of order p has V + T·(1 + g + ... + g^(p-1)).  The
     gradient of the result differentiates each prefix's operations once more along every input,
-    J·Σ g^d over the prefixes (the empty one included); the Hessian then H·Σ g^d."""
+    J·Σ g^d over the prefixes (the empty one included); the Hessian then H·Σ g^d, times g / 3
+    where g is over GROWTH_PER_ORDER."""
     counts, n_in = walk.counts, max(walk.net.n_inputs, 1)
     growth = _growth(walk)
     per_input = counts["jacobian"] / n_in
@@ -174,7 +222,9 @@ def _along_cost(walk, sequences, whole):
     if whole in ("gradient", "hessian"):
         operations += counts["jacobian"] * depths
     if whole == "hessian":
-        operations += counts["hessian"] * depths
+        # the second differentiation grows the expressions of the faster-growing transfer
+        # functions once more (swish: 0.5x of the measured Hessian without it)
+        operations += counts["hessian"] * depths * max(1.0, growth / GROWTH_PER_ORDER)
     return operations
 
 
@@ -240,16 +290,17 @@ class _Walk:
     def __init__(self, net):
         self.net = net
         self.counts = {"value": 0.0, "jacobian": 0.0, "hessian": 0.0}
+        self.whole_layer = {"value": 0.0, "jacobian": 0.0, "hessian": 0.0}   # of counts, softmax's partials
         processed = [self._input(index, inp) for index, inp in enumerate(net.inputs)]
         self.layers = []
         for layer in net.layers:
             self.layers.append(self._layer(layer, processed))
         self.outputs = [self._output(output) for output in net.outputs]
 
-    def operations(self, what):
+    def operations(self, what, counts=None):
         order = {"value": ("value",), "gradient": ("value", "jacobian"),
                  "jacobian": ("value", "jacobian"), "hessian": ("value", "jacobian", "hessian")}[what]
-        return sum(self.counts[part] for part in order)
+        return sum((counts or self.counts)[part] for part in order)
 
     def closed_form(self, what):
         n_in = self.net.n_inputs
@@ -327,14 +378,15 @@ class _Walk:
         counted alike."""
         if size == 1 and shift_invariant:
             return _Shape(deps, n.reach, 1.0)
-        counts = self.counts
         partial = 3 * size + 5
-        counts["value"] += size * (3 * size + 2)
-        counts["jacobian"] += size * deps * size * (partial + 2)
         if n.constant_tangent:   # d2a = sum of f'' dn dn only
-            counts["hessian"] += size * pairs * size * size * (partial + 2)
+            hessian = size * pairs * size * size * (partial + 2)
         else:
-            counts["hessian"] += size * pairs * size * (size * (2 * partial + 4) + partial + 2)
+            hessian = size * pairs * size * (size * (2 * partial + 4) + partial + 2)
+        added = {"value": size * (3 * size + 2), "jacobian": size * deps * size * (partial + 2), "hessian": hessian}
+        for part, count in added.items():
+            self.counts[part] += count
+            self.whole_layer[part] += count
         value = (size + 1) ** 2 * n.value + 6 * (size + 1)
         tangent = size * (1.5 * value + n.tangent + 2)
         second = size * (size * (3 * value + 2 * n.tangent) + 1.5 * value + n.second)
