@@ -11,7 +11,6 @@ MATLAB (Octave)."""
 
 import platform
 import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -26,7 +25,7 @@ from symnet.reference.directional import reference_values_with
 from symnet.reference.finite_differences import compare, finite_difference_hessian, sample_points
 
 from helpers import SMOOTH_TRANSFERS, import_file, require_module, require_tool
-from runners import STRICT_C, _run
+from runners import STRICT_C, _run, assert_passed, octave_self_check, python_self_check
 
 CURVED = tuple(t for t in SMOOTH_TRANSFERS if t != "purelin")
 #: the derivatives checked: the Laplacian, a mixed and a pure second partial
@@ -237,8 +236,7 @@ def test_generated_c_numpy_and_python_match_the_30_digit_reference(net, tmp_path
             _assert_close(single, references[what], f"c {flags} {what}")
             np.testing.assert_array_equal(batch, single, err_msg=f"c {flags} batch {what}")
     for script in (f"{name}_numpy_check.py", f"{name}_check.py"):
-        run = subprocess.run([sys.executable, str(tmp_path / script)], capture_output=True, text=True, timeout=120)
-        assert run.returncode == 0 and "passed" in run.stdout, run.stdout + run.stderr
+        assert_passed(python_self_check(tmp_path, script))
 
 
 @pytest.mark.parametrize("net", [NETWORKS[0], NETWORKS[-1]], ids=lambda net: net.name)
@@ -265,9 +263,7 @@ def test_generated_matlab_matches_the_30_digit_reference_in_octave(net, tmp_path
             got[WHATS[int(index)]][int(p), int(i)] = float(value)
     for what in WHATS:
         _assert_close(got[what], references[what], f"matlab {what}")
-    check = subprocess.run([octave, "--no-gui", "--norc", "--quiet", "--eval", f"{name}_check"], cwd=tmp_path,
-                           capture_output=True, text=True, timeout=300)
-    assert check.returncode == 0 and "passed" in check.stdout, check.stdout + check.stderr
+    assert_passed(octave_self_check(tmp_path, name))
 
 
 def test_single_point_c_pads_the_element_wise_loops_of_ten_units_and_agrees_padded_or_not(tmp_path):
