@@ -58,8 +58,9 @@
  * library's to a few units in the last place (exp within 1 ulp, tanh within 3 ulp,
  * measured against glibc over 4e6 arguments with and without the fused
  * multiply-add; the slope within 4 ulp of sech^2), written so that a compiler can
- * vectorize the loops that call them without -ffast-math (gcc/clang -O3 with AVX2 or
- * AVX-512, e.g. -march=native).  Every choice is a bitwise select, not a branch.
+ * vectorize the loops that call them without -ffast-math (gcc 12 -O2 or -O3 on baseline
+ * x86-64, i.e. SSE2, and with AVX2 or AVX-512, e.g. -march=native).  Every choice is a
+ * bitwise select with a mask built by integer subtraction and shifts, not a branch.
  * Compile with -DSYMNET_USE_LIBM to use the C library's exp and tanh instead;
  * so does -ffast-math (its reassociation would undo the rounding steps below,
  * and it lets the compiler vectorize the library's functions itself). */
@@ -77,10 +78,25 @@ SYMNET_INLINE double symnet_tanh_slope(double x)
 SYMNET_INLINE double symnet_from_bits(uint64_t u) { double d; memcpy(&d, &u, sizeof d); return d; }
 SYMNET_INLINE uint64_t symnet_to_bits(double d) { uint64_t u; memcpy(&u, &d, sizeof u); return u; }
 
-/* cond ? a : b, without a branch */
-SYMNET_INLINE double symnet_select(int cond, double a, double b)
+/* 1 where a < b, else 0, for a and b below 2^63 (the bits of a double's magnitude): the
+ * borrow of a - b.  A comparison's 0 or 1 widened to a 64-bit mask is what gcc 12 cannot
+ * vectorize with SSE2 alone (x86-64 without -march); a subtraction and a shift it can. */
+SYMNET_INLINE uint64_t symnet_below(uint64_t a, uint64_t b) { return (a - b) >> 63; }
+
+/* 1 where x is beyond the nonzero limit c (x > c for c > 0, x < c for c < 0), else 0 (also
+ * for NaN): on c's side of zero, larger in magnitude (the bits of non-negative doubles are
+ * in their order) and at most infinite (the magnitudes above are NaN) */
+SYMNET_INLINE uint64_t symnet_beyond(double x, double c)
 {
-    const uint64_t mask = (uint64_t)0 - (uint64_t)cond;
+    const uint64_t bits = symnet_to_bits(x), magnitude = bits & 0x7fffffffffffffffu;
+    return (~(bits ^ symnet_to_bits(c)) >> 63) & symnet_below(symnet_to_bits(fabs(c)), magnitude)
+        & symnet_below(magnitude, 0x7ff0000000000001u);
+}
+
+/* beyond ? a : b for beyond 0 or 1, without a branch */
+SYMNET_INLINE double symnet_select(uint64_t beyond, double a, double b)
+{
+    const uint64_t mask = (uint64_t)0 - beyond;
     return symnet_from_bits((symnet_to_bits(a) & mask) | (symnet_to_bits(b) & ~mask));
 }
 
@@ -126,12 +142,14 @@ SYMNET_INLINE void symnet_pow2_split(double k, double *low, double *high)
 
 SYMNET_INLINE double symnet_exp(double x)
 {
-    const double y = symnet_select(x < -746.0, -746.0, symnet_select(x > 710.0, 710.0, x));
+    const double y = symnet_select(symnet_beyond(x, -746.0), -746.0,
+                                   symnet_select(symnet_beyond(x, 710.0), 710.0, x));
     double k, low, high;
     const double r = symnet_reduce(y, &k);
     symnet_pow2_split(k, &low, &high);
-    return symnet_select(x > 709.782712893384, HUGE_VAL, symnet_select(x < -745.2, 0.0,
-        (symnet_expm1_small(r) + 1.0) * low * high));
+    const double value = (symnet_expm1_small(r) + 1.0) * low * high;
+    return symnet_select(symnet_beyond(x, 709.782712893384), HUGE_VAL,
+                         symnet_select(symnet_beyond(x, -745.2), 0.0, value));
 }
 
 /* For y = -2|x|: e = expm1(y) = 2^k expm1(r) + (2^k - 1) (no cancellation near 0, where
@@ -143,12 +161,12 @@ SYMNET_INLINE double symnet_tanh_parts(double x, double *e, double *t)
 {
     const double y = -2 * fabs(x);
     double k;
-    const double r = symnet_reduce(symnet_select(y < -746.0, -746.0, y), &k);
+    const double r = symnet_reduce(symnet_select(symnet_beyond(y, -746.0), -746.0, y), &k);
     const double scaled = symnet_pow2(k + 54.0);
     const double power = scaled * 5.5511151231257827e-17;
     const double part = symnet_expm1_small(r);
     *e = SYMNET_MADD(power, part, power - 1.0);
-    *t = symnet_select(y < -745.2, 0.0, (part + 1.0) * scaled * 5.5511151231257827e-17);
+    *t = symnet_select(symnet_beyond(y, -745.2), 0.0, (part + 1.0) * scaled * 5.5511151231257827e-17);
     return 1.0 / (2.0 + *e);
 }
 
