@@ -68,9 +68,9 @@ SYMNET_INLINE uint64_t symnet_to_bits(double d) { uint64_t u; memcpy(&u, &d, siz
  * vectorize with SSE2 alone (x86-64 without -march); a subtraction and a shift it can. */
 SYMNET_INLINE uint64_t symnet_below(uint64_t a, uint64_t b) { return (a - b) >> 63; }
 
-/* 1 where x is beyond the nonzero limit c (x > c for c > 0, x < c for c < 0), else 0 (also
- * for NaN): on c's side of zero, larger in magnitude (the bits of non-negative doubles are
- * in their order) and at most infinite (the magnitudes above are NaN) */
+/* 1 where x is beyond the limit c (x > c for c >= +0, x < c for c <= -0), else 0 (also for
+ * NaN): on c's side of zero by the sign, larger in magnitude (the bits of magnitudes are in
+ * their order) and at most infinite (the magnitudes above infinity's are NaN) */
 SYMNET_INLINE uint64_t symnet_beyond(double x, double c)
 {
     const uint64_t bits = symnet_to_bits(x), magnitude = bits & 0x7fffffffffffffffu;
