@@ -2,9 +2,11 @@
 (templates/c/vector_math.c.j2) or the fast activations (fast_activations.c.j2)
 vectorize with plain gcc -O2 and -O3 on baseline x86-64 (SSE2 only, no -march), as
 gcc's -fopt-info-vec-optimized reports them; and the 0-or-1 those helpers select by
-(symnet_beyond, built from integer subtraction and shifts so that SSE2 suffices) is
-C's comparison for every kind of double and float: the helpers' results are those
-of selects by the comparisons themselves."""
+(symnet_beyond: integer subtraction and shifts where x86 lacks 64-bit vector compares,
+as without -march, so that SSE2 suffices; the comparison itself elsewhere) is C's
+comparison for every kind of double and float, so the helpers' results are those of
+selects by the comparisons, as before (benchmarks/helper_identity.py compares whole
+helpers with an earlier revision's, bit for bit)."""
 
 import re
 import subprocess

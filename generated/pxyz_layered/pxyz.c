@@ -60,7 +60,7 @@
  * multiply-add; the slope within 4 ulp of sech^2), written so that a compiler can
  * vectorize the loops that call them without -ffast-math (gcc 12 -O2 or -O3 on baseline
  * x86-64, i.e. SSE2, and with AVX2 or AVX-512, e.g. -march=native).  Every choice is a
- * bitwise select with a mask built by integer subtraction and shifts, not a branch.
+ * bitwise select, not a branch.
  * Compile with -DSYMNET_USE_LIBM to use the C library's exp and tanh instead;
  * so does -ffast-math (its reassociation would undo the rounding steps below,
  * and it lets the compiler vectorize the library's functions itself). */
@@ -78,9 +78,11 @@ SYMNET_INLINE double symnet_tanh_slope(double x)
 SYMNET_INLINE double symnet_from_bits(uint64_t u) { double d; memcpy(&d, &u, sizeof d); return d; }
 SYMNET_INLINE uint64_t symnet_to_bits(double d) { uint64_t u; memcpy(&u, &d, sizeof u); return u; }
 
-/* 1 where a < b, else 0, for a and b below 2^63 (the bits of a double's magnitude): the
- * borrow of a - b.  A comparison's 0 or 1 widened to a 64-bit mask is what gcc 12 cannot
- * vectorize with SSE2 alone (x86-64 without -march); a subtraction and a shift it can. */
+#if defined(__SSE2__) && !defined(__SSE4_2__)
+/* x86 without 64-bit vector compares (x86-64 compiled without -march: SSE2): gcc 12 does
+ * not vectorize a comparison's 0 or 1 widened to a 64-bit mask there, but it does integer
+ * subtraction and shifts.  1 where a < b, else 0, for a and b below 2^63 (the bits of a
+ * double's magnitude): the borrow of a - b. */
 SYMNET_INLINE uint64_t symnet_below(uint64_t a, uint64_t b) { return (a - b) >> 63; }
 
 /* 1 where x is beyond the limit c (x > c for c >= +0, x < c for c <= -0), else 0 (also for
@@ -92,6 +94,12 @@ SYMNET_INLINE uint64_t symnet_beyond(double x, double c)
     return (~(bits ^ symnet_to_bits(c)) >> 63) & symnet_below(symnet_to_bits(fabs(c)), magnitude)
         & symnet_below(magnitude, 0x7ff0000000000001u);
 }
+#else
+/* 1 where x is beyond the limit c (x > c for c >= +0, x < c for c <= -0), else 0 (also for
+ * NaN): the comparison itself, a vector compare where the target has 64-bit ones (SSE4.2,
+ * AVX, NEON, ...), cheaper there than the integer steps above */
+SYMNET_INLINE uint64_t symnet_beyond(double x, double c) { return (uint64_t)(signbit(c) ? x < c : x > c); }
+#endif
 
 /* beyond ? a : b for beyond 0 or 1, without a branch */
 SYMNET_INLINE double symnet_select(uint64_t beyond, double a, double b)

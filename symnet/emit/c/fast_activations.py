@@ -11,14 +11,12 @@ below 2 ulp of 1 from 37 and 16), so that 2^k is always a normal number and one 
 of two does.
 """
 
-#: Per precision: the C suffix of literals, the integer type of a number's bits, the sign
-#: bit's place, the magnitude's bits and infinity's plus one (the selects' masks), the
+#: Per precision: the C suffix of literals, the integer type of a number's bits and its
 #: exponent's place and bias, the rounding constant 1.5·2^(mantissa bits), ln2 in two
 #: parts (k·high exact for every k), the clamps, and P's coefficients (highest degree first).
 FAST_MATH = {
     "double": {
-        "suffix": "", "bits": "uint64_t", "sign": 63, "magnitude": "0x7fffffffffffffffu",
-        "above_infinity": "0x7ff0000000000001u", "shift": 52, "bias": "1023u", "round": "6755399441055744.0",
+        "suffix": "", "bits": "uint64_t", "shift": 52, "bias": "1023u", "round": "6755399441055744.0",
         "log2e": "1.4426950408889634", "ln2_high": "6.93147180369123816490e-01",
         "ln2_low": "1.90821492927058770002e-10", "tanh_clamp": "20.0", "logistic_clamp": "40.0",
         "coefficients": ["2.510134692835034e-8", "2.7621338669142924e-7", "2.7557266418612304e-6",
@@ -27,8 +25,7 @@ FAST_MATH = {
                          "5.0000000000000011e-1"],
     },
     "float": {
-        "suffix": "f", "bits": "uint32_t", "sign": 31, "magnitude": "0x7fffffffu",
-        "above_infinity": "0x7f800001u", "shift": 23, "bias": "127u", "round": "12582912.0f",
+        "suffix": "f", "bits": "uint32_t", "shift": 23, "bias": "127u", "round": "12582912.0f",
         "log2e": "1.44269504f", "ln2_high": "0.693145751953125f", "ln2_low": "1.42860677e-06f",
         "tanh_clamp": "9.5f", "logistic_clamp": "20.0f",
         "coefficients": ["1.98919813e-4f", "1.39345419e-3f", "8.33331002e-3f", "4.16664568e-2f",
