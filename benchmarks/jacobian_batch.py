@@ -58,7 +58,9 @@ def build(folder, activations, flags, tree=None):
     folder.mkdir(parents=True)
     code = GENERATE.format(benchmarks=str(HERE), net=NET, folder=str(folder), activations=activations)
     env = dict(os.environ, PYTHONPATH=str(tree or HERE.parent))
-    subprocess.run([sys.executable, "-c", code], check=True, env=env)
+    # run in the build folder: `python -c` puts the working directory first on sys.path,
+    # where a checkout's own symnet would shadow the baseline tree's
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=folder)
     library = cbuild.shared_library(folder, [folder / "model.c"], flags)
     function = ctypes.CDLL(str(library)).model_jacobian_batch
     function.restype = None
