@@ -465,13 +465,15 @@ def test_products_with_the_same_weights_in_register_tiles(tmp_path):
     the second derivative's products through each layer's weights) in one loop nest, a tile
     of units at a time (20 units: tiles over 16 and a rest of 4; 5 units: the rest only), with
     each target's tile size: against the closed form and finite differences of the Jacobian
-    by hand, and -O2 (SSE2's tiles) bitwise equal to -O2 -mavx (AVX's), the sums in one order."""
+    by hand, and -O2 (SSE2's tiles, which read copies of the sources) bitwise equal to -O2 -mavx
+    (AVX's, which broadcast them), the sums in one order."""
     gcc = require_tool("gcc")
     net = mlp((3, 20, 5, 20, 2))
     symnet.generate(net, ["c"], tmp_path, derivatives=["laplacian", "d2y1/dx1dx2"], name="model",
                     strategy="layered")
     source = (tmp_path / "model.c").read_text()
     assert "j += SYMNET_GROUP_UNITS_MANY" in source and "j += SYMNET_GROUP_UNITS)" in source
+    assert "#if SYMNET_SOURCE_COPIES > 1" in source and "#define SYMNET_SOURCE_COPIES 2" in source
     (tmp_path / "driver.c").write_text(SPEC_DRIVER)
     X = points_for(net, count=7)
     np.ascontiguousarray(X, dtype="<f8").tofile(tmp_path / "x.bin")

@@ -59,6 +59,13 @@ LANES = 2
 #: of 3-64-64-64-1 from 0.48x to 0.37x the Hessian's time); more than 8 products' sums would
 #: not fit the registers (not measured: kept in memory).
 GROUP_UNITS = 16
+#: Copies of each source element a tiled group reads, one per lane of a vector, where the target
+#: has no load that broadcasts one double to a vector (x86-64's SSE2 without AVX: c/group_tiles.c.j2).
+#: Reading a copy is a plain vector load; broadcasting the element took a scalar load and a shuffle
+#: per product and row, and left too few registers for 4 units (2 vectors) a product: with the
+#: copies, tiles of 4 units brought 3-64-64-64-1's Laplacian from 0.69-0.71x to 0.56x the
+#: Hessian's time (gcc 12 -O2, x86-64 baseline; -O3 -march=native compiles the same code as before).
+SOURCE_COPIES = 2
 GROUP_TILES_FROM = 4
 GROUP_TILES_UP_TO = 8
 #: The single-point form tiles products over a leading axis from this many units on (at
@@ -599,6 +606,13 @@ def _transposed_tangent_doubles(program, one_copy):
                 for _, tangent, units in step.terms if one_copy or not tangent.constant), default=0)
 
 
+def _source_copy_doubles(steps):
+    """Numbers of the largest group of tiled products' sources copied per vector lane (at most
+    SOURCE_COPIES, SSE2's: c/group_tiles.c.j2), held while the group runs."""
+    return max((SOURCE_COPIES * (1 + len(step["group"])) * sum(term["source_size"] for term in step["terms"])
+                for step in steps if step.get("tiled")), default=0)
+
+
 def _padded_units(n):
     """The most units SYMNET_PADDED(n) takes (AVX-512's)."""
     return -(-n // PAD_TO) * PAD_TO
@@ -665,7 +679,8 @@ def layered_functions(request, printer, literal, real, base):
         padding = sum(_padded_units(shape[-1]) - shape[-1] for operand, shape in program.arrays
                       if operand.name in padded_arrays)
         function["stack_bytes"] = (single_layout.doubles() + padding
-                                   + _transposed_tangent_doubles(program, one_copy(request.network))) * _BYTES[real]
+                                   + _transposed_tangent_doubles(program, one_copy(request.network))
+                                   + (_source_copy_doubles(function["steps"]) if real == "double" else 0)) * _BYTES[real]
         function["block_stack_bytes"] = block_doubles * (block or 0) * _BYTES[real]
         functions.append(function)
     constants = {}
