@@ -438,20 +438,21 @@ def test_element_wise_helpers_are_inlined_into_every_function_of_a_large_file(ac
 SPEC_DRIVER = """#include <stdio.h>
 #include <stdlib.h>
 #include "model.h"
-/* driver N: N points from x.bin; writes each point's Laplacian and d2y1/dx1dx2 to out.bin */
+/* driver N: N points from x.bin; writes each point's Laplacian, d2y1/dx1dx2 and d2y1/dx1^2 to out.bin */
 int main(int argc, char **argv)
 {
     size_t n = (size_t)strtoul(argv[1], NULL, 10), s;
-    double *x = malloc(n * MODEL_N_INPUTS * sizeof *x), *out = malloc(n * (MODEL_N_OUTPUTS + 1) * sizeof *out);
+    double *x = malloc(n * MODEL_N_INPUTS * sizeof *x), *out = malloc(n * (MODEL_N_OUTPUTS + 2) * sizeof *out);
     FILE *file = fopen("x.bin", "rb");
     if (argc != 2 || fread(x, sizeof *x, n * MODEL_N_INPUTS, file) != n * MODEL_N_INPUTS) return 2;
     fclose(file);
     for (s = 0; s < n; ++s) {
-        model_laplacian(x + s * MODEL_N_INPUTS, out + s * (MODEL_N_OUTPUTS + 1));
-        model_d2y1_dx1_dx2(x + s * MODEL_N_INPUTS, out + s * (MODEL_N_OUTPUTS + 1) + MODEL_N_OUTPUTS);
+        model_laplacian(x + s * MODEL_N_INPUTS, out + s * (MODEL_N_OUTPUTS + 2));
+        model_d2y1_dx1_dx2(x + s * MODEL_N_INPUTS, out + s * (MODEL_N_OUTPUTS + 2) + MODEL_N_OUTPUTS);
+        model_d2y1_dx1_dx1(x + s * MODEL_N_INPUTS, out + s * (MODEL_N_OUTPUTS + 2) + MODEL_N_OUTPUTS + 1);
     }
     file = fopen("out.bin", "wb");
-    fwrite(out, sizeof *out, n * (MODEL_N_OUTPUTS + 1), file);
+    fwrite(out, sizeof *out, n * (MODEL_N_OUTPUTS + 2), file);
     fclose(file);
     free(x);
     free(out);
@@ -461,18 +462,21 @@ int main(int argc, char **argv)
 
 
 def test_products_with_the_same_weights_in_register_tiles(tmp_path):
-    """The Laplacian's and a mixed partial's forward sweeps (the value's, every tangent's and
-    the second derivative's products through each layer's weights) in one loop nest, a tile
-    of units at a time (20 units: tiles over 16 and a rest of 4; 5 units: the rest only), with
+    """The Laplacian's and two second partials' forward sweeps (the value's, every tangent's and
+    the second derivative's products through each layer's weights: 5, 4 and 3 products) in one
+    loop nest, a tile of units at a time (52 units: tiles over 32 for up to 4 products, over 16,
+    and a rest of 4; 5 units: the rest only), with
     each target's tile size: against the closed form and finite differences of the Jacobian
     by hand, and -O2 (SSE2's tiles, which read copies of the sources) bitwise equal to -O2 -mavx
     (AVX's, which broadcast them), the sums in one order."""
     gcc = require_tool("gcc")
-    net = mlp((3, 20, 5, 20, 2))
-    symnet.generate(net, ["c"], tmp_path, derivatives=["laplacian", "d2y1/dx1dx2"], name="model",
+    net = mlp((3, 20, 52, 5, 2))
+    symnet.generate(net, ["c"], tmp_path, derivatives=["laplacian", "d2y1/dx1dx2", "d2y1/dx1^2"], name="model",
                     strategy="layered")
     source = (tmp_path / "model.c").read_text()
     assert "j += SYMNET_GROUP_UNITS_MANY" in source and "j += SYMNET_GROUP_UNITS)" in source
+    assert "j += SYMNET_GROUP_UNITS_16)" in source
+    assert "3 products with the same weights, each weight read once for all: a tile" in source
     assert "#if SYMNET_SOURCE_COPIES > 1" in source and "#define SYMNET_SOURCE_COPIES 2" in source
     (tmp_path / "driver.c").write_text(SPEC_DRIVER)
     X = points_for(net, count=7)
@@ -497,3 +501,5 @@ def test_products_with_the_same_weights_in_register_tiles(tmp_path):
         assert_close(got[:, 2], closed_form(net, "d2y1/dx1dx2")(X)[:, 0], rtol=1e-10)
         assert_close(got[:, :2], np.einsum("pikk->pi", H), rtol=1e-6)
         assert_close(got[:, 2], H[:, 0, 0, 1], rtol=1e-6)
+        assert_close(got[:, 3], closed_form(net, "d2y1/dx1^2")(X)[:, 0], rtol=1e-10)
+        assert_close(got[:, 3], H[:, 0, 0, 0], rtol=1e-6)

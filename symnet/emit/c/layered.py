@@ -48,17 +48,22 @@ SINGLE_UNIONS_FROM = 64 * 1024
 #: with AVX-512's 32 it is as fast as 6 by 2, and 8 by 1 or 4 by 2 are slower on both).
 UNITS = 6
 LANES = 2
-#: Units per tile (at most: c/group_tiles.c.j2 takes 16, 8, 4 or 2 by the target's vector
+#: Units per tile (at most: c/group_tiles.c.j2 takes 32, 16, 8, 4 or 2 by the target's vector
 #: registers) of the single-point form's products with the same weights (one loop nest for the
 #: value's, the tangents' and a second derivative's product), from GROUP_TILES_FROM to
 #: GROUP_TILES_UP_TO products: each product's sums of a tile stay in registers while k runs.
 #: Fewer products update their sums in memory, unit after unit (too few independent sums
 #: for the multiply-add's latency: with tiles of 8 units, 2-64-64-64-1's JVP (2 products)
-#: took 1.4x, d2y/dx1^2 (3) 1.2x as long, the Laplacian (4 and 5 products) 0.75-0.9x, gcc 12
+#: took 1.4x, d2y/dx1^2 (3) 1.2x as long (3 products are tiled since the tiles of 32 units:
+#: d2y/dx1^2 0.91x as long at -O3 -march=native, 0.81x with AVX2, 0.92x at -O2), the
+#: Laplacian (4 and 5 products) 0.75-0.9x, gcc 12
 #: -O3 -march=native, AVX-512; tiles of 16 units, two AVX-512 vectors, brought the Laplacian
 #: of 3-64-64-64-1 from 0.48x to 0.37x the Hessian's time); more than 8 products' sums would
-#: not fit the registers (not measured: kept in memory).
-GROUP_UNITS = 16
+#: not fit the registers (not measured: kept in memory).  4 products in double precision take
+#: 32 units with AVX-512 (16 sums of 4 vectors each, half the 32 registers): 2-64-64-64-1's
+#: d2y/dx1dx2 went from 0.50x to 0.43x the Hessian's time (gcc 12 -O3 -march=native); 5 to 8
+#: products keep 16 units (the multiples of 16 left over by GROUP_UNITS take tiles of 16).
+GROUP_UNITS = 32
 #: Copies of each source element a tiled group reads, one per lane of a vector, where the target
 #: has no load that broadcasts one double to a vector (x86-64's SSE2 without AVX: c/group_tiles.c.j2).
 #: Reading a copy is a plain vector load; broadcasting the element took a scalar load and a shuffle
@@ -66,7 +71,7 @@ GROUP_UNITS = 16
 #: copies, tiles of 4 units brought 3-64-64-64-1's Laplacian from 0.69-0.71x to 0.56x the
 #: Hessian's time (gcc 12 -O2, x86-64 baseline; -O3 -march=native compiles the same code as before).
 SOURCE_COPIES = 2
-GROUP_TILES_FROM = 4
+GROUP_TILES_FROM = 3
 GROUP_TILES_UP_TO = 8
 #: The single-point form tiles products over a leading axis from this many units on (at
 #: 20 units, 5-20-20-3's adjoints, the untiled loops are faster; at 256, 40% slower).
@@ -513,13 +518,20 @@ def _unit_tiles(size, first="0"):
 
 def _group_tiles(size, products):
     """(loop header, units) of the single-point form's ``products`` with the same weights
-    (CLayeredEmitter.fusable): SYMNET_GROUP_UNITS or, for more than 4 products,
-    SYMNET_GROUP_UNITS_MANY units of each at a time (divisors of GROUP_UNITS, chosen by the
-    compiler's target: c/group_tiles.c.j2), then the rest in one tile."""
-    full, units = size - size % GROUP_UNITS, "SYMNET_GROUP_UNITS" + ("_MANY" if products > 4 else "")
-    tiles = [{"loop": f"for (int j = 0; j < {full}; j += {units}) ", "units": units}] if full else []
-    if full < size:
-        tiles.append({"loop": f"for (int j = {full}; j < {size}; j += {size - full}) ", "units": size - full})
+    (CLayeredEmitter.fusable): SYMNET_GROUP_UNITS units of each at a time over the multiples
+    of GROUP_UNITS, then SYMNET_GROUP_UNITS_16 over those of 16 or, for more than 4 products,
+    SYMNET_GROUP_UNITS_MANY over the multiples of 16 (each a divisor of its multiple, chosen
+    by the compiler's target: c/group_tiles.c.j2), then the rest in one tile."""
+    widths = ((16, "SYMNET_GROUP_UNITS_MANY"),) if products > 4 else \
+        ((GROUP_UNITS, "SYMNET_GROUP_UNITS"), (16, "SYMNET_GROUP_UNITS_16"))
+    tiles, start = [], 0
+    for width, units in widths:
+        end = size - (size - start) % width
+        if end > start:
+            tiles.append({"loop": f"for (int j = {start}; j < {end}; j += {units}) ", "units": units})
+        start = end
+    if start < size:
+        tiles.append({"loop": f"for (int j = {start}; j < {size}; j += {size - start}) ", "units": size - start})
     return tiles
 
 
