@@ -79,6 +79,24 @@ def test_exact_sums_and_scales_round_once():
                                   [[0.1 * 3.0, -2.0], [3.0, -0.5]])
 
 
+@pytest.mark.parametrize("scale", [1.0, 2.0 ** -460, 2.0 ** 460], ids=["moderate", "tiny", "huge"])
+def test_exact_sums_agree_with_rational_arithmetic(scale):
+    """Random tangents with mantissas that do not fit half a double (the products' low parts
+    matter), also beyond the range of the split products (the rational path)."""
+    from fractions import Fraction
+    rng = np.random.default_rng(11)
+    tangents = rng.standard_normal((5, 40)) * scale
+    tangents[2, :3] = [0.0, 1e-300, -1e150]
+    pairs = [(0, 0), (1, 1), (2, 2), (3, 4), (0, 3), (4, 4)]
+    expected = [float(sum(Fraction(tangents[i, u]) * Fraction(tangents[j, u]) for i, j in pairs))
+                for u in range(tangents.shape[1])]
+    np.testing.assert_array_equal(exact_pair_sum(list(tangents), pairs), expected)
+    moderate = np.clip(np.abs(tangents), 1e-100, 1e100) * np.sign(tangents)
+    expected = [float(sum(Fraction(moderate[i, u]) * Fraction(moderate[j, u]) for i, j in pairs))
+                for u in range(moderate.shape[1])]
+    np.testing.assert_array_equal(exact_pair_sum(list(moderate), pairs), expected)
+
+
 def test_one_hidden_layer_reads_the_curvature_through_folded_weights():
     net = _network(("tansig",))
     for what in WHATS:

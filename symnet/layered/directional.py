@@ -25,6 +25,7 @@ A direction e_k is known when the code is generated: the first layer's tangent i
 column of its weights, folded like the Jacobian's constant tangents.
 """
 
+import math
 from fractions import Fraction
 from functools import lru_cache
 
@@ -387,19 +388,47 @@ class _Sweeps:
             return gt
         return b.scale(name, gt, index, axes)   # the direction does not reach this layer's net input
 
+
+#: Veltkamp's constant 2^27 + 1: splits a double into two halves whose products are exact
+_SPLIT = 134217729.0
+#: Magnitudes (besides zero) for which Dekker's product below is exact: no split or partial
+#: product overflows, and none of its error terms falls below the normal range
+_EXACT_PRODUCTS = (2.0 ** -450, 2.0 ** 450)
+
+
+def _two_products(a, b):
+    """Element-wise a·b = p + e exactly (Dekker): p the rounded product, e its error."""
+    p = a * b
+    high_a, high_b = _SPLIT * a - (_SPLIT * a - a), _SPLIT * b - (_SPLIT * b - b)
+    low_a, low_b = a - high_a, b - high_b
+    return p, ((high_a * high_b - p) + high_a * low_b + low_a * high_b) + low_a * low_b
+
+
 def exact_pair_sum(tangents, pairs):
     """Σ over ``pairs`` (i, j) of tangents[i]·tangents[j] element by element, summed exactly
-    (the doubles as rationals) and rounded once to double."""
-    vectors = [[Fraction(float(value)) for value in np.ravel(t)] for t in tangents]
-    return np.array([float(sum(vectors[i][u] * vectors[j][u] for i, j in pairs))
-                     for u in range(len(vectors[0]))])
+    and rounded once to double: each product split exactly into two doubles (Dekker), their
+    sum correctly rounded by ``math.fsum``; as rationals where a magnitude is outside the
+    range where that split is exact."""
+    vectors = np.array([np.ravel(np.asarray(t, dtype=float)) for t in tangents])
+    magnitudes = np.abs(vectors[vectors != 0])
+    if magnitudes.size and (magnitudes.min() < _EXACT_PRODUCTS[0] or magnitudes.max() > _EXACT_PRODUCTS[1]):
+        return _rational_pair_sum(vectors, pairs)
+    first, second = (vectors[[pair[side] for pair in pairs]] for side in (0, 1))
+    products, errors = _two_products(first, second)
+    terms = np.concatenate([products, errors]).T.tolist()
+    return np.array([math.fsum(unit) for unit in terms])
+
+
+def _rational_pair_sum(vectors, pairs):
+    fractions = [[Fraction(value) for value in vector] for vector in vectors.tolist()]
+    return np.array([float(sum(fractions[i][u] * fractions[j][u] for i, j in pairs))
+                     for u in range(vectors.shape[1])])
 
 
 def exact_column_scale(matrix, scale):
-    """matrix·diag(scale), each entry the exact product rounded once."""
-    matrix = np.asarray(matrix, dtype=float)
-    return np.array([[float(Fraction(float(w)) * Fraction(float(s))) for w, s in zip(row, scale)]
-                     for row in matrix])
+    """matrix·diag(scale), each entry the exact product rounded once (as IEEE multiplication
+    rounds it)."""
+    return np.asarray(matrix, dtype=float) * np.asarray(scale, dtype=float)[np.newaxis, :]
 
 
 def _foldable_readers(net):
