@@ -109,10 +109,13 @@ def fast_numbers(source):
     return namespace["FAST_MATH"]
 
 
-def helpers(template, real, numbers, prefix):
-    """A template's C text, its C-library branch switched off, its names prefixed ``prefix``."""
-    environment = jinja2.Environment(trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
-    text = environment.from_string(template).render(real=real, fast=numbers.get(real))
+def helpers(read, name, real, numbers, prefix):
+    """The C text of templates/c/``name`` (and of the templates it imports) as ``read(path)``
+    gives them, its C-library branch switched off, its names prefixed ``prefix``."""
+    loader = jinja2.FunctionLoader(lambda template: read(f"templates/{template}"))
+    environment = jinja2.Environment(loader=loader, trim_blocks=True, lstrip_blocks=True,
+                                     undefined=jinja2.StrictUndefined)
+    text = environment.get_template(f"c/{name}").render(real=real, fast=numbers.get(real))
     text = re.sub(r"^#if defined\(.*$", "#if 0", text, count=1, flags=re.MULTILINE)
     return text.replace("symnet_", prefix)
 
@@ -126,8 +129,8 @@ def main():
     new_numbers = fast_numbers((REPO / "symnet/emit/c/fast_activations.py").read_text())
     failed = False
     for label, (name, real, functions, edges, wide, narrow) in SETS.items():
-        old = helpers(git_show(args.against, f"templates/c/{name}"), real, old_numbers, "old_")
-        new = helpers((REPO / "templates/c" / name).read_text(), real, new_numbers, "symnet_")
+        old = helpers(lambda path: git_show(args.against, path), name, real, old_numbers, "old_")
+        new = helpers(lambda path: (REPO / path).read_text(), name, real, new_numbers, "symnet_")
         suffix = "f" if real == "float" else ""
         calls = {prefix: " ".join(f"{array}[{f}][i] = {prefix}{function}(x[i]);"
                                   for f, function in enumerate(functions))

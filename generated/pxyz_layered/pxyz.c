@@ -91,13 +91,14 @@ SYMNET_INLINE uint64_t symnet_below(uint64_t a, uint64_t b) { return (a - b) >> 
 SYMNET_INLINE uint64_t symnet_beyond(double x, double c)
 {
     const uint64_t bits = symnet_to_bits(x), magnitude = bits & 0x7fffffffffffffffu;
-    return (~(bits ^ symnet_to_bits(c)) >> 63) & symnet_below(symnet_to_bits(fabs(c)), magnitude)
+    return (~(bits ^ symnet_to_bits(c)) >> 63)
+        & symnet_below(symnet_to_bits(fabs(c)), magnitude)
         & symnet_below(magnitude, 0x7ff0000000000001u);
 }
 #else
 /* 1 where x is beyond the limit c (x > c for c >= +0, x < c for c <= -0), else 0 (also for
- * NaN): the comparison itself, a vector compare where the target has 64-bit ones (SSE4.2,
- * AVX, NEON, ...), cheaper there than the integer steps above */
+ * NaN): the comparison itself, a vector compare where the target has them for this width
+ * (SSE4.2, AVX, NEON, ...), cheaper there than integer steps */
 SYMNET_INLINE uint64_t symnet_beyond(double x, double c) { return (uint64_t)(signbit(c) ? x < c : x > c); }
 #endif
 
